@@ -1,0 +1,73 @@
+// One way to turn connection settings into NATS.js options, shared by the services and the gs CLI.
+import { readFileSync } from "node:fs";
+import {
+  connect,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+} from "@nats-io/transport-node";
+
+export interface ConnectionSettings {
+  /** one or more URLs, e.g. `nats://127.0.0.1:4222` */
+  servers: string[];
+  name?: string;
+  /** path of a .creds file (JWT + nkey seed) */
+  creds?: string;
+  /** path of a file holding an nkey seed */
+  nkey?: string;
+  user?: string;
+  password?: string;
+  token?: string;
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** connect timeout, ms */
+  timeout?: number;
+  /** keep reconnecting forever (services) instead of failing fast (CLI) */
+  reconnectForever?: boolean;
+}
+
+/** Build NATS.js connection options. Reads the creds/nkey files named in `s`. */
+export function toConnectionOptions(s: ConnectionSettings): ConnectionOptions {
+  const opts: ConnectionOptions = { servers: s.servers, name: s.name, timeout: s.timeout ?? 5000 };
+  if (s.creds) opts.authenticator = credsAuthenticator(readFileSync(s.creds));
+  else if (s.nkey) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(s.nkey, "utf8").trim()));
+  if (s.user) {
+    opts.user = s.user;
+    opts.pass = s.password;
+  }
+  if (s.token) opts.token = s.token;
+  if (s.tls && (s.tls.ca || s.tls.cert || s.tls.key)) {
+    opts.tls = { caFile: s.tls.ca, certFile: s.tls.cert, keyFile: s.tls.key };
+  }
+  if (s.reconnectForever) {
+    opts.maxReconnectAttempts = -1;
+    opts.reconnectTimeWait = 250;
+    opts.reconnectJitter = 250;
+    opts.reconnectJitterTLS = 500;
+    opts.waitOnFirstConnect = true;
+    opts.pingInterval = 10_000;
+  } else {
+    opts.maxReconnectAttempts = 0;
+    opts.reconnect = false;
+  }
+  return opts;
+}
+
+/** Settings for a service process, from its environment (NATS_URL, NATS_CREDS, NATS_NKEY, NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_TLS_CA/CERT/KEY). */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, name?: string): ConnectionSettings {
+  return {
+    servers: (env.NATS_URL ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()).filter(Boolean),
+    name,
+    creds: env.NATS_CREDS || undefined,
+    nkey: env.NATS_NKEY || undefined,
+    user: env.NATS_USER || undefined,
+    password: env.NATS_PASSWORD || undefined,
+    token: env.NATS_TOKEN || undefined,
+    tls: { ca: env.NATS_TLS_CA || undefined, cert: env.NATS_TLS_CERT || undefined, key: env.NATS_TLS_KEY || undefined },
+    reconnectForever: true,
+  };
+}
+
+export function connectWith(s: ConnectionSettings): Promise<NatsConnection> {
+  return connect(toConnectionOptions(s));
+}

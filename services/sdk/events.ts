@@ -1,0 +1,87 @@
+// Domain events on JetStream: stream EVENTS over `events.>`, one subject per event type,
+// payloads protobuf-encoded with the event message type from the registry.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { decodeToJson, encodeJson, type JsonObject } from "./json-codec.js";
+import { eventSubject, type ProtoRegistry } from "./registry.js";
+
+export const EVENTS_STREAM = "EVENTS";
+
+export interface DomainEvent {
+  subject: string;
+  /** fully qualified message type */
+  type: string;
+  data: JsonObject;
+  seq: number;
+  time: Date;
+}
+
+/** Create the EVENTS stream if it does not exist (idempotent; safe from every instance at once). */
+export async function ensureEventsStream(nc: NatsConnection, replicas = 1): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(EVENTS_STREAM);
+  } catch {
+    try {
+      await jsm.streams.add({ name: EVENTS_STREAM, subjects: ["events.>"], num_replicas: replicas, max_age: 7 * 24 * 3600 * 1e9 });
+    } catch (err) {
+      if (!/already in use|already exists/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+export class Events {
+  private readonly js: JetStreamClient;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly registry: ProtoRegistry,
+    private readonly service: string,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  /** Publish `name` (message name like `QuestCompletedEvent`) of this service; resolves once JetStream stored it. */
+  async publish(name: string, data: unknown): Promise<{ seq: number; subject: string }> {
+    const subject = eventSubject(this.service, name);
+    const def = this.registry.event(subject);
+    if (!def) throw new Error(`${this.service} has no event message ${name} in its proto package`);
+    const ack = await this.js.publish(subject, encodeJson(def.type, data));
+    return { seq: ack.seq, subject };
+  }
+
+  /** A durable consumer over `subject` (wildcards allowed); handler errors redeliver the event. Returns a stop function. */
+  async consume(durable: string, subject: string, handler: (ev: DomainEvent) => Promise<void>): Promise<() => Promise<void>> {
+    const jsm = await jetstreamManager(this.nc);
+    const name = `${this.service}-${durable}`.replace(/[^-_a-zA-Z0-9]/g, "_");
+    try {
+      await jsm.consumers.info(EVENTS_STREAM, name);
+    } catch {
+      await jsm.consumers.add(EVENTS_STREAM, {
+        durable_name: name,
+        filter_subject: subject,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        ack_wait: 30e9,
+      });
+    }
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, name);
+    const messages = await consumer.consume();
+    const loop = (async () => {
+      for await (const m of messages) {
+        const def = this.registry.event(m.subject);
+        try {
+          const data = def ? decodeToJson(def.type, m.data) : {};
+          await handler({ subject: m.subject, type: def?.type.fullName.slice(1) ?? "", data, seq: m.seq, time: m.time });
+          m.ack();
+        } catch {
+          m.nak(1000);
+        }
+      }
+    })();
+    return async () => {
+      await messages.close();
+      await loop;
+    };
+  }
+}

@@ -1,0 +1,302 @@
+// The service runtime: one @nats-io/services micro service per process, one endpoint per rpc of the
+// service's proto definition, on the subject the registry derives, in a queue group so instances share load.
+import { writeFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
+import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
+import { FleetClient, DEADLINE_HEADER } from "./client.js";
+import { connectWith, settingsFromEnv } from "./connection.js";
+import { ServiceError } from "./errors.js";
+import { Events, ensureEventsStream } from "./events.js";
+import { decodeToJson, encodeJson, SchemaError } from "./json-codec.js";
+import { createLogger, type Logger } from "./log.js";
+import { ProtoRegistry, findProtoDir, type RpcDef } from "./registry.js";
+import { openStore, type KvStore } from "./state.js";
+
+export const QUEUE_GROUP = "gs";
+
+export interface ServiceContext {
+  name: string;
+  instanceId: string;
+  version: string;
+  nc: NatsConnection;
+  log: Logger;
+  /** this service's own key-value state */
+  state: KvStore;
+  events: Events;
+  /** calls to other services of the fleet */
+  client: FleetClient;
+  registry: ProtoRegistry;
+  env: NodeJS.ProcessEnv;
+  /** aborted when the instance starts shutting down */
+  signal: AbortSignal;
+}
+
+export interface CallContext {
+  subject: string;
+  headers?: MsgHdrs;
+  /** unix ms after which the caller has given up */
+  deadline: number;
+  log: Logger;
+}
+
+// Handlers see requests and return responses in proto3 JSON form (camelCase, int64 as strings,
+// enums by name); each service declares the TypeScript shapes of its own messages.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (request: any, call: CallContext) => unknown;
+export type Handlers = Record<string, Handler>;
+
+export interface ServiceModule {
+  /** fleet name, e.g. `quest-system`: its proto package is `quest_system.v1` */
+  name: string;
+  description: string;
+  /** Build the handlers, one per rpc of the proto service (checked at start). */
+  start(ctx: ServiceContext): Promise<Handlers> | Handlers;
+  /** Release what `start` acquired (timers, consumers). Called after in-flight requests finished. */
+  stop?(): Promise<void> | void;
+}
+
+export function defineService(mod: ServiceModule): ServiceModule {
+  return mod;
+}
+
+export interface StartOptions {
+  nc: NatsConnection;
+  registry?: ProtoRegistry;
+  env?: NodeJS.ProcessEnv;
+  version?: string;
+  log?: Logger;
+  /** state store; default from env (GS_STATE_BACKEND, GS_REDIS_URL) */
+  state?: KvStore;
+}
+
+export interface RunningService {
+  id: string;
+  name: string;
+  version: string;
+  ctx: ServiceContext;
+  /** stop taking requests, wait for in-flight ones (up to `timeoutMs`), then release resources; true when all finished */
+  stop(timeoutMs?: number): Promise<boolean>;
+  inFlight(): number;
+}
+
+interface EndpointStats {
+  processing_time: number;
+  average_processing_time: number;
+  num_requests: number;
+  countError(err: Error): void;
+}
+
+let sharedRegistry: ProtoRegistry | undefined;
+/** The registry from proto/ (GS_PROTO_DIR or the nearest proto/ folder), loaded once per process. */
+export function defaultRegistry(): ProtoRegistry {
+  if (!sharedRegistry) {
+    const dir = findProtoDir();
+    if (!dir) throw new Error("cannot find the proto/ folder: set GS_PROTO_DIR");
+    sharedRegistry = ProtoRegistry.load([dir]);
+  }
+  return sharedRegistry;
+}
+
+/** Start `mod` on an existing connection. Used by the process entry point and by tests. */
+export async function startService(mod: ServiceModule, opts: StartOptions): Promise<RunningService> {
+  const env = opts.env ?? process.env;
+  const registry = opts.registry ?? defaultRegistry();
+  const def = registry.service(mod.name);
+  if (!def) throw new Error(`no proto service for "${mod.name}" (expected package ${mod.name.replace(/-/g, "_")}.v1)`);
+  const version = opts.version ?? env.GS_SERVICE_VERSION ?? "0.1.0";
+  const deadlineMs = Number(env.GS_REQUEST_DEADLINE_MS ?? 5000);
+  const nc = opts.nc;
+
+  const svcm = new Svcm(nc);
+  const srv: Service = await svcm.add({ name: mod.name, version, description: mod.description, queue: QUEUE_GROUP });
+  const instanceId = srv.info().id;
+  const log = (opts.log ?? createLogger({ service: mod.name })).child({ instance: instanceId, version });
+  const abort = new AbortController();
+
+  let state: KvStore;
+  try {
+    await ensureEventsStream(nc, Number(env.GS_JS_REPLICAS ?? 1));
+    state =
+      opts.state ??
+      (await openStore(nc, mod.name, { backend: env.GS_STATE_BACKEND, redisUrl: env.GS_REDIS_URL, replicas: Number(env.GS_JS_REPLICAS ?? 1) }));
+  } catch (err) {
+    await srv.stop();
+    throw err;
+  }
+  const ctx: ServiceContext = {
+    name: mod.name,
+    instanceId,
+    version,
+    nc,
+    log,
+    state,
+    events: new Events(nc, registry, mod.name),
+    client: new FleetClient(nc, registry),
+    registry,
+    env,
+    signal: abort.signal,
+  };
+
+  let handlers: Handlers;
+  try {
+    handlers = await mod.start(ctx);
+    const missing = def.rpcs.filter((r) => typeof handlers[r.method] !== "function").map((r) => r.method);
+    const extra = Object.keys(handlers).filter((m) => !def.rpcs.some((r) => r.method === m));
+    if (missing.length || extra.length) {
+      throw new Error(
+        `${mod.name}: handlers do not match ${def.protoService}` +
+          (missing.length ? `; missing: ${missing.join(", ")}` : "") +
+          (extra.length ? `; not in the proto: ${extra.join(", ")}` : ""),
+      );
+    }
+  } catch (err) {
+    await srv.stop();
+    await state.close();
+    throw err;
+  }
+
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const internals = (srv as unknown as { handlers: { name: string; stats: EndpointStats }[] }).handlers;
+
+  for (const rpc of def.rpcs) {
+    const handler = handlers[rpc.method]!;
+    srv.addEndpoint(rpc.method, {
+      subject: rpc.subject,
+      metadata: { request: rpc.request.fullName.slice(1), response: rpc.response.fullName.slice(1) },
+      handler: (err, msg) => {
+        if (err) return;
+        inFlight++;
+        const started = process.hrtime.bigint();
+        void serve(rpc, handler, msg).then((failure) => {
+          // micro times handlers synchronously (ms resolution); add the async part and count error replies
+          const stats = internals?.find((h) => h.name === rpc.method)?.stats;
+          if (stats) {
+            stats.processing_time += Number(process.hrtime.bigint() - started);
+            stats.average_processing_time = Math.round(stats.processing_time / Math.max(1, stats.num_requests));
+            if (failure) stats.countError(failure);
+          }
+          if (--inFlight === 0 && idle) idle();
+        });
+      },
+    });
+  }
+
+  async function serve(rpc: RpcDef, handler: Handler, msg: ServiceMsg): Promise<Error | undefined> {
+    const now = Date.now();
+    const asked = Number(msg.headers?.get(DEADLINE_HEADER));
+    const deadline = asked > 0 ? Math.min(asked, now + deadlineMs) : now + deadlineMs;
+    const fail = (code: number, message: string): Error => {
+      msg.respondError(code, message);
+      return new Error(`${code} ${message}`);
+    };
+    let request;
+    try {
+      request = decodeToJson(rpc.request, msg.data);
+    } catch (err) {
+      return fail(400, (err as Error).message);
+    }
+    if (deadline <= now) return fail(504, "deadline already passed");
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        Promise.resolve().then(() => handler(request, { subject: msg.subject, headers: msg.headers, deadline, log })),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ServiceError(504, `${rpc.subject} exceeded its deadline`)), deadline - now);
+        }),
+      ]);
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeJson(rpc.response, result ?? {});
+      } catch (err) {
+        log.error("handler returned an invalid response", { subject: rpc.subject, err: (err as Error).message });
+        return fail(500, `internal error: invalid ${rpc.response.name}`);
+      }
+      msg.respond(bytes);
+      return undefined;
+    } catch (err) {
+      if (err instanceof ServiceError) return fail(err.code, err.message);
+      if (err instanceof SchemaError) return fail(400, err.message);
+      log.error("handler failed", { subject: rpc.subject, err });
+      return fail(500, "internal error");
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  log.info("started", { endpoints: def.rpcs.length });
+
+  return {
+    id: instanceId,
+    name: mod.name,
+    version,
+    ctx,
+    inFlight: () => inFlight,
+    async stop(timeoutMs = 10_000): Promise<boolean> {
+      abort.abort();
+      await srv.stop(); // drains the endpoint subscriptions: nothing new arrives, delivered messages are served
+      let finished = inFlight === 0;
+      if (!finished) {
+        finished = await Promise.race([
+          new Promise<boolean>((resolve) => (idle = () => resolve(true))),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
+        ]);
+      }
+      await mod.stop?.();
+      await state.close();
+      return finished;
+    },
+  };
+}
+
+/** Where an instance records its identity for the health check (one file per container or local instance). */
+export function healthFile(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GS_HEALTH_FILE ?? path.join(os.tmpdir(), "gs-health.json");
+}
+
+/** The process entry point: connect from the environment, serve, drain on SIGTERM/SIGINT and exit 0. */
+export async function runServiceProcess(mod: ServiceModule): Promise<void> {
+  const env = process.env;
+  const log = createLogger({ service: mod.name });
+  const nc = await connectWith(settingsFromEnv(env, `${mod.name}@${os.hostname()}`));
+  nc.closed().then((err) => {
+    if (err) log.error("connection closed", { err });
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect" || s.type === "reconnect") log.warn(`nats ${s.type}`, { server: "server" in s ? s.server : undefined });
+    }
+  })();
+  let running: RunningService;
+  try {
+    running = await startService(mod, { nc, env, log });
+  } catch (err) {
+    log.error("failed to start", { err });
+    await nc.close();
+    process.exit(1);
+  }
+  const file = healthFile(env);
+  writeFileSync(file, JSON.stringify({ name: mod.name, id: running.id, pid: process.pid }));
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const timeoutMs = Number(env.GS_SHUTDOWN_TIMEOUT_MS ?? 10_000);
+    log.info("draining", { signal, inFlight: running.inFlight() });
+    const hard = setTimeout(() => {
+      log.error("shutdown deadline passed", { timeoutMs });
+      process.exit(1);
+    }, timeoutMs + 2000);
+    hard.unref();
+    const clean = await running.stop(timeoutMs);
+    await nc.drain().catch(() => undefined);
+    rmSync(file, { force: true });
+    log.info("stopped", { clean });
+    process.exit(clean ? 0 : 1);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}

@@ -1,0 +1,67 @@
+// Reading DATA for request/publish: JSON from the argument, a file or stdin, with line:column on errors.
+import { readFileSync } from "node:fs";
+import { parse as parseLenient, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { UsageError } from "../output/errors.js";
+
+export interface DataInput {
+  /** DATA argument */
+  arg?: string;
+  /** --data-file; `-` is stdin */
+  file?: string;
+  readStdin?: () => Buffer;
+}
+
+/** The raw bytes of DATA (empty when none was given). */
+export function readData(input: DataInput): Buffer {
+  if (input.arg !== undefined && input.file !== undefined) throw new UsageError("give DATA or --data-file, not both");
+  if (input.file === "-") return (input.readStdin ?? (() => readFileSync(0)))();
+  if (input.file !== undefined) {
+    try {
+      return readFileSync(input.file);
+    } catch (err) {
+      throw new UsageError(`cannot read --data-file ${input.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "check the path");
+    }
+  }
+  return Buffer.from(input.arg ?? "", "utf8");
+}
+
+/** Parse DATA as JSON; an empty DATA is `{}`. Errors name the line and column. */
+export function parseJsonData(bytes: Buffer, source = "DATA"): unknown {
+  const text = bytes.toString("utf8");
+  if (text.trim() === "") return {};
+  if (text.includes("\u0000") || !Buffer.from(text, "utf8").equals(bytes)) {
+    throw new UsageError(`${source} is not valid JSON: it contains binary data`, "use --raw to send bytes as they are");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const errors: ParseError[] = [];
+    parseLenient(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const first = errors[0];
+    if (!first) throw new UsageError(`${source} is not valid JSON: ${(err as Error).message}`);
+    const { line, column } = lineColumn(text, first.offset);
+    throw new UsageError(`${source} is not valid JSON at line ${line}, column ${column}: ${describeCode(printParseErrorCode(first.error))}`, "fix the JSON (strings need double quotes)");
+  }
+}
+
+function describeCode(code: string): string {
+  return code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = offset - before.lastIndexOf("\n");
+  return { line, column };
+}
+
+/** `K=V` header flags into a record. */
+export function parseHeaders(pairs: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf("=");
+    if (i <= 0) throw new UsageError(`bad --header ${JSON.stringify(p)}: expected KEY=VALUE`);
+    out[p.slice(0, i).trim()] = p.slice(i + 1);
+  }
+  return out;
+}

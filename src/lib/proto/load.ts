@@ -1,0 +1,32 @@
+// The CLI's view of the proto registry: the project's proto/ (nearest above the working directory,
+// else the one shipped with gs) plus any --proto directories.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ProtoLoadError, ProtoRegistry, findProtoDir } from "@gs/fleet/sdk/registry";
+import { GsError, EXIT } from "../output/errors.js";
+
+export interface LoadRegistryOptions {
+  cwd: string;
+  /** extra directories (--proto DIR), each also an include root */
+  extra?: string[];
+}
+
+export function protoDirs(opts: LoadRegistryOptions): string[] {
+  const own = findProtoDir(opts.cwd) ?? findProtoDir(path.dirname(fileURLToPath(import.meta.url)));
+  const dirs = [...(own ? [own] : []), ...(opts.extra ?? []).map((d) => path.resolve(opts.cwd, d))];
+  if (dirs.length === 0) {
+    throw new GsError("no proto/ directory found", { hint: "run gs inside the project, or pass --proto DIR", exit: EXIT.usage });
+  }
+  return dirs;
+}
+
+export function loadRegistry(opts: LoadRegistryOptions): ProtoRegistry {
+  try {
+    return ProtoRegistry.load(protoDirs(opts));
+  } catch (err) {
+    if (err instanceof ProtoLoadError) {
+      throw new GsError(err.message, { hint: "fix the .proto files (check them with protoc) or the --proto directories", exit: EXIT.usage, cause: err });
+    }
+    throw err;
+  }
+}

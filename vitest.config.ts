@@ -1,0 +1,24 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // tests run the SDK from source, so CLI and service tests share one copy of it
+    alias: [
+      { find: /^@gs\/fleet\/sdk$/, replacement: path.join(root, "services/sdk/index.ts") },
+      { find: /^@gs\/fleet\/sdk\/(.*)$/, replacement: path.join(root, "services/sdk/$1.ts") },
+    ],
+  },
+  test: {
+    include: ["test/**/*.test.ts", "services/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    // 2 cores in CI: integration tests spawn servers and processes; keep parallelism modest
+    maxWorkers: 2,
+  },
+});
