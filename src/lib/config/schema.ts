@@ -68,12 +68,12 @@ export interface GsConfig {
 // ---- building blocks -------------------------------------------------------------------------
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-const kebabName = (what: string) =>
-  z.string().regex(KEBAB, { error: `expected a kebab-case ${what} name (lowercase letters, digits and dashes, e.g. state-manager)` });
+const kebabName = (what: string, example: string) =>
+  z.string().regex(KEBAB, { error: `expected a kebab-case ${what} name (lowercase letters, digits and dashes, e.g. ${example})` });
 
 const nonEmpty = (what: string) => z.string().trim().min(1, { error: `expected ${what}, got an empty string` });
 
-const NATS_URL_ITEM = /^(nats|tls|ws|wss):\/\/[^\s,/]+(\/[^\s,]*)?$/;
+const NATS_URL_ITEM = /^(nats|tls):\/\/[^\s,/]+(\/[^\s,]*)?$/;
 const natsUrl = z.string().refine(
   (s) => s.split(",").every((u) => NATS_URL_ITEM.test(u.trim())),
   { error: "expected a NATS URL like nats://nats.internal:4222 (several separated by commas)" },
@@ -146,7 +146,7 @@ const serviceFields = z.strictObject({
 const orEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
 
 const services = z
-  .record(kebabName("service"), orEmpty(serviceFields))
+  .record(kebabName("service", "state-manager"), orEmpty(serviceFields))
   .superRefine((entries, ctx) => {
     // Fargate only runs certain cpu/memory pairs; catch a bad pair here, not at deploy time.
     const defaults = entries.defaults ?? {};
@@ -168,9 +168,9 @@ const services = z
 
 export const configSchema = z
   .strictObject({
-    project: kebabName("project"),
+    project: kebabName("project", "game-backend"),
     defaultTarget: z.string().optional(),
-    targets: orEmpty(z.record(kebabName("target"), target)).default({}),
+    targets: orEmpty(z.record(kebabName("target", "staging"), target)).default({}),
     services: orEmpty(services).default({}),
   })
   .superRefine((c, ctx) => {

@@ -40,7 +40,11 @@ export function parseJsonData(bytes: Buffer, source = "DATA"): unknown {
     const first = errors[0];
     if (!first) throw new UsageError(`${source} is not valid JSON: ${(err as Error).message}`);
     const { line, column } = lineColumn(text, first.offset);
-    throw new UsageError(`${source} is not valid JSON at line ${line}, column ${column}: ${describeCode(printParseErrorCode(first.error))}`, "fix the JSON (strings need double quotes)");
+    const near = text.slice(first.offset, first.offset + 16).split("\n")[0];
+    throw new UsageError(
+      `${source} is not valid JSON at line ${line}, column ${column}: ${describeCode(printParseErrorCode(first.error))}${near ? ` near ${JSON.stringify(near)}` : ""}`,
+      "fix the JSON (keys and strings need double quotes)",
+    );
   }
 }
 

@@ -1,7 +1,9 @@
 // Subject-aware encoding: a subject names an rpc (request/response types) or an event (its message type).
 import { decodeToJson, encodeJson, SchemaError, type JsonObject } from "@gs/fleet/sdk/json-codec";
 import type { ProtoRegistry, PbType } from "@gs/fleet/sdk/registry";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { UsageError } from "../output/errors.js";
+import { formatBytes } from "../output/format.js";
 
 export interface SubjectTypes {
   kind: "rpc" | "event";
@@ -55,4 +57,12 @@ export function decodeOrDump(type: PbType | undefined, bytes: Uint8Array): Decod
 function dump(bytes: Uint8Array): { hex: string; base64: string } {
   const b = Buffer.from(bytes);
   return { hex: b.toString("hex"), base64: b.toString("base64") };
+}
+
+/** The server refuses messages over its max_payload; say so before sending. */
+export function checkMaxPayload(size: number, nc: NatsConnection): void {
+  const max = nc.info?.max_payload ?? 1024 * 1024;
+  if (size > max) {
+    throw new UsageError(`DATA is ${formatBytes(size)}, larger than the server's max_payload of ${formatBytes(max)}`, "send less, or raise max_payload on the server", "payload_too_large");
+  }
 }

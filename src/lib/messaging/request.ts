@@ -4,8 +4,7 @@ import { ERROR_CODE_HEADER, ERROR_HEADER } from "@gs/fleet/sdk/client";
 import type { JsonObject } from "@gs/fleet/sdk/json-codec";
 import type { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { OperationError, UsageError, EXIT } from "../output/errors.js";
-import { formatBytes } from "../output/format.js";
-import { decodeOrDump, encodeFor, typesFor, unknownSubject, type Decoded } from "./payload.js";
+import { checkMaxPayload, decodeOrDump, encodeFor, typesFor, unknownSubject, type Decoded, type SubjectTypes } from "./payload.js";
 
 export interface RequestOptions {
   subject: string;
@@ -37,8 +36,13 @@ export interface RequestResult {
   replies: ReplyResult[];
 }
 
-/** Encode first (all validation before anything is sent), then send. */
-export function prepareRequest(registry: ProtoRegistry, opts: RequestOptions, maxPayload: number): { bytes: Uint8Array; types?: ReturnType<typeof typesFor> } {
+export interface PreparedRequest {
+  bytes: Uint8Array;
+  types?: SubjectTypes;
+}
+
+/** Encode and validate DATA before connecting: bad input sends nothing. */
+export function prepareRequest(registry: ProtoRegistry, opts: RequestOptions): PreparedRequest {
   let bytes: Uint8Array;
   let types;
   if (opts.raw) {
@@ -50,14 +54,12 @@ export function prepareRequest(registry: ProtoRegistry, opts: RequestOptions, ma
     if (types.kind !== "rpc") throw new UsageError(`${opts.subject} is an event subject, not an rpc`, "use `gs publish` for events");
     bytes = encodeFor(types.input, opts.json ?? {});
   }
-  if (bytes.length > maxPayload) {
-    throw new UsageError(`DATA is ${formatBytes(bytes.length)}, larger than the server's max_payload of ${formatBytes(maxPayload)}`, "send less, or raise max_payload on the server", "payload_too_large");
-  }
   return { bytes, types };
 }
 
-export async function request(nc: NatsConnection, registry: ProtoRegistry, opts: RequestOptions): Promise<RequestResult> {
-  const { bytes, types } = prepareRequest(registry, opts, nc.info?.max_payload ?? 1024 * 1024);
+export async function request(nc: NatsConnection, registry: ProtoRegistry, prepared: PreparedRequest, opts: RequestOptions): Promise<RequestResult> {
+  const { bytes, types } = prepared;
+  checkMaxPayload(bytes.length, nc);
   const count = Math.max(1, opts.count ?? 1);
   const result: RequestResult = {
     subject: opts.subject,
@@ -75,7 +77,7 @@ export async function request(nc: NatsConnection, registry: ProtoRegistry, opts:
     try {
       if ((opts.replies ?? 1) > 1) {
         msgs = [];
-        const it = await nc.requestMany(opts.subject, bytes, { maxWait: opts.timeout, maxMessages: opts.replies, headers: hasHeaders ? h : undefined });
+        const it = await nc.requestMany(opts.subject, bytes, { strategy: "count", maxWait: opts.timeout, maxMessages: opts.replies, headers: hasHeaders ? h : undefined });
         for await (const m of it) msgs.push({ msg: m, at: performance.now() });
         if (msgs.length === 0) throw new errors.TimeoutError();
       } else {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Debian packages gs and its tests use: nats-server, redis-server, protoc, tmux (dashboard e2e).
+set -euo pipefail
+pkgs=(nats-server redis-server protobuf-compiler tmux)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# the Debian redis-server package starts a system redis on :6379; tests start their own on free ports

@@ -1,0 +1,109 @@
+// ai-router: picks a model from model-management for a request's task type, latency and cost budget,
+// then generates with it through ai-integration, falling back to the next candidate on failure.
+// Env: AI_ROUTER_MAX_ATTEMPTS (models tried per Route, default 3).
+// State: none (models and defaults live in model-management).
+// Events: RequestRoutedEvent, RoutingFailedEvent.
+import { randomUUID } from "node:crypto";
+import { defineService, type CallContext, type ServiceContext } from "../sdk/runtime.js";
+import { badRequest, failedPrecondition, ServiceError } from "../sdk/errors.js";
+import { estimateCost, estimatePromptTokens, scoreCandidates, shouldFallBack, type CandidateScore, type Criteria, type ModelInfo } from "./domain.js";
+
+interface TokenUsage { promptTokens: number; completionTokens: number; totalTokens: number }
+interface RouteRequest { criteria?: Criteria; prompt: string; systemPrompt: string; temperature: number; requestId: string }
+interface RouteResponse {
+  modelId: string;
+  provider: string;
+  text: string;
+  usage: TokenUsage;
+  costUsd: number;
+  latencyMs: number;
+  attempts: number;
+  chosen: CandidateScore;
+  requestId: string;
+}
+interface ExplainRequest { criteria?: Criteria }
+interface ExplainResponse { chosenModelId: string; candidates: CandidateScore[] }
+interface GenerateResponse { text: string; usage: TokenUsage; latencyMs: number }
+
+function validateCriteria(c: Criteria | undefined): Criteria {
+  if (!c) throw badRequest("criteria is required");
+  if (c.taskType === "TASK_TYPE_UNSPECIFIED") throw badRequest("criteria.task_type is required");
+  if (!Number.isFinite(c.maxCostUsd) || c.maxCostUsd < 0) throw badRequest("criteria.max_cost_usd must be >= 0");
+  if (!Number.isFinite(c.minQuality) || c.minQuality < 0 || c.minQuality > 1) throw badRequest("criteria.min_quality must be in [0,1]");
+  if (c.maxTokens > 8192) throw badRequest("criteria.max_tokens must be at most 8192");
+  return c;
+}
+
+export default defineService({
+  name: "ai-router",
+  description: "Chooses a model by task type, latency and cost budget, and generates with it through ai-integration",
+  start(ctx: ServiceContext) {
+    const maxAttempts = Math.max(1, Number(ctx.env.AI_ROUTER_MAX_ATTEMPTS || 3));
+
+    const candidates = async (c: Criteria): Promise<{ ranked: CandidateScore[]; models: Map<string, ModelInfo> }> => {
+      // every model, retired ones included, so Explain can say why each one was passed over
+      const [{ models }, def] = await Promise.all([
+        ctx.client.call<{ models: ModelInfo[] }>("model-management.list-models", { includeRetired: true }),
+        ctx.client.call<{ found: boolean; model?: ModelInfo }>("model-management.get-default-model", { taskType: c.taskType }),
+      ]);
+      return { ranked: scoreCandidates(models, c, def.found ? (def.model?.modelId ?? "") : ""), models: new Map(models.map((m) => [m.modelId, m])) };
+    };
+
+    const routingFailed = async (requestId: string, taskType: string, code: string, message: string, attempts: number) => {
+      await ctx.events
+        .publish("RoutingFailedEvent", { requestId, taskType, error: { code, message }, attempts, at: new Date().toISOString() })
+        .catch((err) => ctx.log.warn("could not publish RoutingFailedEvent", { err: (err as Error).message }));
+    };
+
+    return {
+      async Route(req: RouteRequest, call: CallContext): Promise<RouteResponse> {
+        const c = validateCriteria(req.criteria);
+        if (!req.prompt.trim()) throw badRequest("prompt is required");
+        const requestId = req.requestId || randomUUID();
+        const crit = { ...c, estimatedPromptTokens: c.estimatedPromptTokens || estimatePromptTokens(req.prompt, req.systemPrompt) };
+        const { ranked, models } = await candidates(crit);
+        const eligible = ranked.filter((x) => x.eligible).slice(0, maxAttempts);
+        if (!eligible.length) {
+          const why = ranked.map((x) => `${x.modelId}: ${x.rejectionReason}`).join("; ") || "no models registered";
+          await routingFailed(requestId, c.taskType, "NO_ELIGIBLE_MODEL", why, 0);
+          throw failedPrecondition(`no model fits ${c.taskType} within the budget (${why})`);
+        }
+        let attempts = 0;
+        let last: ServiceError | undefined;
+        for (const cand of eligible) {
+          const model = models.get(cand.modelId)!;
+          attempts++;
+          const remaining = call.deadline - Date.now() - 50;
+          if (remaining <= 0) break;
+          try {
+            const gen = await ctx.client.call<GenerateResponse>(
+              "ai-integration.generate",
+              { prompt: req.prompt, systemPrompt: req.systemPrompt, model: model.providerModel, provider: model.provider, maxTokens: c.maxTokens || 256, temperature: req.temperature, requestId },
+              { timeout: remaining },
+            );
+            const costUsd = estimateCost(model, gen.usage.promptTokens, gen.usage.completionTokens);
+            await ctx.events
+              .publish("RequestRoutedEvent", { requestId, taskType: c.taskType, modelId: cand.modelId, provider: cand.provider, score: cand.score, latencyMs: gen.latencyMs, costUsd, attempts, at: new Date().toISOString() })
+              .catch((err) => ctx.log.warn("could not publish RequestRoutedEvent", { err: (err as Error).message }));
+            return { modelId: cand.modelId, provider: cand.provider, text: gen.text, usage: gen.usage, costUsd, latencyMs: gen.latencyMs, attempts, chosen: cand, requestId };
+          } catch (err) {
+            if (!(err instanceof ServiceError)) throw err;
+            last = err;
+            ctx.log.warn("model attempt failed", { requestId, modelId: cand.modelId, code: err.code, message: err.message });
+            if (!shouldFallBack(err.code)) break;
+          }
+        }
+        const code = last?.code ?? 503;
+        const message = last ? `every candidate failed; last: ${last.message}` : "no candidate could be tried";
+        await routingFailed(requestId, c.taskType, "ALL_ATTEMPTS_FAILED", message, attempts);
+        throw new ServiceError(code, message);
+      },
+
+      async Explain(req: ExplainRequest): Promise<ExplainResponse> {
+        const c = validateCriteria(req.criteria);
+        const { ranked } = await candidates({ ...c, estimatedPromptTokens: c.estimatedPromptTokens || 500 });
+        return { chosenModelId: ranked[0]?.eligible ? ranked[0].modelId : "", candidates: ranked };
+      },
+    };
+  },
+});

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHarness, type Harness } from "../test-support/harness.js";
+import { defineService } from "./runtime.js";
+import { notFound } from "./errors.js";
+
+// a service built on the npc-behavior proto, to test the runtime itself
+const probe = defineService({
+  name: "npc-behavior",
+  description: "runtime probe",
+  start: (ctx) => ({
+    Decide: async (req: { npcId: string }) => {
+      if (req.npcId === "missing") throw notFound(`no npc ${req.npcId}`);
+      if (req.npcId === "slow") await new Promise((r) => setTimeout(r, 300));
+      if (req.npcId === "bug") return { notAField: 1 };
+      const saved = await ctx.state.update<number>(`count.${req.npcId}`, (n) => (n ?? 0) + 1);
+      return { npcId: req.npcId, actionId: "eat", score: saved.value };
+    },
+    ListActions: () => ({ actions: [] }),
+  }),
+});
+
+describe("service runtime", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.start(probe, { env: { GS_REQUEST_DEADLINE_MS: "200" } });
+  });
+  afterAll(async () => h?.stop());
+
+  it("answers an rpc on the subject derived from the proto, with state", async () => {
+    const a = await h.call<{ score: number }>("npc-behavior.decide", { npcId: "n1" });
+    const b = await h.call<{ score: number }>("npc-behavior.decide", { npcId: "n1" });
+    expect([a.score, b.score]).toEqual([1, 2]);
+  });
+
+  it("turns a thrown ServiceError into an error reply with its code", async () => {
+    const err = await h.fail("npc-behavior.decide", { npcId: "missing" });
+    expect([err.code, err.message]).toEqual([404, "no npc missing"]);
+  });
+
+  it("answers malformed protobuf with a 400 and keeps serving", async () => {
+    const reply = await h.nc.request("npc-behavior.decide", new Uint8Array([0xff, 0xff, 0xff]), { timeout: 1000 });
+    expect(reply.headers?.get("Nats-Service-Error-Code")).toBe("400");
+    expect((await h.call<{ actionId: string }>("npc-behavior.decide", { npcId: "n2" })).actionId).toBe("eat");
+  });
+
+  it("answers 504 when a handler runs past the request deadline", async () => {
+    expect((await h.fail("npc-behavior.decide", { npcId: "slow" })).code).toBe(504);
+  });
+
+  it("answers 500 when a handler returns a response that does not fit the proto", async () => {
+    const err = await h.fail("npc-behavior.decide", { npcId: "bug" });
+    expect(err.code).toBe(500);
+    expect(err.message).toMatch(/invalid DecideResponse/);
+  });
+
+  it("counts requests and errors in $SRV.STATS", async () => {
+    const st = (await h.nc.request("$SRV.STATS.npc-behavior", "", { timeout: 1000 })).json<{ endpoints: { name: string; num_requests: number; num_errors: number }[] }>();
+    const decide = st.endpoints.find((e) => e.name === "Decide")!;
+    expect(decide.num_requests).toBeGreaterThanOrEqual(6);
+    expect(decide.num_errors).toBeGreaterThanOrEqual(4);
+  });
+});

@@ -1,0 +1,32 @@
+// Flags shared by several commands. Durations accept 500ms / 5s / 1m.
+import { Flags } from "@oclif/core";
+import { parseDuration } from "./lib/output/format.js";
+
+export const durationFlag = Flags.custom<number>({
+  parse: async (input) => {
+    const ms = parseDuration(input);
+    if (ms === undefined || ms <= 0) throw new Error(`bad duration "${input}": use e.g. 500ms, 5s, 1m`);
+    return ms;
+  },
+});
+
+export const natsFlags = {
+  server: Flags.string({ char: "s", description: "NATS server URL(s), comma-separated (default: NATS_URL, the local fleet, or nats://127.0.0.1:4222).", helpGroup: "NATS" }),
+  context: Flags.string({ description: "natscli context to use (~/.config/nats/context/NAME.json).", helpGroup: "NATS" }),
+  creds: Flags.string({ description: "NATS .creds file.", helpGroup: "NATS" }),
+  user: Flags.string({ description: "NATS user.", helpGroup: "NATS" }),
+  password: Flags.string({ description: "NATS password.", helpGroup: "NATS" }),
+  "tls-ca": Flags.string({ description: "CA certificate to verify the server.", helpGroup: "NATS" }),
+  "tls-cert": Flags.string({ description: "Client certificate.", helpGroup: "NATS" }),
+  "tls-key": Flags.string({ description: "Client certificate key.", helpGroup: "NATS" }),
+  timeout: durationFlag({ description: "Connect and request timeout.", default: 5000, helpGroup: "NATS" }),
+};
+
+export const targetFlags = {
+  target: Flags.string({ char: "t", description: "Target from gs.yaml (default: GS_TARGET, defaultTarget, or local).", env: "GS_TARGET" }),
+  config: Flags.string({ description: "Path of gs.yaml (default: nearest gs.yaml above the working directory).", env: "GS_CONFIG" }),
+};
+
+export const protoFlags = {
+  proto: Flags.string({ description: "Extra directory of .proto files (repeatable).", multiple: true }),
+};

@@ -1,0 +1,197 @@
+// Open the CLI's NATS connection: fail fast, within the timeout, with one line saying why.
+import { accessSync, constants } from "node:fs";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { toConnectionOptions, type ConnectionSettings } from "@gs/fleet/sdk/connection";
+import { DEFAULT_TIMEOUT_MS, redactUrl } from "./options.js";
+
+/** Why a connection failed: `message` is one line, `hint` the next step. Never holds a secret. */
+export class NatsConnectError extends Error {
+  override readonly name = "NatsConnectError";
+  constructor(
+    message: string,
+    readonly hint: string,
+    /** the short reason, e.g. "connection refused", "timed out after 5s" */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+type Settings = ConnectionSettings & { source?: string };
+
+/**
+ * Connect with settings from resolveConnection. Several servers are tried at once and the first
+ * to accept wins, so one dead node of a cluster costs nothing; the whole attempt is bounded by
+ * `settings.timeout` (default 5s).
+ */
+export async function connectNats(settings: Settings, opts: { name?: string } = {}): Promise<NatsConnection> {
+  const s: Settings = { ...settings, name: opts.name ?? settings.name ?? "gs" };
+  const timeout = s.timeout ?? DEFAULT_TIMEOUT_MS;
+  const fail = (reason: string, hint: string, cause?: unknown) =>
+    new NatsConnectError(scrub(`cannot connect to NATS at ${s.servers.map(redactUrl).join(", ")}: ${reason}`, s), hint, scrub(reason, s), { cause });
+
+  if (s.servers.length === 0) throw fail("no server given", "pass --server or --context");
+  // toConnectionOptions reads these lazily and would surface a bare ENOENT
+  for (const [what, file] of filesOf(s)) {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const problem = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(code);
+      throw fail(`cannot read ${what} ${file} (${problem})`, `check the path (it came from ${s.source ?? "the settings"})`, err);
+    }
+  }
+
+  let errors: unknown[];
+  try {
+    return await firstToConnect(s, timeout);
+  } catch (err) {
+    errors = Array.isArray(err) ? err : [err];
+  }
+  const reasons = errors.map((e) => explain(e, timeout));
+  // the most telling reason: one that names a credential or TLS problem beats refused/timeout
+  const best = reasons.find((r) => r.rank === 0) ?? reasons[0]!;
+  const reason = s.servers.length > 1 && new Set(reasons.map((r) => r.text)).size > 1
+    ? s.servers.map((u, i) => `${redactUrl(u)}: ${reasons[i]!.text}`).join("; ")
+    : best.text;
+  throw new NatsConnectError(
+    scrub(`cannot connect to NATS at ${s.servers.map(redactUrl).join(", ")}: ${reason}`, s),
+    hintFor(best.kind, s.source, timeout),
+    scrub(best.text, s),
+    { cause: errors[0] },
+  );
+}
+
+function firstToConnect(s: Settings, timeout: number): Promise<NatsConnection> {
+  if (s.servers.length === 1 || s.reconnectForever) return withDeadline(connect(toConnectionOptions(s)), s, timeout);
+  return new Promise((resolve, reject) => {
+    const errors: unknown[] = new Array(s.servers.length);
+    let failures = 0;
+    let settled = false;
+    s.servers.forEach((url, i) => {
+      withDeadline(connect(toConnectionOptions({ ...s, servers: [url] })), s, timeout).then(
+        (nc) => {
+          if (settled) return void nc.close().catch(() => {});
+          settled = true;
+          resolve(nc);
+        },
+        (err) => {
+          errors[i] = err;
+          if (++failures === s.servers.length && !settled) {
+            settled = true;
+            reject(errors);
+          }
+        },
+      );
+    });
+  });
+}
+
+class DeadlineError extends Error {}
+
+/** NATS.js bounds its own handshake by `timeout`; this backs it up so a stuck socket cannot hang gs. */
+function withDeadline(attempt: Promise<NatsConnection>, s: Settings, timeout: number): Promise<NatsConnection> {
+  if (s.reconnectForever) return attempt;
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new DeadlineError("timeout"));
+    }, timeout + 250);
+    timer.unref();
+    attempt.then(
+      (nc) => {
+        clearTimeout(timer);
+        if (late) void nc.close().catch(() => {});
+        else resolve(nc);
+      },
+      (err) => {
+        clearTimeout(timer);
+        if (!late) reject(err);
+      },
+    );
+  });
+}
+
+type Kind = "refused" | "timeout" | "auth" | "tls" | "dns" | "unreachable" | "other";
+
+function explain(err: unknown, timeout: number): { kind: Kind; text: string; rank: number } {
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const code = e?.code ?? e?.cause?.code;
+  const message = String(e?.message ?? err);
+  const type = (err as object)?.constructor?.name ?? "";
+  if (type === "AuthorizationError" || /authorization violation/i.test(message)) {
+    return { kind: "auth", text: "authorization failed (check the credentials)", rank: 0 };
+  }
+  if (type === "UserAuthenticationExpiredError" || /user authentication expired/i.test(message)) {
+    return { kind: "auth", text: "the credentials have expired", rank: 0 };
+  }
+  if (type === "TimeoutError" || err instanceof DeadlineError || code === "ETIMEDOUT") {
+    return { kind: "timeout", text: `timed out after ${formatMs(timeout)}`, rank: 2 };
+  }
+  if (code === "ECONNREFUSED") return { kind: "refused", text: "connection refused", rank: 1 };
+  if (code === "ECONNRESET" || code === "EPIPE") return { kind: "refused", text: "connection reset by the server", rank: 1 };
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    const host = /(?:ENOTFOUND|EAI_AGAIN) (\S+)/.exec(message)?.[1];
+    return { kind: "dns", text: host ? `unknown host ${host}` : "unknown host", rank: 0 };
+  }
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return { kind: "unreachable", text: "host unreachable", rank: 1 };
+  if (/does not support 'tls'/i.test(message)) return { kind: "tls", text: "TLS was asked for but the server does not offer it", rank: 0 };
+  if (/requires 'tls'|requires tls/i.test(message)) return { kind: "tls", text: "the server requires TLS", rank: 0 };
+  if (/tls|ssl|certificate|self[- ]signed|CERT_|ERR_TLS|ERR_SSL/i.test(`${code ?? ""} ${message}`)) {
+    return { kind: "tls", text: `TLS failed: ${firstLine(message)}`, rank: 0 };
+  }
+  return { kind: "other", text: firstLine(message), rank: 1 };
+}
+
+function hintFor(kind: Kind, source: string | undefined, timeout: number): string {
+  const from = source ? ` (the address came from ${source})` : "";
+  const localish = source === undefined || source === "default" || source.startsWith("local fleet");
+  switch (kind) {
+    case "refused":
+    case "unreachable":
+      return localish
+        ? "start the local fleet with `gs up`, or pass --server / --context"
+        : `check that NATS runs at that address${from}, or pass --server / --context`;
+    case "timeout":
+      return `nothing answered within ${formatMs(timeout)}${from}: check the address and the network (VPN, security groups), or raise --timeout`;
+    case "auth":
+      return `check the credentials${from}: --creds, --user/--password, or the natscli context's`;
+    case "tls":
+      return "check --tls-ca / --tls-cert / --tls-key, and use tls:// only for a server that offers TLS";
+    case "dns":
+      return `check the host name${from}`;
+    default:
+      return `check the address${from}, or pass --server / --context`;
+  }
+}
+
+function filesOf(s: Settings): Array<[string, string]> {
+  const files: Array<[string, string]> = [];
+  if (s.creds) files.push(["credentials file", s.creds]);
+  else if (s.nkey) files.push(["nkey file", s.nkey]);
+  if (s.tls?.ca) files.push(["TLS CA file", s.tls.ca]);
+  if (s.tls?.cert) files.push(["TLS certificate", s.tls.cert]);
+  if (s.tls?.key) files.push(["TLS key", s.tls.key]);
+  return files;
+}
+
+/** Belt and braces: no password or token reaches a message, whatever a library put in it. */
+function scrub(text: string, s: Settings): string {
+  let out = text;
+  for (const secret of [s.password, s.token]) {
+    if (secret && secret.length >= 3) out = out.split(secret).join("***");
+  }
+  return out;
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0]!.trim();
+}
+
+function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${(ms / 1000).toFixed(1)}s`;
+}

@@ -1,0 +1,48 @@
+// The one place commands open a NATS connection: flags -> settings (target, env, contexts) -> connect.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { findConfigFile, loadConfig, resolveTarget } from "./lib/config/load.js";
+import { connectNats } from "./lib/nats/connect.js";
+import { resolveConnection } from "./lib/nats/options.js";
+
+export interface NatsFlagValues {
+  server?: string;
+  context?: string;
+  creds?: string;
+  user?: string;
+  password?: string;
+  "tls-ca"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
+  timeout: number;
+  target?: string;
+  config?: string;
+}
+
+/** The NATS URL of the selected target when it names one (ecs targets); the local target is found through .gs/. */
+function targetNatsUrl(flags: NatsFlagValues, cwd: string): string | undefined {
+  if (!flags.target && !process.env.GS_TARGET) return undefined;
+  if (!findConfigFile(cwd, flags.config)) return undefined;
+  const cfg = loadConfig({ cwd, file: flags.config });
+  const { target } = resolveTarget(cfg, flags.target);
+  return target.platform === "ecs" ? target.nats?.url : undefined;
+}
+
+export async function openNats(flags: NatsFlagValues, name = "gs"): Promise<{ nc: NatsConnection; url: string; source: string }> {
+  const cwd = process.cwd();
+  const settings = resolveConnection(
+    {
+      server: flags.server,
+      context: flags.context,
+      creds: flags.creds,
+      user: flags.user,
+      password: flags.password,
+      tlsCa: flags["tls-ca"],
+      tlsCert: flags["tls-cert"],
+      tlsKey: flags["tls-key"],
+      timeout: flags.timeout,
+    },
+    { cwd, env: process.env, targetNatsUrl: targetNatsUrl(flags, cwd) },
+  );
+  const nc = await connectNats(settings, { name });
+  return { nc, url: settings.servers.join(","), source: settings.source };
+}

@@ -1,0 +1,96 @@
+// Test helper: a real nats-server on a free loopback port.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "./free-port.js";
+
+export interface TestNatsServer {
+  url: string;
+  port: number;
+  storeDir?: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** GS_NATS_SERVER, else nats-server from PATH; throws with the install command when missing. */
+export function natsServerBinary(): string {
+  const bin = process.env.GS_NATS_SERVER || "nats-server";
+  const probe = spawnSync(bin, ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) throw new Error("nats-server not found: apt-get install nats-server (or set GS_NATS_SERVER)");
+  return bin;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: "127.0.0.1" }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+/**
+ * Start nats-server on 127.0.0.1 (with JetStream in a temp store dir when asked) and wait until
+ * it accepts connections. The free port can be taken between probe and bind, so a server that
+ * exits at once is retried on another port.
+ */
+export async function startNatsServer(opts: { jetstream?: boolean; args?: string[] } = {}): Promise<TestNatsServer> {
+  const bin = natsServerBinary();
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const storeDir = opts.jetstream ? mkdtempSync(path.join(os.tmpdir(), "gs-test-js-")) : undefined;
+    try {
+      return await startOnce(bin, await freePort(), storeDir, opts.args ?? []);
+    } catch (err) {
+      if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+      lastError = err as Error;
+      if (!(err instanceof ExitedEarly)) break;
+    }
+  }
+  throw lastError!;
+}
+
+class ExitedEarly extends Error {}
+
+async function startOnce(bin: string, port: number, storeDir: string | undefined, extra: string[]): Promise<TestNatsServer> {
+  const args = ["-a", "127.0.0.1", "-p", String(port), ...(storeDir ? ["-js", "-sd", storeDir] : []), ...extra];
+  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  // keep the tail only: a chatty server (-DV) would otherwise grow this for the whole test run
+  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4096)));
+  const deadline = Date.now() + 5000;
+  while (!(await canConnect(port))) {
+    const lastLine = () => stderr.trim().split("\n").pop() ?? "";
+    if (!running(child)) throw new ExitedEarly(`nats-server exited on port ${port}: ${lastLine()}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`nats-server did not accept connections on port ${port} within 5s: ${lastLine()}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    process: child,
+    stop() {
+      stopping ??= (async () => {
+        if (running(child)) {
+          const exited = new Promise((r) => child.once("exit", r));
+          child.kill("SIGTERM");
+          const t = setTimeout(() => child.kill("SIGKILL"), 2000);
+          await exited;
+          clearTimeout(t);
+        }
+        if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}
