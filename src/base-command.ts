@@ -46,6 +46,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    err.message = oneLine(err.message ?? "");
     const gs = toGsError(err) ?? fromOclifError(err);
     if (!gs) {
       // a bug, not something the user can fix: still one line unless --debug
@@ -65,11 +66,29 @@ export abstract class BaseCommand extends Command {
   }
 }
 
+/** oclif wraps flag errors as "Parsing --flag \n\t<reason>\nSee more help with --help": make them one line. */
+function oneLine(message: string): string {
+  const parsing = /^Parsing (--[\w-]+)\s*\n\s*([\s\S]*?)(\nSee more help with --help)?$/.exec(message);
+  if (parsing) return `${parsing[1]}: ${parsing[2]!.trim()}`;
+  const lines = message.split("\n").map((l) => l.trim());
+  if (/^Missing \d+ required args?:?$/.test(lines[0] ?? "")) {
+    const end = lines.findIndex((l, i) => i > 0 && (!l || /^(Note:|See more|Alternatively)/.test(l)));
+    const names = lines.slice(1, end < 0 ? undefined : end).map((l) => l.split(/\s{2,}/)[0]);
+    return `${lines[0]!.replace(/:$/, "")}: ${names.join(", ")}`;
+  }
+  return message
+    .replace(/\nSee more help with --help$/, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" ");
+}
+
 /** oclif's own parse errors (unknown flag, missing argument, bad option) are usage errors: exit 2. */
 function fromOclifError(err: Error & { oclif?: { exit?: number } }): GsError | undefined {
   if (err.oclif?.exit === 0) return undefined;
-  if (err.oclif || /Flag|Args|Arg|Parse/.test(err.constructor?.name ?? "")) {
-    const message = err.message.split("\n")[0]!.replace(/^Error:\s*/, "");
+  if (err.oclif || "parse" in err || /^--[\w-]+: /.test(err.message)) {
+    const message = err.message.replace(/^Error:\s*/, "");
     return new GsError(message, { hint: "see --help", exit: EXIT.usage, code: "usage" });
   }
   return undefined;

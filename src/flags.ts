@@ -1,11 +1,12 @@
 // Flags shared by several commands. Durations accept 500ms / 5s / 1m.
 import { Flags } from "@oclif/core";
+import { UsageError } from "./lib/output/errors.js";
 import { parseDuration } from "./lib/output/format.js";
 
 export const durationFlag = Flags.custom<number>({
   parse: async (input) => {
     const ms = parseDuration(input);
-    if (ms === undefined || ms <= 0) throw new Error(`bad duration "${input}": use e.g. 500ms, 5s, 1m`);
+    if (ms === undefined || ms <= 0) throw new UsageError(`bad duration "${input}": use e.g. 500ms, 5s, 1m`);
     return ms;
   },
 });

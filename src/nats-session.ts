@@ -1,6 +1,5 @@
 // The one place commands open a NATS connection: flags -> settings (target, env, contexts) -> connect.
 import type { NatsConnection } from "@nats-io/transport-node";
-import { findConfigFile, loadConfig, resolveTarget } from "./lib/config/load.js";
 import { connectNats } from "./lib/nats/connect.js";
 import { resolveConnection } from "./lib/nats/options.js";
 
@@ -19,8 +18,10 @@ export interface NatsFlagValues {
 }
 
 /** The NATS URL of the selected target when it names one (ecs targets); the local target is found through .gs/. */
-function targetNatsUrl(flags: NatsFlagValues, cwd: string): string | undefined {
+async function targetNatsUrl(flags: NatsFlagValues, cwd: string): Promise<string | undefined> {
   if (!flags.target && !process.env.GS_TARGET) return undefined;
+  // gs.yaml is read only when a target is asked for: zod and yaml are most of a messaging command's load time
+  const { findConfigFile, loadConfig, resolveTarget } = await import("./lib/config/load.js");
   if (!findConfigFile(cwd, flags.config)) return undefined;
   const cfg = loadConfig({ cwd, file: flags.config });
   const { target } = resolveTarget(cfg, flags.target);
@@ -41,7 +42,7 @@ export async function openNats(flags: NatsFlagValues, name = "gs"): Promise<{ nc
       tlsKey: flags["tls-key"],
       timeout: flags.timeout,
     },
-    { cwd, env: process.env, targetNatsUrl: targetNatsUrl(flags, cwd) },
+    { cwd, env: process.env, targetNatsUrl: await targetNatsUrl(flags, cwd) },
   );
   const nc = await connectNats(settings, { name });
   return { nc, url: settings.servers.join(","), source: settings.source };

@@ -22,11 +22,17 @@ export const money = (currency: string, units: bigint): Money => ({ currency, mi
 
 const CURRENCY_RE = /^[A-Z][A-Z0-9]{2,9}$/;
 
+/** A currency code from a request, upper-cased; `fallback` when empty. */
+export function parseCurrency(raw: string, fallback: string, field: string): string {
+  const currency = (raw || fallback).toUpperCase();
+  if (!CURRENCY_RE.test(currency)) throw new RangeError(`${field} "${raw}" is not a currency code (e.g. USD, GOLD)`);
+  return currency;
+}
+
 /** Validate an amount from a request: positive, integral, in a known-shaped currency (default when empty). */
 export function parseAmount(m: Money | undefined, defaultCurrency: string, field: string): { currency: string; units: bigint } {
   if (!m) throw new RangeError(`${field} is required`);
-  const currency = (m.currency || defaultCurrency).toUpperCase();
-  if (!CURRENCY_RE.test(currency)) throw new RangeError(`${field}.currency "${m.currency}" is not a currency code (e.g. USD, GOLD)`);
+  const currency = parseCurrency(m.currency, defaultCurrency, `${field}.currency`);
   const units = BigInt(m.minorUnits || "0");
   if (units <= 0n) throw new RangeError(`${field} must be positive`);
   return { currency, units };

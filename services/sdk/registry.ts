@@ -115,6 +115,12 @@ export class ProtoRegistry {
     for (const d of roots) {
       if (!existsSync(d) || !statSync(d).isDirectory()) throw new ProtoLoadError(`proto directory ${d} does not exist`);
     }
+    const files = roots.flatMap(listProtoFiles);
+    if (files.length === 0) throw new ProtoLoadError(`no .proto files under ${roots.join(", ")}`);
+    return ProtoRegistry.loadFiles(roots, files);
+  }
+
+  private static loadFiles(roots: string[], files: string[]): ProtoRegistry {
     const root = new protobuf.Root();
     root.resolvePath = (origin, target) => {
       if (path.isAbsolute(target)) return target;
@@ -124,8 +130,6 @@ export class ProtoRegistry {
       }
       return protobuf.util.path.resolve(origin, target);
     };
-    const files = roots.flatMap(listProtoFiles);
-    if (files.length === 0) throw new ProtoLoadError(`no .proto files under ${roots.join(", ")}`);
     try {
       root.loadSync(files, { keepCase: true });
       root.resolveAll();
@@ -133,6 +137,23 @@ export class ProtoRegistry {
       throw new ProtoLoadError(`cannot load .proto files: ${(err as Error).message}`);
     }
     return new ProtoRegistry(root);
+  }
+
+  /**
+   * Parse only the packages of the named services (folders `<dir>/<package>/` by the layout convention)
+   * and what they import: a one-subject command need not parse the whole tree. Undefined when a
+   * service has no such folder (the caller falls back to `load`).
+   */
+  static loadServices(dirs: string[], services: string[]): ProtoRegistry | undefined {
+    const files: string[] = [];
+    for (const svc of services) {
+      const pkg = svc.replace(/-/g, "_");
+      const folder = dirs.map((d) => path.join(path.resolve(d), pkg)).find((f) => existsSync(f) && statSync(f).isDirectory());
+      if (!folder) return undefined;
+      files.push(...listProtoFiles(folder));
+    }
+    if (files.length === 0) return undefined;
+    return ProtoRegistry.loadFiles(dirs.map((d) => path.resolve(d)), files);
   }
 
   /** Rebuild from `toDescriptor()` output: no .proto parsing (used by bundles and the CLI's cache). */

@@ -89,7 +89,11 @@ async function load(rate: number, durationMs: number, at: Record<number, () => v
   let sent = 0;
   while (Date.now() - start < durationMs) {
     const elapsed = Date.now() - start;
-    for (const p of pending) if (!p.fired && elapsed >= p.ms) (p.fired = true), p.fn();
+    for (const p of pending) {
+      if (p.fired || elapsed < p.ms) continue;
+      p.fired = true;
+      p.fn();
+    }
     const due = Math.floor((elapsed * rate) / 1000);
     for (; sent < due; sent++) {
       const t = Date.now();
@@ -121,7 +125,8 @@ afterAll(async () => {
 
 describe("graceful shutdown of a service process", () => {
   it("loses no request when one of two instances gets SIGTERM under steady load, and exits 0", async () => {
-    const [a, b] = await Promise.all([startProbe({ PROBE_DELAY_MS: "20" }), startProbe({ PROBE_DELAY_MS: "20" })]);
+    // 100 ms of work per request: about 10 are in flight at the instance when it gets SIGTERM
+    const [a, b] = await Promise.all([startProbe({ PROBE_DELAY_MS: "100" }), startProbe({ PROBE_DELAY_MS: "100" })]);
     let termAt = 0;
     const results = await load(200, 2000, {
       700: () => {
@@ -141,6 +146,8 @@ describe("graceful shutdown of a service process", () => {
     const byB = results.filter((r) => r.ok && r.pid === `pid ${b.pid}`);
     expect(byA.length + byB.length).toBe(results.length);
     expect(byA.length).toBeGreaterThan(0);
+    // the draining instance finished what it had been given
+    expect(byA.some((r) => r.sent < termAt && r.done > termAt)).toBe(true);
     // after the drain, the surviving instance takes everything
     expect(byB.some((r) => r.sent > exit!.at)).toBe(true);
     expect(byA.every((r) => r.sent <= exit!.at)).toBe(true);

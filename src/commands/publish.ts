@@ -4,7 +4,7 @@ import { natsFlags, protoFlags, targetFlags } from "../flags.js";
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { preparePublish, publish, type PublishResult } from "../lib/messaging/publish.js";
 import { formatBytes } from "../lib/output/format.js";
-import { loadRegistry } from "../lib/proto/load.js";
+import { loadRegistryForSubject } from "../lib/proto/load.js";
 import { openNats } from "../nats-session.js";
 
 export type PublishJson = PublishResult;
@@ -17,7 +17,7 @@ export default class Publish extends BaseCommand {
   ];
   static override args = {
     subject: Args.string({ description: "Subject to publish to.", required: true }),
-    data: Args.string({ description: "Message as JSON (default {})." }),
+    data: Args.string({ description: "Message as JSON (default {}).", ignoreStdin: true }),
   };
   static override flags = {
     ...natsFlags,
@@ -33,7 +33,7 @@ export default class Publish extends BaseCommand {
     const { args, flags } = await this.parse(Publish);
     const bytes = readData({ arg: args.data, file: flags["data-file"] });
     const json = flags.raw ? undefined : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
-    const registry = loadRegistry({ cwd: process.cwd(), extra: flags.proto });
+    const registry = loadRegistryForSubject({ cwd: process.cwd(), extra: flags.proto, subject: args.subject });
     const opts = { subject: args.subject, json, raw: flags.raw ? new Uint8Array(bytes) : undefined, headers: parseHeaders(flags.header), count: flags.count };
     const prepared = preparePublish(registry, opts);
     const { nc } = await openNats(flags);

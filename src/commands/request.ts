@@ -4,7 +4,7 @@ import { natsFlags, protoFlags, targetFlags } from "../flags.js";
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { prepareRequest, request, type RequestResult } from "../lib/messaging/request.js";
 import { formatBytes, formatDuration } from "../lib/output/format.js";
-import { loadRegistry } from "../lib/proto/load.js";
+import { loadRegistryForSubject } from "../lib/proto/load.js";
 import { openNats } from "../nats-session.js";
 
 export type RequestJson = RequestResult;
@@ -22,7 +22,7 @@ export default class Request extends BaseCommand {
   ];
   static override args = {
     subject: Args.string({ description: "Subject of the rpc, e.g. auth.login (see `gs subjects`).", required: true }),
-    data: Args.string({ description: "Request as JSON (default {})." }),
+    data: Args.string({ description: "Request as JSON (default {}).", ignoreStdin: true }),
   };
   static override flags = {
     ...natsFlags,
@@ -39,7 +39,7 @@ export default class Request extends BaseCommand {
     const { args, flags } = await this.parse(Request);
     const bytes = readData({ arg: args.data, file: flags["data-file"] });
     const json = flags.raw ? undefined : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
-    const registry = loadRegistry({ cwd: process.cwd(), extra: flags.proto });
+    const registry = loadRegistryForSubject({ cwd: process.cwd(), extra: flags.proto, subject: args.subject });
     const opts = {
       subject: args.subject,
       json,

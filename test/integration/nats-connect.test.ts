@@ -8,6 +8,24 @@ import { resolveConnection } from "../../src/lib/nats/options.js";
 import { freePort } from "../support/free-port.js";
 import { startNatsServer, type TestNatsServer } from "../support/nats-server.js";
 
+/** A TCP server on loopback that accepts connections and never says a word. */
+async function silentServer(): Promise<{ port: number; open(): number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    open: () => sockets.size,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
+
 async function failure(p: Promise<unknown>): Promise<{ err: NatsConnectError; ms: number }> {
   const started = Date.now();
   try {
@@ -41,7 +59,11 @@ describe("connectNats against a real nats-server", () => {
     const settings = resolveConnection({ server: `127.0.0.1:${server.port}` }, { cwd: dir, env: {}, configHome: dir });
     const nc = await connectNats(settings, { name: "gs-test" });
     try {
-      const sub = nc.subscribe("echo", { callback: (_e, m) => m.respond(m.data) });
+      const sub = nc.subscribe("echo", {
+        callback: (_e, m) => {
+          m.respond(m.data);
+        },
+      });
       const reply = await nc.request("echo", "ping", { timeout: 1000 });
       expect(reply.string()).toBe("ping");
       sub.unsubscribe();
@@ -68,6 +90,50 @@ describe("connectNats against a real nats-server", () => {
     await nc.close();
   });
 
+  it("skips a silent server in the list and connects to the live one at once", async () => {
+    const silent = await silentServer();
+    try {
+      const started = Date.now();
+      const nc = await connectNats({ servers: [`nats://127.0.0.1:${silent.port}`, server.url], timeout: 5000 });
+      expect(Date.now() - started).toBeLessThan(1000);
+      await nc.close();
+      // and the probe of the silent one does not linger until the timeout
+      await expect.poll(() => silent.open(), { timeout: 1000 }).toBe(0);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("says why each server failed when the reasons differ", async () => {
+    const dead = await freePort();
+    const silent = await silentServer();
+    const port = silent.port;
+    try {
+      const { err, ms } = await failure(
+        connectNats({ servers: [`nats://127.0.0.1:${dead}`, `nats://127.0.0.1:${port}`], timeout: 300 }),
+      );
+      expect(err.message).toBe(
+        `cannot connect to NATS at nats://127.0.0.1:${dead}, nats://127.0.0.1:${port}: ` +
+          `nats://127.0.0.1:${dead}: connection refused; nats://127.0.0.1:${port}: timed out after 300ms`,
+      );
+      expect(ms).toBeLessThan(1500);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("says so when the address is not a NATS server", async () => {
+    const http = net.createServer((s) => s.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    const { port } = http.address() as net.AddressInfo;
+    try {
+      const { err } = await failure(connectNats({ servers: [`nats://127.0.0.1:${port}`], timeout: 1000 }));
+      expect(err.reason).toBe("not a NATS server (it did not send INFO)");
+    } finally {
+      await new Promise((r) => http.close(r));
+    }
+  });
+
   it("fails at once with 'connection refused' when nothing listens", async () => {
     const port = await freePort();
     const { err, ms } = await failure(connectNats({ servers: [`nats://127.0.0.1:${port}`], timeout: 500 }));
@@ -77,26 +143,18 @@ describe("connectNats against a real nats-server", () => {
   });
 
   it("fails within the timeout when the server accepts but never speaks", async () => {
-    const sockets = new Set<net.Socket>();
-    const silent = net.createServer((s) => {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-    });
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-    const { port } = silent.address() as net.AddressInfo;
+    const silent = await silentServer();
+    const port = silent.port;
     try {
-      const { err, ms } = await failure(
-        connectNats({ servers: [`nats://127.0.0.1:${port}`], timeout: 500 }),
-      );
+      const { err, ms } = await failure(connectNats({ servers: [`nats://127.0.0.1:${port}`], timeout: 500 }));
       expect(err.message).toBe(`cannot connect to NATS at nats://127.0.0.1:${port}: timed out after 500ms`);
       expect(err.hint).toContain("--timeout");
       expect(ms).toBeGreaterThanOrEqual(450);
       expect(ms).toBeLessThan(2000);
       // the abandoned socket is closed, not left to keep the process alive
-      await expect.poll(() => sockets.size, { timeout: 1000 }).toBe(0);
+      await expect.poll(() => silent.open(), { timeout: 1000 }).toBe(0);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => silent.close(r));
+      await silent.close();
     }
   });
 

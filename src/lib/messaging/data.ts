@@ -1,6 +1,7 @@
 // Reading DATA for request/publish: JSON from the argument, a file or stdin, with line:column on errors.
 import { readFileSync } from "node:fs";
-import { parse as parseLenient, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { createRequire } from "node:module";
+import type { ParseError } from "jsonc-parser";
 import { UsageError } from "../output/errors.js";
 
 export interface DataInput {
@@ -35,6 +36,8 @@ export function parseJsonData(bytes: Buffer, source = "DATA"): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
+    // only bad JSON pays for loading the parser that locates the error
+    const { parse: parseLenient, printParseErrorCode } = createRequire(import.meta.url)("jsonc-parser") as typeof import("jsonc-parser");
     const errors: ParseError[] = [];
     parseLenient(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
     const first = errors[0];

@@ -1,5 +1,6 @@
 // Open the CLI's NATS connection: fail fast, within the timeout, with one line saying why.
 import { accessSync, constants } from "node:fs";
+import net from "node:net";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { toConnectionOptions, type ConnectionSettings } from "@gs/fleet/sdk/connection";
 import { DEFAULT_TIMEOUT_MS, redactUrl } from "./options.js";
@@ -21,9 +22,8 @@ export class NatsConnectError extends Error {
 type Settings = ConnectionSettings & { source?: string };
 
 /**
- * Connect with settings from resolveConnection. Several servers are tried at once and the first
- * to accept wins, so one dead node of a cluster costs nothing; the whole attempt is bounded by
- * `settings.timeout` (default 5s).
+ * Connect with settings from resolveConnection (or any ConnectionSettings). The whole attempt,
+ * several servers included, is bounded by `settings.timeout` (default 5s).
  */
 export async function connectNats(settings: Settings, opts: { name?: string } = {}): Promise<NatsConnection> {
   const s: Settings = { ...settings, name: opts.name ?? settings.name ?? "gs" };
@@ -32,7 +32,7 @@ export async function connectNats(settings: Settings, opts: { name?: string } = 
     new NatsConnectError(scrub(`cannot connect to NATS at ${s.servers.map(redactUrl).join(", ")}: ${reason}`, s), hint, scrub(reason, s), { cause });
 
   if (s.servers.length === 0) throw fail("no server given", "pass --server or --context");
-  // toConnectionOptions reads these lazily and would surface a bare ENOENT
+  // NATS.js would report a missing file as a bare ENOENT, without saying which file it was for
   for (const [what, file] of filesOf(s)) {
     try {
       accessSync(file, constants.R_OK);
@@ -43,19 +43,28 @@ export async function connectNats(settings: Settings, opts: { name?: string } = 
     }
   }
 
-  let errors: unknown[];
   try {
-    return await firstToConnect(s, timeout);
+    // a service process waits for NATS instead (the SDK's reconnect-forever mode)
+    if (s.reconnectForever) return await connect(toConnectionOptions(s));
+    const started = Date.now();
+    const url = await firstToAnswer(s.servers, timeout);
+    const left = Math.max(timeout - (Date.now() - started), 100);
+    return await withDeadline(connect(toConnectionOptions({ ...s, servers: [url], timeout: left })), left);
   } catch (err) {
-    errors = Array.isArray(err) ? err : [err];
+    throw translate(err, s, timeout);
   }
+}
+
+function translate(err: unknown, s: Settings, timeout: number): NatsConnectError {
+  const errors = err instanceof AllFailed ? err.errors : [err];
   const reasons = errors.map((e) => explain(e, timeout));
-  // the most telling reason: one that names a credential or TLS problem beats refused/timeout
+  // the most telling reason: one that names a credential, TLS or DNS problem beats refused/timeout
   const best = reasons.find((r) => r.rank === 0) ?? reasons[0]!;
-  const reason = s.servers.length > 1 && new Set(reasons.map((r) => r.text)).size > 1
-    ? s.servers.map((u, i) => `${redactUrl(u)}: ${reasons[i]!.text}`).join("; ")
-    : best.text;
-  throw new NatsConnectError(
+  const reason =
+    errors.length > 1 && new Set(reasons.map((r) => r.text)).size > 1
+      ? s.servers.map((u, i) => `${redactUrl(u)}: ${reasons[i]!.text}`).join("; ")
+      : best.text;
+  return new NatsConnectError(
     scrub(`cannot connect to NATS at ${s.servers.map(redactUrl).join(", ")}: ${reason}`, s),
     hintFor(best.kind, s.source, timeout),
     scrub(best.text, s),
@@ -63,43 +72,90 @@ export async function connectNats(settings: Settings, opts: { name?: string } = 
   );
 }
 
-function firstToConnect(s: Settings, timeout: number): Promise<NatsConnection> {
-  if (s.servers.length === 1 || s.reconnectForever) return withDeadline(connect(toConnectionOptions(s)), s, timeout);
+class AllFailed extends Error {
+  constructor(readonly errors: unknown[]) {
+    super("no server answered");
+  }
+}
+class DeadlineError extends Error {}
+
+/**
+ * NATS.js (3.4) leaves its socket open when the connect timeout fires before the server's INFO
+ * (a silent server, a dropped SYN), and that socket keeps the CLI process alive. So gs first
+ * checks, on a socket of its own that it always destroys, which server sends INFO in time;
+ * with several servers the first to answer wins, so one dead node of a cluster costs nothing.
+ */
+function firstToAnswer(servers: string[], timeout: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const errors: unknown[] = new Array(s.servers.length);
+    const errors: unknown[] = new Array(servers.length);
     let failures = 0;
     let settled = false;
-    s.servers.forEach((url, i) => {
-      withDeadline(connect(toConnectionOptions({ ...s, servers: [url] })), s, timeout).then(
-        (nc) => {
-          if (settled) return void nc.close().catch(() => {});
+    const probes = servers.map((url, i) => {
+      const p = probe(url, timeout);
+      p.answered.then(
+        () => {
+          if (settled) return;
           settled = true;
-          resolve(nc);
+          // the losers' sockets would otherwise stay open until their timeout
+          for (const other of probes) other.cancel();
+          resolve(url);
         },
         (err) => {
           errors[i] = err;
-          if (++failures === s.servers.length && !settled) {
+          if (++failures === servers.length && !settled) {
             settled = true;
-            reject(errors);
+            reject(servers.length === 1 ? err : new AllFailed(errors));
           }
         },
       );
+      return p;
     });
   });
 }
 
-class DeadlineError extends Error {}
+/** `answered` resolves once the server at `url` has sent its INFO line. */
+function probe(url: string, timeout: number): { answered: Promise<void>; cancel(): void } {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = Number(u.port || 4222);
+  let cancel = () => {};
+  const answered = new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    let received = "";
+    const finish = (err?: unknown) => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on("error", () => {});
+      socket.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    cancel = () => finish(new Error("cancelled"));
+    const timer = setTimeout(() => finish(new DeadlineError("timeout")), timeout);
+    socket.on("error", (err) => finish(err));
+    socket.on("close", () => finish(new Error(received.startsWith("-ERR") ? serverError(received) : "the server closed the connection")));
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (received.startsWith("INFO ")) finish();
+      else if (received.startsWith("-ERR") && received.includes("\n")) finish(new Error(serverError(received)));
+      else if (received.length >= 5 && !received.startsWith("-ERR")) finish(new Error("not a NATS server (it did not send INFO)"));
+    });
+  });
+  return { answered, cancel: () => cancel() };
+}
 
-/** NATS.js bounds its own handshake by `timeout`; this backs it up so a stuck socket cannot hang gs. */
-function withDeadline(attempt: Promise<NatsConnection>, s: Settings, timeout: number): Promise<NatsConnection> {
-  if (s.reconnectForever) return attempt;
+function serverError(line: string): string {
+  return line.split("\n")[0]!.replace(/^-ERR\s*/, "").replace(/^'(.*)'\s*$/, "$1").trim();
+}
+
+/** Backs up NATS.js's own timeout, so a handshake that stalls after INFO cannot hang gs. */
+function withDeadline(attempt: Promise<NatsConnection>, timeout: number): Promise<NatsConnection> {
   return new Promise((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {
       late = true;
       reject(new DeadlineError("timeout"));
     }, timeout + 250);
-    timer.unref();
     attempt.then(
       (nc) => {
         clearTimeout(timer);
@@ -120,7 +176,7 @@ function explain(err: unknown, timeout: number): { kind: Kind; text: string; ran
   const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   const code = e?.code ?? e?.cause?.code;
   const message = String(e?.message ?? err);
-  const type = (err as object)?.constructor?.name ?? "";
+  const type = e?.name ?? (err as object)?.constructor?.name ?? "";
   if (type === "AuthorizationError" || /authorization violation/i.test(message)) {
     return { kind: "auth", text: "authorization failed (check the credentials)", rank: 0 };
   }

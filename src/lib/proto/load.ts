@@ -30,3 +30,28 @@ export function loadRegistry(opts: LoadRegistryOptions): ProtoRegistry {
     throw err;
   }
 }
+
+/** The service a subject belongs to by the convention: `auth.login` -> auth, `events.auth.x` -> auth. */
+function serviceOfSubject(subject: string): string | undefined {
+  const t = subject.split(".");
+  const name = t[0] === "events" ? t[1] : t[0];
+  return name && /^[a-z][a-z0-9-]*$/.test(name) ? name : undefined;
+}
+
+/**
+ * The registry for one concrete subject: parses only that service's package when it holds the
+ * subject (most of `gs request`'s start-up cost is parsing .proto files); otherwise everything,
+ * so unknown subjects still get suggestions from the whole tree.
+ */
+export function loadRegistryForSubject(opts: LoadRegistryOptions & { subject: string }): ProtoRegistry {
+  const svc = serviceOfSubject(opts.subject);
+  if (svc && !opts.extra?.length) {
+    try {
+      const partial = ProtoRegistry.loadServices(protoDirs(opts), [svc]);
+      if (partial && (partial.rpc(opts.subject) || partial.event(opts.subject))) return partial;
+    } catch (err) {
+      if (!(err instanceof ProtoLoadError)) throw err; // the full load below reports it
+    }
+  }
+  return loadRegistry(opts);
+}

@@ -1,0 +1,146 @@
+// Local builds: each service bundled by esbuild into one ESM file, named by its content hash.
+// The hash covers the bundle and the service's .proto files, so an unchanged service keeps its version.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Artifact, ArtifactBuilder } from "../platform/platform.js";
+import { OperationError } from "../output/errors.js";
+
+export interface BundleOptions {
+  /** the fleet workspace: `<servicesDir>/<service>/service.ts`, `<servicesDir>/sdk/runtime.ts` */
+  servicesDir: string;
+  /** the proto/ folder whose files go into the hash */
+  protoDir: string;
+  /** bundles go to `<outDir>/<service>/<hash>.mjs` */
+  outDir: string;
+  /** extra folders to resolve packages from (a copy of services/ outside the repo) */
+  nodePaths?: string[];
+  /** mixed into every hash: a way to force new versions without changing code (GS_BUILD_SALT) */
+  salt?: string;
+}
+
+/** A service that does not bundle: the user fixes the code. */
+export class BuildError extends OperationError {
+  override name = "BuildError";
+}
+
+const HASH_LENGTH = 12;
+// CJS dependencies (ioredis, protobufjs' helpers) call require(); ESM bundles have none of their own
+const BANNER = 'import { createRequire as __gsCreateRequire } from "node:module"; const require = __gsCreateRequire(import.meta.url);';
+const GS_NODE_MODULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../node_modules");
+
+/** The per-service entry: the runtime serves the module; `--health` runs the health check; an orphan exits. */
+function entrySource(servicesDir: string, service: string): string {
+  const mod = JSON.stringify(path.join(servicesDir, service, "service.ts"));
+  const runtime = JSON.stringify(path.join(servicesDir, "sdk", "runtime.ts"));
+  const health = JSON.stringify(path.join(servicesDir, "sdk", "health.ts"));
+  return `import mod from ${mod};
+import { runServiceProcess } from ${runtime};
+import { checkHealth } from ${health};
+if (process.argv.includes("--health")) {
+  const r = await checkHealth();
+  process.stdout.write((r.ok ? "healthy: " : "unhealthy: ") + r.reason + "\\n");
+  process.exit(r.ok ? 0 : 1);
+}
+if (process.env.GS_SUPERVISED === "1") {
+  // the supervisor went away without stopping us (killed): drain and exit instead of running forever
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, "SIGTERM"); }, 1000).unref();
+}
+await runServiceProcess(mod);
+`;
+}
+
+function protoFiles(protoDir: string, service: string): string[] {
+  const dirs = [path.join(protoDir, service.replace(/-/g, "_")), path.join(protoDir, "gs")];
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.name.endsWith(".proto")) out.push(full);
+    }
+  };
+  dirs.forEach(walk);
+  return out.sort();
+}
+
+export function contentHash(bundle: Uint8Array, protoDir: string, service: string, salt = ""): string {
+  const h = createHash("sha256").update(bundle);
+  for (const file of protoFiles(protoDir, service)) h.update(path.relative(protoDir, file)).update("\0").update(readFileSync(file));
+  if (salt) h.update("\0salt\0").update(salt);
+  return h.digest("hex").slice(0, HASH_LENGTH);
+}
+
+function fleetVersion(servicesDir: string): string {
+  try {
+    const v = (JSON.parse(readFileSync(path.join(servicesDir, "package.json"), "utf8")) as { version?: string }).version;
+    if (v && /^\d+\.\d+\.\d+/.test(v)) return v.replace(/[+].*$/, "");
+  } catch {
+    // a copy of services/ without package.json still builds
+  }
+  return "0.0.0";
+}
+
+/** Bundle one service; writes `<outDir>/<service>/<hash>.mjs` unless it is already there. */
+export async function bundleService(service: string, opts: BundleOptions): Promise<Artifact> {
+  const file = path.join(opts.servicesDir, service, "service.ts");
+  if (!existsSync(file)) {
+    throw new BuildError(`${service}: ${path.relative(process.cwd(), file) || file} not found`, {
+      hint: `add the service's code, or remove ${service} from gs.yaml`,
+    });
+  }
+  const esbuild = await import("esbuild");
+  let result;
+  try {
+    result = await esbuild.build({
+      stdin: { contents: entrySource(opts.servicesDir, service), resolveDir: opts.servicesDir, loader: "ts", sourcefile: `${service}-entry.ts` },
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      packages: "bundle",
+      write: false,
+      outfile: path.join(opts.outDir, service, "bundle.mjs"),
+      banner: { js: BANNER },
+      nodePaths: [...(opts.nodePaths ?? []), GS_NODE_MODULES],
+      logLevel: "silent",
+      legalComments: "none",
+    });
+  } catch (err) {
+    const first = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors?.[0];
+    const where = first?.location ? `${first.location.file}:${first.location.line}: ` : "";
+    throw new BuildError(`${service} does not build: ${where}${first?.text ?? (err as Error).message}`, {
+      hint: `fix the error, then run the command again`,
+      cause: err,
+    });
+  }
+  const bytes = result.outputFiles[0]!.contents;
+  const hash = contentHash(bytes, opts.protoDir, service, opts.salt);
+  const dir = path.join(opts.outDir, service);
+  const out = path.join(dir, `${hash}.mjs`);
+  if (!existsSync(out)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${out}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, out);
+  }
+  return { version: `${fleetVersion(opts.servicesDir)}+${hash}`, hash, ref: out };
+}
+
+/** Builds for the local platform; each service is bundled at most once per builder. */
+export class LocalBuilder implements ArtifactBuilder {
+  private readonly built = new Map<string, Promise<Artifact>>();
+  constructor(private readonly opts: BundleOptions) {}
+
+  build(service: string): Promise<Artifact> {
+    let p = this.built.get(service);
+    if (!p) {
+      p = bundleService(service, this.opts);
+      this.built.set(service, p);
+    }
+    return p;
+  }
+}

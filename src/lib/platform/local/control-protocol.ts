@@ -1,0 +1,45 @@
+// The local supervisor's control API: JSON requests on its own NATS, `<prefix>.<op>`.
+import type { Artifact, DeploymentInfo, ServiceDescription } from "../platform.js";
+
+export const CONTROL_PREFIX = "$GS.LOCAL";
+
+export interface ControlRequests {
+  status: { names?: string[] };
+  scale: { service: string; desired: number };
+  deploy: { service: string; artifact: Artifact; timeoutMs: number };
+  deployment: { service: string; id: string };
+  "stop-deployment": { service: string; id: string; reason: string };
+  down: Record<string, never>;
+}
+
+export interface ControlResults {
+  status: { services: ServiceDescription[] };
+  scale: ServiceDescription;
+  deploy: DeploymentInfo;
+  deployment: DeploymentInfo;
+  "stop-deployment": DeploymentInfo;
+  down: { stopping: true };
+}
+
+export type ControlOp = keyof ControlRequests;
+
+export interface ControlErrorBody {
+  message: string;
+  hint?: string;
+  code?: string;
+  /** a usage error (unknown service, bad count): the CLI exits 2 */
+  usage?: boolean;
+}
+
+export type ControlReply<T> = { ok: true; result: T } | { ok: false; error: ControlErrorBody };
+
+/** An error the supervisor answers with instead of a result. */
+export class ControlError extends Error {
+  override name = "ControlError";
+  constructor(
+    message: string,
+    readonly body: Omit<ControlErrorBody, "message"> = {},
+  ) {
+    super(message);
+  }
+}

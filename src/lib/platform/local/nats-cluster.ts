@@ -1,0 +1,133 @@
+// nats-server for the local fleet: one node, or a 3-node JetStream cluster, on free loopback ports.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { OperationError } from "../../output/errors.js";
+import { LoggedChild, type ChildExit } from "./logged-child.js";
+import { sleep } from "./processes.js";
+
+export interface NatsNodeSpec {
+  name: string;
+  port: number;
+  clusterPort?: number;
+  dir: string;
+  configFile: string;
+  logFile: string;
+}
+
+/** GS_NATS_SERVER, else nats-server on PATH; a one-line error with the install command when missing. */
+export function natsServerBinary(env: NodeJS.ProcessEnv = process.env): string {
+  const bin = env.GS_NATS_SERVER || "nats-server";
+  const probe = spawnSync(bin, ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    throw new OperationError(`nats-server not found${env.GS_NATS_SERVER ? ` at GS_NATS_SERVER=${env.GS_NATS_SERVER}` : " on PATH"}`, {
+      hint: "install it with `apt-get install nats-server`, or set GS_NATS_SERVER to its path",
+      code: "nats_server_missing",
+    });
+  }
+  return bin;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: "127.0.0.1" }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+/** Node specs on fresh free ports, config files written. */
+export async function planNodes(size: 1 | 3, natsDir: string, logsDir: string): Promise<NatsNodeSpec[]> {
+  const nodes: NatsNodeSpec[] = [];
+  for (let i = 1; i <= size; i++) {
+    const name = `node${i}`;
+    const dir = path.join(natsDir, name);
+    nodes.push({
+      name,
+      port: await freePort(),
+      clusterPort: size > 1 ? await freePort() : undefined,
+      dir,
+      configFile: path.join(dir, "nats-server.conf"),
+      logFile: path.join(logsDir, "nats", `${name}.log`),
+    });
+  }
+  for (const n of nodes) {
+    mkdirSync(n.dir, { recursive: true });
+    const lines = [
+      `server_name: ${n.name}`,
+      `listen: "127.0.0.1:${n.port}"`,
+      `jetstream { store_dir: ${JSON.stringify(path.join(n.dir, "jetstream"))} }`,
+    ];
+    if (n.clusterPort) {
+      const routes = nodes.filter((o) => o !== n).map((o) => JSON.stringify(`nats://127.0.0.1:${o.clusterPort}`));
+      lines.push(`cluster { name: gs, listen: "127.0.0.1:${n.clusterPort}", routes: [${routes.join(", ")}] }`);
+    }
+    writeFileSync(n.configFile, lines.join("\n") + "\n");
+  }
+  return nodes;
+}
+
+export function natsUrl(nodes: NatsNodeSpec[]): string {
+  return nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(",");
+}
+
+export function spawnNode(bin: string, node: NatsNodeSpec, cwd: string): LoggedChild {
+  return new LoggedChild({ command: bin, args: ["-c", node.configFile], env: process.env, cwd, logFile: node.logFile });
+}
+
+/** Wait until every node accepts connections and JetStream answers (a cluster has elected its meta leader). */
+export async function waitNatsReady(nodes: NatsNodeSpec[], children: LoggedChild[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const failed = (): { node: NatsNodeSpec; exit: ChildExit | undefined; lines: string[] } | undefined => {
+    const i = children.findIndex((c) => !c.running);
+    return i < 0 ? undefined : { node: nodes[i]!, exit: undefined, lines: children[i]!.lastLines() };
+  };
+  for (const n of nodes) {
+    while (!(await canConnect(n.port))) {
+      const f = failed();
+      if (f) throw new NatsStartError(`nats-server ${f.node.name} exited: ${f.lines.at(-1) ?? "no output"}`);
+      if (Date.now() > deadline) throw new NatsStartError(`nats-server ${n.name} did not accept connections on port ${n.port}`);
+      await sleep(25);
+    }
+  }
+  let nc: NatsConnection | undefined;
+  try {
+    nc = await connect({ servers: natsUrl(nodes).split(","), timeout: 2000, maxReconnectAttempts: 0, reconnect: false });
+    for (;;) {
+      try {
+        const reply = await nc.request("$JS.API.INFO", "", { timeout: 1000 });
+        const info = reply.json<{ error?: { description?: string } }>();
+        if (!info.error) return;
+      } catch {
+        // no meta leader yet
+      }
+      const f = failed();
+      if (f) throw new NatsStartError(`nats-server ${f.node.name} exited: ${f.lines.at(-1) ?? "no output"}`);
+      if (Date.now() > deadline) throw new NatsStartError(`JetStream did not become ready within ${Math.round(timeoutMs / 1000)}s`);
+      await sleep(200);
+    }
+  } finally {
+    await nc?.close();
+  }
+}
+
+/** nats-server did not come up; retried on other ports when it lost a port race. */
+export class NatsStartError extends OperationError {
+  override name = "NatsStartError";
+}

@@ -1,0 +1,142 @@
+// The Platform interface: what gs needs from wherever the fleet runs. Two implementations share it:
+// local (processes under a supervisor, src/lib/platform/local) and ecs (services, task definitions,
+// deployments). The words follow ECS so the mapping is direct: a service has a desired count and
+// deployments; a deployment rolls one artifact out and ends COMPLETED or FAILED; instances are tasks.
+
+/** What a deployment rolls out. */
+export interface Artifact {
+  /** the version the new instances report over NATS ($SRV.INFO version), e.g. `0.1.0+3fa2b1c9d0e1` */
+  version: string;
+  /** content hash of the build (12 hex) */
+  hash: string;
+  /** where the platform finds it: a bundle path (local) or an image URI pinned by digest (ecs) */
+  ref: string;
+}
+
+export type RolloutState = "IN_PROGRESS" | "COMPLETED" | "FAILED";
+
+/** PRIMARY: the newest deployment; ACTIVE: an older one still running instances; INACTIVE: done. */
+export type DeploymentStatus = "PRIMARY" | "ACTIVE" | "INACTIVE";
+
+export interface DeploymentInfo {
+  id: string;
+  service: string;
+  status: DeploymentStatus;
+  artifact: Artifact;
+  desired: number;
+  /** instances of this deployment that are up and answer */
+  running: number;
+  /** started, not yet answering (or waiting to be restarted) */
+  pending: number;
+  /** instances of this deployment that exited before they became healthy */
+  failed: number;
+  rolloutState: RolloutState;
+  /** why it FAILED (exit codes, last log lines) or how it completed */
+  reason?: string;
+  /** FAILED because it was not healthy within its deadline */
+  timedOut?: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type InstanceState = "pending" | "running" | "stopping";
+
+export interface InstanceInfo {
+  /** the platform's id (ECS task id; local: `<service>-<6 hex>`) */
+  id: string;
+  deploymentId: string;
+  version: string;
+  state: InstanceState;
+  /** the micro service instance id it answers NATS with, when known */
+  natsId?: string;
+  /** local only */
+  pid?: number;
+  startedAt: string;
+}
+
+/** An instance that stopped, and why: what `aws ecs describe-tasks` shows as stoppedReason. */
+export interface StoppedInstance {
+  id: string;
+  version: string;
+  exitCode: number | null;
+  signal?: string;
+  stoppedAt: string;
+  /** one line, e.g. `exited with code 1` or `stopped by deployment` */
+  reason: string;
+  /** the instance's last log lines (oldest first) */
+  lastLines: string[];
+}
+
+export interface PlatformEvent {
+  at: string;
+  message: string;
+}
+
+/**
+ * steady: desired instances running; starting: on its way up; deploying: a rollout is in progress;
+ * degraded: below desired; crash-looping: instances keep exiting; stopped: desired is 0.
+ */
+export type ServiceState = "steady" | "starting" | "deploying" | "degraded" | "crash-looping" | "stopped";
+
+export interface ServiceDescription {
+  name: string;
+  desired: number;
+  running: number;
+  pending: number;
+  /** unplanned instance exits since the service started */
+  restarts: number;
+  /** the PRIMARY deployment's version */
+  version?: string;
+  state: ServiceState;
+  deployments: DeploymentInfo[];
+  instances: InstanceInfo[];
+  /** newest last */
+  events: PlatformEvent[];
+  /** newest last */
+  stopped: StoppedInstance[];
+}
+
+export interface LogLine {
+  service: string;
+  instance: string;
+  /** ISO time the platform received the line */
+  at: string;
+  text: string;
+}
+
+export interface LogQuery {
+  /** only lines received at or after this time (unix ms) */
+  since?: number;
+  /** only this instance (id or a prefix of it, or its NATS id) */
+  instance?: string;
+  /** keep following new lines until `signal` aborts */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface StartDeploymentOptions {
+  /** the deployment fails (and rolls back) when its instances are not healthy within this */
+  timeoutMs: number;
+}
+
+export interface Platform {
+  /** the gs.yaml target this platform serves */
+  readonly target: string;
+  readonly kind: "local" | "ecs";
+  /** all services, or the named ones (unknown names are an error) */
+  describeServices(names?: string[]): Promise<ServiceDescription[]>;
+  /** set a service's desired count */
+  scale(service: string, desired: number): Promise<ServiceDescription>;
+  /** roll `artifact` out: new instances first, old ones drained once the new ones are healthy (min 100% / max 200%) */
+  startDeployment(service: string, artifact: Artifact, opts: StartDeploymentOptions): Promise<DeploymentInfo>;
+  describeDeployment(service: string, deploymentId: string): Promise<DeploymentInfo>;
+  /** stop an in-progress deployment: its instances stop, the previous deployment keeps serving */
+  stopDeployment(service: string, deploymentId: string, reason: string): Promise<DeploymentInfo>;
+  /** the service's instance logs, oldest first; with `follow`, then new lines as they come */
+  logs(service: string, query: LogQuery): AsyncIterable<LogLine>;
+}
+
+/** Makes artifacts for a platform: local bundles, or images pushed to a registry for ecs. */
+export interface ArtifactBuilder {
+  build(service: string): Promise<Artifact>;
+}
