@@ -1,6 +1,6 @@
 // The service runtime: one @nats-io/services micro service per process, one endpoint per rpc of the
 // service's proto definition, on the subject the registry derives, in a queue group so instances share load.
-import { writeFileSync, rmSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
@@ -235,7 +235,6 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     ctx,
     inFlight: () => inFlight,
     async stop(timeoutMs = 10_000): Promise<boolean> {
-      abort.abort();
       await srv.stop(); // drains the endpoint subscriptions: nothing new arrives, delivered messages are served
       let finished = inFlight === 0;
       if (!finished) {
@@ -244,6 +243,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
           new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
         ]);
       }
+      abort.abort(); // only now: handlers that watch ctx.signal would fail the requests still being drained
       await mod.stop?.();
       await state.close();
       return finished;
@@ -269,21 +269,18 @@ export async function runServiceProcess(mod: ServiceModule): Promise<void> {
       if (s.type === "disconnect" || s.type === "reconnect") log.warn(`nats ${s.type}`, { server: "server" in s ? s.server : undefined });
     }
   })();
-  let running: RunningService;
-  try {
-    running = await startService(mod, { nc, env, log });
-  } catch (err) {
-    log.error("failed to start", { err });
-    await nc.close();
-    process.exit(1);
-  }
-  const file = healthFile(env);
-  writeFileSync(file, JSON.stringify({ name: mod.name, id: running.id, pid: process.pid }));
-
+  // signals are handled from the start: endpoints go live inside startService, before it returns
   let stopping = false;
+  let started: Promise<RunningService | undefined> = Promise.resolve(undefined);
+  const file = healthFile(env);
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const running = await started;
+    if (!running) {
+      await nc.close().catch(() => undefined);
+      process.exit(0);
+    }
     const timeoutMs = Number(env.GS_SHUTDOWN_TIMEOUT_MS ?? 10_000);
     log.info("draining", { signal, inFlight: running.inFlight() });
     const hard = setTimeout(() => {
@@ -299,4 +296,15 @@ export async function runServiceProcess(mod: ServiceModule): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  started = startService(mod, { nc, env, log }).catch(async (err) => {
+    log.error("failed to start", { err });
+    await nc.close().catch(() => undefined);
+    process.exit(1);
+  });
+  const running = await started;
+  if (!running || stopping) return;
+  // atomic: the health check must never read a half-written record
+  writeFileSync(`${file}.tmp`, JSON.stringify({ name: mod.name, id: running.id, pid: process.pid }));
+  renameSync(`${file}.tmp`, file);
 }

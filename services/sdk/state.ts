@@ -123,6 +123,7 @@ function isWrongSequence(err: unknown): boolean {
 }
 
 // Each key is a hash {v: JSON, r: revision}; revisions come from one counter per store, like a stream sequence.
+// Keys carry the store's hash tag `{ns}` so a script's keys share one Redis Cluster slot.
 const PUT_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], 'r')
 local expected = ARGV[2]
@@ -158,7 +159,7 @@ export class RedisKvStore extends BaseStore {
   }
 
   private k(key: string): string {
-    return `gs:${this.ns}:k:${encodeKey(key)}`;
+    return `gs:{${this.ns}}:k:${encodeKey(key)}`;
   }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
@@ -168,7 +169,7 @@ export class RedisKvStore extends BaseStore {
   }
 
   async put<T>(key: string, value: T, expectedRevision?: number): Promise<number> {
-    const rev = (await this.redis.eval(PUT_SCRIPT, 2, this.k(key), `gs:${this.ns}:rev`, JSON.stringify(value), expectedRevision === undefined ? "" : String(expectedRevision))) as number;
+    const rev = (await this.redis.eval(PUT_SCRIPT, 2, this.k(key), `gs:{${this.ns}}:rev`, JSON.stringify(value), expectedRevision === undefined ? "" : String(expectedRevision))) as number;
     if (rev < 0) throw new RevisionConflict(key, expectedRevision);
     return rev;
   }
@@ -179,7 +180,7 @@ export class RedisKvStore extends BaseStore {
   }
 
   async keys(prefix?: string): Promise<string[]> {
-    const base = `gs:${this.ns}:k:`;
+    const base = `gs:{${this.ns}}:k:`;
     const match = prefix ? `${base}${encodeKey(prefix)}.*` : `${base}*`;
     const out: string[] = [];
     let cursor = "0";
@@ -203,7 +204,7 @@ export interface StoreConfig {
   replicas?: number;
 }
 
-/** The store of one service: bucket `gs_<service>` in JetStream KV, or keys `gs:<service>:*` in Redis. */
+/** The store of one service: bucket `gs_<service>` in JetStream KV, or keys `gs:{<service>}:*` in Redis. */
 export async function openStore(nc: NatsConnection, service: string, cfg: StoreConfig = {}): Promise<KvStore> {
   const ns = service.replace(/[^-_a-zA-Z0-9]/g, "_");
   if ((cfg.backend ?? "jetstream") === "redis") {
