@@ -14,8 +14,8 @@ const model = (over: Partial<ModelInfo>): ModelInfo => ({
   taskTypes: ["TASK_TYPE_CHAT"],
   maxOutputTokens: 1024,
   contextWindowTokens: 4096,
-  inputCostPer_1kTokens: 0,
-  outputCostPer_1kTokens: 0,
+  inputCostPer1kTokens: 0,
+  outputCostPer1kTokens: 0,
   typicalLatencyMs: 100,
   qualityScore: 0.5,
   status: "MODEL_STATUS_ACTIVE",
@@ -28,7 +28,7 @@ describe("candidate scoring", () => {
     const r = scoreCandidates(
       [
         model({ modelId: "slow", typicalLatencyMs: 3000 }),
-        model({ modelId: "pricey", inputCostPer_1kTokens: 1, outputCostPer_1kTokens: 1 }),
+        model({ modelId: "pricey", inputCostPer1kTokens: 1, outputCostPer1kTokens: 1 }),
         model({ modelId: "old", status: "MODEL_STATUS_RETIRED" }),
         model({ modelId: "coder", taskTypes: ["TASK_TYPE_CODE"] }),
         model({ modelId: "ok" }),
@@ -53,8 +53,8 @@ describe("candidate scoring", () => {
     const s = r.find((c) => c.modelId === "slow")!;
     expect(s.isDefault).toBe(true);
     expect(s.components.default).toBe(10);
-    const cheap = model({ modelId: "cheap", inputCostPer_1kTokens: 0.001 });
-    const dear = model({ modelId: "dear", inputCostPer_1kTokens: 0.1 });
+    const cheap = model({ modelId: "cheap", inputCostPer1kTokens: 0.001 });
+    const dear = model({ modelId: "dear", inputCostPer1kTokens: 0.1 });
     expect(scoreCandidates([dear, cheap], chat, "")[0]!.modelId).toBe("cheap");
     expect(scoreCandidates([model({ modelId: "lo", qualityScore: 0.2 }), model({ modelId: "hi", qualityScore: 0.9 })], chat, "")[0]!.modelId).toBe("hi");
   });
@@ -84,7 +84,7 @@ describe("ai-router service", () => {
     const reg = (m: Partial<ModelInfo>) => h.call("model-management.register-model", { model: { contextWindowTokens: 8192, taskTypes: ["TASK_TYPE_CHAT"], ...m } });
     await reg({ modelId: "local/markov-1", provider: "local", taskTypes: ["TASK_TYPE_CHAT", "TASK_TYPE_NARRATION"], typicalLatencyMs: 50, qualityScore: 0.4 });
     await reg({ modelId: "local/echo-1", provider: "local", typicalLatencyMs: 10, qualityScore: 0.1 });
-    await reg({ modelId: "openai/big-model", provider: "openai", typicalLatencyMs: 800, qualityScore: 0.95, inputCostPer_1kTokens: 0.001, outputCostPer_1kTokens: 0.002 });
+    await reg({ modelId: "openai/big-model", provider: "openai", typicalLatencyMs: 800, qualityScore: 0.95, inputCostPer1kTokens: 0.001, outputCostPer1kTokens: 0.002 });
     await reg({ modelId: "openai/glacial", provider: "openai", providerModel: "big-model", typicalLatencyMs: 5000, qualityScore: 1 });
   });
   afterAll(async () => {

@@ -9,8 +9,8 @@ export interface ModelInfo {
   taskTypes: string[];
   maxOutputTokens: number;
   contextWindowTokens: number;
-  inputCostPer_1kTokens: number;
-  outputCostPer_1kTokens: number;
+  inputCostPer1kTokens: number;
+  outputCostPer1kTokens: number;
   typicalLatencyMs: number;
   qualityScore: number;
   status: string;
@@ -42,8 +42,8 @@ export interface CandidateScore {
 export const WEIGHTS = { quality: 40, latency: 25, cost: 20, default: 10, preference: 5 };
 export const DEFAULT_MAX_TOKENS = 256;
 
-export function estimateCost(m: Pick<ModelInfo, "inputCostPer_1kTokens" | "outputCostPer_1kTokens">, promptTokens: number, completionTokens: number): number {
-  return round((promptTokens * m.inputCostPer_1kTokens + completionTokens * m.outputCostPer_1kTokens) / 1000, 8);
+export function estimateCost(m: Pick<ModelInfo, "inputCostPer1kTokens" | "outputCostPer1kTokens">, promptTokens: number, completionTokens: number): number {
+  return round((promptTokens * m.inputCostPer1kTokens + completionTokens * m.outputCostPer1kTokens) / 1000, 8);
 }
 
 /** Rough prompt size when the caller gives none: ~4 characters per token. */

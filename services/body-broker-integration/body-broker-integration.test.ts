@@ -162,7 +162,7 @@ describe("body-broker-integration with the built-in catalog", () => {
     const a = await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "outfit-crown-01", playerId: "p4", ttl: "1s" });
     expect(a.reserved).toBe(true);
     const expired: string[] = [];
-    const sub = h.nc.subscribe("events.body-broker-integration.reservation-expired", { callback: (_e, m) => expired.push(m.subject) });
+    const sub = h.nc.subscribe("events.body-broker-integration.reservation-expired", { callback: (_e, m) => void expired.push(m.subject) });
     await sleep(1100);
     const st = await h.call<{ reservationFound: boolean; reservation: Reservation; provider: { circuitState: string; healthy: boolean } }>("body-broker-integration.status", {
       reservationId: a.reservation!.reservationId,
@@ -213,7 +213,7 @@ describe("body-broker-integration with an HTTP provider", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     h = await startHarness();
-    h.nc.subscribe("events.body-broker-integration.provider-circuit-changed", { callback: (_e, m) => circuit.push(m.subject) });
+    h.nc.subscribe("events.body-broker-integration.provider-circuit-changed", { callback: (_e, m) => void circuit.push(m.subject) });
     await h.start(service, {
       env: {
         BODY_PROVIDER_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -265,7 +265,7 @@ describe("body-broker-integration with an HTTP provider", () => {
     expect(st.provider.lastError).toMatch(/timed out/);
     expect(st.provider.openUntil).toMatch(/Z$/);
     const before = seen.length;
-    const r = await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "cape-01", playerId: "p2" });
+    const r = await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "sold-out", playerId: "p2" });
     expect(r).toMatchObject({ reserved: false, error: { code: "PROVIDER_UNAVAILABLE" } });
     expect(seen.length).toBe(before); // short-circuited: the provider was not called
   });

@@ -126,6 +126,14 @@ export default defineService({
       }
     };
 
+    /** Live holders of one asset, expiring the lapsed ones on the way. */
+    const liveHoldersOf = async (assetId: string): Promise<Holder[]> => {
+      const v = await ctx.state.get<{ holders: Holder[] }>(holdKey(assetId));
+      const { live, expired } = splitHolders(v?.value.holders ?? [], Date.now());
+      for (const h of expired) await refresh(h.reservationId);
+      return live;
+    };
+
     /** Live holders per asset, expiring the lapsed ones on the way. */
     const liveHolders = async (): Promise<Map<string, Holder[]>> => {
       const out = new Map<string, Holder[]>();
@@ -205,7 +213,7 @@ export default defineService({
         const asset = assets.find((a) => a.assetId === assetId);
         if (!asset) return notReserved("NOT_FOUND", `no asset ${assetId} in the ${providerName} catalog`, "asset_id");
 
-        const mine = (await liveHolders()).get(assetId)?.find((h) => h.playerId === playerId);
+        const mine = (await liveHoldersOf(assetId)).find((h) => h.playerId === playerId);
         if (mine) {
           const reservation = await refresh(mine.reservationId);
           if (reservation?.status === "RESERVATION_STATUS_ACTIVE") return { reserved: true, reservation, replayed: true };

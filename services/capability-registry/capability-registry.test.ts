@@ -85,7 +85,7 @@ describe("capability-registry service", () => {
 
   it("drops a lease that is not renewed and publishes CapabilityExpiredEvent exactly once", async () => {
     const expired: string[] = [];
-    const sub = h.nc.subscribe("events.capability-registry.capability-expired", { callback: (_e, m) => expired.push(m.subject) });
+    const sub = h.nc.subscribe("events.capability-registry.capability-expired", { callback: (_e, m) => void expired.push(m.subject) });
     await register("short-1", { capabilities: [{ name: "npc.decide", methods: ["Decide"] }], ttl: "0.3s" });
     expect((await h.call<{ instances: unknown[] }>("capability-registry.lookup", { capability: "npc.decide" })).instances).toHaveLength(1);
     await sleep(600);

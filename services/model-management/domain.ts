@@ -11,7 +11,7 @@ export const TASK_TYPES = [
 export type TaskType = (typeof TASK_TYPES)[number] | "TASK_TYPE_UNSPECIFIED";
 export type ModelStatus = "MODEL_STATUS_UNSPECIFIED" | "MODEL_STATUS_ACTIVE" | "MODEL_STATUS_RETIRED";
 
-// JSON names as the SDK derives them (protobufjs camelCase keeps "_1k": inputCostPer_1kTokens).
+// JSON names as the SDK derives them (protobufjs camelCase keeps "_1k": inputCostPer1kTokens).
 export interface Model {
   modelId: string;
   provider: string;
@@ -20,8 +20,8 @@ export interface Model {
   taskTypes: TaskType[];
   contextWindowTokens: number;
   maxOutputTokens: number;
-  inputCostPer_1kTokens: number;
-  outputCostPer_1kTokens: number;
+  inputCostPer1kTokens: number;
+  outputCostPer1kTokens: number;
   typicalLatencyMs: number;
   qualityScore: number;
   status: ModelStatus;
@@ -58,8 +58,8 @@ export function validateModel(input: Partial<Model> | undefined): { problems: st
   const maxOut = input.maxOutputTokens || Math.min(4096, ctxWin);
   if (ctxWin > 0 && maxOut > ctxWin) problems.push("model.max_output_tokens cannot exceed context_window_tokens");
   for (const [field, v] of [
-    ["input_cost_per_1k_tokens", input.inputCostPer_1kTokens ?? 0],
-    ["output_cost_per_1k_tokens", input.outputCostPer_1kTokens ?? 0],
+    ["input_cost_per_1k_tokens", input.inputCostPer1kTokens ?? 0],
+    ["output_cost_per_1k_tokens", input.outputCostPer1kTokens ?? 0],
   ] as const) {
     if (!Number.isFinite(v) || v < 0 || v > 1000) problems.push(`model.${field} must be a number in 0..1000 (USD per 1000 tokens)`);
   }
@@ -82,8 +82,8 @@ export function validateModel(input: Partial<Model> | undefined): { problems: st
       taskTypes: taskTypes.sort((a, b) => TASK_TYPES.indexOf(a as never) - TASK_TYPES.indexOf(b as never)),
       contextWindowTokens: ctxWin,
       maxOutputTokens: maxOut,
-      inputCostPer_1kTokens: input.inputCostPer_1kTokens ?? 0,
-      outputCostPer_1kTokens: input.outputCostPer_1kTokens ?? 0,
+      inputCostPer1kTokens: input.inputCostPer1kTokens ?? 0,
+      outputCostPer1kTokens: input.outputCostPer1kTokens ?? 0,
       typicalLatencyMs: latency,
       qualityScore: quality,
       status: "MODEL_STATUS_ACTIVE",

@@ -124,11 +124,16 @@ export default defineService({
               last = new ServiceError(Number(code) || 500, reply.headers?.get(ERROR_HEADER) || "error");
               break;
             }
+            let payload: { payloadJson: string } | { payloadBytes: string };
+            try {
+              payload = rpc ? { payloadJson: JSON.stringify(decodeToJson(rpc.response, reply.data)) } : { payloadBytes: Buffer.from(reply.data).toString("base64") };
+            } catch (err) {
+              throw new ServiceError(502, `${target.subject} sent a reply that is not a ${rpc?.response.name}: ${(err as Error).message}`);
+            }
             const latencyMs = Date.now() - started;
             await ctx.events
               .publish("RequestForwardedEvent", { capability: req.capability, method, target, latencyMs, attempts, at: new Date().toISOString() })
               .catch((err) => ctx.log.warn("could not publish RequestForwardedEvent", { err: (err as Error).message }));
-            const payload = rpc ? { payloadJson: JSON.stringify(decodeToJson(rpc.response, reply.data)) } : { payloadBytes: Buffer.from(reply.data).toString("base64") };
             return { target, ...payload, latencyMs, attempts };
           } catch (err) {
             last = translateRequestError(err, target.subject);

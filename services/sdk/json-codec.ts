@@ -36,11 +36,25 @@ interface FieldInfo {
 
 const fieldCache = new WeakMap<PbType, { list: FieldInfo[]; byName: Map<string, FieldInfo> }>();
 
+/** The proto3 JSON name of a field, as protoc derives it: `input_cost_per_1k_tokens` -> `inputCostPer1kTokens`. */
+export function jsonName(field: string): string {
+  let out = "";
+  let upper = false;
+  for (const ch of field) {
+    if (ch === "_") upper = true;
+    else {
+      out += upper ? ch.toUpperCase() : ch;
+      upper = false;
+    }
+  }
+  return out;
+}
+
 function fieldsOf(type: PbType): { list: FieldInfo[]; byName: Map<string, FieldInfo> } {
   let cached = fieldCache.get(type);
   if (!cached) {
     type.resolveAll();
-    const list = type.fieldsArray.map((field) => ({ field, json: protobuf.util.camelCase(field.name) }));
+    const list = type.fieldsArray.map((field) => ({ field, json: jsonName(field.name) }));
     const byName = new Map<string, FieldInfo>();
     for (const info of list) {
       byName.set(info.field.name, info);

@@ -93,3 +93,12 @@ describe("proto3 JSON codec", () => {
     expect(() => decodeToJson(Req, new Uint8Array([0x0a, 0xff]))).toThrow(SchemaError);
   });
 });
+
+describe("JSON names", () => {
+  it("derives them as protoc does, digits after an underscore included", async () => {
+    const { jsonName } = await import("../../services/sdk/json-codec.js");
+    expect(jsonName("input_cost_per_1k_tokens")).toBe("inputCostPer1kTokens");
+    expect(jsonName("player_id")).toBe("playerId");
+    expect(jsonName("x")).toBe("x");
+  });
+});

@@ -1,6 +1,6 @@
 // An example JSON request for a message type, generated from its schema (for `gs subjects`).
 import protobuf from "protobufjs";
-import type { JsonObject, JsonValue } from "@gs/fleet/sdk/json-codec";
+import { jsonName, type JsonObject, type JsonValue } from "@gs/fleet/sdk/json-codec";
 
 const SAMPLE_TIME = "2025-11-13T10:00:00Z";
 
@@ -13,7 +13,7 @@ export function exampleJson(type: protobuf.Type, depth = 0): JsonObject {
       if (seenOneofs.has(field.partOf.name)) continue;
       seenOneofs.add(field.partOf.name);
     }
-    const key = protobuf.util.camelCase(field.name);
+    const key = jsonName(field.name);
     if (field instanceof protobuf.MapField) {
       out[key] = { [field.keyType === "string" ? "key" : "1"]: sample(field, depth) };
     } else if (field.repeated) {

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// bench/service: one service process (node services/dist/main.js) serving a stateless and a stateful rpc,
+// each beside a bare NATS.js echo responder measured in the same run. Budget (DESIGN): the stateless
+// rpc >= 15,000 req/s, and p99 <= 5 ms at 5,000 req/s. Needs `npm run build` first.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { defaultRegistry, encodeJson } from "../services/dist/sdk/index.js";
+import { closedLoop, openLoop } from "./load.mjs";
+import { record, root, round } from "./lib.mjs";
+import { startNatsServer } from "./nats.mjs";
+
+const seconds = Number(process.env.SECONDS_PER_RUN ?? 5);
+const cases = [
+  { name: "stateless", service: "npc-behavior", subject: "npc-behavior.decide", request: { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.7 }, { name: "fatigue", value: 0.4 }, { name: "safety", value: 0.9 }], context: { hourOfDay: 13, threatLevel: 0.1 } } },
+  { name: "stateful", service: "payment", subject: "payment.get-balance", request: { playerId: "p1" } },
+];
+
+function startProcess(args, env = {}) {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, GS_LOG_LEVEL: "warn", ...env } });
+  return child;
+}
+
+async function waitFor(nc, subject, payload) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await nc.request(subject, payload, { timeout: 500 });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${subject} never answered`);
+}
+
+const registry = defaultRegistry();
+const server = await startNatsServer();
+const nc = await connect({ servers: server.url });
+const results = {};
+try {
+  for (const c of cases) {
+    const rpc = registry.rpc(c.subject);
+    const payload = encodeJson(rpc.request, c.request);
+    const svc = startProcess(["services/dist/main.js", c.service], { NATS_URL: server.url, GS_HEALTH_FILE: path.join(mkdtempSync(path.join(os.tmpdir(), "gs-b-")), "h") });
+    const echoSubject = `bench.echo.${c.name}`;
+    const echo = startProcess(["bench/echo-responder.mjs", server.url, echoSubject]);
+    await waitFor(nc, c.subject, payload);
+    await waitFor(nc, echoSubject, payload);
+    await closedLoop({ url: server.url, subject: c.subject, payload, seconds: 1 }); // warm-up
+    const svcMax = await closedLoop({ url: server.url, subject: c.subject, payload, seconds });
+    const echoMax = await closedLoop({ url: server.url, subject: echoSubject, payload, seconds });
+    const svcLat = await openLoop({ url: server.url, subject: c.subject, payload, seconds, rate: 5000 });
+    const echoLat = await openLoop({ url: server.url, subject: echoSubject, payload, seconds, rate: 5000 });
+    svc.kill("SIGTERM");
+    echo.kill("SIGTERM");
+    results[c.name] = {
+      subject: c.subject,
+      service: { max: svcMax, at_5000_rps: svcLat },
+      baseline_echo: { max: echoMax, at_5000_rps: echoLat },
+      throughput_ratio_to_echo: round(svcMax.throughput_rps / echoMax.throughput_rps),
+    };
+    console.log(
+      `${c.name.padEnd(9)} ${c.subject}: ${svcMax.throughput_rps} req/s (echo ${echoMax.throughput_rps}, ${results[c.name].throughput_ratio_to_echo}x); ` +
+        `at 5000 req/s p50 ${svcLat.latency_ms.p50} ms p99 ${svcLat.latency_ms.p99} ms (echo p99 ${echoLat.latency_ms.p99} ms); errors ${svcMax.errors + svcLat.errors}`,
+    );
+  }
+  const st = results.stateless.service;
+  const budget = { min_rps: 15000, max_p99_ms_at_5000: 5 };
+  const within = st.max.throughput_rps >= budget.min_rps && st.at_5000_rps.latency_ms.p99 <= budget.max_p99_ms_at_5000;
+  const file = record("service", { seconds_per_run: seconds, cores: os.cpus().length, budget, stateless_within_budget: within, results });
+  console.log(`stateless budget (>= 15000 req/s, p99 <= 5 ms at 5000 req/s): ${within ? "ok" : "OVER"}; recorded in ${path.relative(root, file)}`);
+  process.exitCode = within ? 0 : 1;
+} finally {
+  await nc.close();
+  await server.stop();
+}
