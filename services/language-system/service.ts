@@ -160,6 +160,7 @@ export default defineService({
           if (incoming[e.key]) throw badRequest(`entries[${i}].key "${e.key}" appears twice`);
           const texts = [e.text, ...Object.values(e.pluralForms)];
           if (texts.some((t) => t.length > MAX_TEXT)) throw badRequest(`entries[${i}] (${e.key}): texts are limited to ${MAX_TEXT} characters`);
+          if (e.description.length > MAX_TEXT) throw badRequest(`entries[${i}] (${e.key}): description is limited to ${MAX_TEXT} characters`);
           const problems = checkEntry({ text: e.text, pluralForms: e.pluralForms });
           if (problems.length) throw badRequest(`entries[${i}] (${e.key}): ${problems.join("; ")}`);
           incoming[e.key] = { text: e.text, pluralForms: e.pluralForms, description: e.description };
@@ -197,6 +198,7 @@ export default defineService({
         checkKey(req.key, "key");
         const requested = req.locale ? locale(req.locale) : defaultLocale;
         if (req.count !== undefined && !Number.isFinite(req.count)) throw badRequest("count must be a finite number");
+        if (Object.keys(req.params).length > 100) throw badRequest("at most 100 params");
         const chain = await chainOf(requested);
         for (const loc of chain) {
           const entry = (await loadCatalog(loc))?.entries[req.key];

@@ -3,7 +3,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { startHarness, type Harness } from "../test-support/harness.js";
 import { ServiceError, badRequest, notFound } from "../sdk/errors.js";
 import { decodeToJson } from "../sdk/json-codec.js";
-import { defaultRegistry, defineService } from "../sdk/runtime.js";
+import { defaultRegistry } from "../sdk/runtime.js";
+import payment from "../payment/service.js";
 import worldState from "../world-state/service.js";
 import { newRun, runSaga, StepFailure, TERMINAL, type FlowDef, type FlowRun, type SagaStep } from "./domain.js";
 import service from "./service.js";
@@ -88,56 +89,10 @@ describe("saga engine", () => {
   });
 });
 
-// A small payment service on the payment proto: wallets in memory, idempotent by key.
 interface Money {
   currency: string;
   minorUnits: string;
 }
-const wallets = new Map<string, bigint>();
-const purchases = new Map<string, { playerId: string; price: Money; refunded: boolean }>();
-const replies = new Map<string, unknown>();
-const tx = (id: string, playerId: string, kind: string, amount: Money) => ({ transactionId: id, playerId, kind, amount, status: "TRANSACTION_STATUS_COMPLETED" });
-const balanceOf = (playerId: string, currency: string): Money => ({ currency, minorUnits: String(wallets.get(`${playerId}/${currency}`) ?? 0n) });
-const credit = (playerId: string, m: Money, sign: bigint) => {
-  const k = `${playerId}/${m.currency}`;
-  wallets.set(k, (wallets.get(k) ?? 0n) + sign * BigInt(m.minorUnits));
-};
-const once = (key: string, fn: () => unknown) => {
-  if (!key) throw badRequest("idempotencyKey is required");
-  if (!replies.has(key)) replies.set(key, fn());
-  return replies.get(key);
-};
-const fakePayment = defineService({
-  name: "payment",
-  description: "test payment",
-  start: () => ({
-    GetBalance: (r: { playerId: string; currency: string }) => ({ playerId: r.playerId, balances: [balanceOf(r.playerId, r.currency)] }),
-    Deposit: (r: { playerId: string; amount: Money; idempotencyKey: string }) =>
-      once(r.idempotencyKey, () => {
-        credit(r.playerId, r.amount, 1n);
-        return { transaction: tx(`d-${r.idempotencyKey}`, r.playerId, "TRANSACTION_KIND_DEPOSIT", r.amount), balance: balanceOf(r.playerId, r.amount.currency) };
-      }),
-    Purchase: (r: { playerId: string; price: Money; idempotencyKey: string }) =>
-      once(r.idempotencyKey, () => {
-        if (BigInt(balanceOf(r.playerId, r.price.currency).minorUnits) < BigInt(r.price.minorUnits)) {
-          return { success: false, error: { code: "INSUFFICIENT_FUNDS", message: "not enough money" } };
-        }
-        credit(r.playerId, r.price, -1n);
-        const id = `p-${r.idempotencyKey}`;
-        purchases.set(id, { playerId: r.playerId, price: r.price, refunded: false });
-        return { success: true, transaction: tx(id, r.playerId, "TRANSACTION_KIND_PURCHASE", r.price), balance: balanceOf(r.playerId, r.price.currency) };
-      }),
-    Refund: (r: { transactionId: string; idempotencyKey: string }) =>
-      once(r.idempotencyKey, () => {
-        const p = purchases.get(r.transactionId);
-        if (!p || p.refunded) return { success: false, error: { code: "NOT_REFUNDABLE", message: "nothing to refund" } };
-        p.refunded = true;
-        credit(p.playerId, p.price, 1n);
-        return { success: true, refund: tx(`r-${r.idempotencyKey}`, p.playerId, "TRANSACTION_KIND_REFUND", p.price), balance: balanceOf(p.playerId, p.price.currency) };
-      }),
-    ListTransactions: () => ({ transactions: [] }),
-  }),
-});
 
 describe("orchestration over NATS", () => {
   let h: Harness;
@@ -148,7 +103,7 @@ describe("orchestration over NATS", () => {
 
   beforeAll(async () => {
     h = await startHarness();
-    await h.start(fakePayment);
+    await h.start(payment);
     await h.start(worldState);
     await h.start(service);
     await h.call("world-state.define-region", {

@@ -241,11 +241,9 @@ export function toJson(type: PbType, message: Record<string, unknown>, opts: ToJ
   const out: JsonObject = {};
   for (const { field, json } of fieldsOf(type).list) {
     const value = message[field.name];
-    if (field.partOf && field.partOf.oneof.length > 1) {
-      // protobufjs exposes the set member's name as a virtual property named after the oneof
-      const chosen = message[field.partOf.name];
-      if (value === undefined || value === null || (typeof chosen === "string" && chosen !== field.name)) continue;
-    }
+    // oneof members (proto3 `optional` fields too) exist only when set: decode makes them own
+    // properties, while unset ones would show the prototype's default
+    if (field.partOf && (!Object.prototype.hasOwnProperty.call(message, field.name) || value === undefined || value === null)) continue;
     if (field instanceof MapField) {
       const obj: JsonObject = {};
       for (const [k, v] of Object.entries((value as Record<string, unknown>) ?? {})) obj[k] = singleToJson(field, v, opts);
@@ -255,7 +253,7 @@ export function toJson(type: PbType, message: Record<string, unknown>, opts: ToJ
       if (defaults || arr.length) out[json] = arr;
     } else if (value === undefined || value === null) {
       if (field.resolvedType instanceof Type) continue; // unset message: absent
-      if (defaults && !(field.partOf && field.partOf.oneof.length > 1)) out[json] = defaultJson(field);
+      if (defaults) out[json] = defaultJson(field);
     } else {
       const v = singleToJson(field, value, opts);
       if (defaults || !isDefaultJson(field, v)) out[json] = v;

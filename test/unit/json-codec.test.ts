@@ -69,6 +69,14 @@ describe("proto3 JSON codec", () => {
     expect(full).not.toHaveProperty("deliverAt");
   });
 
+  it("leaves unset oneof members and proto3 optional fields out, and keeps set ones even at their default", () => {
+    const none = decodeToJson(Req, encodeJson(Req, {}));
+    expect(none).not.toHaveProperty("cardToken");
+    expect(none).not.toHaveProperty("voucherCode");
+    expect(none).not.toHaveProperty("discount");
+    expect(decodeToJson(Req, encodeJson(Req, { discount: 0, cardToken: "" }))).toMatchObject({ discount: 0, cardToken: "" });
+  });
+
   it.each([
     [{ nope: 1 }, /^nope: unknown field in sample_shop\.v1\.PlaceOrderRequest \(fields: customerId/],
     [{ priority: 2147483648 }, /^priority: 2147483648 is out of range for int32/],
