@@ -328,7 +328,7 @@ export default defineService({
         const key = requireText(req.idempotencyKey, "idempotency_key");
         const { currency, units } = amountOf(req.amount, "amount");
         const reason = req.reason.slice(0, 200);
-        return idempotent(playerId, key, "deposit", `${currency}|${units}`, call.deadline, async (claim) => {
+        return idempotent<Omit<DepositResponse, "replayed">>(playerId, key, "deposit", `${currency}|${units}`, call.deadline, async (claim) => {
           const entry = await applyOp(playerId, { txnId: claim.txnId, kind: "TRANSACTION_KIND_DEPOSIT", currency, units }, call.deadline);
           const txn = transaction(claim, playerId, "TRANSACTION_KIND_DEPOSIT", entry, units, key, { reason });
           await record(txn);
@@ -345,7 +345,7 @@ export default defineService({
         if (quantity > 10_000) throw badRequest("quantity must be at most 10000");
         const { currency, units } = amountOf(req.price, "price");
         const reason = req.reason.slice(0, 200);
-        return idempotent(playerId, key, "purchase", `${sku}|${quantity}|${currency}|${units}`, call.deadline, async (claim) => {
+        return idempotent<Omit<PurchaseResponse, "replayed">>(playerId, key, "purchase", `${sku}|${quantity}|${currency}|${units}`, call.deadline, async (claim) => {
           const entry = await applyOp(playerId, { txnId: claim.txnId, kind: "TRANSACTION_KIND_PURCHASE", currency, units }, call.deadline);
           const txn = transaction(claim, playerId, "TRANSACTION_KIND_PURCHASE", entry, units, key, {
             sku,
@@ -375,7 +375,7 @@ export default defineService({
         const requested = req.amount ? amountOf(req.amount, "amount", purchase.amount.currency) : undefined;
         const fingerprint = `${purchaseId}|${requested ? `${requested.currency}|${requested.units}` : "rest"}`;
 
-        return idempotent(playerId, key, "refund", fingerprint, call.deadline, async (claim) => {
+        return idempotent<Omit<RefundResponse, "replayed">>(playerId, key, "refund", fingerprint, call.deadline, async (claim) => {
           const refundId = claim.txnId;
           const reserved = await mutate<StoredTransaction, { ok: boolean; units: bigint; original: Transaction; error?: ErrorDetail }>(
             txnKey(purchaseId),

@@ -205,10 +205,10 @@ export function recommend(hw: HardwareProfile, targetFps: number): Recommendatio
     const fit = fitPreset(hw, p, targetFps, m);
     if (fit.meets) {
       chosen = fit;
-      reasons.push(`${label(p)}: ~${Math.round(fit.estimate.fps)} fps meets the ${targetFps} fps target`);
+      reasons.push(`${label(p)}: ~${round1(fit.estimate.fps)} fps meets the ${targetFps} fps target`);
       break;
     }
-    reasons.push(`${label(p)}: ~${Math.round(fit.estimate.fps)} fps is below the ${targetFps} fps target (${fit.estimate.bound}-bound)`);
+    reasons.push(`${label(p)}: ~${round1(fit.estimate.fps)} fps is below the ${targetFps} fps target (${fit.estimate.bound}-bound)`);
   }
   if (!chosen) {
     chosen = fitPreset(hw, "QUALITY_PRESET_POTATO", targetFps, m);

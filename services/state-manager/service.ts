@@ -14,9 +14,11 @@ import {
   decideSave,
   decodeCursor,
   encodeCursor,
+  type DeleteDecision,
   type EntityRecord,
   type HistoryLimits,
   type Revision,
+  type SaveDecision,
 } from "./domain.js";
 
 // ---- proto shapes (JSON form; int64 as decimal strings) ----
@@ -153,7 +155,7 @@ export default defineService({
           throw badRequest(`data_json is not valid JSON: ${(err as Error).message}`);
         }
         const updatedBy = req.updatedBy.slice(0, 128);
-        const outcome = await writeLoop(key, call.deadline, (rec) => {
+        const outcome = await writeLoop<SaveDecision>(key, call.deadline, (rec) => {
           const d = decideSave(rec, { dataJson: req.dataJson, expectedRevision, force: req.force, updatedBy }, new Date().toISOString(), limits);
           return d.ok ? { next: d.next, result: d } : { result: d };
         });
@@ -200,7 +202,7 @@ export default defineService({
       async DeleteState(req: DeleteStateRequest, call: CallContext): Promise<DeleteStateResponse> {
         const key = entityKey(req);
         const expectedRevision = revisionArg(req.expectedRevision, "expected_revision");
-        const outcome = await writeLoop(key, call.deadline, (rec) => {
+        const outcome = await writeLoop<DeleteDecision>(key, call.deadline, (rec) => {
           const d = decideDelete(rec, { expectedRevision, force: req.force });
           return d.ok ? { next: d.next, result: d } : { result: d };
         });
