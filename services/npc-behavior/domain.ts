@@ -164,7 +164,7 @@ export const CATALOG: readonly ActionDefinition[] = [
     description: "Find food and eat",
     considerations: [c("hunger", "CURVE_TYPE_LOGISTIC", 10, 0.5), c("threat_level", "CURVE_TYPE_INVERSE_LINEAR")],
     baseWeight: 1,
-    archetypes: [],
+    archetypes: ["villager", "guard", "merchant"],
   },
   {
     actionId: "sleep",
@@ -217,7 +217,7 @@ export const CATALOG: readonly ActionDefinition[] = [
   },
   {
     actionId: "hunt",
-    description: "Stalk prey",
+    description: "Stalk prey (a wolf's way to eat)",
     considerations: [c("hunger", "CURVE_TYPE_LINEAR"), c("daylight", "CURVE_TYPE_INVERSE_LINEAR", 0.6)],
     baseWeight: 0.9,
     archetypes: ["wolf"],

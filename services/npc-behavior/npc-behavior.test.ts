@@ -89,7 +89,7 @@ describe("decisions", () => {
     ["a dutiful guard patrols on a calm day", "guard", { needs: { duty: 0.7, fatigue: 0.2, social: 0.3 } }, "patrol"],
     ["a merchant trades with a player close by", "merchant", { nearestPlayerDistance: 3, needs: { duty: 0.5 } }, "trade"],
     ["a villager seeks shelter from a storm", "villager", { weather: "WEATHER_CONDITION_STORM", needs: { duty: 0.3 } }, "seek_shelter"],
-    ["a hungry wolf hunts at night rather than patrol", "wolf", { hourOfDay: 2, needs: { hunger: 0.5, fatigue: 0.1 } }, "hunt"],
+    ["a hungry wolf hunts at night", "wolf", { hourOfDay: 2, needs: { hunger: 0.6, fatigue: 0.3 } }, "hunt"],
   ];
   for (const [name, archetype, input, expected] of scenarios) {
     it(name, () => {
@@ -153,9 +153,10 @@ describe("decisions", () => {
     }
   });
 
-  it("offers wolves no trade and merchants no hunting", () => {
+  it("offers each archetype only its own actions", () => {
     expect(actionsFor(CATALOG, "wolf").map((a) => a.actionId)).not.toContain("trade");
     expect(actionsFor(CATALOG, "merchant").map((a) => a.actionId)).not.toContain("hunt");
+    expect(actionsFor(CATALOG, "wolf").map((a) => a.actionId)).toEqual(["sleep", "flee", "fight", "hunt", "idle"]);
   });
 });
 
@@ -173,7 +174,7 @@ describe("npc-behavior over NATS", () => {
   beforeAll(async () => {
     h = await startHarness();
     await h.start(service);
-    h.nc.subscribe("events.npc-behavior.npc-action-changed", { callback: (_e, m) => changes.push(m.subject) });
+    h.nc.subscribe("events.npc-behavior.npc-action-changed", { callback: (_e, m) => void changes.push(m.subject) });
   });
   afterAll(async () => h?.stop());
 

@@ -86,7 +86,7 @@ describe("time-manager with two instances", () => {
     await h.start(service, { env });
     // decode the fired events as any subscriber would, from the stream's subject
     const def = defaultRegistry().event("events.time-manager.timer-fired")!;
-    sub = h.nc.subscribe("events.time-manager.timer-fired", { callback: (_e, m) => fired.push(decodeToJson(def.type, m.data) as unknown as Fired) });
+    sub = h.nc.subscribe("events.time-manager.timer-fired", { callback: (_e, m) => void fired.push(decodeToJson(def.type, m.data) as unknown as Fired) });
   });
   afterAll(async () => {
     sub?.unsubscribe();

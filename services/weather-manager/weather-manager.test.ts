@@ -88,7 +88,7 @@ describe("weather-manager over NATS", () => {
     await h.start(service);
     await h.start(service);
     await h.start(timeManager, { env: { TIME_DEFAULT_SCALE: "1" } });
-    h.nc.subscribe("events.weather-manager.weather-override-cleared", { callback: (_e, m) => cleared.push(m.subject) });
+    h.nc.subscribe("events.weather-manager.weather-override-cleared", { callback: (_e, m) => void cleared.push(m.subject) });
   });
   afterAll(async () => h?.stop());
 

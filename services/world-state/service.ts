@@ -113,6 +113,7 @@ export default defineService({
           return;
         } catch (err) {
           if (!(err instanceof RevisionConflict) || attempt >= 20) throw err;
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
         }
       }
     }

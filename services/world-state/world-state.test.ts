@@ -54,7 +54,7 @@ describe("world-state over NATS", () => {
   beforeAll(async () => {
     h = await startHarness();
     await h.start(service);
-    h.nc.subscribe("events.world-state.>", { callback: (_e, m) => events.push(m.subject) });
+    h.nc.subscribe("events.world-state.>", { callback: (_e, m) => void events.push(m.subject) });
     await h.call("world-state.define-region", { region: { regionId: "forest", name: "Elderwood", biome: "Forest", min: v(0, 0, 0), max: v(100, 100, 100) } });
     await h.call("world-state.define-region", { region: { regionId: "hut", biome: "city", min: v(200, 0, 0), max: v(210, 10, 10), capacity: 1 } });
   });
