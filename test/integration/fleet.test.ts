@@ -1,14 +1,17 @@
 // The whole fleet: all 22 services from the one entry point against one nats-server, every rpc
 // answered through the built CLI, and hostile bytes to every endpoint without taking anything down.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { SERVICE_NAMES } from "../../services/catalog.js";
 import { encodeJson } from "../../services/sdk/json-codec.js";
 import { defaultRegistry } from "../../services/sdk/runtime.js";
 import type { SubjectEntry } from "../../src/commands/subjects.js";
-import { startFleet, type TestFleet } from "../support/fleet.js";
-import { runCli } from "../support/run-cli.js";
+import { pingAll, startFleet, type TestFleet } from "../support/fleet.js";
+import { freePort } from "../support/free-port.js";
+import { repoRoot, runCli } from "../support/run-cli.js";
 
 let fleet: TestFleet;
 let nc: NatsConnection;
@@ -33,9 +36,7 @@ describe("the fleet", () => {
 
   it("runs all 22 services from one entry point, each answering $SRV.PING", async () => {
     expect(SERVICE_NAMES).toHaveLength(22);
-    const it = await nc.requestMany("$SRV.PING", "", { strategy: "stall", maxWait: 2000, stall: 300 });
-    const names = new Set<string>();
-    for await (const m of it) names.add(m.json<{ name: string }>().name);
+    const names = new Set((await pingAll(nc, 2000)).map((p) => p.name));
     expect([...names].sort()).toEqual([...SERVICE_NAMES].sort());
   });
 
@@ -53,6 +54,39 @@ describe("the fleet", () => {
     });
     expect(bad).toEqual([]);
   }, 240_000);
+
+  it("serves every service through the HTTP gateway: JSON in, JSON out, with HTTP status codes", async () => {
+    const port = await freePort();
+    const gw = spawn(process.execPath, [path.join(repoRoot, "services/dist/gateway/main.js")], {
+      env: { PATH: process.env.PATH, NATS_URL: fleet.server.url, GATEWAY_PORT: String(port), GS_LOG_LEVEL: "warn" },
+      stdio: "ignore",
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; ; i++) {
+        const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+        if (ok) break;
+        if (i > 100) throw new Error("gateway did not start");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const post = (subject: string, body: unknown) => fetch(`${base}/v1/${subject}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const reg = await post("auth.register", { username: "gateway-user", password: "correct-horse-battery" });
+      expect(reg.status).toBe(200);
+      expect(await reg.json()).toMatchObject({ username: "gateway-user" });
+      const login = await post("auth.login", { username: "gateway-user", password: "wrong-password-123" });
+      expect(login.status).toBe(401);
+      expect((await post("auth.lgin", {})).status).toBe(404);
+      expect((await post("auth.login", { nope: 1 })).status).toBe(400);
+      // one request per service: every one answers through HTTP (2xx or a 4xx of its own)
+      const subjects = JSON.parse((await runCli(["subjects", "--json"])).stdout) as SubjectEntry[];
+      const firstPerService = [...new Map(subjects.map((s) => [s.service, s])).values()];
+      expect(firstPerService).toHaveLength(22);
+      const statuses = await Promise.all(firstPerService.map(async (s) => [s.subject, (await post(s.subject, s.example)).status] as const));
+      expect(statuses.filter(([, st]) => st >= 500)).toEqual([]);
+    } finally {
+      gw.kill("SIGTERM");
+    }
+  }, 60_000);
 
   it("answers random, truncated and mistyped bytes on every endpoint with a 400-class error and stays up", async () => {
     const problems: string[] = [];
@@ -72,9 +106,6 @@ describe("the fleet", () => {
     expect(problems).toEqual([]);
     const dead = [...fleet.processes].filter(([, c]) => c.exitCode !== null).map(([n]) => n);
     expect(dead).toEqual([]);
-    const it = await nc.requestMany("$SRV.PING", "", { strategy: "stall", maxWait: 2000, stall: 300 });
-    let n = 0;
-    for await (const _ of it) n++;
-    expect(n).toBe(22);
+    expect(await pingAll(nc, 2000)).toHaveLength(22);
   }, 120_000);
 });

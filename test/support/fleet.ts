@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { SERVICE_NAMES } from "../../services/catalog.js";
 import { startNatsServer, type TestNatsServer } from "./nats-server.js";
 import { repoRoot } from "./run-cli.js";
@@ -14,6 +14,18 @@ export interface TestFleet {
   processes: Map<string, ChildProcess>;
   logs: Map<string, string[]>;
   stop(): Promise<void>;
+}
+
+/** Every micro instance answering $SRV.PING (none yet is an empty list, not an error). */
+export async function pingAll(nc: NatsConnection, maxWait = 1000): Promise<{ name: string; id: string; version: string }[]> {
+  const out: { name: string; id: string; version: string }[] = [];
+  try {
+    const it = await nc.requestMany("$SRV.PING", "", { strategy: "stall", maxWait, stall: 200 });
+    for await (const m of it) out.push(m.json());
+  } catch (err) {
+    if (!/no responders/i.test((err as Error).message)) throw err;
+  }
+  return out;
 }
 
 /** Start every service (one instance each) and wait until all answer $SRV.PING. */
@@ -57,9 +69,7 @@ export async function startFleet(opts: { services?: string[]; timeoutMs?: number
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
     for (;;) {
-      const seen = new Set<string>();
-      const it = await nc.requestMany("$SRV.PING", "", { strategy: "stall", maxWait: 1000, stall: 200 });
-      for await (const m of it) seen.add(m.json<{ name: string }>().name);
+      const seen = new Set((await pingAll(nc)).map((p) => p.name));
       const missing = names.filter((n) => !seen.has(n));
       if (missing.length === 0) break;
       const dead = missing.filter((n) => processes.get(n)!.exitCode !== null);
