@@ -7,14 +7,15 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { defaultRegistry, encodeJson } from "../services/dist/sdk/index.js";
+import { decodeToJson, defaultRegistry, encodeJson } from "../services/dist/sdk/index.js";
 import { closedLoop, openLoop } from "./load.mjs";
 import { record, root, round } from "./lib.mjs";
 import { startNatsServer } from "./nats.mjs";
 
 const seconds = Number(process.env.SECONDS_PER_RUN ?? 5);
 const cases = [
-  { name: "stateless", service: "npc-behavior", subject: "npc-behavior.decide", request: { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.7 }, { name: "fatigue", value: 0.4 }, { name: "safety", value: 0.9 }], context: { hourOfDay: 13, threatLevel: 0.1 } } },
+  // currentActionId is set to the action Decide picks, so no NpcActionChangedEvent is published: pure computation
+  { name: "stateless", service: "npc-behavior", subject: "npc-behavior.decide", steady: "currentActionId", request: { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.7 }, { name: "fatigue", value: 0.4 }, { name: "safety", value: 0.9 }], context: { hourOfDay: 13, threatLevel: 0.1 } } },
   { name: "stateful", service: "payment", subject: "payment.get-balance", request: { playerId: "p1" } },
 ];
 
@@ -42,11 +43,15 @@ const results = {};
 try {
   for (const c of cases) {
     const rpc = registry.rpc(c.subject);
-    const payload = encodeJson(rpc.request, c.request);
+    let payload = encodeJson(rpc.request, c.request);
     const svc = startProcess(["services/dist/main.js", c.service], { NATS_URL: server.url, GS_HEALTH_FILE: path.join(mkdtempSync(path.join(os.tmpdir(), "gs-b-")), "h") });
     const echoSubject = `bench.echo.${c.name}`;
     const echo = startProcess(["bench/echo-responder.mjs", server.url, echoSubject]);
     await waitFor(nc, c.subject, payload);
+    if (c.steady) {
+      const first = decodeToJson(rpc.response, (await nc.request(c.subject, payload, { timeout: 2000 })).data);
+      payload = encodeJson(rpc.request, { ...c.request, [c.steady]: first.actionId });
+    }
     await waitFor(nc, echoSubject, payload);
     await closedLoop({ url: server.url, subject: c.subject, payload, seconds: 1 }); // warm-up
     const svcMax = await closedLoop({ url: server.url, subject: c.subject, payload, seconds });

@@ -15,6 +15,12 @@ export class SchemaError extends Error {
     super(path ? `${path}: ${problem}` : problem);
     this.name = "SchemaError";
   }
+
+  /** The same problem, one level further out (paths are built only when something is wrong). */
+  under(key: string | number): SchemaError {
+    const path = typeof key === "number" ? `[${key}]${this.path.startsWith("[") || !this.path ? "" : "."}${this.path}` : this.path ? (this.path.startsWith("[") ? `${key}${this.path}` : `${key}.${this.path}`) : key;
+    return new SchemaError(path, this.problem);
+  }
 }
 
 /** The JSON shape of a message: camelCase keys, int64 as strings, enums by name, bytes base64. */
@@ -29,12 +35,30 @@ const UINT64 = { min: 0n, max: 2n ** 64n - 1n };
 const TIMESTAMP = "google.protobuf.Timestamp";
 const DURATION = "google.protobuf.Duration";
 
+type Kind = "message" | "timestamp" | "duration" | "enum" | "scalar";
+
+/** What the walkers need about a field, computed once per type (reflection getters are slow). */
 interface FieldInfo {
   field: PbField;
   json: string;
+  kind: Kind;
+  message?: PbType;
+  enumType?: protobuf.Enum;
+  map: boolean;
+  repeated: boolean;
+  /** name of the real (multi-member) oneof it belongs to */
+  oneof?: string;
+  /** any oneof, proto3 `optional` included: present only when set */
+  inOneof: boolean;
 }
 
-const fieldCache = new WeakMap<PbType, { list: FieldInfo[]; byName: Map<string, FieldInfo> }>();
+interface TypeInfo {
+  name: string;
+  list: FieldInfo[];
+  byName: Map<string, FieldInfo>;
+}
+
+const typeCache = new WeakMap<PbType, TypeInfo>();
 
 /** The proto3 JSON name of a field, as protoc derives it: `input_cost_per_1k_tokens` -> `inputCostPer1kTokens`. */
 export function jsonName(field: string): string {
@@ -50,29 +74,39 @@ export function jsonName(field: string): string {
   return out;
 }
 
-function fieldsOf(type: PbType): { list: FieldInfo[]; byName: Map<string, FieldInfo> } {
-  let cached = fieldCache.get(type);
+function typeInfo(type: PbType): TypeInfo {
+  let cached = typeCache.get(type);
   if (!cached) {
     type.resolveAll();
-    const list = type.fieldsArray.map((field) => ({ field, json: jsonName(field.name) }));
+    const list = type.fieldsArray.map((field): FieldInfo => {
+      const rt = field.resolvedType;
+      const rtName = rt ? fullName(rt) : "";
+      const kind: Kind = rt instanceof Type ? (rtName === TIMESTAMP ? "timestamp" : rtName === DURATION ? "duration" : "message") : rt instanceof Enum ? "enum" : "scalar";
+      return {
+        field,
+        json: jsonName(field.name),
+        kind,
+        message: kind === "message" ? (rt as PbType) : undefined,
+        enumType: rt instanceof Enum ? rt : undefined,
+        map: field instanceof MapField,
+        repeated: field.repeated,
+        oneof: field.partOf && field.partOf.oneof.length > 1 ? field.partOf.name : undefined,
+        inOneof: Boolean(field.partOf),
+      };
+    });
     const byName = new Map<string, FieldInfo>();
     for (const info of list) {
       byName.set(info.field.name, info);
       byName.set(info.json, info);
     }
-    cached = { list, byName };
-    fieldCache.set(type, cached);
+    cached = { name: fullName(type), list, byName };
+    typeCache.set(type, cached);
   }
   return cached;
 }
 
 function fullName(t: protobuf.ReflectionObject): string {
   return t.fullName.replace(/^\./, "");
-}
-
-function join(path: string, key: string | number): string {
-  if (typeof key === "number") return `${path}[${key}]`;
-  return path ? `${path}.${key}` : key;
 }
 
 function describe(value: unknown): string {
@@ -86,86 +120,111 @@ function describe(value: unknown): string {
 // ---------- JSON -> protobuf ----------
 
 /** Validate `json` against `type` and return the object protobufjs encodes. Throws SchemaError. */
-export function fromJson(type: PbType, json: unknown, path = ""): Record<string, unknown> {
+export function fromJson(type: PbType, json: unknown): Record<string, unknown> {
+  return messageFromJson(typeInfo(type), json);
+}
+
+function messageFromJson(t: TypeInfo, json: unknown): Record<string, unknown> {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new SchemaError(path, `expected an object for ${fullName(type)}, got ${describe(json)}`);
+    throw new SchemaError("", `expected an object for ${t.name}, got ${describe(json)}`);
   }
-  const { byName, list } = fieldsOf(type);
   const out: Record<string, unknown> = {};
-  const oneofSeen = new Map<string, string>();
-  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
-    const info = byName.get(key);
+  let oneofSeen: Map<string, string> | undefined;
+  const obj = json as Record<string, unknown>;
+  for (const key in obj) {
+    const info = t.byName.get(key);
     if (!info) {
-      const known = list.map((f) => f.json).join(", ");
-      throw new SchemaError(join(path, key), `unknown field in ${fullName(type)} (fields: ${known || "none"})`);
+      throw new SchemaError(key, `unknown field in ${t.name} (fields: ${t.list.map((f) => f.json).join(", ") || "none"})`);
     }
+    const value = obj[key];
     if (value === null || value === undefined) continue; // proto3 JSON: null means default
-    const { field } = info;
-    if (field.partOf && field.partOf.oneof.length > 1) {
-      const other = oneofSeen.get(field.partOf.name);
-      if (other) throw new SchemaError(join(path, key), `only one of ${field.partOf.oneof.join(", ")} may be set (also got ${other})`);
-      oneofSeen.set(field.partOf.name, key);
+    if (info.oneof) {
+      oneofSeen ??= new Map();
+      const other = oneofSeen.get(info.oneof);
+      if (other) throw new SchemaError(key, `only one of ${info.field.partOf!.oneof.join(", ")} may be set (also got ${other})`);
+      oneofSeen.set(info.oneof, key);
     }
-    out[field.name] = fieldFromJson(field, value, join(path, info.json));
+    try {
+      out[info.field.name] = fieldFromJson(info, value);
+    } catch (err) {
+      throw err instanceof SchemaError ? err.under(info.json) : err;
+    }
   }
   return out;
 }
 
-function fieldFromJson(field: PbField, value: unknown, path: string): unknown {
-  if (field instanceof MapField) {
+function fieldFromJson(info: FieldInfo, value: unknown): unknown {
+  if (info.map) {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new SchemaError(path, `expected an object (map<${field.keyType}, ${field.type}>), got ${describe(value)}`);
+      const f = info.field as unknown as protobuf.MapField;
+      throw new SchemaError("", `expected an object (map<${f.keyType}, ${f.type}>), got ${describe(value)}`);
     }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      scalarFromJson(field.keyType, k, join(path, k), true);
-      out[k] = singleFromJson(field, v, join(path, k));
+    const keyType = (info.field as unknown as protobuf.MapField).keyType;
+    for (const k in value) {
+      try {
+        scalarFromJson(keyType, k, true);
+        out[k] = singleFromJson(info, (value as Record<string, unknown>)[k]);
+      } catch (err) {
+        throw err instanceof SchemaError ? err.under(k) : err;
+      }
     }
     return out;
   }
-  if (field.repeated) {
-    if (!Array.isArray(value)) throw new SchemaError(path, `expected an array, got ${describe(value)}`);
-    return value.map((v, i) => singleFromJson(field, v, join(path, i)));
+  if (info.repeated) {
+    if (!Array.isArray(value)) throw new SchemaError("", `expected an array, got ${describe(value)}`);
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      try {
+        out[i] = singleFromJson(info, value[i]);
+      } catch (err) {
+        throw err instanceof SchemaError ? err.under(i) : err;
+      }
+    }
+    return out;
   }
-  return singleFromJson(field, value, path);
+  return singleFromJson(info, value);
 }
 
-function singleFromJson(field: PbField, value: unknown, path: string): unknown {
-  const rt = field.resolvedType;
-  if (rt instanceof Type) {
-    const name = fullName(rt);
-    if (name === TIMESTAMP) return timestampFromJson(value, path);
-    if (name === DURATION) return durationFromJson(value, path);
-    return fromJson(rt, value, path);
+function singleFromJson(info: FieldInfo, value: unknown): unknown {
+  switch (info.kind) {
+    case "message":
+      return messageFromJson(typeInfo(info.message!), value);
+    case "timestamp":
+      return timestampFromJson(value);
+    case "duration":
+      return durationFromJson(value);
+    case "enum":
+      return enumFromJson(info.enumType!, value);
+    default:
+      return scalarFromJson(info.field.type, value, false);
   }
-  if (rt instanceof Enum) return enumFromJson(rt, value, path);
-  return scalarFromJson(field.type, value, path, false);
 }
 
-function enumFromJson(en: protobuf.Enum, value: unknown, path: string): number {
+function enumFromJson(en: protobuf.Enum, value: unknown): number {
   if (typeof value === "string") {
     const n = en.values[value];
     if (n === undefined) {
-      throw new SchemaError(path, `unknown ${fullName(en)} value ${describe(value)} (one of: ${Object.keys(en.values).join(", ")})`);
+      throw new SchemaError("", `unknown ${fullName(en)} value ${describe(value)} (one of: ${Object.keys(en.values).join(", ")})`);
     }
     return n;
   }
   if (typeof value === "number" && Number.isInteger(value) && value >= INT32.min && value <= INT32.max) return value;
-  throw new SchemaError(path, `expected a ${fullName(en)} name, got ${describe(value)}`);
+  throw new SchemaError("", `expected a ${fullName(en)} name, got ${describe(value)}`);
 }
 
-function scalarFromJson(type: string, value: unknown, path: string, isMapKey: boolean): unknown {
+function scalarFromJson(type: string, value: unknown, isMapKey: boolean): unknown {
   switch (type) {
     case "string":
-      if (typeof value !== "string") throw new SchemaError(path, `expected a string, got ${describe(value)}`);
+      if (typeof value !== "string") throw new SchemaError("", `expected a string, got ${describe(value)}`);
       return value;
     case "bool":
       if (typeof value === "boolean") return value;
       if (isMapKey && (value === "true" || value === "false")) return value === "true";
-      throw new SchemaError(path, `expected true or false, got ${describe(value)}`);
+      throw new SchemaError("", `expected true or false, got ${describe(value)}`);
     case "bytes": {
       if (typeof value !== "string" || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) {
-        throw new SchemaError(path, `expected base64 bytes, got ${describe(value)}`);
+        throw new SchemaError("", `expected base64 bytes, got ${describe(value)}`);
       }
       return Buffer.from(value, value.includes("-") || value.includes("_") ? "base64url" : "base64");
     }
@@ -176,54 +235,54 @@ function scalarFromJson(type: string, value: unknown, path: string, isMapKey: bo
       if (value === "Infinity") return Infinity;
       if (value === "-Infinity") return -Infinity;
       if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-      throw new SchemaError(path, `expected a number, got ${describe(value)}`);
+      throw new SchemaError("", `expected a number, got ${describe(value)}`);
     }
     case "int32":
     case "sint32":
     case "sfixed32":
-      return int32FromJson(value, path, INT32, type);
+      return int32FromJson(value, INT32, type);
     case "uint32":
     case "fixed32":
-      return int32FromJson(value, path, UINT32, type);
+      return int32FromJson(value, UINT32, type);
     case "int64":
     case "sint64":
     case "sfixed64":
-      return int64FromJson(value, path, INT64, type);
+      return int64FromJson(value, INT64, type);
     case "uint64":
     case "fixed64":
-      return int64FromJson(value, path, UINT64, type);
+      return int64FromJson(value, UINT64, type);
     default:
-      throw new SchemaError(path, `unsupported type ${type}`);
+      throw new SchemaError("", `unsupported type ${type}`);
   }
 }
 
-function int32FromJson(value: unknown, path: string, range: { min: number; max: number }, type: string): number {
+function int32FromJson(value: unknown, range: { min: number; max: number }, type: string): number {
   const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isInteger(n)) throw new SchemaError(path, `expected an integer (${type}), got ${describe(value)}`);
-  if (n < range.min || n > range.max) throw new SchemaError(path, `${n} is out of range for ${type} (${range.min}..${range.max})`);
+  if (typeof n !== "number" || !Number.isInteger(n)) throw new SchemaError("", `expected an integer (${type}), got ${describe(value)}`);
+  if (n < range.min || n > range.max) throw new SchemaError("", `${n} is out of range for ${type} (${range.min}..${range.max})`);
   return n;
 }
 
-function int64FromJson(value: unknown, path: string, range: { min: bigint; max: bigint }, type: string): string {
+function int64FromJson(value: unknown, range: { min: bigint; max: bigint }, type: string): string {
   let n: bigint;
   if (typeof value === "number" && Number.isInteger(value)) n = BigInt(value);
   else if (typeof value === "string" && /^-?\d+$/.test(value.trim())) n = BigInt(value.trim());
-  else throw new SchemaError(path, `expected an integer (${type}) as a number or decimal string, got ${describe(value)}`);
-  if (n < range.min || n > range.max) throw new SchemaError(path, `${n} is out of range for ${type}`);
+  else throw new SchemaError("", `expected an integer (${type}) as a number or decimal string, got ${describe(value)}`);
+  if (n < range.min || n > range.max) throw new SchemaError("", `${n} is out of range for ${type}`);
   return n.toString(); // protobufjs's fromObject parses decimal strings into Longs
 }
 
-function timestampFromJson(value: unknown, path: string): { seconds: string; nanos: number } {
-  if (typeof value !== "string") throw new SchemaError(path, `expected an RFC 3339 timestamp string, got ${describe(value)}`);
+function timestampFromJson(value: unknown): { seconds: string; nanos: number } {
+  if (typeof value !== "string") throw new SchemaError("", `expected an RFC 3339 timestamp string, got ${describe(value)}`);
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(value);
   const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
-  if (!m || Number.isNaN(ms)) throw new SchemaError(path, `expected an RFC 3339 timestamp like 2025-11-13T10:00:00Z, got ${describe(value)}`);
+  if (!m || Number.isNaN(ms)) throw new SchemaError("", `expected an RFC 3339 timestamp like 2025-11-13T10:00:00Z, got ${describe(value)}`);
   return { seconds: String(Math.floor(ms / 1000)), nanos: Number((m[2] ?? "").padEnd(9, "0")) };
 }
 
-function durationFromJson(value: unknown, path: string): { seconds: string; nanos: number } {
+function durationFromJson(value: unknown): { seconds: string; nanos: number } {
   const m = typeof value === "string" ? /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(value) : null;
-  if (!m) throw new SchemaError(path, `expected a duration like "1.5s", got ${describe(value)}`);
+  if (!m) throw new SchemaError("", `expected a duration like "1.5s", got ${describe(value)}`);
   const sign = m[1] ? -1 : 1;
   return { seconds: String(sign * Number(m[2])), nanos: sign * Number((m[3] ?? "").padEnd(9, "0")) };
 }
@@ -237,26 +296,34 @@ export interface ToJsonOptions {
 
 /** Convert a decoded message into its proto3 JSON form. */
 export function toJson(type: PbType, message: Record<string, unknown>, opts: ToJsonOptions = {}): JsonObject {
-  const defaults = opts.defaults ?? true;
+  return messageToJson(typeInfo(type), message, opts.defaults ?? true);
+}
+
+function messageToJson(t: TypeInfo, message: Record<string, unknown>, defaults: boolean): JsonObject {
   const out: JsonObject = {};
-  for (const { field, json } of fieldsOf(type).list) {
-    const value = message[field.name];
+  for (const info of t.list) {
+    const name = info.field.name;
+    const value = message[name];
+    const json = info.json;
     // oneof members (proto3 `optional` fields too) exist only when set: decode makes them own
     // properties, while unset ones would show the prototype's default
-    if (field.partOf && (!Object.prototype.hasOwnProperty.call(message, field.name) || value === undefined || value === null)) continue;
-    if (field instanceof MapField) {
+    if (info.inOneof && (value === undefined || value === null || !Object.prototype.hasOwnProperty.call(message, name))) continue;
+    if (info.map) {
       const obj: JsonObject = {};
-      for (const [k, v] of Object.entries((value as Record<string, unknown>) ?? {})) obj[k] = singleToJson(field, v, opts);
+      const m = (value as Record<string, unknown>) ?? {};
+      for (const k in m) obj[k] = singleToJson(info, m[k], defaults);
       if (defaults || Object.keys(obj).length) out[json] = obj;
-    } else if (field.repeated) {
-      const arr = ((value as unknown[]) ?? []).map((v) => singleToJson(field, v, opts));
+    } else if (info.repeated) {
+      const src = (value as unknown[]) ?? [];
+      const arr = new Array<JsonValue>(src.length);
+      for (let i = 0; i < src.length; i++) arr[i] = singleToJson(info, src[i], defaults);
       if (defaults || arr.length) out[json] = arr;
     } else if (value === undefined || value === null) {
-      if (field.resolvedType instanceof Type) continue; // unset message: absent
-      if (defaults) out[json] = defaultJson(field);
+      if (info.kind === "message" || info.kind === "timestamp" || info.kind === "duration") continue; // unset message: absent
+      if (defaults) out[json] = defaultJson(info.field);
     } else {
-      const v = singleToJson(field, value, opts);
-      if (defaults || !isDefaultJson(field, v)) out[json] = v;
+      const v = singleToJson(info, value, defaults);
+      if (defaults || !isDefaultJson(info.field, v)) out[json] = v;
     }
   }
   return out;
@@ -286,16 +353,18 @@ function isDefaultJson(field: PbField, v: JsonValue): boolean {
   return !(field.resolvedType instanceof Type) && v === defaultJson(field);
 }
 
-function singleToJson(field: PbField, value: unknown, opts: ToJsonOptions): JsonValue {
-  const rt = field.resolvedType;
-  if (rt instanceof Type) {
-    const name = fullName(rt);
-    const m = value as { seconds?: unknown; nanos?: number };
-    if (name === TIMESTAMP) return timestampToJson(m);
-    if (name === DURATION) return durationToJson(m);
-    return toJson(rt, value as Record<string, unknown>, opts);
+function singleToJson(info: FieldInfo, value: unknown, defaults: boolean): JsonValue {
+  const field = info.field;
+  switch (info.kind) {
+    case "message":
+      return messageToJson(typeInfo(info.message!), value as Record<string, unknown>, defaults);
+    case "timestamp":
+      return timestampToJson(value as { seconds?: unknown; nanos?: number });
+    case "duration":
+      return durationToJson(value as { seconds?: unknown; nanos?: number });
+    case "enum":
+      return info.enumType!.valuesById[value as number] ?? (value as number);
   }
-  if (rt instanceof Enum) return rt.valuesById[value as number] ?? (value as number);
   switch (field.type) {
     case "bytes":
       return Buffer.from(value as Uint8Array).toString("base64");
@@ -347,8 +416,8 @@ function durationToJson(m: { seconds?: unknown; nanos?: number }): string {
 
 /** JSON -> wire bytes, validating first. */
 export function encodeJson(type: PbType, json: unknown): Uint8Array {
-  const plain = fromJson(type, json);
-  return type.encode(type.fromObject(plain)).finish();
+  // fromJson's output is what encode takes (numbers, Buffers, int64 as decimal strings): no fromObject pass
+  return type.encode(fromJson(type, json)).finish();
 }
 
 /** Wire bytes -> JSON. Throws SchemaError for bytes that are not a valid message of `type`. */

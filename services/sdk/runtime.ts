@@ -161,8 +161,27 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
   let idle: (() => void) | undefined;
   const internals = (srv as unknown as { handlers: { name: string; stats: EndpointStats }[] }).handlers;
 
+  // One sweeper for every request's deadline, instead of a timer per request (a hot-path cost).
+  const deadlines = new Set<{ deadline: number; expire: () => void }>();
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const d of deadlines) if (d.deadline <= now) d.expire();
+  }, 10);
+  sweeper.unref();
+
   for (const rpc of def.rpcs) {
     const handler = handlers[rpc.method]!;
+    let stats: EndpointStats | undefined;
+    const finish = (started: bigint, failure: Error | undefined) => {
+      // micro times handlers synchronously (ms resolution); add the async part and count error replies
+      stats ??= internals?.find((h) => h.name === rpc.method)?.stats;
+      if (stats) {
+        stats.processing_time += Number(process.hrtime.bigint() - started);
+        stats.average_processing_time = Math.round(stats.processing_time / Math.max(1, stats.num_requests));
+        if (failure) stats.countError(failure);
+      }
+      if (--inFlight === 0 && idle) idle();
+    };
     srv.addEndpoint(rpc.method, {
       subject: rpc.subject,
       metadata: { request: rpc.request.fullName.slice(1), response: rpc.response.fullName.slice(1) },
@@ -170,43 +189,29 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         if (err) return;
         inFlight++;
         const started = process.hrtime.bigint();
-        void serve(rpc, handler, msg).then((failure) => {
-          // micro times handlers synchronously (ms resolution); add the async part and count error replies
-          const stats = internals?.find((h) => h.name === rpc.method)?.stats;
-          if (stats) {
-            stats.processing_time += Number(process.hrtime.bigint() - started);
-            stats.average_processing_time = Math.round(stats.processing_time / Math.max(1, stats.num_requests));
-            if (failure) stats.countError(failure);
-          }
-          if (--inFlight === 0 && idle) idle();
-        });
+        const outcome = serve(rpc, handler, msg);
+        if (outcome instanceof Promise) void outcome.then((failure) => finish(started, failure));
+        else finish(started, outcome);
       },
     });
   }
 
-  async function serve(rpc: RpcDef, handler: Handler, msg: ServiceMsg): Promise<Error | undefined> {
+  /** Answer one request; synchronous when the handler is. Returns the error replied, if any. */
+  function serve(rpc: RpcDef, handler: Handler, msg: ServiceMsg): Error | undefined | Promise<Error | undefined> {
     const now = Date.now();
-    const asked = Number(msg.headers?.get(DEADLINE_HEADER));
+    const asked = msg.headers ? Number(msg.headers.get(DEADLINE_HEADER)) : 0;
     const deadline = asked > 0 ? Math.min(asked, now + deadlineMs) : now + deadlineMs;
     const fail = (code: number, message: string): Error => {
       msg.respondError(code, message);
       return new Error(`${code} ${message}`);
     };
-    let request;
-    try {
-      request = decodeToJson(rpc.request, msg.data);
-    } catch (err) {
-      return fail(400, (err as Error).message);
-    }
-    if (deadline <= now) return fail(504, "deadline already passed");
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const result = await Promise.race([
-        Promise.resolve().then(() => handler(request, { subject: msg.subject, headers: msg.headers, deadline, log })),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ServiceError(504, `${rpc.subject} exceeded its deadline`)), deadline - now);
-        }),
-      ]);
+    const failWith = (err: unknown): Error => {
+      if (err instanceof ServiceError) return fail(err.code, err.message);
+      if (err instanceof SchemaError) return fail(400, err.message);
+      log.error("handler failed", { subject: rpc.subject, err });
+      return fail(500, "internal error");
+    };
+    const reply = (result: unknown): Error | undefined => {
       let bytes: Uint8Array;
       try {
         bytes = encodeJson(rpc.response, result ?? {});
@@ -216,14 +221,36 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
       }
       msg.respond(bytes);
       return undefined;
+    };
+    let request;
+    try {
+      request = decodeToJson(rpc.request, msg.data);
     } catch (err) {
-      if (err instanceof ServiceError) return fail(err.code, err.message);
-      if (err instanceof SchemaError) return fail(400, err.message);
-      log.error("handler failed", { subject: rpc.subject, err });
-      return fail(500, "internal error");
-    } finally {
-      clearTimeout(timer);
+      return fail(400, (err as Error).message);
     }
+    if (deadline <= now) return fail(504, "deadline already passed");
+    let result: unknown;
+    try {
+      result = handler(request, { subject: msg.subject, headers: msg.headers, deadline, log });
+    } catch (err) {
+      return failWith(err);
+    }
+    if (!(result instanceof Promise)) return reply(result);
+    return new Promise((resolve) => {
+      const entry = {
+        deadline,
+        expire: () => settle(() => fail(504, `${rpc.subject} exceeded its deadline`)),
+      };
+      const settle = (outcome: () => Error | undefined) => {
+        if (!deadlines.delete(entry)) return; // already answered (or expired)
+        resolve(outcome());
+      };
+      deadlines.add(entry);
+      result.then(
+        (r) => settle(() => reply(r)),
+        (err) => settle(() => failWith(err)),
+      );
+    });
   }
 
   log.info("started", { endpoints: def.rpcs.length });
@@ -243,6 +270,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
           new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
         ]);
       }
+      clearInterval(sweeper);
       abort.abort(); // only now: handlers that watch ctx.signal would fail the requests still being drained
       await mod.stop?.();
       await state.close();
