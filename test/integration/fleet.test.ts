@@ -2,6 +2,7 @@
 // answered through the built CLI, and hostile bytes to every endpoint without taking anything down.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -54,6 +55,19 @@ describe("the fleet", () => {
     });
     expect(bad).toEqual([]);
   }, 240_000);
+
+  it("answers every example of the README's service table, in order, with success", async () => {
+    const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("<!-- services:start"), readme.indexOf("<!-- services:end"));
+    const examples = [...table.matchAll(/`gs request ([a-z-]+\.[a-z-]+)(?: '([^`]*)')?`/g)].map((m) => [m[1]!, m[2] ?? ""] as const);
+    expect(examples).toHaveLength(22);
+    const failed: string[] = [];
+    for (const [subject, data] of examples) {
+      const r = await runCli(["request", subject, ...(data ? [data] : []), "-s", fleet.server.url, "--timeout", "10s"]);
+      if (r.code !== 0) failed.push(`${subject}: ${r.stderr.trim()}`);
+    }
+    expect(failed).toEqual([]);
+  }, 120_000);
 
   it("serves every service through the HTTP gateway: JSON in, JSON out, with HTTP status codes", async () => {
     const port = await freePort();
