@@ -99,11 +99,15 @@ try {
   const record = JSON.parse(readFileSync(path.join(dir, ".gs", "local.json"), "utf8"));
   const load = await startLoad(record.nats.url, rate);
   await new Promise((r) => setTimeout(r, 1000));
-  const deploy = await gs(["deploy", "--json", "--timeout", "2m"], dir, { GS_BUILD_SALT: `bench-${Date.now()}` });
+  const salt = `bench-${Date.now()}`; // a new version of every service, code unchanged
+  const deploy = await gs(["deploy", "--json", "--timeout", "2m"], dir, { GS_BUILD_SALT: salt });
   await new Promise((r) => setTimeout(r, 1000));
   const requests = await load.stop();
   const deployed = deploy.code === 0 || deploy.code === 3 ? JSON.parse(deploy.stdout) : { services: [] };
   const after = JSON.parse((await gs(["status", "--json"], dir)).stdout);
+  // nothing changed since: the budget is <= 5 s for 22 services, no rollout
+  const noop = await gs(["deploy", "--json"], dir, { GS_BUILD_SALT: salt });
+  const noopResult = noop.code === 0 ? JSON.parse(noop.stdout) : { services: [] };
   const result = {
     benchmark: "local-rollout",
     date: new Date().toISOString(),
@@ -117,10 +121,21 @@ try {
       actions: Object.fromEntries(deployed.services.map((s) => [s.name, s.action])),
       healthyAfter: `${after.totals.healthy}/${after.totals.services}`,
     },
+    unchangedDeploy: {
+      seconds: +(noop.ms / 1000).toFixed(1),
+      exitCode: noop.code,
+      unchanged: noopResult.services.filter((s) => s.action === "unchanged").length,
+    },
     load: { ratePerSecond: rate, subjects: load.subjects.length, ...requests },
-    budget: { deploySeconds: 60, failedRequests: 0 },
+    budget: { deploySeconds: 60, failedRequests: 0, unchangedDeploySeconds: 5 },
   };
-  result.pass = result.deploy.exitCode === 0 && result.deploy.seconds <= 60 && requests.failed === 0 && after.totals.healthy === after.totals.services;
+  result.pass =
+    result.deploy.exitCode === 0 &&
+    result.deploy.seconds <= 60 &&
+    requests.failed === 0 &&
+    after.totals.healthy === after.totals.services &&
+    result.unchangedDeploy.unchanged === after.totals.services &&
+    result.unchangedDeploy.seconds <= 5;
   if (!result.pass) exitCode = 1;
   writeFileSync(outFile, JSON.stringify(result, null, 2) + "\n");
   process.stdout.write(JSON.stringify(result, null, 2) + "\n");

@@ -1,7 +1,7 @@
 // Local builds: each service bundled by esbuild into one ESM file, named by its content hash.
 // The hash covers the bundle and the service's .proto files, so an unchanged service keeps its version.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Artifact, ArtifactBuilder } from "../platform/platform.js";
@@ -28,7 +28,21 @@ export class BuildError extends OperationError {
 const HASH_LENGTH = 12;
 // CJS dependencies (ioredis, protobufjs' helpers) call require(); ESM bundles have none of their own
 const BANNER = 'import { createRequire as __gsCreateRequire } from "node:module"; const require = __gsCreateRequire(import.meta.url);';
-const GS_NODE_MODULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../node_modules");
+
+/** gs's own node_modules (nearest above this module, bundled or not): packages for a copy of services/ outside the repo. */
+function gsNodeModules(): string[] {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; ) {
+    const candidate = path.join(dir, "node_modules");
+    if (existsSync(candidate)) return [candidate];
+    const parent = path.dirname(dir);
+    if (parent === dir) return [];
+    dir = parent;
+  }
+}
+
+type Esbuild = typeof import("esbuild");
+// a runtime import: esbuild finds its native binary relative to its own package, so it must not be bundled into gs
+const ESBUILD = "esbuild";
 
 /** The per-service entry: the runtime serves the module; `--health` runs the health check; an orphan exits. */
 function entrySource(servicesDir: string, service: string): string {
@@ -84,18 +98,72 @@ function fleetVersion(servicesDir: string): string {
   return "0.0.0";
 }
 
+// ---- input cache: an unchanged service is not bundled again (`gs deploy` with nothing changed stays fast) ----
+
+interface BuildCache {
+  key: string;
+  inputs: string[];
+  artifact: Artifact;
+}
+
+const fileHashes = new Map<string, string | null>();
+function fileHash(file: string): string | null {
+  let h = fileHashes.get(file);
+  if (h === undefined) {
+    try {
+      h = createHash("sha256").update(readFileSync(file)).digest("hex");
+    } catch {
+      h = null;
+    }
+    fileHashes.set(file, h);
+  }
+  return h;
+}
+
+/** A digest of everything the bundle was made from; undefined when an input is gone. */
+function inputsKey(service: string, inputs: string[], opts: BundleOptions): string | undefined {
+  let workDir: string;
+  try {
+    workDir = realpathSync(opts.servicesDir); // services/ re-pointed at another copy is another build
+  } catch {
+    return undefined;
+  }
+  const h = createHash("sha256").update(entrySource(opts.servicesDir, service)).update("\0").update(workDir).update("\0").update(opts.salt ?? "");
+  for (const file of [...inputs, ...protoFiles(opts.protoDir, service)]) {
+    const fh = fileHash(file);
+    if (fh === null) return undefined;
+    h.update(file).update("\0").update(fh);
+  }
+  return h.digest("hex");
+}
+
+function cachedArtifact(service: string, opts: BundleOptions): Artifact | undefined {
+  let cache: BuildCache;
+  try {
+    cache = JSON.parse(readFileSync(path.join(opts.outDir, service, "cache.json"), "utf8")) as BuildCache;
+  } catch {
+    return undefined;
+  }
+  if (!existsSync(cache.artifact?.ref ?? "")) return undefined;
+  return inputsKey(service, cache.inputs, opts) === cache.key ? cache.artifact : undefined;
+}
+
 /** Bundle one service; writes `<outDir>/<service>/<hash>.mjs` unless it is already there. */
 export async function bundleService(service: string, opts: BundleOptions): Promise<Artifact> {
+  const cached = cachedArtifact(service, opts);
+  if (cached) return cached;
   const file = path.join(opts.servicesDir, service, "service.ts");
   if (!existsSync(file)) {
     throw new BuildError(`${service}: ${path.relative(process.cwd(), file) || file} not found`, {
       hint: `add the service's code, or remove ${service} from gs.yaml`,
     });
   }
-  const esbuild = await import("esbuild");
+  const esbuild = (await import(ESBUILD)) as Esbuild;
   let result;
   try {
     result = await esbuild.build({
+      absWorkingDir: realpathSync(opts.servicesDir),
+      metafile: true,
       stdin: { contents: entrySource(opts.servicesDir, service), resolveDir: opts.servicesDir, loader: "ts", sourcefile: `${service}-entry.ts` },
       bundle: true,
       platform: "node",
@@ -105,7 +173,7 @@ export async function bundleService(service: string, opts: BundleOptions): Promi
       write: false,
       outfile: path.join(opts.outDir, service, "bundle.mjs"),
       banner: { js: BANNER },
-      nodePaths: [...(opts.nodePaths ?? []), GS_NODE_MODULES],
+      nodePaths: [...(opts.nodePaths ?? []), ...gsNodeModules()],
       logLevel: "silent",
       legalComments: "none",
     });
@@ -127,7 +195,14 @@ export async function bundleService(service: string, opts: BundleOptions): Promi
     writeFileSync(tmp, bytes);
     renameSync(tmp, out);
   }
-  return { version: `${fleetVersion(opts.servicesDir)}+${hash}`, hash, ref: out };
+  const artifact = { version: `${fleetVersion(opts.servicesDir)}+${hash}`, hash, ref: out };
+  const workDir = realpathSync(opts.servicesDir);
+  const inputs = Object.keys(result.metafile?.inputs ?? {})
+    .filter((f) => !f.startsWith("<") && !f.endsWith(`/${service}-entry.ts`)) // the generated entry is hashed as text
+    .map((f) => path.resolve(workDir, f.replace(/^[a-z-]+:/, "")));
+  const key = inputsKey(service, inputs, opts);
+  if (key) writeFileSync(path.join(dir, "cache.json"), JSON.stringify({ key, inputs, artifact } satisfies BuildCache));
+  return artifact;
 }
 
 /** Builds for the local platform; each service is bundled at most once per builder. */

@@ -106,7 +106,9 @@ export async function request(nc: NatsConnection, registry: ProtoRegistry, prepa
 
 function rawReply(data: Uint8Array): { text: string } | { hex: string; base64: string } {
   const text = Buffer.from(data).toString("utf8");
-  if (Buffer.from(text, "utf8").equals(Buffer.from(data)) && !/[\u0000-\u0008\u000e-\u001f]/.test(text)) return { text };
+  // printable UTF-8 is shown as text; anything with control bytes (other than whitespace) as hex + base64
+  const printable = [...text].every((c) => c.charCodeAt(0) >= 0x20 || c === "\n" || c === "\r" || c === "\t");
+  if (Buffer.from(text, "utf8").equals(Buffer.from(data)) && printable) return { text };
   return { hex: Buffer.from(data).toString("hex"), base64: Buffer.from(data).toString("base64") };
 }
 

@@ -110,7 +110,7 @@ function chooseSource(
     const source = opts.targetName ? `target ${opts.targetName}` : "target";
     return { servers: parseServers(opts.targetNatsUrl, source), source, creds: opts.targetCreds };
   }
-  const local = findLocalFleetRecord(opts.cwd);
+  const local = findLocalFleetRecord(opts.cwd, env);
   if (local) return { servers: local.servers, source: `local fleet (${LOCAL_FLEET_RECORD})` };
   const selected = selectedContextName(ctxOpts);
   if (selected) {
@@ -206,9 +206,10 @@ function badServer(what: string, item: string): NatsSettingsError {
 }
 
 /** The local fleet's record nearest cwd, or undefined when no local fleet has been started. */
-export function findLocalFleetRecord(cwd: string): { file: string; servers: string[] } | undefined {
+export function findLocalFleetRecord(cwd: string, env: NodeJS.ProcessEnv = process.env): { file: string; servers: string[] } | undefined {
   for (let dir = path.resolve(cwd); ; ) {
-    const file = path.join(dir, LOCAL_FLEET_RECORD);
+    // GS_HOME moves .gs/ (see src/lib/platform/local/paths.ts); absolute or relative to the project
+    const file = env.GS_HOME ? path.resolve(dir, env.GS_HOME, "local.json") : path.join(dir, LOCAL_FLEET_RECORD);
     let text: string | undefined;
     try {
       text = readFileSync(file, "utf8");

@@ -1,0 +1,49 @@
+import { Args, Flags } from "@oclif/core";
+import { BaseCommand } from "../base-command.js";
+import { durationFlag, targetFlags } from "../flags.js";
+import { UsageError } from "../lib/output/errors.js";
+import { instanceLogFiles } from "../lib/platform/local/log-files.js";
+import { localContext } from "../lib/platform/local/local-context.js";
+import { openLocalPlatform } from "../lib/platform/local/local-platform.js";
+import type { LogLine } from "../lib/platform/platform.js";
+
+export interface LogsJson {
+  service: string;
+  lines: LogLine[];
+}
+
+export default class Logs extends BaseCommand {
+  static override summary = "Print a service's instance logs, newest last, each line prefixed with its instance.";
+  static override examples = [`<%= config.bin %> logs auth`, `<%= config.bin %> logs auth --since 10m`, `<%= config.bin %> logs payment -f --instance payment-3fa2b1`];
+  static override args = { service: Args.string({ description: "Service name.", required: true }) };
+  static override flags = {
+    ...targetFlags,
+    follow: Flags.boolean({ char: "f", description: "Keep printing new lines until Ctrl-C." }),
+    since: durationFlag({ description: "Only lines from this long ago, e.g. 10m." }),
+    instance: Flags.string({ char: "i", description: "Only this instance (its id, a prefix of it, or its NATS id)." }),
+  };
+
+  async run(): Promise<LogsJson> {
+    const { args, flags } = await this.parse(Logs);
+    if (flags.follow && this.jsonEnabled()) throw new UsageError("--follow cannot be combined with --json", "drop one of them");
+    const ctx = localContext({ cwd: process.cwd(), config: flags.config, target: flags.target, command: "logs" });
+    const { platform, nc, close } = await openLocalPlatform(ctx.targetName, ctx.paths, { requireRunning: false });
+    const abort = new AbortController();
+    process.once("SIGINT", () => abort.abort());
+    const lines: LogLine[] = [];
+    try {
+      if (nc) await platform.describeServices([args.service]); // an unknown service is a usage error
+      else if (instanceLogFiles(ctx.paths.logs, args.service).length === 0) {
+        throw new UsageError(`no logs of ${args.service} in ${ctx.paths.logs}`, "start the fleet with `gs up`");
+      }
+      const since = flags.since === undefined ? undefined : Date.now() - flags.since;
+      for await (const line of platform.logs(args.service, { since, instance: flags.instance, follow: flags.follow, signal: abort.signal })) {
+        if (this.jsonEnabled()) lines.push(line);
+        else this.out(`${line.instance} | ${line.text}`);
+      }
+    } finally {
+      await close();
+    }
+    return { service: args.service, lines };
+  }
+}

@@ -1,0 +1,94 @@
+import { Flags } from "@oclif/core";
+import { BaseCommand } from "../base-command.js";
+import { durationFlag, targetFlags } from "../flags.js";
+import { renderTable } from "../lib/output/format.js";
+import { localContext } from "../lib/platform/local/local-context.js";
+import { upLocalFleet, type UpProgress } from "../lib/platform/local/local-fleet.js";
+import { runSupervisorProcess } from "../lib/platform/local/supervisor-main.js";
+
+export interface UpJson {
+  target: string;
+  alreadyUp: boolean;
+  detached: boolean;
+  nats: { url: string };
+  services: { name: string; desired: number; running: number; version: string | null; state: string }[];
+}
+
+export default class Up extends BaseCommand {
+  static override summary = "Start the local fleet: nats-server with JetStream and every service as supervised processes.";
+  static override description =
+    "Builds each service (esbuild, content-hashed), starts nats-server on free loopback ports and each service at its desired count, " +
+    "restarts instances that exit, and stays in the foreground until Ctrl-C. Everything lives in .gs/.";
+  static override examples = [`<%= config.bin %> up`, `<%= config.bin %> up --detach`, `<%= config.bin %> up --services auth,settings --replicas 1 --cluster 3`];
+  static override flags = {
+    ...targetFlags,
+    detach: Flags.boolean({ char: "d", description: "Run in the background; return once every service answers over NATS." }),
+    cluster: Flags.string({ description: "nats-server nodes: 1, or 3 for a JetStream cluster (default: the target's).", options: ["1", "3"] }),
+    services: Flags.string({ description: "Only these services, comma-separated." }),
+    replicas: Flags.integer({ description: "Desired count of every service (default: gs.yaml's).", min: 0, max: 100 }),
+    timeout: durationFlag({ description: "How long to wait for every service to answer.", default: 120_000 }),
+    // internal: what `--detach` runs in the background
+    supervisor: Flags.string({ hidden: true }),
+  };
+
+  async run(): Promise<UpJson> {
+    const { flags } = await this.parse(Up);
+    if (flags.supervisor) {
+      this.setExit((await runSupervisorProcess(flags.supervisor)) as 0 | 1);
+      return undefined as never;
+    }
+    const ctx = localContext({ cwd: process.cwd(), config: flags.config, target: flags.target, command: "up" });
+    const progress = this.mode === "json" ? undefined : (p: UpProgress) => this.note(describeProgress(p));
+    const interrupt = new AbortController();
+    const onInterrupt = () => interrupt.abort();
+    process.once("SIGINT", onInterrupt);
+    const r = await upLocalFleet(
+      ctx,
+      {
+        services: flags.services?.split(",").map((s) => s.trim()).filter(Boolean),
+        replicas: flags.replicas,
+        cluster: flags.cluster ? (Number(flags.cluster) as 1 | 3) : undefined,
+        detach: flags.detach,
+        timeoutMs: flags.timeout,
+        signal: interrupt.signal,
+      },
+      progress,
+    ).finally(() => process.off("SIGINT", onInterrupt));
+    const json: UpJson = {
+      target: r.target,
+      alreadyUp: r.alreadyUp,
+      detached: r.detached,
+      nats: r.nats,
+      services: r.services.map((s) => ({ name: s.name, desired: s.desired, running: s.running, version: s.version ?? null, state: s.state })),
+    };
+    if (r.alreadyUp) {
+      this.note(`the local fleet is already up (nats ${r.nats.url}, supervisor pid ${r.supervisorPid}) — see \`gs status\`, or stop it with \`gs down\``);
+      return json;
+    }
+    this.out(renderTable(["SERVICE", "RUNNING", "DESIRED", "VERSION"], json.services.map((s) => [s.name, s.running, s.desired, s.version ?? "-"])));
+    if (r.detached || !r.supervisor) {
+      this.note(`the local fleet is up on ${r.nats.url} — \`gs status\` shows it, \`gs down\` stops it`);
+      return json;
+    }
+    const supervisor = r.supervisor;
+    this.note(`the local fleet is up on ${r.nats.url} — Ctrl-C stops it`);
+    const stop = () => void supervisor.stop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    await supervisor.done;
+    return json;
+  }
+}
+
+function describeProgress(p: UpProgress): string {
+  switch (p.kind) {
+    case "build":
+      return `built ${p.service} ${p.version} (${p.built}/${p.total})`;
+    case "starting":
+      return `starting ${p.services} services, ${p.instances} instances`;
+    case "waiting":
+      return `${p.running}/${p.desired} instances answering, ${p.ready}/${p.total} services ready`;
+    case "event":
+      return p.line;
+  }
+}

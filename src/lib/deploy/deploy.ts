@@ -1,0 +1,176 @@
+// The deploy orchestrator, above the Platform interface so every platform shares it:
+// plan (content hash vs the running version) -> build -> roll out (in parallel, bounded) ->
+// verify (the new version answers over NATS) -> roll back. It reports through a callback; it never prints.
+import { EXIT, type ExitCode } from "../output/errors.js";
+import type { Artifact, ArtifactBuilder, DeploymentInfo, Platform, ServiceDescription } from "../platform/platform.js";
+
+export type DeployAction = "unchanged" | "deployed" | "rolled_back" | "failed";
+
+export interface ServiceDeployResult {
+  name: string;
+  action: DeployAction;
+  /** the version running before */
+  from: string | null;
+  /** the version built (and deployed, unless rolled back) */
+  to: string | null;
+  seconds: number;
+  /** why it rolled back or failed */
+  reason?: string;
+  /** it rolled back because it was not healthy within --timeout */
+  timedOut?: true;
+}
+
+export interface DeployResult {
+  target: string;
+  services: ServiceDeployResult[];
+}
+
+export type DeployProgress =
+  | { kind: "plan"; changed: string[]; unchanged: string[]; failed: string[] }
+  | { kind: "rollout"; service: string; from: string | null; to: string; running: number; desired: number; pending: number; failed: number }
+  | { kind: "verify"; service: string; to: string }
+  | { kind: "rollback"; service: string; reason: string }
+  | { kind: "done"; result: ServiceDeployResult };
+
+/** Checks, independently of the platform, that a version answers (over NATS). */
+export interface Verifier {
+  answering(service: string, version: string, want: number, timeoutMs: number): Promise<number>;
+}
+
+export interface DeployOptions {
+  platform: Platform;
+  builder: ArtifactBuilder;
+  verifier?: Verifier;
+  /** default: every service of the platform */
+  services?: string[];
+  concurrency: number;
+  /** per service: new instances healthy within this, else roll back */
+  timeoutMs: number;
+  pollMs?: number;
+  /** how long past timeoutMs to wait for the platform's own verdict before stopping the deployment (default 10 s) */
+  graceMs?: number;
+  onProgress?: (p: DeployProgress) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function deploy(opts: DeployOptions): Promise<DeployResult> {
+  const progress = opts.onProgress ?? (() => undefined);
+  const current = await opts.platform.describeServices(opts.services?.length ? opts.services : undefined);
+  const started = Date.now();
+  const results = new Map<string, ServiceDeployResult>();
+  const artifacts = new Map<string, Artifact>();
+
+  await Promise.all(
+    current.map(async (svc) => {
+      try {
+        artifacts.set(svc.name, await opts.builder.build(svc.name));
+      } catch (err) {
+        results.set(svc.name, { name: svc.name, action: "failed", from: svc.version ?? null, to: null, seconds: secondsSince(started), reason: (err as Error).message });
+      }
+    }),
+  );
+  const changed = current.filter((s) => artifacts.has(s.name) && artifacts.get(s.name)!.version !== s.version);
+  for (const s of current) {
+    const a = artifacts.get(s.name);
+    if (a && a.version === s.version) results.set(s.name, { name: s.name, action: "unchanged", from: s.version ?? null, to: a.version, seconds: 0 });
+  }
+  progress({
+    kind: "plan",
+    changed: changed.map((s) => s.name),
+    unchanged: current.filter((s) => results.get(s.name)?.action === "unchanged").map((s) => s.name),
+    failed: current.filter((s) => results.get(s.name)?.action === "failed").map((s) => s.name),
+  });
+
+  await pool(changed, Math.max(1, opts.concurrency), async (svc) => {
+    const r = await rollOut(opts, svc, artifacts.get(svc.name)!, progress);
+    results.set(svc.name, r);
+    progress({ kind: "done", result: r });
+  });
+  return { target: opts.platform.target, services: current.map((s) => results.get(s.name)!) };
+}
+
+/** 0 all deployed or unchanged; 1 a service failed; 4 one timed out; 3 one was rolled back. */
+export function deployExitCode(result: DeployResult): ExitCode {
+  if (result.services.some((s) => s.action === "failed")) return EXIT.failed;
+  if (result.services.some((s) => s.timedOut)) return EXIT.timedOut;
+  if (result.services.some((s) => s.action === "rolled_back")) return EXIT.rolledBack;
+  return EXIT.ok;
+}
+
+async function rollOut(opts: DeployOptions, svc: ServiceDescription, artifact: Artifact, progress: (p: DeployProgress) => void): Promise<ServiceDeployResult> {
+  const t0 = Date.now();
+  const from = svc.version ?? null;
+  const previous = svc.deployments.find((d) => d.status === "PRIMARY")?.artifact;
+  const base = { name: svc.name, from, to: artifact.version };
+  const done = (action: DeployAction, extra: Partial<ServiceDeployResult> = {}): ServiceDeployResult => ({ ...base, action, seconds: secondsSince(t0), ...extra });
+
+  const outcome = await follow(opts, svc.name, artifact, from, progress);
+  if (outcome.kind === "failed") return done("failed", { reason: outcome.reason });
+  if (outcome.kind === "rolled_back") return done("rolled_back", { reason: outcome.reason, ...(outcome.timedOut ? { timedOut: true as const } : {}) });
+
+  if (opts.verifier) {
+    progress({ kind: "verify", service: svc.name, to: artifact.version });
+    const want = Math.max(1, outcome.info.desired);
+    const answering = await opts.verifier.answering(svc.name, artifact.version, want, 10_000);
+    if (answering < want) {
+      const reason = `the platform completed the rollout, but only ${answering} of ${want} instances answer over NATS with ${artifact.version}`;
+      if (!previous) return done("failed", { reason });
+      progress({ kind: "rollback", service: svc.name, reason });
+      const back = await follow(opts, svc.name, previous, artifact.version, progress);
+      return back.kind === "completed" ? done("rolled_back", { reason }) : done("failed", { reason: `${reason}; rolling back to ${previous.version} failed too` });
+    }
+  }
+  return done("deployed");
+}
+
+type Outcome = { kind: "completed"; info: DeploymentInfo } | { kind: "rolled_back"; reason: string; timedOut: boolean } | { kind: "failed"; reason: string };
+
+/** Start a deployment and follow it until COMPLETED or FAILED; past the deadline, stop it. */
+async function follow(opts: DeployOptions, service: string, artifact: Artifact, from: string | null, progress: (p: DeployProgress) => void): Promise<Outcome> {
+  const pollMs = opts.pollMs ?? 250;
+  let info: DeploymentInfo;
+  try {
+    info = await opts.platform.startDeployment(service, artifact, { timeoutMs: opts.timeoutMs });
+  } catch (err) {
+    return { kind: "failed", reason: (err as Error).message };
+  }
+  // the platform enforces the deadline itself; this one covers a platform that does not
+  const deadline = Date.now() + opts.timeoutMs + (opts.graceMs ?? 10_000);
+  let last = "";
+  for (;;) {
+    const key = `${info.running}/${info.pending}/${info.failed}/${info.rolloutState}`;
+    if (key !== last) progress({ kind: "rollout", service, from, to: artifact.version, running: info.running, desired: info.desired, pending: info.pending, failed: info.failed });
+    last = key;
+    if (info.rolloutState === "COMPLETED") return { kind: "completed", info };
+    if (info.rolloutState === "FAILED") {
+      const reason = info.reason ?? "the deployment failed";
+      progress({ kind: "rollback", service, reason });
+      return { kind: "rolled_back", reason, timedOut: Boolean(info.timedOut) };
+    }
+    if (Date.now() > deadline) {
+      const reason = `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`;
+      progress({ kind: "rollback", service, reason });
+      await opts.platform.stopDeployment(service, info.id, reason).catch(() => undefined);
+      return { kind: "rolled_back", reason, timedOut: true };
+    }
+    await sleep(pollMs);
+    try {
+      info = await opts.platform.describeDeployment(service, info.id);
+    } catch (err) {
+      return { kind: "failed", reason: `lost track of deployment ${info.id}: ${(err as Error).message}` };
+    }
+  }
+}
+
+async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(size, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(runners);
+}
+
+function secondsSince(t0: number): number {
+  return Math.round((Date.now() - t0) / 100) / 10;
+}

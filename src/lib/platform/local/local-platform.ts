@@ -1,0 +1,103 @@
+// The local platform as the CLI sees it: requests to the supervisor's control API over the fleet's
+// NATS, and the instance log files under .gs/logs.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { GsError, OperationError, UsageError } from "../../output/errors.js";
+import type { Artifact, DeploymentInfo, LogLine, LogQuery, Platform, ServiceDescription, StartDeploymentOptions } from "../platform.js";
+import { CONTROL_PREFIX, type ControlOp, type ControlReply, type ControlRequests, type ControlResults } from "./control-protocol.js";
+import { liveFleetRecord, type FleetRecord } from "./fleet-record.js";
+import { instanceLogFiles, readLogs } from "./log-files.js";
+import type { LocalPaths } from "./paths.js";
+
+export const NOT_RUNNING_HINT = "start it with `gs up`";
+
+export class LocalPlatform implements Platform {
+  readonly kind = "local" as const;
+
+  constructor(
+    readonly target: string,
+    readonly paths: LocalPaths,
+    private readonly nc?: NatsConnection,
+    private readonly prefix = CONTROL_PREFIX,
+  ) {}
+
+  async describeServices(names?: string[]): Promise<ServiceDescription[]> {
+    return (await this.call("status", { names })).services;
+  }
+
+  scale(service: string, desired: number): Promise<ServiceDescription> {
+    return this.call("scale", { service, desired });
+  }
+
+  startDeployment(service: string, artifact: Artifact, opts: StartDeploymentOptions): Promise<DeploymentInfo> {
+    return this.call("deploy", { service, artifact, timeoutMs: opts.timeoutMs });
+  }
+
+  describeDeployment(service: string, id: string): Promise<DeploymentInfo> {
+    return this.call("deployment", { service, id });
+  }
+
+  stopDeployment(service: string, id: string, reason: string): Promise<DeploymentInfo> {
+    return this.call("stop-deployment", { service, id, reason });
+  }
+
+  async *logs(service: string, query: LogQuery): AsyncGenerator<LogLine> {
+    let q = query;
+    if (query.instance && instanceLogFiles(this.paths.logs, service, query.instance).length === 0 && this.nc) {
+      // maybe the NATS id of an instance (what `gs services` shows)
+      const [svc] = await this.describeServices([service]);
+      const inst = svc?.instances.find((i) => i.natsId === query.instance);
+      if (inst) q = { ...query, instance: inst.id };
+    }
+    yield* readLogs(this.paths.logs, service, q);
+  }
+
+  /** Ask the supervisor to stop the fleet. */
+  async down(): Promise<void> {
+    await this.call("down", {});
+  }
+
+  private async call<K extends ControlOp>(op: K, body: ControlRequests[K]): Promise<ControlResults[K]> {
+    if (!this.nc) throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
+    let reply: ControlReply<ControlResults[K]>;
+    try {
+      const msg = await this.nc.request(`${this.prefix}.${op}`, JSON.stringify(body), { timeout: 10_000 });
+      reply = msg.json<ControlReply<ControlResults[K]>>();
+    } catch (err) {
+      throw new OperationError(`the local fleet's supervisor does not answer (${(err as Error).message})`, {
+        hint: "restart it with `gs down` then `gs up`",
+        code: "supervisor_silent",
+        cause: err,
+      });
+    }
+    if (reply.ok) return reply.result;
+    const e = reply.error;
+    if (e.usage) throw new UsageError(e.message, e.hint, e.code);
+    throw new GsError(e.message, { hint: e.hint, code: e.code });
+  }
+}
+
+export interface OpenedLocalPlatform {
+  platform: LocalPlatform;
+  nc?: NatsConnection;
+  record?: FleetRecord;
+  close(): Promise<void>;
+}
+
+/** Connect to the running local fleet; with `requireRunning: false` a fleet that is down still gives its logs. */
+export async function openLocalPlatform(target: string, paths: LocalPaths, opts: { requireRunning?: boolean } = {}): Promise<OpenedLocalPlatform> {
+  const record = liveFleetRecord(paths);
+  if (!record) {
+    if (opts.requireRunning !== false) throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
+    return { platform: new LocalPlatform(target, paths), close: async () => undefined };
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: record.nats.url.split(","), name: "gs", timeout: 3000, maxReconnectAttempts: 0, reconnect: false });
+  } catch (err) {
+    throw new OperationError(`cannot reach the local fleet's NATS at ${record.nats.url} (${(err as Error).message})`, {
+      hint: "restart it with `gs down` then `gs up`",
+      code: "nats_unreachable",
+    });
+  }
+  return { platform: new LocalPlatform(target, paths, nc, record.control.prefix), nc, record, close: () => nc.close() };
+}

@@ -1,0 +1,159 @@
+// Test helpers for the local platform: a throwaway project (gs.yaml + links to the repo's services/
+// and proto/), the built CLI run as a child process, and a steady request load.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = path.join(REPO, "bin", "run.js");
+
+export interface GsRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built CLI like a user does; never rejects. */
+export function runGs(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<GsRun> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", CI: "true", ...opts.env };
+    for (const k of ["NATS_URL", "GS_TARGET", "GS_CONFIG", "GS_HOME"]) if (!opts.env?.[k]) delete env[k];
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 180_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** Catalog services whose code exists, in the catalog's order. */
+export function existingServices(): string[] {
+  const catalog = readFileSync(path.join(REPO, "services", "catalog.ts"), "utf8");
+  const names = [...catalog.matchAll(/^\s+"?([a-z-]+)"?: \(\) => import/gm)].map((m) => m[1]!);
+  return names.filter((n) => existsSync(path.join(REPO, "services", n, "service.ts")));
+}
+
+export interface TestProject {
+  dir: string;
+  /** point services/ at the repo's (default) or at another folder */
+  useServices(dir: string): void;
+  /** a copy of services/ (links) in which `service`'s service.ts throws at import */
+  brokenServices(service: string): string;
+  record(): { supervisor: { pid: number }; pids: { pid: number; what: string }[]; nats: { url: string } } | undefined;
+  remove(): void;
+}
+
+export function createProject(services: string[], opts: { desired?: number } = {}): TestProject {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "gs-local-"));
+  const lines = ["project: local-test", "services:", `  defaults: { desired: ${opts.desired ?? 2} }`, ...services.map((s) => `  ${s}: {}`)];
+  writeFileSync(path.join(dir, "gs.yaml"), lines.join("\n") + "\n");
+  symlinkSync(path.join(REPO, "proto"), path.join(dir, "proto"));
+  const link = path.join(dir, "services");
+  const useServices = (target: string) => {
+    rmSync(link, { force: true });
+    symlinkSync(target, link);
+  };
+  useServices(path.join(REPO, "services"));
+  return {
+    dir,
+    useServices,
+    brokenServices(service: string) {
+      const copy = path.join(dir, "services-broken");
+      rmSync(copy, { recursive: true, force: true });
+      mkdirSync(copy);
+      const src = path.join(REPO, "services");
+      for (const e of readdirSync(src)) if (e !== service && e !== "dist") symlinkSync(path.join(src, e), path.join(copy, e));
+      mkdirSync(path.join(copy, service));
+      for (const f of readdirSync(path.join(src, service))) {
+        if (f !== "service.ts") symlinkSync(path.join(src, service, f), path.join(copy, service, f));
+      }
+      const code = readFileSync(path.join(src, service, "service.ts"), "utf8");
+      writeFileSync(path.join(copy, service, "service.ts"), `throw new Error("cannot load time zone data");\n${code}`);
+      return copy;
+    },
+    record() {
+      try {
+        return JSON.parse(readFileSync(path.join(dir, ".gs", "local.json"), "utf8"));
+      } catch {
+        return undefined;
+      }
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Alive and not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface Load {
+  stop(): Promise<{ sent: number; ok: number; failed: number; errors: string[] }>;
+}
+
+/** Requests at a steady rate to `subject`; a request fails when it gets no reply, or an error reply. */
+export async function steadyLoad(url: string, subject: string, perSecond: number): Promise<Load & { nc: NatsConnection }> {
+  const nc = await connect({ servers: url.split(","), maxReconnectAttempts: -1 });
+  let sent = 0;
+  let ok = 0;
+  let failed = 0;
+  const errors: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    sent++;
+    const p = nc
+      .request(subject, new Uint8Array(), { timeout: 5000 })
+      .then((m) => {
+        const code = m.headers?.get("Nats-Service-Error-Code");
+        if (code) {
+          failed++;
+          errors.push(`${code} ${m.headers?.get("Nats-Service-Error")}`);
+        } else ok++;
+      })
+      .catch((err: Error) => {
+        failed++;
+        errors.push(err.message);
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }, 1000 / perSecond);
+  return {
+    nc,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      await nc.close();
+      return { sent, ok, failed, errors: [...new Set(errors)].slice(0, 5) };
+    },
+  };
+}
