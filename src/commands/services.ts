@@ -36,13 +36,13 @@ export default class Services extends BaseCommand {
         this.out(
           renderTable(
             ["SERVICE", "VERSION", "INSTANCES", "REQUESTS", "ERRORS", "AVG"],
-            services.map((s) => [s.name, s.versions.join(","), s.instances.length, s.requests, s.errors, formatDuration(s.average_ms)]),
+            services.map((s) => [s.name, s.versions.join(","), s.instances.length, s.requests, s.errors, s.requests ? formatDuration(s.average_ms) : "-"]),
           ),
         );
         if (flags.endpoints) {
           for (const s of services) {
             this.out(`\n${s.name}`);
-            this.out(renderTable(["  SUBJECT", "REQUEST", "RESPONSE", "REQUESTS", "ERRORS", "AVG"], s.endpoints.map((e) => [`  ${e.subject}`, e.request ?? "?", e.response ?? "?", e.requests, e.errors, formatDuration(e.average_ms)])));
+            this.out(renderTable(["  SUBJECT", "REQUEST", "RESPONSE", "REQUESTS", "ERRORS", "AVG"], s.endpoints.map((e) => [`  ${e.subject}`, e.request ?? "?", e.response ?? "?", e.requests, e.errors, e.requests ? formatDuration(e.average_ms) : "-"])));
           }
         }
       }
