@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages gs and its tests use: nats-server, redis-server, protoc, tmux (dashboard e2e).
+# Debian packages gs and its tests use: nats-server, redis-server, protoc, tmux (dashboard e2e),
+# buildah (image builds without a Docker engine) and docker-registry (the push tests' loopback registry).
 set -euo pipefail
-pkgs=(nats-server redis-server protobuf-compiler tmux)
+pkgs=(nats-server redis-server protobuf-compiler tmux buildah docker-registry)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -11,3 +12,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # the Debian redis-server package starts a system redis on :6379; tests start their own on free ports
+# likewise docker-registry may start a system registry on :5000; the push tests start their own on free ports

@@ -1,0 +1,487 @@
+// The ecs Platform: fleet services are ECS services of one cluster. A deployment registers a revision
+// cloned from the live task definition with only the image changed (pinned by digest), updates the
+// service, and is judged by what ECS's own waiters miss: it succeeds only when the PRIMARY deployment
+// runs the revision gs registered, rolloutState is COMPLETED and running == desired; it fails on
+// FAILED, on a circuit-breaker rollback, on its tasks crash-looping (failedTasks can stay 0), or at
+// its deadline — and then rolls back to the previous revision.
+import type { Deployment, Service, Tag, Task, TaskDefinition } from "@aws-sdk/client-ecs";
+import type { EcsTarget } from "../../config/load.js";
+import { awsCall, DEFAULT_RETRY, type AwsContext, type RetryPolicy } from "../../aws/aws-call.js";
+import type { EcsClients } from "../../aws/clients.js";
+import { GsError, UsageError } from "../../output/errors.js";
+import { repositoryOf } from "../../registry/registry.js";
+import type {
+  Artifact,
+  DeploymentInfo,
+  DeploymentStatus,
+  InstanceInfo,
+  LogLine,
+  LogQuery,
+  Platform,
+  PlatformEvent,
+  RolloutState,
+  ServiceDescription,
+  ServiceState,
+  StartDeploymentOptions,
+  StoppedInstance,
+} from "../platform.js";
+import { chunks, exitCodeOf, instanceState, isCrash, stopSummary, taskId } from "./ecs-tasks.js";
+import { awsLogsOf, cloneTaskDefinition, logStreamOf, serviceContainerIndex, VERSION_TAG, type AwsLogsTarget } from "./task-definition.js";
+
+export interface EcsPlatformOptions {
+  /** the gs.yaml target name */
+  target: string;
+  config: EcsTarget;
+  /** the fleet's service names (gs.yaml) */
+  services: string[];
+  clients: EcsClients;
+  retry?: RetryPolicy;
+  /** crashed tasks of a new deployment that make it a crash loop (default 3) */
+  crashLoopAfter?: number;
+  /** roll back to the previous revision when a deployment fails (default true; --no-rollback) */
+  rollback?: boolean;
+  /** log lines shown for a crashed task (default 20) */
+  logLines?: number;
+  /** how often `logs --follow` asks CloudWatch for new lines (default 2s) */
+  followPollMs?: number;
+}
+
+interface Tracked {
+  service: string;
+  taskDefinition: string;
+  previous: string;
+  previousVersion: string;
+  artifact: Artifact;
+  deadline: number;
+  timeoutMs: number;
+  /** set once the deployment has failed: later calls return it unchanged */
+  final?: DeploymentInfo;
+}
+
+interface Revision {
+  td: TaskDefinition;
+  tags: Tag[];
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export class EcsPlatform implements Platform {
+  readonly kind = "ecs" as const;
+  readonly target: string;
+  private readonly ctx: AwsContext;
+  private readonly cfg: EcsTarget;
+  private readonly retry: RetryPolicy;
+  private readonly revisions = new Map<string, Promise<Revision>>();
+  private readonly tracked = new Map<string, Tracked>();
+
+  constructor(private readonly opts: EcsPlatformOptions) {
+    this.target = opts.target;
+    this.cfg = opts.config;
+    this.ctx = { region: opts.config.region, profile: opts.config.profile };
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+  }
+
+  // ---- names -----------------------------------------------------------------------------------
+
+  /** the ECS service name of a fleet service */
+  ecsName(service: string): string {
+    return this.cfg.serviceNameFormat.replaceAll("{service}", service);
+  }
+
+  private checkNames(names: string[]): void {
+    const unknown = names.filter((n) => !this.opts.services.includes(n));
+    if (unknown.length) throw new UsageError(`unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, `services in gs.yaml: ${this.opts.services.join(", ")}`);
+  }
+
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return awsCall(what, this.ctx, fn, this.retry);
+  }
+
+  private async ecsSdk() {
+    return import("@aws-sdk/client-ecs");
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------
+
+  /** DescribeServices, 10 names per call; a missing service is an error that names it. */
+  private async describeEcs(services: string[]): Promise<Map<string, Service>> {
+    const { DescribeServicesCommand } = await this.ecsSdk();
+    const out = new Map<string, Service>();
+    await Promise.all(
+      chunks(services, 10).map(async (batch) => {
+        const r = await this.call("ecs:DescribeServices", () =>
+          this.opts.clients.ecs.send(new DescribeServicesCommand({ cluster: this.cfg.cluster, services: batch.map((s) => this.ecsName(s)) })),
+        );
+        for (const s of batch) {
+          const found = r.services?.find((x) => x.serviceName === this.ecsName(s));
+          if (!found || found.status === "INACTIVE") {
+            throw new GsError(`ECS service ${this.ecsName(s)} (${s}) not found in cluster ${this.cfg.cluster} (${this.cfg.region})`, {
+              hint: `create the service in ECS (gs deploys to existing services), or fix serviceNameFormat / cluster in gs.yaml`,
+              code: "ecs_service_not_found",
+            });
+          }
+          out.set(s, found);
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** A registered revision never changes: each is described once. */
+  private revision(arn: string): Promise<Revision> {
+    let p = this.revisions.get(arn);
+    if (!p) {
+      p = (async () => {
+        const { DescribeTaskDefinitionCommand } = await this.ecsSdk();
+        const r = await this.call("ecs:DescribeTaskDefinition", () =>
+          this.opts.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })),
+        );
+        if (!r.taskDefinition) throw new GsError(`task definition ${arn} not found`, { hint: "check the service's task definition in ECS" });
+        return { td: r.taskDefinition, tags: r.tags ?? [] };
+      })();
+      p.catch(() => this.revisions.delete(arn));
+      this.revisions.set(arn, p);
+    }
+    return p;
+  }
+
+  private containerIndex(service: string, td: TaskDefinition): number {
+    const { host, repository } = repositoryOf(this.cfg.registry, service);
+    return serviceContainerIndex(td, { service, ecsService: this.ecsName(service), repository: `${host}/${repository}` });
+  }
+
+  /** What a revision runs: the version gs tagged it with, else its image reference. */
+  private async artifactOf(service: string, arn: string | undefined): Promise<Artifact> {
+    if (!arn) return { version: "unknown", hash: "", ref: "" };
+    const { td, tags } = await this.revision(arn);
+    const image = td.containerDefinitions?.[this.containerIndex(service, td)]?.image ?? "";
+    const version = tags.find((t) => t.key === VERSION_TAG)?.value ?? image;
+    const hash = version.includes("+") ? version.split("+").pop()! : (/@sha256:([0-9a-f]{12})/.exec(image)?.[1] ?? "");
+    return { version, hash, ref: image };
+  }
+
+  private async tasks(service: string, status: "RUNNING" | "STOPPED"): Promise<Task[]> {
+    const { ListTasksCommand, DescribeTasksCommand } = await this.ecsSdk();
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const r = await this.call("ecs:ListTasks", () =>
+        this.opts.clients.ecs.send(new ListTasksCommand({ cluster: this.cfg.cluster, serviceName: this.ecsName(service), desiredStatus: status, nextToken })),
+      );
+      arns.push(...(r.taskArns ?? []));
+      nextToken = r.nextToken;
+    } while (nextToken);
+    const described = await Promise.all(
+      chunks(arns, 100).map((batch) =>
+        this.call("ecs:DescribeTasks", () => this.opts.clients.ecs.send(new DescribeTasksCommand({ cluster: this.cfg.cluster, tasks: batch }))),
+      ),
+    );
+    return described.flatMap((d) => d.tasks ?? []);
+  }
+
+  private async toDeployment(service: string, d: Deployment, onlyOne: boolean): Promise<DeploymentInfo> {
+    const status: DeploymentStatus = d.status === "PRIMARY" ? "PRIMARY" : d.status === "ACTIVE" ? "ACTIVE" : "INACTIVE";
+    // without a circuit breaker ECS may omit rolloutState: a lone PRIMARY at its desired count is done
+    const rollout: RolloutState =
+      d.rolloutState === "COMPLETED" || d.rolloutState === "FAILED"
+        ? d.rolloutState
+        : !d.rolloutState && onlyOne && status === "PRIMARY" && d.runningCount === d.desiredCount
+          ? "COMPLETED"
+          : "IN_PROGRESS";
+    return {
+      id: d.id ?? "",
+      service,
+      status,
+      artifact: await this.artifactOf(service, d.taskDefinition),
+      desired: d.desiredCount ?? 0,
+      running: d.runningCount ?? 0,
+      pending: d.pendingCount ?? 0,
+      failed: d.failedTasks ?? 0,
+      rolloutState: rollout,
+      ...(d.rolloutStateReason ? { reason: d.rolloutStateReason } : {}),
+      createdAt: (d.createdAt ?? new Date(0)).toISOString(),
+      updatedAt: (d.updatedAt ?? d.createdAt ?? new Date(0)).toISOString(),
+    };
+  }
+
+  /** The last lines of a task's service container, from its awslogs stream. */
+  private async lastLines(service: string, task: Task, n: number): Promise<string[]> {
+    if (!task.taskDefinitionArn) return [];
+    const { td } = await this.revision(task.taskDefinitionArn);
+    const logs = awsLogsOf(td.containerDefinitions?.[this.containerIndex(service, td)]);
+    const stream = logs && logStreamOf(logs, taskId(task.taskArn));
+    if (!logs || !stream) return [];
+    const { GetLogEventsCommand } = await import("@aws-sdk/client-cloudwatch-logs");
+    try {
+      const r = await this.call("logs:GetLogEvents", () =>
+        this.opts.clients.logs.send(new GetLogEventsCommand({ logGroupName: logs.group, logStreamName: stream, limit: n, startFromHead: false })),
+      );
+      return (r.events ?? []).map((e) => (e.message ?? "").replace(/\n$/, ""));
+    } catch (err) {
+      // a task that died before it logged has no stream: that is an answer, not an error
+      if ((err as Error).name === "ResourceNotFoundException") return [];
+      throw err;
+    }
+  }
+
+  private async stoppedInstance(service: string, task: Task, withLines: boolean): Promise<StoppedInstance> {
+    return {
+      id: taskId(task.taskArn),
+      version: (await this.artifactOf(service, task.taskDefinitionArn)).version,
+      exitCode: exitCodeOf(task),
+      stoppedAt: (task.stoppedAt ?? task.stoppingAt ?? new Date(0)).toISOString(),
+      reason: stopSummary(task),
+      lastLines: withLines ? await this.lastLines(service, task, this.opts.logLines ?? 20) : [],
+    };
+  }
+
+  async describeServices(names?: string[]): Promise<ServiceDescription[]> {
+    const wanted = names ?? this.opts.services;
+    this.checkNames(wanted);
+    const described = await this.describeEcs(wanted);
+    return Promise.all(wanted.map((name) => this.describeOne(name, described.get(name)!)));
+  }
+
+  private async describeOne(name: string, svc: Service): Promise<ServiceDescription> {
+    const deps = svc.deployments ?? [];
+    const [deployments, running, stoppedTasks] = await Promise.all([
+      Promise.all(deps.map((d) => this.toDeployment(name, d, deps.length === 1))),
+      this.tasks(name, "RUNNING"),
+      this.tasks(name, "STOPPED"),
+    ]);
+    const crashed = stoppedTasks.filter(isCrash).sort((a, b) => (a.stoppedAt?.getTime() ?? 0) - (b.stoppedAt?.getTime() ?? 0));
+    const recent = [...stoppedTasks].sort((a, b) => (a.stoppedAt?.getTime() ?? 0) - (b.stoppedAt?.getTime() ?? 0)).slice(-10);
+    const newestCrash = crashed.at(-1);
+    const stopped = await Promise.all(recent.map((t) => this.stoppedInstance(name, t, t === newestCrash)));
+    const instances: InstanceInfo[] = await Promise.all(
+      running.map(async (t) => ({
+        id: taskId(t.taskArn),
+        deploymentId: t.startedBy ?? "",
+        version: (await this.artifactOf(name, t.taskDefinitionArn)).version,
+        state: instanceState(t),
+        startedAt: (t.startedAt ?? t.createdAt ?? new Date(0)).toISOString(),
+      })),
+    );
+    const events: PlatformEvent[] = (svc.events ?? [])
+      .slice(0, 10)
+      .reverse()
+      .map((e) => ({ at: (e.createdAt ?? new Date(0)).toISOString(), message: e.message ?? "" }));
+    const primary = deployments.find((d) => d.status === "PRIMARY");
+    const desired = svc.desiredCount ?? 0;
+    const runningCount = svc.runningCount ?? 0;
+    const pending = svc.pendingCount ?? 0;
+    // the PRIMARY's own crashes: older deployments' tasks may still serve while the new ones loop
+    const primaryCrashes = crashed.filter((t) => primary && t.startedBy === primary.id).length;
+    let state: ServiceState = "steady";
+    if (desired === 0) state = "stopped";
+    else if (primary && primaryCrashes >= (this.opts.crashLoopAfter ?? 3) && primary.running < primary.desired) state = "crash-looping";
+    else if (deployments.length > 1 || primary?.rolloutState === "IN_PROGRESS") state = "deploying";
+    else if (runningCount < desired) state = pending > 0 ? "starting" : "degraded";
+    return {
+      name,
+      desired,
+      running: runningCount,
+      pending,
+      restarts: crashed.length,
+      ...(primary ? { version: primary.artifact.version } : {}),
+      state,
+      deployments,
+      instances,
+      events,
+      stopped,
+    };
+  }
+
+  // ---- changes ---------------------------------------------------------------------------------
+
+  async scale(service: string, desired: number): Promise<ServiceDescription> {
+    this.checkNames([service]);
+    await this.describeEcs([service]);
+    const { UpdateServiceCommand } = await this.ecsSdk();
+    await this.call("ecs:UpdateService", () =>
+      this.opts.clients.ecs.send(new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), desiredCount: desired })),
+    );
+    return (await this.describeServices([service]))[0]!;
+  }
+
+  async startDeployment(service: string, artifact: Artifact, opts: StartDeploymentOptions): Promise<DeploymentInfo> {
+    this.checkNames([service]);
+    const svc = (await this.describeEcs([service])).get(service)!;
+    const live = svc.taskDefinition;
+    if (!live) throw new GsError(`ECS service ${this.ecsName(service)} has no task definition`, { hint: "deploy it once with the AWS console or CLI; gs deploys new revisions of an existing one" });
+    const { td, tags } = await this.revision(live);
+    const index = this.containerIndex(service, td);
+    const input = cloneTaskDefinition(td, index, artifact.ref, tags, artifact.version);
+    const { RegisterTaskDefinitionCommand, UpdateServiceCommand } = await this.ecsSdk();
+    const registered = await this.call("ecs:RegisterTaskDefinition", () => this.opts.clients.ecs.send(new RegisterTaskDefinitionCommand(input)));
+    const arn = registered.taskDefinition?.taskDefinitionArn;
+    if (!arn) throw new GsError(`ECS registered no task definition for ${service}`, { hint: "run the command again; check the ECS console if it persists" });
+    this.revisions.set(arn, Promise.resolve({ td: registered.taskDefinition!, tags: registered.tags ?? input.tags ?? [] }));
+    const updated = await this.call("ecs:UpdateService", () =>
+      this.opts.clients.ecs.send(new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition: arn })),
+    );
+    const deps = updated.service?.deployments ?? [];
+    const ours = deps.find((d) => d.status === "PRIMARY" && d.taskDefinition === arn) ?? deps.find((d) => d.taskDefinition === arn);
+    if (!ours?.id) throw new GsError(`ECS started no deployment of ${arn} for ${service}`, { hint: "check the service's events in the ECS console" });
+    this.tracked.set(ours.id, {
+      service,
+      taskDefinition: arn,
+      previous: live,
+      previousVersion: (await this.artifactOf(service, live)).version,
+      artifact,
+      deadline: Date.now() + opts.timeoutMs,
+      timeoutMs: opts.timeoutMs,
+    });
+    return this.toDeployment(service, ours, false);
+  }
+
+  async describeDeployment(service: string, deploymentId: string): Promise<DeploymentInfo> {
+    this.checkNames([service]);
+    const t = this.tracked.get(deploymentId);
+    if (t?.final) return t.final;
+    const svc = (await this.describeEcs([service])).get(service)!;
+    const deps = svc.deployments ?? [];
+    const dep = deps.find((d) => d.id === deploymentId);
+    const primary = deps.find((d) => d.status === "PRIMARY");
+    const ourTd = t?.taskDefinition ?? dep?.taskDefinition;
+    if (!dep) {
+      const info = await this.syntheticFailed(service, deploymentId, t, `deployment ${deploymentId} is no longer listed; the service now runs ${primary?.taskDefinition ?? "nothing"}`);
+      return this.fail(t, info, false);
+    }
+    const info = await this.toDeployment(service, dep, deps.length === 1);
+
+    // the circuit breaker (or someone) replaced ours: the waiters call this "stable", gs calls it failed
+    if (dep.rolloutState === "FAILED" || (primary && primary.id !== dep.id)) {
+      const back = primary && primary.id !== dep.id ? `; ECS rolled the service back to ${(await this.artifactOf(service, primary.taskDefinition)).version}` : "";
+      const why = dep.rolloutStateReason ?? (primary && primary.id !== dep.id ? "another deployment replaced it" : "the deployment failed");
+      const crash = await this.crashDetail(service, deploymentId, ourTd);
+      const rolledBackAlready = Boolean(back);
+      return this.fail(t, { ...info, rolloutState: "FAILED", reason: `${why}${crash ? `: ${crash.summary}` : ""}${back}` }, !rolledBackAlready);
+    }
+
+    const crash = await this.crashDetail(service, deploymentId, ourTd);
+    const limit = this.opts.crashLoopAfter ?? 3;
+    if (crash && (crash.count >= limit || (dep.failedTasks ?? 0) >= limit)) {
+      return this.fail(t, { ...info, rolloutState: "FAILED", failed: Math.max(info.failed, crash.count), reason: `crash loop: ${crash.count} tasks of the new deployment stopped (failedTasks ${dep.failedTasks ?? 0}): ${crash.summary}` }, true);
+    }
+
+    const done = dep.status === "PRIMARY" && dep.taskDefinition === ourTd && info.rolloutState === "COMPLETED" && dep.runningCount === dep.desiredCount;
+    if (done) return { ...info, rolloutState: "COMPLETED", failed: Math.max(info.failed, crash?.count ?? 0) };
+
+    if (t && Date.now() > t.deadline) {
+      const reason = `not healthy within ${Math.round(t.timeoutMs / 1000)}s: ${dep.runningCount ?? 0} of ${dep.desiredCount ?? 0} running, ${dep.pendingCount ?? 0} pending (rolloutState ${dep.rolloutState ?? "none"})${crash ? `; ${crash.summary}` : ""}`;
+      return this.fail(t, { ...info, rolloutState: "FAILED", reason, timedOut: true }, true);
+    }
+    return { ...info, rolloutState: "IN_PROGRESS", failed: Math.max(info.failed, crash?.count ?? 0) };
+  }
+
+  /** Crashed tasks of one deployment (ListTasks STOPPED, then startedBy = the deployment id), newest described with its last log lines. */
+  private async crashDetail(service: string, deploymentId: string, td: string | undefined): Promise<{ count: number; summary: string } | undefined> {
+    const stopped = await this.tasks(service, "STOPPED");
+    const ours = stopped
+      .filter((task) => task.startedBy === deploymentId || (!task.startedBy && td && task.taskDefinitionArn === td))
+      .filter(isCrash)
+      .sort((a, b) => (a.stoppedAt?.getTime() ?? 0) - (b.stoppedAt?.getTime() ?? 0));
+    const newest = ours.at(-1);
+    if (!newest) return undefined;
+    const s = await this.stoppedInstance(service, newest, true);
+    const lines = s.lastLines.length ? `; last log lines: ${s.lastLines.slice(-5).join(" | ")}` : "";
+    return { count: ours.length, summary: `task ${s.id} stopped: ${s.reason}${lines}` };
+  }
+
+  private async syntheticFailed(service: string, id: string, t: Tracked | undefined, reason: string): Promise<DeploymentInfo> {
+    const now = new Date().toISOString();
+    return {
+      id,
+      service,
+      status: "INACTIVE",
+      artifact: t?.artifact ?? { version: "unknown", hash: "", ref: "" },
+      desired: 0,
+      running: 0,
+      pending: 0,
+      failed: 0,
+      rolloutState: "FAILED",
+      reason,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  /** Record the failure (once) and, unless ECS already did or rollback is off, roll back to the previous revision. */
+  private async fail(t: Tracked | undefined, info: DeploymentInfo, rollBack: boolean): Promise<DeploymentInfo> {
+    let final = info;
+    if (t && rollBack && this.opts.rollback !== false) {
+      await this.updateTaskDefinition(t.service, t.previous);
+      final = { ...info, reason: `${info.reason ?? "failed"}; rolled back to ${t.previousVersion}` };
+    }
+    if (t) t.final = final;
+    return final;
+  }
+
+  private async updateTaskDefinition(service: string, taskDefinition: string): Promise<void> {
+    const { UpdateServiceCommand } = await this.ecsSdk();
+    await this.call("ecs:UpdateService", () =>
+      this.opts.clients.ecs.send(new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition })),
+    );
+  }
+
+  async stopDeployment(service: string, deploymentId: string, reason: string): Promise<DeploymentInfo> {
+    this.checkNames([service]);
+    const t = this.tracked.get(deploymentId);
+    if (t?.final) return t.final;
+    const svc = (await this.describeEcs([service])).get(service)!;
+    const deps = svc.deployments ?? [];
+    const dep = deps.find((d) => d.id === deploymentId);
+    // not started by this process: the newest other deployment is what it replaced
+    const previous = t?.previous ?? deps.filter((d) => d.id !== deploymentId).sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0]?.taskDefinition;
+    if (!previous) throw new GsError(`no earlier revision of ${service} to roll back to`, { hint: "roll back by hand: aws ecs update-service --task-definition <revision>" });
+    const info = dep ? await this.toDeployment(service, dep, false) : await this.syntheticFailed(service, deploymentId, t, reason);
+    await this.updateTaskDefinition(service, previous);
+    const final: DeploymentInfo = { ...info, rolloutState: "FAILED", reason: `${reason}; rolled back to ${t?.previousVersion ?? (await this.artifactOf(service, previous)).version}` };
+    if (t) t.final = final;
+    return final;
+  }
+
+  // ---- logs ------------------------------------------------------------------------------------
+
+  async *logs(service: string, query: LogQuery): AsyncIterable<LogLine> {
+    this.checkNames([service]);
+    const svc = (await this.describeEcs([service])).get(service)!;
+    const arn = svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition;
+    const td = arn ? (await this.revision(arn)).td : undefined;
+    const logs: AwsLogsTarget | undefined = td ? awsLogsOf(td.containerDefinitions?.[this.containerIndex(service, td)]) : undefined;
+    if (!logs) {
+      throw new GsError(`${service} does not log to CloudWatch Logs (no awslogs log driver in its task definition)`, {
+        hint: "set logConfiguration.logDriver to awslogs (with awslogs-group and awslogs-stream-prefix) in the task definition",
+      });
+    }
+    const { FilterLogEventsCommand } = await import("@aws-sdk/client-cloudwatch-logs");
+    const prefix = logs.streamPrefix ? `${logs.streamPrefix}/${logs.container}/${query.instance ?? ""}` : undefined;
+    let since = query.since ?? Date.now() - 3_600_000;
+    const seen = new Set<string>();
+    for (;;) {
+      let nextToken: string | undefined;
+      do {
+        const r = await this.call("logs:FilterLogEvents", () =>
+          this.opts.clients.logs.send(
+            new FilterLogEventsCommand({ logGroupName: logs.group, ...(prefix ? { logStreamNamePrefix: prefix } : {}), startTime: since, nextToken }),
+          ),
+        );
+        for (const e of r.events ?? []) {
+          if (e.eventId && seen.has(e.eventId)) continue;
+          if (e.eventId) seen.add(e.eventId);
+          since = Math.max(since, e.timestamp ?? since);
+          yield { service, instance: (e.logStreamName ?? "").split("/").pop() ?? "", at: new Date(e.timestamp ?? 0).toISOString(), text: (e.message ?? "").replace(/\n$/, "") };
+        }
+        nextToken = r.nextToken;
+      } while (nextToken && !query.signal?.aborted);
+      if (!query.follow || query.signal?.aborted) return;
+      await sleep(this.opts.followPollMs ?? 2000, query.signal);
+      if (query.signal?.aborted) return;
+    }
+  }
+}

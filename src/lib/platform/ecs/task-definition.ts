@@ -1,0 +1,86 @@
+// Task-definition revisions gs registers: a clone of the live revision with one container's image
+// replaced by the digest-pinned URI. Everything else (roles, env, secrets, health check, logging,
+// sizes, volumes, sidecars, fields newer than this code) is carried over untouched; only the fields
+// ECS fills in itself are dropped, because RegisterTaskDefinition does not take them.
+import type { ContainerDefinition, RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
+
+/** TaskDefinition fields ECS sets on registration; not inputs. */
+export const READ_ONLY_FIELDS = [
+  "taskDefinitionArn",
+  "revision",
+  "status",
+  "requiresAttributes",
+  "compatibilities",
+  "registeredAt",
+  "registeredBy",
+  "deregisteredAt",
+  "deleteRequestedAt",
+] as const;
+
+/** The resource tag that records which gs version a revision runs. */
+export const VERSION_TAG = "gs:version";
+
+export interface ServiceContainerHints {
+  /** the fleet service name (`auth`) */
+  service: string;
+  /** the ECS service name (`auth-nats`) */
+  ecsService: string;
+  /** `host/repository` images of this service are pushed to */
+  repository?: string;
+}
+
+const imageRepository = (image: string | undefined) => (image ?? "").replace(/@sha256:[0-9a-f]+$/, "").replace(/:[\w.-]+$/, "");
+
+/**
+ * Which container runs the service: the one whose image comes from the service's repository, else
+ * the one named after the service, else the only essential one, else the first.
+ */
+export function serviceContainerIndex(td: TaskDefinition, hints: ServiceContainerHints): number {
+  const cs = td.containerDefinitions ?? [];
+  if (cs.length === 0) return -1;
+  const byRepo = hints.repository ? cs.findIndex((c) => imageRepository(c.image) === hints.repository) : -1;
+  if (byRepo >= 0) return byRepo;
+  const byName = cs.findIndex((c) => c.name === hints.service || c.name === hints.ecsService);
+  if (byName >= 0) return byName;
+  const essential = cs.map((c, i) => [c, i] as const).filter(([c]) => c.essential !== false);
+  return essential.length === 1 ? essential[0]![1] : 0;
+}
+
+/** A RegisterTaskDefinition input equal to `live` except for the image of container `index` and the version tag. */
+export function cloneTaskDefinition(live: TaskDefinition, index: number, image: string, liveTags: Tag[] = [], version?: string): RegisterTaskDefinitionCommandInput {
+  const copy = structuredClone(live) as Record<string, unknown>;
+  for (const f of READ_ONLY_FIELDS) delete copy[f];
+  const containers = copy.containerDefinitions as ContainerDefinition[] | undefined;
+  if (!containers?.[index]) throw new Error(`task definition ${live.taskDefinitionArn ?? live.family} has no container #${index}`);
+  containers[index] = { ...containers[index], image };
+  const tags = liveTags.filter((t) => t.key !== VERSION_TAG);
+  if (version) tags.push({ key: VERSION_TAG, value: version });
+  const input = copy as unknown as RegisterTaskDefinitionCommandInput;
+  if (tags.length) input.tags = tags;
+  return input;
+}
+
+/** Where a container's logs go, when it uses the awslogs driver. */
+export interface AwsLogsTarget {
+  group: string;
+  region?: string;
+  /** streams are `<prefix>/<container>/<task id>` */
+  streamPrefix?: string;
+  container: string;
+}
+
+export function awsLogsOf(container: ContainerDefinition | undefined): AwsLogsTarget | undefined {
+  const lc = container?.logConfiguration;
+  if (!container?.name || lc?.logDriver !== "awslogs" || !lc.options?.["awslogs-group"]) return undefined;
+  return {
+    group: lc.options["awslogs-group"],
+    region: lc.options["awslogs-region"],
+    streamPrefix: lc.options["awslogs-stream-prefix"],
+    container: container.name,
+  };
+}
+
+/** The log stream of one task's container, or undefined without a stream prefix (ECS then names streams by task only on EC2). */
+export function logStreamOf(logs: AwsLogsTarget, taskId: string): string | undefined {
+  return logs.streamPrefix ? `${logs.streamPrefix}/${logs.container}/${taskId}` : undefined;
+}

@@ -1,0 +1,431 @@
+// A small ECS / ECR / CloudWatch Logs simulator behind aws-sdk-client-mock. It models what gs's deploy
+// logic depends on: services with deployments (PRIMARY/ACTIVE, rolloutState, running/pending/failed
+// counts), tasks that start, run or crash (stoppedReason, stopCode, exit codes, log lines), the
+// deployment circuit breaker and its rollback, and the errors AWS answers with (throttling, expired
+// credentials, missing cluster or service). Each DescribeServices of a service moves it one step
+// forward in time, so a test's polling loop plays a rollout out.
+import {
+  CloudWatchLogsClient,
+  FilterLogEventsCommand,
+  GetLogEventsCommand,
+  type FilteredLogEvent,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type Deployment,
+  type RegisterTaskDefinitionCommandInput,
+  type Service,
+  type Tag,
+  type Task,
+  type TaskDefinition,
+} from "@aws-sdk/client-ecs";
+import { mockClient } from "aws-sdk-client-mock";
+
+export type Behavior = "healthy" | "crash" | "stuck";
+
+export interface SimScenario {
+  cluster?: string;
+  region?: string;
+  account?: string;
+  /** fleet name -> desired count; ECS names are `<name>-nats` */
+  services: Record<string, number>;
+  /** what tasks of an image do; default healthy */
+  behavior?: (image: string) => Behavior;
+  circuitBreaker?: { enable: boolean; rollback: boolean; threshold: number };
+  /** false: crashes never reach failedTasks (aws/copilot-cli#1879) */
+  countFailedTasks?: boolean;
+  /** the first N AWS calls answer ThrottlingException */
+  throttleFirst?: number;
+  expiredCredentials?: boolean;
+  missingCluster?: boolean;
+  /** fleet names whose ECS service does not exist */
+  missingServices?: string[];
+  /** ECR: repository -> tag -> digest */
+  repositories?: Record<string, Record<string, string>>;
+}
+
+interface SimDeployment {
+  id: string;
+  taskDefinition: string;
+  status: "PRIMARY" | "ACTIVE" | "INACTIVE";
+  desired: number;
+  failedTasks: number;
+  rolloutState: "IN_PROGRESS" | "COMPLETED" | "FAILED";
+  rolloutStateReason?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface SimService {
+  name: string;
+  ecsName: string;
+  desired: number;
+  taskDefinition: string;
+  deployments: SimDeployment[];
+  events: { id: string; createdAt: Date; message: string }[];
+}
+
+const AWS_ERROR = (name: string, message: string, status = 400) => Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: status } });
+
+export class EcsSimulator {
+  readonly cluster: string;
+  readonly region: string;
+  readonly account: string;
+  readonly ecs = mockClient(ECSClient);
+  readonly ecr = mockClient(ECRClient);
+  readonly logs = mockClient(CloudWatchLogsClient);
+  readonly services = new Map<string, SimService>();
+  readonly taskDefinitions = new Map<string, { td: TaskDefinition; tags: Tag[] }>();
+  readonly tasks: Task[] = [];
+  readonly logEvents = new Map<string, FilteredLogEvent[]>();
+  /** every call, in order: `DescribeServices`, `UpdateService`, ... */
+  readonly calls: { command: string; input: unknown }[] = [];
+  readonly registered: RegisterTaskDefinitionCommandInput[] = [];
+  readonly createdRepositories: unknown[] = [];
+  private clock = Date.parse("2025-01-01T00:00:00Z");
+  private seq = 0;
+  private throttleLeft: number;
+
+  constructor(readonly scenario: SimScenario) {
+    this.cluster = scenario.cluster ?? "gaming-system-cluster";
+    this.region = scenario.region ?? "us-east-1";
+    this.account = scenario.account ?? "123456789012";
+    this.throttleLeft = scenario.throttleFirst ?? 0;
+    for (const [name, desired] of Object.entries(scenario.services)) this.addService(name, desired);
+    this.wire();
+  }
+
+  get registry(): string {
+    return `${this.account}.dkr.ecr.${this.region}.amazonaws.com`;
+  }
+
+  restore(): void {
+    this.ecs.restore();
+    this.ecr.restore();
+    this.logs.restore();
+  }
+
+  /** The live task definition of a fleet service. */
+  liveTaskDefinition(name: string): TaskDefinition {
+    return this.taskDefinitions.get(this.services.get(name)!.taskDefinition)!.td;
+  }
+
+  service(name: string): SimService {
+    return this.services.get(name)!;
+  }
+
+  count(command: string): number {
+    return this.calls.filter((c) => c.command === command).length;
+  }
+
+  // ---- model -----------------------------------------------------------------------------------
+
+  private now(): Date {
+    return new Date(this.clock);
+  }
+
+  private addTaskDefinition(input: RegisterTaskDefinitionCommandInput): string {
+    const family = input.family!;
+    const revision = [...this.taskDefinitions.values()].filter((t) => t.td.family === family).length + 1;
+    const arn = `arn:aws:ecs:${this.region}:${this.account}:task-definition/${family}:${revision}`;
+    const { tags, ...rest } = input;
+    const td: TaskDefinition = {
+      ...structuredClone(rest),
+      taskDefinitionArn: arn,
+      revision,
+      status: "ACTIVE",
+      compatibilities: ["EC2", "FARGATE"],
+      requiresAttributes: [{ name: "com.amazonaws.ecs.capability.logging-driver.awslogs" }],
+      registeredAt: this.now(),
+      registeredBy: `arn:aws:iam::${this.account}:role/deployer`,
+    };
+    this.taskDefinitions.set(arn, { td, tags: tags ?? [] });
+    return arn;
+  }
+
+  private addService(name: string, desired: number): void {
+    const ecsName = `${name}-nats`;
+    const arn = this.addTaskDefinition({
+      family: ecsName,
+      taskRoleArn: `arn:aws:iam::${this.account}:role/${name}-task`,
+      executionRoleArn: `arn:aws:iam::${this.account}:role/ecsTaskExecutionRole`,
+      networkMode: "awsvpc",
+      requiresCompatibilities: ["FARGATE"],
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [
+        {
+          name,
+          image: `${this.registry}/${name}@sha256:${"0".repeat(64)}`,
+          essential: true,
+          environment: [{ name: "NATS_URL", value: "nats://nats.internal:4222" }],
+          secrets: [{ name: "NATS_CREDS", valueFrom: "arn:aws:secretsmanager:us-east-1:123456789012:secret:gs/nats-creds" }],
+          logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": `/ecs/${ecsName}`, "awslogs-region": this.region, "awslogs-stream-prefix": "ecs" } },
+          healthCheck: { command: ["CMD", "node", "/app/service.mjs", "--health"], interval: 15, timeout: 5, retries: 3, startPeriod: 20 },
+        },
+      ],
+    });
+    const svc: SimService = { name, ecsName, desired, taskDefinition: arn, deployments: [], events: [] };
+    this.services.set(name, svc);
+    const dep = this.newDeployment(svc, arn);
+    dep.rolloutState = "COMPLETED";
+    for (let i = 0; i < desired; i++) this.startTask(svc, dep, "RUNNING");
+  }
+
+  private newDeployment(svc: SimService, taskDefinition: string): SimDeployment {
+    for (const d of svc.deployments) if (d.status === "PRIMARY") d.status = "ACTIVE";
+    const dep: SimDeployment = {
+      id: `ecs-svc/${String(++this.seq).padStart(19, "0")}`,
+      taskDefinition,
+      status: "PRIMARY",
+      desired: svc.desired,
+      failedTasks: 0,
+      rolloutState: "IN_PROGRESS",
+      createdAt: this.now(),
+      updatedAt: this.now(),
+    };
+    svc.deployments.unshift(dep);
+    svc.taskDefinition = taskDefinition;
+    this.event(svc, `(service ${svc.ecsName}) has started 1 tasks: (deployment ${dep.id}).`);
+    return dep;
+  }
+
+  private event(svc: SimService, message: string): void {
+    svc.events.unshift({ id: `ev-${++this.seq}`, createdAt: this.now(), message });
+  }
+
+  private image(taskDefinition: string): string {
+    return this.taskDefinitions.get(taskDefinition)!.td.containerDefinitions![0]!.image!;
+  }
+
+  private startTask(svc: SimService, dep: SimDeployment, status: "PENDING" | "RUNNING"): Task {
+    const id = (++this.seq).toString(16).padStart(32, "a");
+    const task: Task = {
+      taskArn: `arn:aws:ecs:${this.region}:${this.account}:task/${this.cluster}/${id}`,
+      taskDefinitionArn: dep.taskDefinition,
+      group: `service:${svc.ecsName}`,
+      startedBy: dep.id,
+      lastStatus: status,
+      desiredStatus: "RUNNING",
+      createdAt: this.now(),
+      ...(status === "RUNNING" ? { startedAt: this.now() } : {}),
+      containers: [{ name: svc.name }],
+    };
+    this.tasks.push(task);
+    return task;
+  }
+
+  private stopTask(task: Task, how: { reason: string; stopCode: Task["stopCode"]; exitCode?: number; logLines?: string[] }): void {
+    task.lastStatus = "STOPPED";
+    task.desiredStatus = "STOPPED";
+    task.stoppedReason = how.reason;
+    task.stopCode = how.stopCode;
+    task.stoppedAt = this.now();
+    if (how.exitCode !== undefined) task.containers = task.containers!.map((c) => ({ ...c, exitCode: how.exitCode, lastStatus: "STOPPED" }));
+    if (how.logLines) {
+      const container = task.containers![0]!.name!;
+      const stream = `ecs/${container}/${task.taskArn!.split("/").pop()}`;
+      this.logEvents.set(stream, how.logLines.map((message, i) => ({ logStreamName: stream, timestamp: this.clock - 1000 + i, message, eventId: `${stream}-${i}` })));
+    }
+  }
+
+  private tasksOf(dep: SimDeployment, status?: string): Task[] {
+    return this.tasks.filter((t) => t.startedBy === dep.id && t.lastStatus !== "STOPPED" && (!status || t.lastStatus === status));
+  }
+
+  /** One step of time for a service: tasks start, run, crash; deployments complete, fail, roll back. */
+  private tick(svc: SimService): void {
+    this.clock += 5000;
+    const primary = svc.deployments.find((d) => d.status === "PRIMARY")!;
+    const behavior = this.scenario.behavior?.(this.image(primary.taskDefinition)) ?? "healthy";
+    if (primary.rolloutState === "FAILED") return;
+    for (const t of this.tasksOf(primary, "PENDING")) {
+      if (behavior === "healthy") Object.assign(t, { lastStatus: "RUNNING", startedAt: this.now() });
+      if (behavior === "crash") {
+        this.stopTask(t, {
+          reason: "Essential container in task exited",
+          stopCode: "EssentialContainerExited",
+          exitCode: 1,
+          logLines: ["starting time-manager", "Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/app/catalog.js'", "    at finalizeResolution (node:internal/modules/esm/resolve:265:11)"],
+        });
+        if (this.scenario.countFailedTasks !== false) primary.failedTasks++;
+        this.event(svc, `(service ${svc.ecsName}) has stopped 1 running tasks: (task ${t.taskArn!.split("/").pop()}).`);
+      }
+    }
+    const cb = this.scenario.circuitBreaker;
+    if (cb?.enable && primary.failedTasks >= cb.threshold) {
+      primary.rolloutState = "FAILED";
+      primary.rolloutStateReason = "ECS deployment circuit breaker: tasks failed to start.";
+      this.event(svc, `(service ${svc.ecsName}) (deployment ${primary.id}) deployment failed: tasks failed to start.`);
+      if (cb.rollback) {
+        const previous = svc.deployments.find((d) => d.status === "ACTIVE");
+        if (previous) {
+          const back = this.newDeployment(svc, previous.taskDefinition);
+          this.event(svc, `(service ${svc.ecsName}) rolling back to deployment ${back.id}.`);
+        }
+      }
+      return;
+    }
+    const live = this.tasksOf(primary);
+    for (let i = live.length; i < primary.desired; i++) this.startTask(svc, primary, "PENDING");
+    if (behavior === "healthy" && this.tasksOf(primary, "RUNNING").length >= primary.desired && primary.rolloutState === "IN_PROGRESS") {
+      for (const old of svc.deployments.filter((d) => d !== primary)) {
+        for (const t of this.tasksOf(old)) this.stopTask(t, { reason: `Scaling activity initiated by (deployment ${primary.id})`, stopCode: "ServiceSchedulerInitiated", exitCode: 0 });
+        old.status = "INACTIVE";
+      }
+      svc.deployments = svc.deployments.filter((d) => d.status !== "INACTIVE");
+      primary.rolloutState = "COMPLETED";
+      this.event(svc, `(service ${svc.ecsName}) has reached a steady state.`);
+    }
+    primary.updatedAt = this.now();
+  }
+
+  private toService(svc: SimService): Service {
+    const deployments: Deployment[] = svc.deployments.map((d) => ({
+      id: d.id,
+      status: d.status,
+      taskDefinition: d.taskDefinition,
+      desiredCount: d.desired,
+      runningCount: this.tasksOf(d, "RUNNING").length,
+      pendingCount: this.tasksOf(d, "PENDING").length,
+      failedTasks: d.failedTasks,
+      rolloutState: d.rolloutState,
+      ...(d.rolloutStateReason ? { rolloutStateReason: d.rolloutStateReason } : {}),
+      createdAt: d.createdAt,
+      updatedAt: d.updatedAt,
+    }));
+    return {
+      serviceName: svc.ecsName,
+      serviceArn: `arn:aws:ecs:${this.region}:${this.account}:service/${this.cluster}/${svc.ecsName}`,
+      clusterArn: `arn:aws:ecs:${this.region}:${this.account}:cluster/${this.cluster}`,
+      status: "ACTIVE",
+      desiredCount: svc.desired,
+      runningCount: deployments.reduce((n, d) => n + (d.runningCount ?? 0), 0),
+      pendingCount: deployments.reduce((n, d) => n + (d.pendingCount ?? 0), 0),
+      taskDefinition: svc.taskDefinition,
+      deployments,
+      events: svc.events,
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: this.scenario.circuitBreaker?.enable ?? false, rollback: this.scenario.circuitBreaker?.rollback ?? false }, minimumHealthyPercent: 100, maximumPercent: 200 },
+    };
+  }
+
+  private byEcsName(name: string): SimService | undefined {
+    return [...this.services.values()].find((s) => s.ecsName === name && !this.scenario.missingServices?.includes(s.name));
+  }
+
+  // ---- the mocked API --------------------------------------------------------------------------
+
+  /** Errors that come before any answer: credentials, throttling, a missing cluster. */
+  private gate(command: string, input: unknown, cluster?: string): void {
+    this.calls.push({ command, input });
+    if (this.scenario.expiredCredentials) throw AWS_ERROR("ExpiredTokenException", "The security token included in the request is expired");
+    if (this.throttleLeft > 0) {
+      this.throttleLeft--;
+      throw AWS_ERROR("ThrottlingException", "Rate exceeded");
+    }
+    if (cluster !== undefined && (this.scenario.missingCluster || cluster !== this.cluster)) throw AWS_ERROR("ClusterNotFoundException", "Cluster not found.");
+  }
+
+  private wire(): void {
+    this.ecs.on(DescribeServicesCommand).callsFake(async (input) => {
+      this.gate("DescribeServices", input, input.cluster);
+      if ((input.services ?? []).length > 10) throw AWS_ERROR("InvalidParameterException", "services can have at most 10 items");
+      const services: Service[] = [];
+      const failures: { arn: string; reason: string }[] = [];
+      for (const name of input.services ?? []) {
+        const svc = this.byEcsName(name);
+        if (!svc) {
+          failures.push({ arn: `arn:aws:ecs:${this.region}:${this.account}:service/${this.cluster}/${name}`, reason: "MISSING" });
+          continue;
+        }
+        this.tick(svc);
+        services.push(this.toService(svc));
+      }
+      return { services, failures };
+    });
+    this.ecs.on(DescribeTaskDefinitionCommand).callsFake(async (input) => {
+      this.gate("DescribeTaskDefinition", input);
+      const found = this.taskDefinitions.get(input.taskDefinition!);
+      if (!found) throw AWS_ERROR("ClientException", "Unable to describe task definition.");
+      return { taskDefinition: structuredClone(found.td), ...(input.include?.includes("TAGS") ? { tags: structuredClone(found.tags) } : {}) };
+    });
+    this.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input) => {
+      this.gate("RegisterTaskDefinition", input);
+      this.registered.push(structuredClone(input));
+      const arn = this.addTaskDefinition(input);
+      return { taskDefinition: structuredClone(this.taskDefinitions.get(arn)!.td), tags: input.tags };
+    });
+    this.ecs.on(UpdateServiceCommand).callsFake(async (input) => {
+      this.gate("UpdateService", input, input.cluster);
+      const svc = this.byEcsName(input.service!);
+      if (!svc) throw AWS_ERROR("ServiceNotFoundException", "Service not found.");
+      if (input.desiredCount !== undefined) {
+        svc.desired = input.desiredCount;
+        for (const d of svc.deployments) if (d.status === "PRIMARY") d.desired = input.desiredCount;
+      }
+      if (input.taskDefinition) {
+        if (!this.taskDefinitions.has(input.taskDefinition)) throw AWS_ERROR("ClientException", "TaskDefinition not found.");
+        this.newDeployment(svc, input.taskDefinition);
+      }
+      return { service: this.toService(svc) };
+    });
+    this.ecs.on(ListTasksCommand).callsFake(async (input) => {
+      this.gate("ListTasks", input, input.cluster);
+      const svc = input.serviceName ? this.byEcsName(input.serviceName) : undefined;
+      if (input.serviceName && !svc) throw AWS_ERROR("ServiceNotFoundException", "Service not found.");
+      const want = input.desiredStatus ?? "RUNNING";
+      const arns = this.tasks
+        .filter((t) => (!svc || t.group === `service:${svc.ecsName}`) && t.desiredStatus === want && (!input.startedBy || t.startedBy === input.startedBy))
+        .map((t) => t.taskArn!);
+      return { taskArns: arns };
+    });
+    this.ecs.on(DescribeTasksCommand).callsFake(async (input) => {
+      this.gate("DescribeTasks", input, input.cluster);
+      if ((input.tasks ?? []).length > 100) throw AWS_ERROR("InvalidParameterException", "tasks can have at most 100 items");
+      return { tasks: this.tasks.filter((t) => input.tasks?.includes(t.taskArn!)).map((t) => structuredClone(t)), failures: [] };
+    });
+
+    this.logs.on(GetLogEventsCommand).callsFake(async (input) => {
+      this.gate("GetLogEvents", input);
+      const events = this.logEvents.get(input.logStreamName!);
+      if (!events) throw AWS_ERROR("ResourceNotFoundException", "The specified log stream does not exist.");
+      return { events: events.slice(-(input.limit ?? 10000)).map((e) => ({ timestamp: e.timestamp, message: e.message, ingestionTime: e.timestamp })) };
+    });
+    this.logs.on(FilterLogEventsCommand).callsFake(async (input) => {
+      this.gate("FilterLogEvents", input);
+      const events = [...this.logEvents.entries()]
+        .filter(([stream]) => !input.logStreamNamePrefix || stream.startsWith(input.logStreamNamePrefix))
+        .flatMap(([, evs]) => evs)
+        .filter((e) => (e.timestamp ?? 0) >= (input.startTime ?? 0))
+        .sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
+      return { events };
+    });
+
+    this.ecr.on(GetAuthorizationTokenCommand).callsFake(async (input) => {
+      this.gate("GetAuthorizationToken", input);
+      return { authorizationData: [{ authorizationToken: Buffer.from("AWS:sim-secret-ecr-token").toString("base64"), expiresAt: new Date(Date.now() + 12 * 3_600_000), proxyEndpoint: `https://${this.registry}` }] };
+    });
+    this.ecr.on(DescribeImagesCommand).callsFake(async (input) => {
+      this.gate("DescribeImages", input);
+      const repo = this.scenario.repositories?.[input.repositoryName!];
+      if (!repo) throw AWS_ERROR("RepositoryNotFoundException", `The repository with name '${input.repositoryName}' does not exist`);
+      const tag = input.imageIds?.[0]?.imageTag;
+      const digest = tag ? repo[tag] : undefined;
+      if (!digest) throw AWS_ERROR("ImageNotFoundException", "The image requested does not exist in the specified repository.");
+      return { imageDetails: [{ repositoryName: input.repositoryName, imageDigest: digest, imageTags: [tag!] }] };
+    });
+    this.ecr.on(CreateRepositoryCommand).callsFake(async (input) => {
+      this.gate("CreateRepository", input);
+      this.createdRepositories.push(input);
+      (this.scenario.repositories ??= {})[input.repositoryName!] = {};
+      return { repository: { repositoryName: input.repositoryName } };
+    });
+  }
+}
