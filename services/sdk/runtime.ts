@@ -253,6 +253,8 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     });
   }
 
+  // subscriptions reach the server asynchronously: only once flushed is the instance really serving
+  await nc.flush();
   log.info("started", { endpoints: def.rpcs.length });
 
   return {
