@@ -1,14 +1,2 @@
-import net from "node:net";
-
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// The local platform's own free-port finder: tests pick ports the way `gs up` does.
+export { freePort } from "../../src/lib/platform/local/nats-cluster.js";
