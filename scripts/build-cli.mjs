@@ -14,7 +14,7 @@ const commands = readdirSync(path.join(root, "src/commands"))
 rmSync(path.join(root, "dist"), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ["src/cli.ts", ...commands],
+  entryPoints: ["src/cli.ts", ...commands, "src/lib/bench/worker.ts"],
   outdir: "dist",
   outbase: "src",
   bundle: true,
@@ -24,8 +24,8 @@ await build({
   target: "node20",
   mainFields: ["module", "main"],
   chunkNames: "chunks/[name]-[hash]",
-  // optional peers oclif probes for at run time; never needed by a bundled CLI
-  external: ["typescript", "ts-node", "tsx"],
+  // optional peers oclif (and Ink, for DEV=true) probe for at run time; never needed by a bundled CLI
+  external: ["typescript", "ts-node", "tsx", "react-devtools-core"],
   banner: { js: "import { createRequire as __gsCreateRequire } from 'node:module'; const require = __gsCreateRequire(import.meta.url);" },
   logLevel: "warning",
   legalComments: "none",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages gs and its tests use: nats-server, redis-server, protoc, tmux (dashboard e2e),
-# buildah (image builds without a Docker engine) and docker-registry (the push tests' loopback registry).
+# buildah (image builds without a Docker engine), docker-registry (the push tests' loopback registry)
+# and openssl (`gs up --secure` makes its local CA and certificates with it).
 set -euo pipefail
-pkgs=(nats-server redis-server protobuf-compiler tmux buildah docker-registry)
+pkgs=(nats-server redis-server protobuf-compiler tmux buildah docker-registry openssl)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,7 +1,7 @@
-// The one place commands open a NATS connection: flags -> settings (target, env, contexts) -> connect.
+// The one place commands resolve and open NATS connections: flags -> settings (target, env, contexts) -> connect.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "./lib/nats/connect.js";
-import { resolveConnection } from "./lib/nats/options.js";
+import { resolveConnection, type ResolvedConnection } from "./lib/nats/options.js";
 
 export interface NatsFlagValues {
   server?: string;
@@ -18,19 +18,18 @@ export interface NatsFlagValues {
 }
 
 /** The NATS URL of the selected target when it names one (ecs targets); the local target is found through .gs/. */
-async function targetNatsUrl(flags: NatsFlagValues, cwd: string): Promise<string | undefined> {
-  if (!flags.target && !process.env.GS_TARGET) return undefined;
+async function targetNatsUrl(flags: NatsFlagValues, cwd: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (!flags.target && !env.GS_TARGET) return undefined;
   // gs.yaml is read only when a target is asked for: zod and yaml are most of a messaging command's load time
   const { findConfigFile, loadConfig, resolveTarget } = await import("./lib/config/load.js");
   if (!findConfigFile(cwd, flags.config)) return undefined;
-  const cfg = loadConfig({ cwd, file: flags.config });
-  const { target } = resolveTarget(cfg, flags.target);
+  const { target } = resolveTarget(loadConfig({ cwd, file: flags.config }), flags.target);
   return target.platform === "ecs" ? target.nats?.url : undefined;
 }
 
-export async function openNats(flags: NatsFlagValues, name = "gs"): Promise<{ nc: NatsConnection; url: string; source: string }> {
-  const cwd = process.cwd();
-  const settings = resolveConnection(
+/** Connection settings from the shared NATS flags, env, gs.yaml target, local fleet and natscli contexts. */
+export async function natsSettings(flags: NatsFlagValues, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConnection> {
+  return resolveConnection(
     {
       server: flags.server,
       context: flags.context,
@@ -42,8 +41,12 @@ export async function openNats(flags: NatsFlagValues, name = "gs"): Promise<{ nc
       tlsKey: flags["tls-key"],
       timeout: flags.timeout,
     },
-    { cwd, env: process.env, targetNatsUrl: await targetNatsUrl(flags, cwd) },
+    { cwd, env, targetNatsUrl: await targetNatsUrl(flags, cwd, env) },
   );
+}
+
+export async function openNats(flags: NatsFlagValues, name = "gs"): Promise<{ nc: NatsConnection; url: string; source: string }> {
+  const settings = await natsSettings(flags);
   const nc = await connectNats(settings, { name });
   return { nc, url: settings.servers.join(","), source: settings.source };
 }

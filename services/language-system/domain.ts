@@ -40,10 +40,15 @@ export function fallbackChain(locale: string, configured: string[] | undefined, 
   return [...new Set(chain)];
 }
 
+// bounded: locale tags come from requests, and every well-formed tag is a new key
+const RULES_CACHE_MAX = 256;
 const rulesCache = new Map<string, Intl.PluralRules>();
 function rules(locale: string): Intl.PluralRules {
   let r = rulesCache.get(locale);
-  if (!r) rulesCache.set(locale, (r = new Intl.PluralRules(locale)));
+  if (!r) {
+    if (rulesCache.size >= RULES_CACHE_MAX) rulesCache.delete(rulesCache.keys().next().value!);
+    rulesCache.set(locale, (r = new Intl.PluralRules(locale)));
+  }
   return r;
 }
 

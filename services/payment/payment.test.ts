@@ -125,6 +125,27 @@ describe("payment service, two instances", () => {
     expect(all.transactions.every((t) => Number(t.balanceAfter.minorUnits) >= 0)).toBe(true);
   });
 
+  it("charges once for 100 concurrent purchases with the same idempotency key, across both instances", async () => {
+    await deposit("bob100", 1000, "bob100-dep");
+    const results = await Promise.all(Array.from({ length: 100 }, () => purchase("bob100", 70, "bob100-buy")));
+    expect(results.every((r) => r.success)).toBe(true);
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.transaction.transactionId)).size).toBe(1);
+    expect(await balance("bob100")).toBe(930);
+  });
+
+  it("never goes negative under 100 concurrent purchases worth more than the balance, across both instances", async () => {
+    await deposit("carol100", 1000, "carol100-dep");
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => purchase("carol100", 30, `carol100-buy-${i}`)));
+    expect(results.filter((r) => r.success)).toHaveLength(33); // floor(1000 / 30)
+    expect(results.filter((r) => !r.success).every((r) => r.error?.code === "INSUFFICIENT_FUNDS")).toBe(true);
+    expect(await balance("carol100")).toBe(10);
+    // the newest 100 of the 101 ledger entries (a page holds at most 100)
+    const all = await h.call<{ transactions: Txn[] }>("payment.list-transactions", { playerId: "carol100", page: { pageSize: 100 } });
+    expect(all.transactions).toHaveLength(100);
+    expect(all.transactions.every((t) => Number(t.balanceAfter.minorUnits) >= 0)).toBe(true);
+  });
+
   it("replays a rejected purchase as rejected even after a top-up", async () => {
     const first = await purchase("dave", 100, "dave-buy");
     expect([first.success, first.error?.code]).toEqual([false, "INSUFFICIENT_FUNDS"]);

@@ -24,6 +24,10 @@ export interface ConnectionSettings {
   timeout?: number;
   /** keep reconnecting forever (services) instead of failing fast (CLI) */
   reconnectForever?: boolean;
+  /** reply subjects start with this (a service's permissions allow only its own inbox) */
+  inboxPrefix?: string;
+  /** connect to the servers in the order given (the local platform spreads instances over nodes) */
+  noRandomize?: boolean;
 }
 
 /** Build NATS.js connection options. Reads the creds/nkey files named in `s`. */
@@ -36,6 +40,8 @@ export function toConnectionOptions(s: ConnectionSettings): ConnectionOptions {
     opts.pass = s.password;
   }
   if (s.token) opts.token = s.token;
+  if (s.inboxPrefix) opts.inboxPrefix = s.inboxPrefix;
+  if (s.noRandomize) opts.noRandomize = true;
   if (s.tls && (s.tls.ca || s.tls.cert || s.tls.key)) {
     opts.tls = { caFile: s.tls.ca, certFile: s.tls.cert, keyFile: s.tls.key };
   }
@@ -53,7 +59,10 @@ export function toConnectionOptions(s: ConnectionSettings): ConnectionOptions {
   return opts;
 }
 
-/** Settings for a service process, from its environment (NATS_URL, NATS_CREDS, NATS_NKEY, NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_TLS_CA/CERT/KEY). */
+/**
+ * Settings for a service process, from its environment (NATS_URL, NATS_CREDS, NATS_NKEY, NATS_USER,
+ * NATS_PASSWORD, NATS_TOKEN, NATS_TLS_CA/CERT/KEY, NATS_INBOX_PREFIX, NATS_NO_RANDOMIZE=1).
+ */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, name?: string): ConnectionSettings {
   return {
     servers: (env.NATS_URL ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()).filter(Boolean),
@@ -64,6 +73,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, name?: str
     password: env.NATS_PASSWORD || undefined,
     token: env.NATS_TOKEN || undefined,
     tls: { ca: env.NATS_TLS_CA || undefined, cert: env.NATS_TLS_CERT || undefined, key: env.NATS_TLS_KEY || undefined },
+    inboxPrefix: env.NATS_INBOX_PREFIX || undefined,
+    noRandomize: env.NATS_NO_RANDOMIZE === "1",
     reconnectForever: true,
   };
 }

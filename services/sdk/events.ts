@@ -3,6 +3,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { decodeToJson, encodeJson, type JsonObject } from "./json-codec.js";
+import { retryWhile } from "./jetstream-retry.js";
 import { eventSubject, type ProtoRegistry } from "./registry.js";
 
 export const EVENTS_STREAM = "EVENTS";
@@ -46,7 +47,8 @@ export class Events {
     const subject = eventSubject(this.service, name);
     const def = this.registry.event(subject);
     if (!def) throw new Error(`${this.service} has no event message ${name} in its proto package`);
-    const ack = await this.js.publish(subject, encodeJson(def.type, data));
+    const bytes = encodeJson(def.type, data);
+    const ack = await retryWhile(() => this.js.publish(subject, bytes));
     return { seq: ack.seq, subject };
   }
 

@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Redis } from "ioredis";
 import { ServiceError } from "./errors.js";
+import { isLeaderless, retryWhile } from "./jetstream-retry.js";
 
 export interface Versioned<T> {
   value: T;
@@ -32,12 +33,22 @@ export class RevisionConflict extends ServiceError {
 
 // NATS KV keys allow [-/_=.a-zA-Z0-9]; tokens outside that are stored as "=" + base64url.
 const SAFE_TOKEN = /^[-_a-zA-Z0-9]+$/;
+/**
+ * Longest encoded key. A key becomes part of a NATS subject, and nats-server closes the connection
+ * of a client whose protocol line passes 4 KiB (max_control_line): a key made of user input must
+ * not be able to disconnect a service.
+ */
+export const MAX_KEY_LENGTH = 1024;
+
 export function encodeKey(key: string): string {
   if (!key) throw new ServiceError(400, "empty key");
-  return key
+  if (key.length > MAX_KEY_LENGTH) throw new ServiceError(400, `key is longer than ${MAX_KEY_LENGTH} characters`);
+  const out = key
     .split(".")
     .map((t) => (SAFE_TOKEN.test(t) && !t.startsWith("=") ? t : "=" + Buffer.from(t, "utf8").toString("base64url")))
     .join(".");
+  if (out.length > MAX_KEY_LENGTH) throw new ServiceError(400, `key is longer than ${MAX_KEY_LENGTH} characters once encoded`);
+  return out;
 }
 export function decodeKey(key: string): string {
   return key
@@ -79,7 +90,8 @@ export class JetStreamKvStore extends BaseStore {
   }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
-    const e = await this.kv.get(encodeKey(key));
+    // a read changes nothing: retry it on a timeout as well as while the stream has no leader
+    const e = await retryWhile(() => this.kv.get(encodeKey(key)), (err) => isLeaderless(err) || /timeout/i.test((err as Error)?.message ?? ""));
     if (!e || e.operation !== "PUT") return null;
     return { value: JSON.parse(new TextDecoder().decode(e.value)) as T, revision: e.revision };
   }
@@ -88,9 +100,10 @@ export class JetStreamKvStore extends BaseStore {
     const k = encodeKey(key);
     const data = JSON.stringify(value);
     try {
-      if (expectedRevision === undefined) return await this.kv.put(k, data);
-      if (expectedRevision === 0) return await this.kv.create(k, data);
-      return await this.kv.update(k, data, expectedRevision);
+      // only a leaderless stream is retried: after a timeout the write may have been applied
+      if (expectedRevision === undefined) return await retryWhile(() => this.kv.put(k, data));
+      if (expectedRevision === 0) return await retryWhile(() => this.kv.create(k, data));
+      return await retryWhile(() => this.kv.update(k, data, expectedRevision));
     } catch (err) {
       if (isWrongSequence(err)) throw new RevisionConflict(key, expectedRevision);
       throw err;
@@ -99,7 +112,7 @@ export class JetStreamKvStore extends BaseStore {
 
   async delete(key: string, expectedRevision?: number): Promise<void> {
     try {
-      await this.kv.delete(encodeKey(key), expectedRevision ? { previousSeq: expectedRevision } : undefined);
+      await retryWhile(() => this.kv.delete(encodeKey(key), expectedRevision ? { previousSeq: expectedRevision } : undefined));
     } catch (err) {
       if (isWrongSequence(err)) throw new RevisionConflict(key, expectedRevision);
       throw err;

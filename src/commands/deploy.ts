@@ -1,77 +1,100 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { durationFlag, targetFlags } from "../flags.js";
-import { LocalBuilder } from "../lib/build/bundle.js";
-import { deploy, deployExitCode, type DeployProgress, type DeployResult } from "../lib/deploy/deploy.js";
-import { NatsVerifier } from "../lib/deploy/nats-verifier.js";
+import { ENGINE_NAMES } from "../lib/build/image-engine.js";
+import { deploy, deployExitCode, type DeployResult } from "../lib/deploy/deploy.js";
+import { DeployLog } from "../lib/deploy/deploy-log.js";
+import { openDeployTarget, planForTarget } from "../lib/deploy/deploy-target.js";
+import type { DeployPlan } from "../lib/deploy/plan.js";
+import { planLines } from "../lib/deploy/plan-text.js";
+import { canPrompt, confirm } from "../lib/output/confirm.js";
+import { EXIT, GsError, UsageError } from "../lib/output/errors.js";
 import { renderTable } from "../lib/output/format.js";
-import { localContext } from "../lib/platform/local/local-context.js";
-import { openLocalPlatform } from "../lib/platform/local/local-platform.js";
+import { platformContext, type PlatformContext } from "../lib/platform/open-platform.js";
+import type { PushedImage } from "../lib/registry/push.js";
 
-export type DeployJson = DeployResult;
+/** `--json` of a deploy: the result per service, and (ecs) each image with its digest. */
+export type DeployJson = DeployResult & { platform: "local" | "ecs"; images?: PushedImage[] };
+/** `--json` of `--dry-run` */
+export type DeployPlanJson = DeployPlan;
 
 export default class Deploy extends BaseCommand {
   static override summary = "Roll out the services whose build changed: new instances first, old ones drained once the new ones answer.";
   static override description =
     "Builds every service (or SERVICES), skips those whose content hash equals the running version, and rolls the others out in parallel. " +
-    "New instances that crash or do not answer $SRV.PING with the new version within --timeout are stopped; the old ones keep serving. " +
+    "On ecs targets images are pushed to the target's registry and each service gets a new task-definition revision pinned by digest. " +
+    "A rollout succeeds only when the platform completed it and the new version answers over NATS; otherwise it is rolled back. " +
     "Exit 3 when a service was rolled back, 4 when one timed out.";
-  static override examples = [`<%= config.bin %> deploy`, `<%= config.bin %> deploy auth settings --json`, `<%= config.bin %> deploy --concurrency 8 --timeout 2m`];
+  static override examples = [
+    `<%= config.bin %> deploy`,
+    `<%= config.bin %> deploy --target prod --dry-run`,
+    `<%= config.bin %> deploy --target prod --yes --json`,
+    `<%= config.bin %> deploy auth settings --concurrency 8 --timeout 5m`,
+  ];
   static override strict = false;
-  static override args = { services: Args.string({ description: "Services to deploy (default: all in the fleet)." }) };
+  static override args = { services: Args.string({ description: "Services to deploy (default: all)." }) };
   static override flags = {
     ...targetFlags,
     concurrency: Flags.integer({ description: "Services rolled out at once.", default: 6, min: 1, max: 64 }),
-    timeout: durationFlag({ description: "How long new instances of one service may take to become healthy.", default: 60_000 }),
+    timeout: durationFlag({ description: "How long new instances of one service may take to become healthy (default: 1m local, 10m ecs)." }),
+    "dry-run": Flags.boolean({ description: "Show what would change and the exact API calls, making none." }),
+    yes: Flags.boolean({ char: "y", description: "Deploy to a `confirm: true` target without asking (required without a terminal)." }),
+    rollback: Flags.boolean({ description: "Roll a failed service back to its previous revision (ecs; --no-rollback leaves it as it failed).", default: true, allowNo: true }),
+    engine: Flags.option({ options: ENGINE_NAMES, description: "Image builder for ecs targets (default: docker when its engine answers, else buildah)." })(),
+    "base-image": Flags.string({ description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim)." }),
+    "create-repos": Flags.boolean({ description: "Create missing ECR repositories (scan on push, immutable tags)." }),
+    "poll-interval": durationFlag({ description: "How often to ask the platform (default: 3s ecs, 250ms local).", hidden: true }),
   };
 
-  async run(): Promise<DeployJson> {
+  async run(): Promise<DeployJson | DeployPlanJson> {
     const { argv, flags } = await this.parse(Deploy);
     const services = (argv as string[]).filter(Boolean);
-    // ecs deploys plug in here as another Platform and ArtifactBuilder; this build has the local one
-    const ctx = localContext({ cwd: process.cwd(), config: flags.config, target: flags.target, command: "deploy" });
-    const { platform, nc, close } = await openLocalPlatform(ctx.targetName, ctx.paths);
+    const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
+    const common = { cwd: process.cwd(), config: flags.config, services, engine: flags.engine, baseImage: flags["base-image"], createRepos: flags["create-repos"] };
+    if (flags["dry-run"]) {
+      const plan = await planForTarget(ctx, common);
+      this.out(planLines(plan).join("\n"));
+      if (plan.summary.failed) this.setExit(EXIT.failed);
+      return plan;
+    }
+    if (ctx.target.confirm && !flags.yes) await this.confirmTarget(ctx);
+
+    const log = new DeployLog({
+      write: (l) => this.note(l),
+      services: services.length ? services : Object.keys(ctx.cfg.services),
+      github: process.env.GITHUB_ACTIONS === "true",
+      throttleMs: this.mode === "tty" ? 1000 : 0,
+    });
+    const t = await openDeployTarget(ctx, { ...common, rollback: flags.rollback, dryRun: false, onImage: (p) => log.image(p) });
     let result: DeployResult;
     try {
       result = await deploy({
-        platform,
-        builder: new LocalBuilder({ servicesDir: ctx.servicesDir, protoDir: ctx.protoDir, outDir: ctx.paths.builds, salt: process.env.GS_BUILD_SALT }),
-        verifier: nc ? new NatsVerifier(nc) : undefined,
-        services,
+        platform: t.platform,
+        builder: t.builder,
+        verifier: t.verifier,
+        services: t.services,
         concurrency: flags.concurrency,
-        timeoutMs: flags.timeout,
-        onProgress: this.mode === "json" ? undefined : (p) => this.progress(p),
+        timeoutMs: flags.timeout ?? (ctx.target.platform === "ecs" ? 600_000 : 60_000),
+        pollMs: flags["poll-interval"] ?? t.pollMs,
+        rollback: flags.rollback,
+        onProgress: (p) => log.progress(p),
       });
     } finally {
-      await close();
+      await t.close();
     }
+    log.summary(result);
     this.setExit(deployExitCode(result));
-    this.out(
-      renderTable(
-        ["SERVICE", "ACTION", "FROM", "TO", "SECONDS"],
-        result.services.map((s) => [s.name, s.action, s.from ?? "-", s.to ?? "-", s.seconds]),
-      ),
-    );
-    for (const s of result.services) if (s.reason) this.note(`${this.color(s.action === "failed" ? "red" : "yellow", s.name)}: ${s.reason}`);
-    return result;
+    this.out(renderTable(["SERVICE", "ACTION", "FROM", "TO", "SECONDS"], result.services.map((s) => [s.name, s.action, s.from ?? "-", s.to ?? "-", s.seconds])));
+    const images = t.images();
+    return { ...result, platform: ctx.target.platform, ...(images.length ? { images } : {}) };
   }
 
-  private progress(p: DeployProgress): void {
-    switch (p.kind) {
-      case "plan":
-        this.note(`${p.changed.length} to deploy${p.changed.length ? ` (${p.changed.join(", ")})` : ""}, ${p.unchanged.length} unchanged${p.failed.length ? `, ${p.failed.length} failed to build` : ""}`);
-        break;
-      case "rollout":
-        this.note(`${p.service}: ${p.running}/${p.desired} new instances of ${p.to} healthy${p.failed ? `, ${p.failed} failed` : ""}`);
-        break;
-      case "rollback":
-        this.note(`${p.service}: rolling back — ${p.reason}`);
-        break;
-      case "done":
-        this.note(`${p.result.name}: ${p.result.action} in ${p.result.seconds}s`);
-        break;
-      default:
-        break;
+  /** `confirm: true` targets: a y/N question on a terminal; without one, --yes is required. */
+  private async confirmTarget(ctx: PlatformContext): Promise<void> {
+    const where = ctx.target.platform === "ecs" ? `${ctx.target.cluster} in ${ctx.target.region}` : "the local fleet";
+    if (!canPrompt()) {
+      throw new UsageError(`target "${ctx.targetName}" asks for confirmation (confirm: true in gs.yaml) and there is no terminal to ask on`, "pass --yes to deploy", "confirmation_required");
     }
+    if (!(await confirm(`Deploy to ${ctx.targetName} (${where})?`))) throw new GsError("deploy cancelled: nothing was changed", { code: "cancelled" });
   }
 }

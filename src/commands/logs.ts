@@ -3,8 +3,7 @@ import { BaseCommand } from "../base-command.js";
 import { durationFlag, targetFlags } from "../flags.js";
 import { UsageError } from "../lib/output/errors.js";
 import { instanceLogFiles } from "../lib/platform/local/log-files.js";
-import { localContext } from "../lib/platform/local/local-context.js";
-import { openLocalPlatform } from "../lib/platform/local/local-platform.js";
+import { openPlatform, platformContext } from "../lib/platform/open-platform.js";
 import type { LogLine } from "../lib/platform/platform.js";
 
 export interface LogsJson {
@@ -13,7 +12,7 @@ export interface LogsJson {
 }
 
 export default class Logs extends BaseCommand {
-  static override summary = "Print a service's instance logs, newest last, each line prefixed with its instance.";
+  static override summary = "Print a service's instance logs, newest last, each line prefixed with its instance (ecs: from CloudWatch Logs).";
   static override examples = [`<%= config.bin %> logs auth`, `<%= config.bin %> logs auth --since 10m`, `<%= config.bin %> logs payment -f --instance payment-3fa2b1`];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
   static override flags = {
@@ -26,14 +25,15 @@ export default class Logs extends BaseCommand {
   async run(): Promise<LogsJson> {
     const { args, flags } = await this.parse(Logs);
     if (flags.follow && this.jsonEnabled()) throw new UsageError("--follow cannot be combined with --json", "drop one of them");
-    const ctx = localContext({ cwd: process.cwd(), config: flags.config, target: flags.target, command: "logs" });
-    const { platform, nc, close } = await openLocalPlatform(ctx.targetName, ctx.paths, { requireRunning: false });
+    const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
+    const { platform, nc, close } = await openPlatform(ctx, { requireRunning: false });
     const abort = new AbortController();
     process.once("SIGINT", () => abort.abort());
     const lines: LogLine[] = [];
     try {
-      if (nc) await platform.describeServices([args.service]); // an unknown service is a usage error
-      else if (instanceLogFiles(ctx.paths.logs, args.service).length === 0) {
+      // an unknown service is a usage error (ecs: platform.logs checks the name itself)
+      if (nc) await platform.describeServices([args.service]);
+      else if (platform.kind === "local" && instanceLogFiles(ctx.paths.logs, args.service).length === 0) {
         throw new UsageError(`no logs of ${args.service} in ${ctx.paths.logs}`, "start the fleet with `gs up`");
       }
       const since = flags.since === undefined ? undefined : Date.now() - flags.since;

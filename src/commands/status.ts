@@ -1,36 +1,54 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { targetFlags } from "../flags.js";
+import { durationFlag, targetFlags } from "../flags.js";
 import { EXIT, GsError } from "../lib/output/errors.js";
 import { renderTable } from "../lib/output/format.js";
-import { localContext } from "../lib/platform/local/local-context.js";
-import { openLocalPlatform } from "../lib/platform/local/local-platform.js";
+import { colorEnabled } from "../lib/output/mode.js";
+import { openPlatform, platformContext, type PlatformContext } from "../lib/platform/open-platform.js";
+import { FleetStore } from "../lib/status/fleet-store.js";
+import { openLocalWatch, openTargetWatch } from "../lib/status/local-watch.js";
 import { gatherStatus, isUnhealthy, type StatusReport } from "../lib/status/status.js";
+import { snapshotUnhealthy } from "../lib/status/watch-output.js";
+import { watchStatus } from "../lib/ui/status-watch.js";
 
 export type StatusJson = StatusReport;
+export type { StatusWatchJson } from "../lib/status/watch-output.js";
 
 export default class Status extends BaseCommand {
   static override summary = "Show each service's desired / running / pending instances and how many answer over NATS.";
-  static override examples = [`<%= config.bin %> status`, `<%= config.bin %> status --json`, `<%= config.bin %> status --check   # exit 5 when unhealthy`];
+  static override examples = [
+    `<%= config.bin %> status`,
+    `<%= config.bin %> status --json`,
+    `<%= config.bin %> status --check   # exit 5 when unhealthy`,
+    `<%= config.bin %> status --watch   # the live dashboard (one line per change without a terminal)`,
+    `<%= config.bin %> status --watch --json --interval 5s   # one JSON document per poll`,
+  ];
   static override flags = {
     ...targetFlags,
-    check: Flags.boolean({ description: "Exit 5 when a service is below its desired count or silent on NATS." }),
+    check: Flags.boolean({ description: "Exit 5 when a service is below its desired count or silent on NATS (with --watch: as of the last poll)." }),
+    watch: Flags.boolean({ char: "w", description: "Keep watching: a live dashboard on a terminal, one line per change otherwise, NDJSON with --json." }),
+    interval: durationFlag({ description: "With --watch: how often each source is polled.", default: 2000 }),
   };
 
-  async run(): Promise<StatusJson> {
+  async run(): Promise<StatusJson | undefined> {
     const { flags } = await this.parse(Status);
-    const ctx = localContext({ cwd: process.cwd(), config: flags.config, target: flags.target, command: "status" });
+    const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
+    const notUp = (err: unknown) => (flags.check && err instanceof GsError ? new GsError(err.message, { ...err.opts, exit: EXIT.unhealthy }) : err);
+    if (flags.watch) return this.watch(ctx, flags.interval, flags.check, notUp);
+
     let opened;
+    let nc;
     try {
-      opened = await openLocalPlatform(ctx.targetName, ctx.paths);
+      opened = await openPlatform(ctx);
+      nc = await opened.nats();
     } catch (err) {
+      await opened?.close();
       // with --check, a fleet that is not up is unhealthy
-      if (flags.check && err instanceof GsError) throw new GsError(err.message, { ...err.opts, exit: EXIT.unhealthy });
-      throw err;
+      throw notUp(err);
     }
     let report: StatusReport;
     try {
-      report = (await gatherStatus({ platform: opened.platform, nc: opened.nc! })).report;
+      report = (await gatherStatus({ platform: opened.platform, nc })).report;
     } finally {
       await opened.close();
     }
@@ -44,5 +62,30 @@ export default class Status extends BaseCommand {
     this.note(`${t.healthy}/${t.services} services healthy, ${t.running}/${t.desired} instances running (target ${report.target})`);
     if (flags.check && report.services.some(isUnhealthy)) this.setExit(EXIT.unhealthy);
     return report;
+  }
+
+  private async watch(ctx: PlatformContext, intervalMs: number, check: boolean, notUp: (e: unknown) => unknown): Promise<undefined> {
+    let sources;
+    try {
+      sources = ctx.target.platform === "local" ? await openLocalWatch(ctx.targetName, ctx.paths) : await openTargetWatch(ctx);
+    } catch (err) {
+      throw notUp(err);
+    }
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    // the dashboard draws on stderr: both streams must be a terminal for it
+    const mode = this.mode === "tty" && !process.stderr.isTTY ? "plain" : this.mode;
+    try {
+      const store = new FleetStore({ platform: sources.platform, nc: sources.nc, natsServer: sources.natsServer, intervalMs });
+      const last = await watchStatus({ mode, store, color: colorEnabled(process.stderr), stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, signal: stop.signal });
+      if (check && (!last || snapshotUnhealthy(last))) this.setExit(EXIT.unhealthy);
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      await sources.close();
+    }
+    return undefined;
   }
 }

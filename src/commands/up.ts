@@ -11,6 +11,8 @@ export interface UpJson {
   alreadyUp: boolean;
   detached: boolean;
   nats: { url: string };
+  /** TLS required (mutual) and one NATS user per service with least-privilege permissions */
+  secure: boolean;
   services: { name: string; desired: number; running: number; version: string | null; state: string }[];
 }
 
@@ -19,12 +21,13 @@ export default class Up extends BaseCommand {
   static override description =
     "Builds each service (esbuild, content-hashed), starts nats-server on free loopback ports and each service at its desired count, " +
     "restarts instances that exit, and stays in the foreground until Ctrl-C. Everything lives in .gs/.";
-  static override examples = [`<%= config.bin %> up`, `<%= config.bin %> up --detach`, `<%= config.bin %> up --services auth,settings --replicas 1 --cluster 3`];
+  static override examples = [`<%= config.bin %> up`, `<%= config.bin %> up --detach`, `<%= config.bin %> up --services auth,settings --replicas 1 --cluster 3`, `<%= config.bin %> up --detach --secure --cluster 3`];
   static override flags = {
     ...targetFlags,
     detach: Flags.boolean({ char: "d", description: "Run in the background; return once every service answers over NATS." }),
     cluster: Flags.string({ description: "nats-server nodes: 1, or 3 for a JetStream cluster (default: the target's).", options: ["1", "3"] }),
     services: Flags.string({ description: "Only these services, comma-separated." }),
+    secure: Flags.boolean({ description: "Mutual TLS on every connection and route (a local CA under .gs/secure), and one NATS user per service allowed only its own subjects." }),
     replicas: Flags.integer({ description: "Desired count of every service (default: gs.yaml's).", min: 0, max: 100 }),
     timeout: durationFlag({ description: "How long to wait for every service to answer.", default: 120_000 }),
     // internal: what `--detach` runs in the background
@@ -48,6 +51,7 @@ export default class Up extends BaseCommand {
         services: flags.services?.split(",").map((s) => s.trim()).filter(Boolean),
         replicas: flags.replicas,
         cluster: flags.cluster ? (Number(flags.cluster) as 1 | 3) : undefined,
+        secure: flags.secure,
         detach: flags.detach,
         timeoutMs: flags.timeout,
         signal: interrupt.signal,
@@ -59,10 +63,12 @@ export default class Up extends BaseCommand {
       alreadyUp: r.alreadyUp,
       detached: r.detached,
       nats: r.nats,
+      secure: r.secure,
       services: r.services.map((s) => ({ name: s.name, desired: s.desired, running: s.running, version: s.version ?? null, state: s.state })),
     };
     if (r.alreadyUp) {
-      this.note(`the local fleet is already up (nats ${r.nats.url}, supervisor pid ${r.supervisorPid}) — see \`gs status\`, or stop it with \`gs down\``);
+      const mismatch = flags.secure && !r.secure ? "; it runs without --secure: `gs down`, then `gs up --secure`" : "";
+      this.note(`the local fleet is already up (nats ${r.nats.url}, supervisor pid ${r.supervisorPid})${mismatch} — see \`gs status\`, or stop it with \`gs down\``);
       return json;
     }
     this.out(renderTable(["SERVICE", "RUNNING", "DESIRED", "VERSION"], json.services.map((s) => [s.name, s.running, s.desired, s.version ?? "-"])));

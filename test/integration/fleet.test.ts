@@ -12,11 +12,28 @@ import { defaultRegistry } from "../../services/sdk/runtime.js";
 import type { SubjectEntry } from "../../src/commands/subjects.js";
 import { pingAll, startFleet, type TestFleet } from "../support/fleet.js";
 import { freePort } from "../support/free-port.js";
+import { fuzz, rssMiB } from "../support/fuzz.js";
 import { repoRoot, runCli } from "../support/run-cli.js";
 
 let fleet: TestFleet;
 let nc: NatsConnection;
 const registry = defaultRegistry();
+
+/** The HTTP gateway against the fleet, on a free port; `stop` kills it. */
+async function startGateway(url: string): Promise<{ base: string; stop(): void; alive(): boolean }> {
+  const port = await freePort();
+  const gw = spawn(process.execPath, [path.join(repoRoot, "services/dist/gateway/main.js")], {
+    env: { PATH: process.env.PATH, NATS_URL: url, GATEWAY_PORT: String(port), GS_LOG_LEVEL: "warn" },
+    stdio: "ignore",
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+    if (i > 100) throw new Error("gateway did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, stop: () => gw.kill("SIGTERM"), alive: () => gw.exitCode === null && gw.signalCode === null };
+}
 
 async function pool<T>(items: T[], size: number, fn: (x: T) => Promise<void>): Promise<void> {
   const queue = [...items];
@@ -122,4 +139,43 @@ describe("the fleet", () => {
     expect(dead).toEqual([]);
     expect(await pingAll(nc, 2000)).toHaveLength(22);
   }, 120_000);
+
+  it("answers 10,000 hostile requests over every endpoint with errors, stays up, and keeps its memory (bench/fuzz.mjs: 100,000)", async () => {
+    const pids = [...fleet.processes].map(([name, c]) => [name, c.pid!] as const);
+    await fuzz(nc, registry.rpcs, { total: 2000, concurrency: 32, seed: 1 }); // warm-up: JIT, buffers, first allocations
+    const before = new Map(pids.map(([n, pid]) => [n, rssMiB(pid)]));
+    const r = await fuzz(nc, registry.rpcs, { total: 10_000, concurrency: 64, seed: 7 });
+    const after = new Map(pids.map(([n, pid]) => [n, rssMiB(pid)]));
+    console.log(`fuzz: ${r.sent} requests in ${r.seconds}s, error replies ${JSON.stringify(r.errorReplies)}, ok ${r.okReplies}`);
+    expect(r.problems, r.examples.join("\n")).toBe(0);
+    const grew = pids.filter(([n]) => after.get(n)! - before.get(n)! > 48).map(([n]) => `${n}: ${before.get(n)} -> ${after.get(n)} MiB`);
+    expect(grew).toEqual([]);
+    expect([...fleet.processes].filter(([, c]) => c.exitCode !== null).map(([n]) => n)).toEqual([]);
+    expect(await pingAll(nc, 2000)).toHaveLength(22);
+  }, 240_000);
+
+  it("answers hostile HTTP through the gateway with 4xx and stays up: oversized, deeply nested, binary, very long strings", async () => {
+    const gw = await startGateway(fleet.server.url);
+    try {
+      const post = (subject: string, body: string | Uint8Array, type = "application/json") =>
+        fetch(`${gw.base}/v1/${subject}`, { method: "POST", headers: { "content-type": type }, body }).then(async (r) => ({ status: r.status, body: await r.text() }));
+      expect((await post("auth.login", "x".repeat(2 * 1024 * 1024))).status).toBe(413);
+      const deep = "[".repeat(200_000) + "]".repeat(200_000);
+      expect((await post("auth.login", deep)).status).toBe(413); // over 64 KiB: refused before parsing
+      const deepSmall = '{"username":' + "[".repeat(20_000) + "]".repeat(20_000) + "}";
+      expect((await post("auth.login", deepSmall)).status).toBe(400);
+      const nested = '{"a":'.repeat(10_000) + "1" + "}".repeat(10_000);
+      expect((await post("world-state.query-region", nested)).status).toBe(400);
+      expect((await post("auth.login", Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22]))).status).toBe(400);
+      expect((await post("auth.login", JSON.stringify({ username: "\u0000\ud800".repeat(1000), password: "p" }))).status).toBeLessThan(500);
+      const long = await post("auth.register", JSON.stringify({ username: "u".repeat(60_000), password: "correct-horse-battery" }));
+      expect(long.status).toBeGreaterThanOrEqual(400);
+      expect(long.status).toBeLessThan(500);
+      expect((await post("auth.login", "{}", "text/plain")).status).toBe(415);
+      expect(gw.alive()).toBe(true);
+      expect((await fetch(`${gw.base}/healthz`)).status).toBe(200);
+    } finally {
+      gw.stop();
+    }
+  }, 60_000);
 });

@@ -198,16 +198,20 @@ describe.runIf(canRun)("local platform errors", () => {
     }
   });
 
-  it("restricts --target to local targets", async () => {
+  it("restricts local-only commands to local targets, and asks for --yes before deploying to a confirm: true target", async () => {
     const project = createProject(services.slice(0, 1));
     try {
       const { writeFileSync, readFileSync } = await import("node:fs");
       const file = `${project.dir}/gs.yaml`;
       const ecs = "targets:\n  prod:\n    platform: ecs\n    region: us-east-1\n    cluster: c\n    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com\n    nats: { url: nats://nats.internal:4222 }\n";
       writeFileSync(file, readFileSync(file, "utf8").replace("services:", `${ecs}services:`));
-      const r = await runGs(["deploy", "--target", "prod"], { cwd: project.dir });
+      const r = await runGs(["up", "--target", "prod"], { cwd: project.dir });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/target "prod" runs on ecs.*local/);
+      // ecs targets confirm by default: in CI, without --yes, nothing is called
+      const p = await runGs(["deploy", "--target", "prod"], { cwd: project.dir });
+      expect(p.code).toBe(2);
+      expect(p.stderr).toMatch(/confirm: true.*--yes/);
       const d = await runGs(["deploy"], { cwd: project.dir });
       expect(d.code).toBe(1);
       expect(d.stderr).toMatch(/the local fleet is not running — start it with `gs up`/);

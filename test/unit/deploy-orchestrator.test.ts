@@ -130,4 +130,38 @@ describe("deploy orchestrator", () => {
     expect(r.services[0]).toMatchObject({ action: "rolled_back", reason: expect.stringMatching(/only 0 of 2 instances answer over NATS/) });
     expect(await platform.describeServices(["a"])).toMatchObject([{ version: "1.0.0+aaaa" }]);
   });
+
+  it("reports failed, not rolled back, when a deployment fails with rollback off", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa" }, { a: "crash" });
+    const r = await deploy({ platform, builder: builder({ a: "1.0.0+a222" }), concurrency: 1, timeoutMs: 5000, pollMs: 1, rollback: false });
+    expect(r.services[0]).toMatchObject({ action: "failed", reason: expect.stringMatching(/Error: boom/) });
+    expect(deployExitCode(r)).toBe(1);
+  });
+
+  it("still reports rolled back with rollback off when the platform rolled back by itself", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa" }, { a: "crash" });
+    const real = platform.describeDeployment.bind(platform);
+    platform.describeDeployment = async (s, id) => ({ ...(await real(s, id)), rolledBack: true });
+    const r = await deploy({ platform, builder: builder({ a: "1.0.0+a222" }), concurrency: 1, timeoutMs: 5000, pollMs: 1, rollback: false });
+    expect(r.services[0]).toMatchObject({ action: "rolled_back" });
+    expect(deployExitCode(r)).toBe(3);
+  });
+
+  it("leaves a timed-out deployment alone with rollback off, and exits 4", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa" }, { a: "hang" });
+    const r = await deploy({ platform, builder: builder({ a: "1.0.0+a222" }), concurrency: 1, timeoutMs: 1, graceMs: 0, pollMs: 5, rollback: false });
+    expect(r.services[0]).toMatchObject({ action: "failed", timedOut: true });
+    expect(platform.stopped).toEqual([]);
+    expect(deployExitCode(r)).toBe(4);
+  }, 20_000);
+
+  it("rolls out nothing when the verifier cannot get ready (NATS unreachable)", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa", b: "1.0.0+bbbb" });
+    const verifier = { ready: async () => Promise.reject(new Error("cannot connect to NATS at nats://10.0.0.1:4222: timed out after 5s")), answering: async () => 2 };
+    const r = await deploy({ platform, builder: builder({ a: "1.0.0+a222", b: "1.0.0+bbbb" }), verifier, concurrency: 1, timeoutMs: 5000, pollMs: 1 });
+    expect(r.services[0]).toMatchObject({ action: "failed", reason: expect.stringMatching(/not rolled out: cannot verify over NATS \(cannot connect/) });
+    expect(r.services[1]).toMatchObject({ action: "unchanged" });
+    expect(platform.maxActive).toBe(0);
+    expect(deployExitCode(r)).toBe(1);
+  });
 });

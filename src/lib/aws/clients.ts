@@ -10,8 +10,19 @@ export interface EcsClients {
   logs: CloudWatchLogsClient;
 }
 
+/**
+ * gs pins Node 20 (DESIGN, "Dependencies"); the SDK's multi-line "upgrade to Node 22" warning would
+ * otherwise open every deploy's CI log. Set before the first client is made; a user's own value wins.
+ */
+export function quietSdkWarnings(env: NodeJS.ProcessEnv = process.env): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+}
+
 // the SDK's own retries stay on (network blips); awsCall adds the longer throttling backoff on top
-const base = (ctx: AwsContext) => ({ region: ctx.region, ...(ctx.profile ? { profile: ctx.profile } : {}) });
+const base = (ctx: AwsContext) => {
+  quietSdkWarnings();
+  return { region: ctx.region, ...(ctx.profile ? { profile: ctx.profile } : {}) };
+};
 
 export async function createEcsClients(ctx: AwsContext): Promise<EcsClients> {
   const [{ ECSClient }, { CloudWatchLogsClient }] = await Promise.all([import("@aws-sdk/client-ecs"), import("@aws-sdk/client-cloudwatch-logs")]);

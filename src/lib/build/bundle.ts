@@ -1,7 +1,7 @@
 // Local builds: each service bundled by esbuild into one ESM file, named by its content hash.
 // The hash covers the bundle and the service's .proto files, so an unchanged service keeps its version.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Artifact, ArtifactBuilder } from "../platform/platform.js";
@@ -106,18 +106,25 @@ interface BuildCache {
   artifact: Artifact;
 }
 
-const fileHashes = new Map<string, string | null>();
+// memoized per file by size and mtime: one process may bundle, see a file edited, and bundle again
+const fileHashes = new Map<string, { stamp: string; hash: string }>();
 function fileHash(file: string): string | null {
-  let h = fileHashes.get(file);
-  if (h === undefined) {
-    try {
-      h = createHash("sha256").update(readFileSync(file)).digest("hex");
-    } catch {
-      h = null;
-    }
-    fileHashes.set(file, h);
+  let stamp: string;
+  try {
+    const st = statSync(file);
+    stamp = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return null;
   }
-  return h;
+  const known = fileHashes.get(file);
+  if (known?.stamp === stamp) return known.hash;
+  try {
+    const hash = createHash("sha256").update(readFileSync(file)).digest("hex");
+    fileHashes.set(file, { stamp, hash });
+    return hash;
+  } catch {
+    return null;
+  }
 }
 
 /** A digest of everything the bundle was made from; undefined when an input is gone. */
@@ -198,7 +205,8 @@ export async function bundleService(service: string, opts: BundleOptions): Promi
   const artifact = { version: `${fleetVersion(opts.servicesDir)}+${hash}`, hash, ref: out };
   const workDir = realpathSync(opts.servicesDir);
   const inputs = Object.keys(result.metafile?.inputs ?? {})
-    .filter((f) => !f.startsWith("<") && !f.endsWith(`/${service}-entry.ts`)) // the generated entry is hashed as text
+    // the generated entry (metafile names it `<service>-entry.ts`, relative) is hashed as text
+    .filter((f) => !f.startsWith("<") && path.basename(f) !== `${service}-entry.ts`)
     .map((f) => path.resolve(workDir, f.replace(/^[a-z-]+:/, "")));
   const key = inputsKey(service, inputs, opts);
   if (key) writeFileSync(path.join(dir, "cache.json"), JSON.stringify({ key, inputs, artifact } satisfies BuildCache));

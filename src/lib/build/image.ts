@@ -37,6 +37,8 @@ export interface ImagePlan {
   /** `localhost/gs/<service>:<tag>` */
   localRef: string;
   baseImage: string;
+  /** short digests of each hash input (see imageInputDigests): what a plan compares to say why a tag changed */
+  inputs?: Record<string, string>;
 }
 
 export interface BuiltImage extends ImagePlan {
@@ -106,6 +108,22 @@ export function imageHash(i: ImageHashInputs): string {
   return h.digest("hex").slice(0, TAG_LENGTH);
 }
 
+const short = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex").slice(0, 8);
+
+/** 8 hex per input of the tag, so two tags can be compared input by input (`bundle`, `dockerfile`, `base`, `deps`, `proto`, `salt`). */
+export function imageInputDigests(i: ImageHashInputs): Record<string, string> {
+  const proto = createHash("sha256");
+  for (const [name, data] of i.protos) proto.update(`${name}\0${data.length}\0`).update(data);
+  return {
+    bundle: short(i.bundle),
+    dockerfile: short(i.dockerfile),
+    base: short(i.baseImage),
+    deps: short(i.runtimeDeps.join("\n")),
+    proto: proto.digest("hex").slice(0, 8),
+    ...(i.salt ? { salt: short(i.salt) } : {}),
+  };
+}
+
 /** Bundle the service and work out its image tag; builds nothing. */
 export async function planImage(service: string, opts: ImageOptions): Promise<ImagePlan> {
   const dockerfile = dockerfileOf(opts);
@@ -113,7 +131,7 @@ export async function planImage(service: string, opts: ImageOptions): Promise<Im
     throw new OperationError(`${path.relative(process.cwd(), dockerfile) || dockerfile} not found`, { hint: "run gs from the project (the folder of gs.yaml), which holds the Dockerfile" });
   }
   const artifact = await bundleService(service, opts.bundle);
-  const tag = imageHash({
+  const inputs: ImageHashInputs = {
     service,
     bundle: readFileSync(artifact.ref),
     dockerfile: readFileSync(dockerfile),
@@ -121,9 +139,18 @@ export async function planImage(service: string, opts: ImageOptions): Promise<Im
     runtimeDeps: runtimeDependencies(opts.root, opts.bundle.servicesDir),
     protos: protoFiles(opts.bundle.protoDir).map((f) => [path.relative(opts.bundle.protoDir, f), readFileSync(f)]),
     salt: opts.salt,
-  });
+  };
+  const tag = imageHash(inputs);
   const fleetVersion = artifact.version.split("+")[0]!;
-  return { service, tag, version: `${fleetVersion}+${tag}`, bundle: artifact.ref, localRef: `${LOCAL_REPOSITORY}/${service}:${tag}`, baseImage: opts.baseImage };
+  return {
+    service,
+    tag,
+    version: `${fleetVersion}+${tag}`,
+    bundle: artifact.ref,
+    localRef: `${LOCAL_REPOSITORY}/${service}:${tag}`,
+    baseImage: opts.baseImage,
+    inputs: imageInputDigests(inputs),
+  };
 }
 
 /** Build the planned image unless the engine already holds its tag. */

@@ -57,7 +57,13 @@ export function parseConfig(text: string, file: string): GsConfig {
     const what = yamlError.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     throw new ConfigError(`${where}: ${what}`, `fix the YAML syntax in ${file}; ${DOCS_HINT}`);
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // e.g. a "billion laughs" of nested aliases: yaml refuses to expand it
+    throw new ConfigError(`${file}: ${(err as Error).message.split("\n")[0]}`, `remove the nested aliases from ${file}; ${DOCS_HINT}`);
+  }
   const result = configSchema.safeParse(data);
   if (!result.success) throw issueToError(result.error.issues, data, file);
   return resolveConfig(result.data, file);

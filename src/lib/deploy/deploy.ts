@@ -34,6 +34,8 @@ export type DeployProgress =
 
 /** Checks, independently of the platform, that a version answers (over NATS). */
 export interface Verifier {
+  /** called once before the first rollout (e.g. connect): when it throws, nothing is rolled out */
+  ready?(): Promise<void>;
   answering(service: string, version: string, want: number, timeoutMs: number): Promise<number>;
 }
 
@@ -49,6 +51,8 @@ export interface DeployOptions {
   pollMs?: number;
   /** how long past timeoutMs to wait for the platform's own verdict before stopping the deployment (default 10 s) */
   graceMs?: number;
+  /** put a failed service back on its previous version (default true); false: leave it as it failed, and report `failed` */
+  rollback?: boolean;
   onProgress?: (p: DeployProgress) => void;
 }
 
@@ -82,6 +86,21 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     failed: current.filter((s) => results.get(s.name)?.action === "failed").map((s) => s.name),
   });
 
+  if (changed.length && opts.verifier?.ready) {
+    try {
+      await opts.verifier.ready();
+    } catch (err) {
+      // without a way to verify, success could not be told from failure: roll out nothing
+      const reason = `not rolled out: cannot verify over NATS (${(err as Error).message})`;
+      for (const svc of changed) {
+        const r: ServiceDeployResult = { name: svc.name, action: "failed", from: svc.version ?? null, to: artifacts.get(svc.name)!.version, seconds: 0, reason };
+        results.set(svc.name, r);
+        progress({ kind: "done", result: r });
+      }
+      return { target: opts.platform.target, services: current.map((s) => results.get(s.name)!) };
+    }
+  }
+
   await pool(changed, Math.max(1, opts.concurrency), async (svc) => {
     const r = await rollOut(opts, svc, artifacts.get(svc.name)!, progress);
     results.set(svc.name, r);
@@ -90,9 +109,9 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   return { target: opts.platform.target, services: current.map((s) => results.get(s.name)!) };
 }
 
-/** 0 all deployed or unchanged; 1 a service failed; 4 one timed out; 3 one was rolled back. */
+/** 0 all deployed or unchanged; 1 a service failed; 4 one timed out (rolled back or not); 3 one was rolled back. */
 export function deployExitCode(result: DeployResult): ExitCode {
-  if (result.services.some((s) => s.action === "failed")) return EXIT.failed;
+  if (result.services.some((s) => s.action === "failed" && !s.timedOut)) return EXIT.failed;
   if (result.services.some((s) => s.timedOut)) return EXIT.timedOut;
   if (result.services.some((s) => s.action === "rolled_back")) return EXIT.rolledBack;
   return EXIT.ok;
@@ -106,16 +125,23 @@ async function rollOut(opts: DeployOptions, svc: ServiceDescription, artifact: A
   const done = (action: DeployAction, extra: Partial<ServiceDeployResult> = {}): ServiceDeployResult => ({ ...base, action, seconds: secondsSince(t0), ...extra });
 
   const outcome = await follow(opts, svc.name, artifact, from, progress);
-  if (outcome.kind === "failed") return done("failed", { reason: outcome.reason });
-  if (outcome.kind === "rolled_back") return done("rolled_back", { reason: outcome.reason, ...(outcome.timedOut ? { timedOut: true as const } : {}) });
+  const timedOut = (t: boolean) => (t ? { timedOut: true as const } : {});
+  if (outcome.kind === "failed") return done("failed", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
+  if (outcome.kind === "rolled_back") return done("rolled_back", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
 
   if (opts.verifier) {
     progress({ kind: "verify", service: svc.name, to: artifact.version });
     const want = Math.max(1, outcome.info.desired);
-    const answering = await opts.verifier.answering(svc.name, artifact.version, want, 10_000);
+    let answering = 0;
+    let why = "";
+    try {
+      answering = await opts.verifier.answering(svc.name, artifact.version, want, Math.min(10_000, opts.timeoutMs));
+    } catch (err) {
+      why = ` (${(err as Error).message})`;
+    }
     if (answering < want) {
-      const reason = `the platform completed the rollout, but only ${answering} of ${want} instances answer over NATS with ${artifact.version}`;
-      if (!previous) return done("failed", { reason });
+      const reason = `the platform completed the rollout, but only ${answering} of ${want} instances answer over NATS with ${artifact.version}${why}`;
+      if (!previous || opts.rollback === false) return done("failed", { reason });
       progress({ kind: "rollback", service: svc.name, reason });
       const back = await follow(opts, svc.name, previous, artifact.version, progress);
       return back.kind === "completed" ? done("rolled_back", { reason }) : done("failed", { reason: `${reason}; rolling back to ${previous.version} failed too` });
@@ -124,7 +150,7 @@ async function rollOut(opts: DeployOptions, svc: ServiceDescription, artifact: A
   return done("deployed");
 }
 
-type Outcome = { kind: "completed"; info: DeploymentInfo } | { kind: "rolled_back"; reason: string; timedOut: boolean } | { kind: "failed"; reason: string };
+type Outcome = { kind: "completed"; info: DeploymentInfo } | { kind: "rolled_back"; reason: string; timedOut: boolean } | { kind: "failed"; reason: string; timedOut: boolean };
 
 /** Start a deployment and follow it until COMPLETED or FAILED; past the deadline, stop it. */
 async function follow(opts: DeployOptions, service: string, artifact: Artifact, from: string | null, progress: (p: DeployProgress) => void): Promise<Outcome> {
@@ -133,7 +159,7 @@ async function follow(opts: DeployOptions, service: string, artifact: Artifact, 
   try {
     info = await opts.platform.startDeployment(service, artifact, { timeoutMs: opts.timeoutMs });
   } catch (err) {
-    return { kind: "failed", reason: (err as Error).message };
+    return { kind: "failed", reason: (err as Error).message, timedOut: false };
   }
   // the platform enforces the deadline itself; this one covers a platform that does not
   const deadline = Date.now() + opts.timeoutMs + (opts.graceMs ?? 10_000);
@@ -145,11 +171,14 @@ async function follow(opts: DeployOptions, service: string, artifact: Artifact, 
     if (info.rolloutState === "COMPLETED") return { kind: "completed", info };
     if (info.rolloutState === "FAILED") {
       const reason = info.reason ?? "the deployment failed";
-      progress({ kind: "rollback", service, reason });
-      return { kind: "rolled_back", reason, timedOut: Boolean(info.timedOut) };
+      // --no-rollback: failed, unless the platform put the old version back itself (the ECS circuit breaker)
+      const rolledBack = info.rolledBack ?? opts.rollback !== false;
+      if (rolledBack) progress({ kind: "rollback", service, reason });
+      return { kind: rolledBack ? "rolled_back" : "failed", reason, timedOut: Boolean(info.timedOut) };
     }
     if (Date.now() > deadline) {
       const reason = `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`;
+      if (opts.rollback === false) return { kind: "failed", reason: `${reason}; left as it is (--no-rollback)`, timedOut: true };
       progress({ kind: "rollback", service, reason });
       await opts.platform.stopDeployment(service, info.id, reason).catch(() => undefined);
       return { kind: "rolled_back", reason, timedOut: true };
@@ -158,7 +187,7 @@ async function follow(opts: DeployOptions, service: string, artifact: Artifact, 
     try {
       info = await opts.platform.describeDeployment(service, info.id);
     } catch (err) {
-      return { kind: "failed", reason: `lost track of deployment ${info.id}: ${(err as Error).message}` };
+      return { kind: "failed", reason: `lost track of deployment ${info.id}: ${(err as Error).message}`, timedOut: false };
     }
   }
 }

@@ -33,13 +33,19 @@ export function parseJsonData(bytes: Buffer, source = "DATA"): unknown {
   if (text.includes("\u0000") || !Buffer.from(text, "utf8").equals(bytes)) {
     throw new UsageError(`${source} is not valid JSON: it contains binary data`, "use --raw to send bytes as they are");
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     // only bad JSON pays for loading the parser that locates the error
     const { parse: parseLenient, printParseErrorCode } = createRequire(import.meta.url)("jsonc-parser") as typeof import("jsonc-parser");
     const errors: ParseError[] = [];
-    parseLenient(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    try {
+      parseLenient(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    } catch {
+      // the locating parser recurses: hostile nesting overflows its stack; JSON.parse's message will do
+      errors.length = 0;
+    }
     const first = errors[0];
     if (!first) throw new UsageError(`${source} is not valid JSON: ${(err as Error).message}`);
     const { line, column } = lineColumn(text, first.offset);
@@ -49,6 +55,28 @@ export function parseJsonData(bytes: Buffer, source = "DATA"): unknown {
       "fix the JSON (keys and strings need double quotes)",
     );
   }
+  const depth = nestingDepth(value);
+  if (depth > MAX_DATA_DEPTH) {
+    throw new UsageError(`${source} is nested ${depth} levels deep; at most ${MAX_DATA_DEPTH} are accepted`, "flatten the JSON: no protobuf message of the fleet nests that deep");
+  }
+  return value;
+}
+
+/** Deeper JSON cannot be a fleet message, and encoding it would recurse past the stack. */
+export const MAX_DATA_DEPTH = 100;
+
+/** How deeply arrays and objects nest in `value`, counted without recursion (stops past the limit). */
+function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > MAX_DATA_DEPTH) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
 }
 
 function describeCode(code: string): string {

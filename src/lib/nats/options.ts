@@ -111,7 +111,10 @@ function chooseSource(
     return { servers: parseServers(opts.targetNatsUrl, source), source, creds: opts.targetCreds };
   }
   const local = findLocalFleetRecord(opts.cwd, env);
-  if (local) return { servers: local.servers, source: `local fleet (${LOCAL_FLEET_RECORD})` };
+  if (local) {
+    // a secure local fleet (`gs up --secure`): its client certificate and the operator identity
+    return { servers: local.servers, source: `local fleet (${LOCAL_FLEET_RECORD})`, ...(local.tls ? { tls: local.tls } : {}), ...(local.nkey ? { nkey: local.nkey } : {}) };
+  }
   const selected = selectedContextName(ctxOpts);
   if (selected) {
     try {
@@ -205,8 +208,17 @@ function badServer(what: string, item: string): NatsSettingsError {
   );
 }
 
+/** What a command needs of the local fleet's record: where NATS is, and the files a secure fleet's clients connect with. */
+export interface LocalFleetConnection {
+  file: string;
+  servers: string[];
+  tls?: { ca: string; cert: string; key: string };
+  /** the operator identity's nkey seed file */
+  nkey?: string;
+}
+
 /** The local fleet's record nearest cwd, or undefined when no local fleet has been started. */
-export function findLocalFleetRecord(cwd: string, env: NodeJS.ProcessEnv = process.env): { file: string; servers: string[] } | undefined {
+export function findLocalFleetRecord(cwd: string, env: NodeJS.ProcessEnv = process.env): LocalFleetConnection | undefined {
   for (let dir = path.resolve(cwd); ; ) {
     // GS_HOME moves .gs/ (see src/lib/platform/local/paths.ts); absolute or relative to the project
     const file = env.GS_HOME ? path.resolve(dir, env.GS_HOME, "local.json") : path.join(dir, LOCAL_FLEET_RECORD);
@@ -217,27 +229,41 @@ export function findLocalFleetRecord(cwd: string, env: NodeJS.ProcessEnv = proce
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR") throw corruptRecord(file, cwd, `cannot read: ${code}`);
     }
-    if (text !== undefined) return { file, servers: parseRecord(text, file, cwd) };
+    if (text !== undefined) return { file, ...parseRecord(text, file, cwd) };
     const parent = path.dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
   }
 }
 
-function parseRecord(text: string, file: string, cwd: string): string[] {
+function parseRecord(text: string, file: string, cwd: string): Omit<LocalFleetConnection, "file"> {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
     throw corruptRecord(file, cwd, `not valid JSON (${(err as Error).message})`);
   }
-  const url = (data as { nats?: { url?: unknown } } | null)?.nats?.url;
+  const nats = (data as { nats?: { url?: unknown; tls?: unknown; nkey?: unknown } } | null)?.nats;
+  const url = nats?.url;
   if (typeof url !== "string" || url === "") throw corruptRecord(file, cwd, "no nats.url");
+  let servers: string[];
   try {
-    return parseServers(url, "nats.url");
+    servers = parseServers(url, "nats.url");
   } catch (err) {
     throw corruptRecord(file, cwd, (err as Error).message);
   }
+  const out: Omit<LocalFleetConnection, "file"> = { servers };
+  if (nats!.tls !== undefined) {
+    const t = nats!.tls as Record<string, unknown> | null;
+    const str = (v: unknown) => typeof v === "string" && v !== "";
+    if (!t || typeof t !== "object" || !str(t.ca) || !str(t.cert) || !str(t.key)) throw corruptRecord(file, cwd, "nats.tls needs ca, cert and key paths");
+    out.tls = { ca: t.ca as string, cert: t.cert as string, key: t.key as string };
+  }
+  if (nats!.nkey !== undefined) {
+    if (typeof nats!.nkey !== "string" || nats!.nkey === "") throw corruptRecord(file, cwd, "nats.nkey is not a path");
+    out.nkey = nats!.nkey;
+  }
+  return out;
 }
 
 function corruptRecord(file: string, cwd: string, problem: string): NatsSettingsError {

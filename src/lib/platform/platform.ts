@@ -11,6 +11,8 @@ export interface Artifact {
   hash: string;
   /** where the platform finds it: a bundle path (local) or an image URI pinned by digest (ecs) */
   ref: string;
+  /** short digests of what the hash was made from (`bundle`, `dockerfile`, `base`, `deps`, `proto`): says why a version changed */
+  inputs?: Record<string, string>;
 }
 
 export type RolloutState = "IN_PROGRESS" | "COMPLETED" | "FAILED";
@@ -35,6 +37,8 @@ export interface DeploymentInfo {
   reason?: string;
   /** FAILED because it was not healthy within its deadline */
   timedOut?: boolean;
+  /** FAILED and the service was put back on the previous version (by gs, or by the platform itself, e.g. the ECS circuit breaker) */
+  rolledBack?: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -119,6 +123,31 @@ export interface StartDeploymentOptions {
   timeoutMs: number;
 }
 
+/** One value a deployment changes, e.g. `containerDefinitions[0].image`. */
+export interface FieldChange {
+  path: string;
+  from: unknown;
+  to: unknown;
+}
+
+/** A call a deployment would make, with its exact input (dry runs print these instead of making them). */
+export interface PlannedCall {
+  /** `ecs:RegisterTaskDefinition`, `ecs:UpdateService`, `ecr:GetAuthorizationToken`, `registry:push`, `local:deploy` */
+  api: string;
+  input: Record<string, unknown>;
+}
+
+/** What deploying an artifact to one service would change, found with reads only. */
+export interface DeploymentPlan {
+  service: string;
+  /** what runs now */
+  current: { version: string | null; ref: string; inputs?: Record<string, string>; revision?: string };
+  /** empty when the service already runs this version */
+  changes: FieldChange[];
+  /** empty when the service already runs this version */
+  calls: PlannedCall[];
+}
+
 export interface Platform {
   /** the gs.yaml target this platform serves */
   readonly target: string;
@@ -134,9 +163,24 @@ export interface Platform {
   stopDeployment(service: string, deploymentId: string, reason: string): Promise<DeploymentInfo>;
   /** the service's instance logs, oldest first; with `follow`, then new lines as they come */
   logs(service: string, query: LogQuery): AsyncIterable<LogLine>;
+  /** dry run: what startDeployment would change and call, making only reads (platforms without it get a generic plan) */
+  planDeployments?(items: { service: string; artifact: Artifact }[]): Promise<DeploymentPlan[]>;
+}
+
+/** What building an artifact would do, found without building or pushing anything. */
+export interface ArtifactPlan {
+  /** `ref` is the final reference when the artifact exists already, else where it will be (ecs: `host/repo:tag`, pinned by digest after the push) */
+  artifact: Artifact;
+  /** it exists already: nothing to build or push */
+  present: boolean;
+  image?: { repository: string; tag: string; digest: string | null; createRepository: boolean };
+  /** what making it would call (registry writes); empty when present */
+  calls: PlannedCall[];
 }
 
 /** Makes artifacts for a platform: local bundles, or images pushed to a registry for ecs. */
 export interface ArtifactBuilder {
   build(service: string): Promise<Artifact>;
+  /** dry run: the artifact `build` would make, building and pushing nothing */
+  plan?(service: string): Promise<ArtifactPlan>;
 }

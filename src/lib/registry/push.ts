@@ -1,7 +1,7 @@
 // Push service images: skip tags the registry already holds, build what the engine lacks, push, and
 // record each image's digest. Also the ArtifactBuilder the ecs platform deploys from.
 import os from "node:os";
-import type { Artifact, ArtifactBuilder } from "../platform/platform.js";
+import type { Artifact, ArtifactBuilder, ArtifactPlan, PlannedCall } from "../platform/platform.js";
 import { buildImage, planImage, type ImageOptions, type ImagePlan } from "../build/image.js";
 import { limiter, pool } from "../build/limit.js";
 import type { ImageEngine } from "../build/image-engine.js";
@@ -97,13 +97,44 @@ export class RegistryArtifactBuilder implements ArtifactBuilder {
   build(service: string): Promise<Artifact> {
     let p = this.done.get(service);
     if (!p) {
-      p = this.gate(() => planImage(service, this.opts).then((plan) => pushPlanned(plan, this.opts)))
-        .then((img) => {
+      p = this.gate(() => planImage(service, this.opts).then(async (plan) => [plan, await pushPlanned(plan, this.opts)] as const))
+        .then(([plan, img]) => {
           this.images.set(service, img);
-          return { version: img.version, hash: img.tag, ref: img.uri };
+          return { version: img.version, hash: img.tag, ref: img.uri, ...(plan.inputs ? { inputs: plan.inputs } : {}) };
         });
       this.done.set(service, p);
     }
     return p;
+  }
+
+  /** Dry run: the image's tag and whether the registry holds it (DescribeImages); nothing is built, created or pushed. */
+  async plan(service: string): Promise<ArtifactPlan> {
+    const plan = await this.gate(() => planImage(service, this.opts));
+    const { host, repository } = repositoryOf(this.opts.registry, service);
+    let digest: string | undefined;
+    let missingRepository = false;
+    try {
+      digest = await this.opts.target.find(repository, plan.tag);
+    } catch (err) {
+      if (!(err instanceof RepositoryMissingError) || !this.opts.createRepos) throw err;
+      missingRepository = true;
+    }
+    const artifact: Artifact = {
+      version: plan.version,
+      hash: plan.tag,
+      ref: digest ? pinnedUri(host, repository, digest) : `${host}/${repository}:${plan.tag}`,
+      ...(plan.inputs ? { inputs: plan.inputs } : {}),
+    };
+    const image = { repository, tag: plan.tag, digest: digest ?? null, createRepository: missingRepository };
+    if (digest) return { artifact, present: true, image, calls: [] };
+    const calls: PlannedCall[] = [];
+    if (missingRepository) {
+      calls.push({ api: "ecr:CreateRepository", input: { repositoryName: repository, imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "IMMUTABLE" } });
+    }
+    calls.push({
+      api: "registry:push",
+      input: { source: plan.localRef, destination: `${host}/${repository}:${plan.tag}`, auth: this.opts.target.kind === "ecr" ? "ecr:GetAuthorizationToken" : "none" },
+    });
+    return { artifact, present: false, image, calls };
   }
 }

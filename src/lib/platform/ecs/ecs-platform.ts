@@ -13,6 +13,7 @@ import { repositoryOf } from "../../registry/registry.js";
 import type {
   Artifact,
   DeploymentInfo,
+  DeploymentPlan,
   DeploymentStatus,
   InstanceInfo,
   LogLine,
@@ -26,7 +27,18 @@ import type {
   StoppedInstance,
 } from "../platform.js";
 import { chunks, exitCodeOf, instanceState, isCrash, stopSummary, taskId } from "./ecs-tasks.js";
-import { awsLogsOf, cloneTaskDefinition, logStreamOf, serviceContainerIndex, VERSION_TAG, type AwsLogsTarget } from "./task-definition.js";
+import {
+  awsLogsOf,
+  cloneTaskDefinition,
+  diffTaskDefinition,
+  formatInputsTag,
+  INPUTS_TAG,
+  logStreamOf,
+  parseInputsTag,
+  serviceContainerIndex,
+  VERSION_TAG,
+  type AwsLogsTarget,
+} from "./task-definition.js";
 
 export interface EcsPlatformOptions {
   /** the gs.yaml target name */
@@ -308,6 +320,40 @@ export class EcsPlatform implements Platform {
     return (await this.describeServices([service]))[0]!;
   }
 
+  /** The RegisterTaskDefinition input for `artifact`: the live revision with only the image and gs's tags changed. */
+  private registration(td: TaskDefinition, index: number, tags: Tag[], artifact: Artifact) {
+    const kept = tags.filter((t) => t.key !== INPUTS_TAG);
+    if (artifact.inputs) kept.push({ key: INPUTS_TAG, value: formatInputsTag(artifact.inputs) });
+    return cloneTaskDefinition(td, index, artifact.ref, kept, artifact.version);
+  }
+
+  /** Dry run: DescribeServices (10 a call) and DescribeTaskDefinition only; the exact RegisterTaskDefinition and UpdateService inputs. */
+  async planDeployments(items: { service: string; artifact: Artifact }[]): Promise<DeploymentPlan[]> {
+    this.checkNames(items.map((i) => i.service));
+    const described = await this.describeEcs(items.map((i) => i.service));
+    return Promise.all(
+      items.map(async ({ service, artifact }): Promise<DeploymentPlan> => {
+        const live = described.get(service)!.taskDefinition;
+        if (!live) throw new GsError(`ECS service ${this.ecsName(service)} has no task definition`, { hint: "deploy it once with the AWS console or CLI; gs deploys new revisions of an existing one" });
+        const { td, tags } = await this.revision(live);
+        const index = this.containerIndex(service, td);
+        const current = await this.artifactOf(service, live);
+        const inputs = parseInputsTag(tags.find((t) => t.key === INPUTS_TAG)?.value);
+        const base = { service, current: { version: current.version, ref: current.ref, revision: live, ...(inputs ? { inputs } : {}) } };
+        if (current.version === artifact.version) return { ...base, changes: [], calls: [] };
+        const input = this.registration(td, index, tags, artifact);
+        return {
+          ...base,
+          changes: diffTaskDefinition(td, tags, input),
+          calls: [
+            { api: "ecs:RegisterTaskDefinition", input: input as unknown as Record<string, unknown> },
+            { api: "ecs:UpdateService", input: { cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition: `${td.family ?? this.ecsName(service)}:<registered revision>` } },
+          ],
+        };
+      }),
+    );
+  }
+
   async startDeployment(service: string, artifact: Artifact, opts: StartDeploymentOptions): Promise<DeploymentInfo> {
     this.checkNames([service]);
     const svc = (await this.describeEcs([service])).get(service)!;
@@ -315,7 +361,7 @@ export class EcsPlatform implements Platform {
     if (!live) throw new GsError(`ECS service ${this.ecsName(service)} has no task definition`, { hint: "deploy it once with the AWS console or CLI; gs deploys new revisions of an existing one" });
     const { td, tags } = await this.revision(live);
     const index = this.containerIndex(service, td);
-    const input = cloneTaskDefinition(td, index, artifact.ref, tags, artifact.version);
+    const input = this.registration(td, index, tags, artifact);
     const { RegisterTaskDefinitionCommand, UpdateServiceCommand } = await this.ecsSdk();
     const registered = await this.call("ecs:RegisterTaskDefinition", () => this.opts.clients.ecs.send(new RegisterTaskDefinitionCommand(input)));
     const arn = registered.taskDefinition?.taskDefinitionArn;
@@ -360,7 +406,8 @@ export class EcsPlatform implements Platform {
       const why = dep.rolloutStateReason ?? (primary && primary.id !== dep.id ? "another deployment replaced it" : "the deployment failed");
       const crash = await this.crashDetail(service, deploymentId, ourTd);
       const rolledBackAlready = Boolean(back);
-      return this.fail(t, { ...info, rolloutState: "FAILED", reason: `${why}${crash ? `: ${crash.summary}` : ""}${back}` }, !rolledBackAlready);
+      const failed: DeploymentInfo = { ...info, rolloutState: "FAILED", reason: `${why}${crash ? `: ${crash.summary}` : ""}${back}`, ...(rolledBackAlready ? { rolledBack: true } : {}) };
+      return this.fail(t, failed, !rolledBackAlready);
     }
 
     const crash = await this.crashDetail(service, deploymentId, ourTd);
@@ -416,7 +463,7 @@ export class EcsPlatform implements Platform {
     let final = info;
     if (t && rollBack && this.opts.rollback !== false) {
       await this.updateTaskDefinition(t.service, t.previous);
-      final = { ...info, reason: `${info.reason ?? "failed"}; rolled back to ${t.previousVersion}` };
+      final = { ...info, reason: `${info.reason ?? "failed"}; rolled back to ${t.previousVersion}`, rolledBack: true };
     }
     if (t) t.final = final;
     return final;
@@ -441,7 +488,7 @@ export class EcsPlatform implements Platform {
     if (!previous) throw new GsError(`no earlier revision of ${service} to roll back to`, { hint: "roll back by hand: aws ecs update-service --task-definition <revision>" });
     const info = dep ? await this.toDeployment(service, dep, false) : await this.syntheticFailed(service, deploymentId, t, reason);
     await this.updateTaskDefinition(service, previous);
-    const final: DeploymentInfo = { ...info, rolloutState: "FAILED", reason: `${reason}; rolled back to ${t?.previousVersion ?? (await this.artifactOf(service, previous)).version}` };
+    const final: DeploymentInfo = { ...info, rolloutState: "FAILED", rolledBack: true, reason: `${reason}; rolled back to ${t?.previousVersion ?? (await this.artifactOf(service, previous)).version}` };
     if (t) t.final = final;
     return final;
   }

@@ -84,3 +84,53 @@ export function awsLogsOf(container: ContainerDefinition | undefined): AwsLogsTa
 export function logStreamOf(logs: AwsLogsTarget, taskId: string): string | undefined {
   return logs.streamPrefix ? `${logs.streamPrefix}/${logs.container}/${taskId}` : undefined;
 }
+
+/** The resource tag that records what a revision's version was made from (`bundle=1a2b3c4d dockerfile=…`): a plan compares it to say why a service changed. */
+export const INPUTS_TAG = "gs:inputs";
+
+/** `{ bundle: "1a2b3c4d", … }` as one tag value (ECS tag values allow letters, digits, spaces and `=`). */
+export function formatInputsTag(inputs: Record<string, string>): string {
+  return Object.entries(inputs)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ")
+    .slice(0, 256);
+}
+
+export function parseInputsTag(value: string | undefined): Record<string, string> | undefined {
+  if (!value) return undefined;
+  const pairs = value.split(" ").map((p) => p.split("=")).filter((p): p is [string, string] => p.length === 2 && Boolean(p[0]));
+  return pairs.length ? Object.fromEntries(pairs) : undefined;
+}
+
+/** A revision's tags as `{ key: value }`: what a diff compares (the order of the tag list means nothing). */
+function tagMap(tags: Tag[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).map((t) => [t.key ?? "", t.value ?? ""]));
+}
+
+/**
+ * Every leaf that differs between the live revision (as RegisterTaskDefinition would take it) and the
+ * input gs would register, as `containerDefinitions[0].image` / `tags.gs:version` paths.
+ */
+export function diffTaskDefinition(live: TaskDefinition, liveTags: Tag[], next: RegisterTaskDefinitionCommandInput): { path: string; from: unknown; to: unknown }[] {
+  const before = structuredClone(live) as Record<string, unknown>;
+  for (const f of READ_ONLY_FIELDS) delete before[f];
+  before.tags = tagMap(liveTags);
+  const after = { ...(structuredClone(next) as unknown as Record<string, unknown>), tags: tagMap(next.tags) };
+  const out: { path: string; from: unknown; to: unknown }[] = [];
+  const walk = (a: unknown, b: unknown, at: string) => {
+    if (a === b) return;
+    const bothArrays = Array.isArray(a) && Array.isArray(b);
+    const bothObjects = !bothArrays && a !== null && b !== null && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b);
+    if (bothArrays) {
+      for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${at}[${i}]`);
+    } else if (bothObjects) {
+      const ao = a as Record<string, unknown>;
+      const bo = b as Record<string, unknown>;
+      for (const k of new Set([...Object.keys(ao), ...Object.keys(bo)])) walk(ao[k], bo[k], at ? `${at}.${k}` : k);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      out.push({ path: at, from: a ?? null, to: b ?? null });
+    }
+  };
+  walk(before, after, "");
+  return out;
+}

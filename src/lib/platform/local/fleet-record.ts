@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LocalPaths } from "./paths.js";
-import { isAlive } from "./processes.js";
+import { isSupervisor } from "./processes.js";
 
 export interface FleetRecord {
   version: 1;
@@ -16,6 +16,10 @@ export interface FleetRecord {
     /** comma-separated URLs of every node */
     url: string;
     nodes: { name: string; port: number; clusterPort?: number; pid?: number }[];
+    /** `gs up --secure`: the CA and client certificate every connection presents */
+    tls?: { ca: string; cert: string; key: string };
+    /** `gs up --secure`: the operator identity's nkey seed file (a path; the seed never leaves it) */
+    nkey?: string;
   };
   /** control subjects: `<prefix>.status`, `.scale`, `.deploy`, `.deployment`, `.stop-deployment`, `.down` */
   control: { prefix: string };
@@ -34,10 +38,35 @@ export function readFleetRecord(paths: LocalPaths): FleetRecord | undefined {
   }
   try {
     const rec = JSON.parse(text) as FleetRecord;
-    return rec && typeof rec === "object" && rec.version === 1 && rec.supervisor && rec.nats ? rec : undefined;
+    return isFleetRecord(rec) ? rec : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The shape gs relies on: a corrupt or hand-edited record counts as no record, never as a crash. */
+function isFleetRecord(r: unknown): r is FleetRecord {
+  const rec = r as FleetRecord | null;
+  const isPid = (p: unknown) => Number.isInteger(p) && (p as number) > 1;
+  return (
+    !!rec &&
+    typeof rec === "object" &&
+    rec.version === 1 &&
+    typeof rec.supervisor === "object" &&
+    rec.supervisor !== null &&
+    isPid(rec.supervisor.pid) &&
+    typeof rec.nats === "object" &&
+    rec.nats !== null &&
+    typeof rec.nats.url === "string" &&
+    Array.isArray(rec.nats.nodes) &&
+    typeof rec.control === "object" &&
+    rec.control !== null &&
+    typeof rec.control.prefix === "string" &&
+    Array.isArray(rec.pids) &&
+    rec.pids.every((p) => p && isPid(p.pid)) &&
+    typeof rec.services === "object" &&
+    rec.services !== null
+  );
 }
 
 export function writeFleetRecord(paths: LocalPaths, rec: FleetRecord): void {
@@ -54,5 +83,5 @@ export function removeFleetRecord(paths: LocalPaths): void {
 /** The record of a fleet whose supervisor is alive, or undefined. */
 export function liveFleetRecord(paths: LocalPaths): FleetRecord | undefined {
   const rec = readFleetRecord(paths);
-  return rec && isAlive(rec.supervisor.pid) ? rec : undefined;
+  return rec && isSupervisor(rec.supervisor.pid, { home: paths.home, root: paths.root }) ? rec : undefined;
 }

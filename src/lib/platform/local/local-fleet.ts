@@ -2,17 +2,19 @@
 // detached), wait until every service answers; stop everything and leave no process behind.
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "@nats-io/transport-node";
+import { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { serviceSettings } from "../../config/load.js";
 import { EXIT, OperationError, UsageError } from "../../output/errors.js";
 import { LocalBuilder } from "../../build/bundle.js";
 import type { Artifact, ServiceDescription } from "../platform.js";
+import { connectFleet } from "./fleet-connection.js";
 import { liveFleetRecord, readFleetRecord, removeFleetRecord, type FleetRecord } from "./fleet-record.js";
 import type { LocalContext } from "./local-context.js";
 import { LocalPlatform } from "./local-platform.js";
 import { explainLines } from "./exit-reason.js";
 import { natsServerBinary } from "./nats-cluster.js";
-import { isAlive, isOurs, sleep, terminate } from "./processes.js";
+import { prepareFleetSecurity } from "./security/fleet-security.js";
+import { isAlive, isOurs, isSupervisor, sleep, terminate } from "./processes.js";
 import { Supervisor, type ServiceSpec, type SupervisorSpec } from "./supervisor.js";
 
 export interface UpOptions {
@@ -22,6 +24,8 @@ export interface UpOptions {
   replicas?: number;
   /** nats-server nodes (default: the target's) */
   cluster?: 1 | 3;
+  /** mutual TLS and a NATS identity with least-privilege permissions per service */
+  secure?: boolean;
   detach: boolean;
   /** how long to wait for every service to answer */
   timeoutMs: number;
@@ -40,6 +44,8 @@ export interface UpResult {
   alreadyUp: boolean;
   target: string;
   nats: { url: string };
+  /** TLS required and per-service users (`--secure`) */
+  secure: boolean;
   detached: boolean;
   supervisorPid: number;
   services: ServiceDescription[];
@@ -94,7 +100,7 @@ export async function upLocalFleet(ctx: LocalContext, opts: UpOptions, onProgres
   const live = liveFleetRecord(ctx.paths);
   if (live) {
     const services = await describeVia(live, ctx).catch(() => [] as ServiceDescription[]);
-    return { alreadyUp: true, target: ctx.targetName, nats: { url: live.nats.url }, detached: live.supervisor.detached, supervisorPid: live.supervisor.pid, services };
+    return { alreadyUp: true, target: ctx.targetName, nats: { url: live.nats.url }, secure: Boolean(live.nats.tls), detached: live.supervisor.detached, supervisorPid: live.supervisor.pid, services };
   }
   const release = acquireStartLock(ctx);
   try {
@@ -111,6 +117,9 @@ async function startFleet(ctx: LocalContext, opts: UpOptions, env: NodeJS.Proces
   const artifacts = await buildServices(ctx, chosen.map((s) => s.name), env, (service, a, built) =>
     onProgress({ kind: "build", service, version: a.version, built, total: chosen.length }),
   );
+  const security = opts.secure
+    ? await prepareFleetSecurity(ctx.paths.secure, chosen.map((s) => s.name), ProtoRegistry.load([ctx.protoDir]))
+    : undefined;
   const spec: SupervisorSpec = {
     project: ctx.cfg.project,
     paths: ctx.paths,
@@ -121,6 +130,7 @@ async function startFleet(ctx: LocalContext, opts: UpOptions, env: NodeJS.Proces
     detached: opts.detach,
     shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
     startTimeoutMs: START_TIMEOUT_MS,
+    ...(security ? { security } : {}),
   };
   if (opts.signal?.aborted) throw interrupted();
   const instances = chosen.reduce((n, s) => n + s.desired, 0);
@@ -132,7 +142,7 @@ async function startFleet(ctx: LocalContext, opts: UpOptions, env: NodeJS.Proces
     const url = await supervisor.natsUrl;
     try {
       const services = await waitHealthy(async () => supervisor.describe(), opts.timeoutMs, onProgress, () => supervisor.isStopping, opts.signal);
-      return { alreadyUp: false, target: ctx.targetName, nats: { url }, detached: false, supervisorPid: process.pid, services, supervisor };
+      return { alreadyUp: false, target: ctx.targetName, nats: { url }, secure: Boolean(security), detached: false, supervisorPid: process.pid, services, supervisor };
     } catch (err) {
       await supervisor.stop();
       throw err;
@@ -144,7 +154,7 @@ async function startFleet(ctx: LocalContext, opts: UpOptions, env: NodeJS.Proces
   try {
     record = await waitForRecord(ctx, pid, Math.min(opts.timeoutMs, 60_000));
     const services = await waitHealthyVia(record, ctx, opts.timeoutMs, onProgress, pid, opts.signal);
-    return { alreadyUp: false, target: ctx.targetName, nats: { url: record.nats.url }, detached: true, supervisorPid: pid, services };
+    return { alreadyUp: false, target: ctx.targetName, nats: { url: record.nats.url }, secure: Boolean(security), detached: true, supervisorPid: pid, services };
   } catch (err) {
     await downLocalFleet(ctx, { purge: false });
     throw err;
@@ -195,7 +205,7 @@ async function waitForRecord(ctx: LocalContext, pid: number, timeoutMs: number):
 }
 
 async function describeVia(rec: FleetRecord, ctx: LocalContext): Promise<ServiceDescription[]> {
-  const nc = await connect({ servers: rec.nats.url.split(","), timeout: 3000, maxReconnectAttempts: 0, reconnect: false });
+  const nc = await connectFleet(rec.nats);
   try {
     return await new LocalPlatform(ctx.targetName, ctx.paths, nc, rec.control.prefix).describeServices();
   } finally {
@@ -211,7 +221,7 @@ async function waitHealthyVia(
   pid: number,
   signal?: AbortSignal,
 ): Promise<ServiceDescription[]> {
-  const nc = await connect({ servers: rec.nats.url.split(","), timeout: 3000, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const nc = await connectFleet(rec.nats, { reconnect: true });
   try {
     const platform = new LocalPlatform(ctx.targetName, ctx.paths, nc, rec.control.prefix);
     return await waitHealthy(() => platform.describeServices(), timeoutMs, onProgress, () => !isAlive(pid), signal);
@@ -299,10 +309,10 @@ export interface DownResult {
 export async function downLocalFleet(ctx: LocalContext, opts: { purge: boolean }): Promise<DownResult> {
   const rec = readFleetRecord(ctx.paths);
   let wasRunning = false;
-  if (rec && isAlive(rec.supervisor.pid)) {
+  if (rec && isSupervisor(rec.supervisor.pid, ctx.paths)) {
     wasRunning = true;
     try {
-      const nc = await connect({ servers: rec.nats.url.split(","), timeout: 2000, maxReconnectAttempts: 0, reconnect: false });
+      const nc = await connectFleet(rec.nats, { timeout: 2000 });
       try {
         await new LocalPlatform(ctx.targetName, ctx.paths, nc, rec.control.prefix).down();
       } finally {
@@ -318,7 +328,7 @@ export async function downLocalFleet(ctx: LocalContext, opts: { purge: boolean }
     }
     const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS + 10_000;
     while (isAlive(rec.supervisor.pid) && Date.now() < deadline) await sleep(50);
-    if (isAlive(rec.supervisor.pid) && rec.supervisor.pid !== process.pid) await terminate([rec.supervisor.pid], 0);
+    if (isSupervisor(rec.supervisor.pid, ctx.paths) && rec.supervisor.pid !== process.pid) await terminate([rec.supervisor.pid], 0);
   }
   const leftovers = rec ? await killLeftovers(ctx, rec) : 0;
   removeFleetRecord(ctx.paths);

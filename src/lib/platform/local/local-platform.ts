@@ -1,9 +1,10 @@
 // The local platform as the CLI sees it: requests to the supervisor's control API over the fleet's
 // NATS, and the instance log files under .gs/logs.
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { GsError, OperationError, UsageError } from "../../output/errors.js";
 import type { Artifact, DeploymentInfo, LogLine, LogQuery, Platform, ServiceDescription, StartDeploymentOptions } from "../platform.js";
 import { CONTROL_PREFIX, type ControlOp, type ControlReply, type ControlRequests, type ControlResults } from "./control-protocol.js";
+import { connectFleet } from "./fleet-connection.js";
 import { liveFleetRecord, type FleetRecord } from "./fleet-record.js";
 import { instanceLogFiles, readLogs } from "./log-files.js";
 import type { LocalPaths } from "./paths.js";
@@ -92,7 +93,7 @@ export async function openLocalPlatform(target: string, paths: LocalPaths, opts:
   }
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: record.nats.url.split(","), name: "gs", timeout: 3000, maxReconnectAttempts: 0, reconnect: false });
+    nc = await connectFleet(record.nats, { name: "gs" });
   } catch (err) {
     throw new OperationError(`cannot reach the local fleet's NATS at ${record.nats.url} (${(err as Error).message})`, {
       hint: "restart it with `gs down` then `gs up`",

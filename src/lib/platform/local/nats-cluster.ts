@@ -3,10 +3,11 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { OperationError } from "../../output/errors.js";
 import { LoggedChild, type ChildExit } from "./logged-child.js";
 import { sleep } from "./processes.js";
+import { authorizationConfig, tlsConfig, type FleetSecurity } from "./security/fleet-security.js";
 
 export interface NatsNodeSpec {
   name: string;
@@ -52,8 +53,8 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Node specs on fresh free ports, config files written. */
-export async function planNodes(size: 1 | 3, natsDir: string, logsDir: string): Promise<NatsNodeSpec[]> {
+/** Node specs on fresh free ports, config files written (with TLS and per-service users when `security` is given). */
+export async function planNodes(size: 1 | 3, natsDir: string, logsDir: string, security?: FleetSecurity): Promise<NatsNodeSpec[]> {
   const nodes: NatsNodeSpec[] = [];
   for (let i = 1; i <= size; i++) {
     const name = `node${i}`;
@@ -74,11 +75,14 @@ export async function planNodes(size: 1 | 3, natsDir: string, logsDir: string): 
       `listen: "127.0.0.1:${n.port}"`,
       `jetstream { store_dir: ${JSON.stringify(path.join(n.dir, "jetstream"))} }`,
     ];
+    if (security) lines.push(tlsConfig(security), authorizationConfig(security));
     if (n.clusterPort) {
       const routes = nodes.filter((o) => o !== n).map((o) => JSON.stringify(`nats://127.0.0.1:${o.clusterPort}`));
-      lines.push(`cluster { name: gs, listen: "127.0.0.1:${n.clusterPort}", routes: [${routes.join(", ")}] }`);
+      // routes speak mutual TLS with the same certificate: a process without it cannot join the cluster
+      const tls = security ? `, ${tlsConfig(security)}` : "";
+      lines.push(`cluster { name: gs, listen: "127.0.0.1:${n.clusterPort}", routes: [${routes.join(", ")}]${tls} }`);
     }
-    writeFileSync(n.configFile, lines.join("\n") + "\n");
+    writeFileSync(n.configFile, lines.join("\n") + "\n", { mode: 0o600 });
   }
   return nodes;
 }
@@ -87,12 +91,18 @@ export function natsUrl(nodes: NatsNodeSpec[]): string {
   return nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(",");
 }
 
+/** The node list starting at node `first`: instances spread over the nodes, so one node's loss never takes every instance of a service at once. */
+export function natsUrlFrom(nodes: NatsNodeSpec[], first: number): string {
+  const n = nodes.length;
+  return Array.from({ length: n }, (_, i) => `nats://127.0.0.1:${nodes[(first + i) % n]!.port}`).join(",");
+}
+
 export function spawnNode(bin: string, node: NatsNodeSpec, cwd: string): LoggedChild {
   return new LoggedChild({ command: bin, args: ["-c", node.configFile], env: process.env, cwd, logFile: node.logFile });
 }
 
 /** Wait until every node accepts connections and JetStream answers (a cluster has elected its meta leader). */
-export async function waitNatsReady(nodes: NatsNodeSpec[], children: LoggedChild[], timeoutMs: number): Promise<void> {
+export async function waitNatsReady(nodes: NatsNodeSpec[], children: LoggedChild[], timeoutMs: number, connectOpts: Partial<ConnectionOptions> = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const failed = (): { node: NatsNodeSpec; exit: ChildExit | undefined; lines: string[] } | undefined => {
     const i = children.findIndex((c) => !c.running);
@@ -108,7 +118,7 @@ export async function waitNatsReady(nodes: NatsNodeSpec[], children: LoggedChild
   }
   let nc: NatsConnection | undefined;
   try {
-    nc = await connect({ servers: natsUrl(nodes).split(","), timeout: 2000, maxReconnectAttempts: 0, reconnect: false });
+    nc = await connect({ ...connectOpts, servers: natsUrl(nodes).split(","), timeout: 2000, maxReconnectAttempts: 0, reconnect: false });
     for (;;) {
       try {
         const reply = await nc.request("$JS.API.INFO", "", { timeout: 1000 });

@@ -20,6 +20,8 @@ export interface LocalPaths {
   nats: string;
   /** instance health files */
   run: string;
+  /** `gs up --secure`: CA, certificates and nkey seeds (0700 folder, 0600 files) */
+  secure: string;
 }
 
 export function localPaths(root: string, env: NodeJS.ProcessEnv = process.env): LocalPaths {
@@ -34,6 +36,7 @@ export function localPaths(root: string, env: NodeJS.ProcessEnv = process.env): 
     builds: path.join(home, "builds"),
     nats: path.join(home, "nats"),
     run: path.join(home, "run"),
+    secure: path.join(home, "secure"),
   };
 }
 

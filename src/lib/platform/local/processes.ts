@@ -1,5 +1,6 @@
 // Process checks by pid, careful not to signal an unrelated process that reused a recorded pid.
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import path from "node:path";
 
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -34,6 +35,26 @@ export function isOurs(pid: number, marker: string): boolean {
   if (!isAlive(pid)) return false;
   const cmd = commandLine(pid);
   return cmd === undefined || cmd.includes(marker);
+}
+
+/**
+ * A local fleet's supervisor: `gs up` (foreground, working in the project) or `gs up --supervisor
+ * <.gs/supervisor.json>` (detached). A record that is corrupt, forged or stale (its pid reused) must
+ * never make gs treat, or signal, another process as the supervisor; pid 1 never is one.
+ */
+export function isSupervisor(pid: number, where: { home: string; root: string }): boolean {
+  if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return false;
+  const cmd = commandLine(pid);
+  if (cmd === undefined) return true; // no /proc to ask: trust the record
+  if (!/(^|\s)up(\s|$)/.test(cmd)) return false;
+  if (cmd.includes(where.home)) return true;
+  try {
+    const cwd = realpathSync(`/proc/${pid}/cwd`);
+    const root = realpathSync(where.root);
+    return cwd === root || cwd.startsWith(root + path.sep);
+  } catch {
+    return false;
+  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -22,8 +22,10 @@ import { writeFleetRecord, removeFleetRecord, type FleetRecord } from "./fleet-r
 import { CONTROL_PREFIX, ControlError, type ControlOp, type ControlReply, type ControlRequests, type ControlResults } from "./control-protocol.js";
 import { describeExit, explainLines } from "./exit-reason.js";
 import { LoggedChild, type ChildExit } from "./logged-child.js";
-import { NatsStartError, natsUrl, planNodes, spawnNode, waitNatsReady, type NatsNodeSpec } from "./nats-cluster.js";
+import { fleetConnectOptions, type FleetNats } from "./fleet-connection.js";
+import { NatsStartError, natsUrl, natsUrlFrom, planNodes, spawnNode, waitNatsReady, type NatsNodeSpec } from "./nats-cluster.js";
 import type { LocalPaths } from "./paths.js";
+import { serviceEnv, type FleetSecurity } from "./security/fleet-security.js";
 
 export interface ServiceSpec {
   name: string;
@@ -44,6 +46,8 @@ export interface SupervisorSpec {
   shutdownTimeoutMs: number;
   /** an instance that does not answer $SRV.PING within this is killed and restarted */
   startTimeoutMs: number;
+  /** `gs up --secure`: mutual TLS and a NATS identity per service (paths and public keys only) */
+  security?: FleetSecurity;
 }
 
 /** Restart delays: 0.5s, 1s, 2s ... capped; a slot counts as crash-looping from the third quick exit. */
@@ -143,7 +147,7 @@ export class Supervisor {
     try {
       await this.startNats();
       const url = natsUrl(this.nodes);
-      this.nc = await connect({ servers: url.split(","), name: "gs-local-supervisor", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      this.nc = await connect(fleetConnectOptions(this.fleetNats(url), { name: "gs-local-supervisor", timeout: 5000, reconnect: true }));
       this.control = this.nc.subscribe(`${CONTROL_PREFIX}.*`, {
         callback: (err, msg) => {
           if (!err) void this.onControl(msg.subject, msg.data, (d) => msg.respond(d));
@@ -159,6 +163,12 @@ export class Supervisor {
       await this.stop();
       throw err;
     }
+  }
+
+  /** How gs connects: with the client certificate and operator identity when the fleet is secure. */
+  private fleetNats(url: string): FleetNats {
+    const sec = this.spec.security;
+    return sec ? { url, tls: { ...sec.client }, nkey: sec.operator.nkey } : { url };
   }
 
   /** Stop every instance (they drain), then nats-server; remove the fleet record. */
@@ -309,11 +319,13 @@ export class Supervisor {
     let last: Error | undefined;
     // a free port can be taken between the probe and the bind: try again on fresh ports
     for (let attempt = 0; attempt < 3; attempt++) {
-      this.nodes = await planNodes(cluster, paths.nats, paths.logs);
+      this.nodes = await planNodes(cluster, paths.nats, paths.logs, this.spec.security);
       this.natsChildren = this.nodes.map((n) => spawnNode(natsBin, n, paths.root));
       try {
-        await waitNatsReady(this.nodes, this.natsChildren, cluster > 1 ? 30_000 : 10_000);
-        this.log(`nats-server ready on ${natsUrl(this.nodes)}${cluster > 1 ? ` (${cluster}-node JetStream cluster)` : " (JetStream)"}`);
+        const connectOpts = fleetConnectOptions(this.fleetNats(natsUrl(this.nodes)));
+        await waitNatsReady(this.nodes, this.natsChildren, cluster > 1 ? 30_000 : 10_000, connectOpts);
+        const secure = this.spec.security ? ", TLS required, per-service users" : "";
+        this.log(`nats-server ready on ${natsUrl(this.nodes)}${cluster > 1 ? ` (${cluster}-node JetStream cluster${secure})` : ` (JetStream${secure})`}`);
         this.natsChildren.forEach((c, i) => this.watchNats(c, i));
         return;
       } catch (err) {
@@ -446,8 +458,12 @@ export class Supervisor {
     const env: NodeJS.ProcessEnv = {};
     // the user's NATS credentials and gs settings are not the local fleet's
     for (const [k, v] of Object.entries(process.env)) if (!/^(NATS_|GS_)/.test(k)) env[k] = v;
-    Object.assign(env, svc.env, {
-      NATS_URL: natsUrl(this.nodes),
+    // instance k of a service starts on node k (offset per service): losing one node never
+    // disconnects every instance of a service at once
+    const spread = [...this.services.keys()].indexOf(svc.name) + dep.slots.indexOf(slot);
+    Object.assign(env, svc.env, this.spec.security ? serviceEnv(this.spec.security, svc.name) : {}, {
+      NATS_URL: natsUrlFrom(this.nodes, Math.max(0, spread)),
+      NATS_NO_RANDOMIZE: "1",
       GS_SERVICE_VERSION: dep.artifact.version,
       GS_HEALTH_FILE: healthFile,
       GS_PROTO_DIR: this.spec.protoDir,
@@ -683,6 +699,7 @@ export class Supervisor {
       supervisor: { pid: process.pid, startedAt: this.startedAt, detached: this.spec.detached },
       nats: {
         url: natsUrl(this.nodes),
+        ...(this.spec.security ? { tls: { ...this.spec.security.client }, nkey: this.spec.security.operator.nkey } : {}),
         nodes: this.nodes.map((n, i) => ({ name: n.name, port: n.port, clusterPort: n.clusterPort, pid: this.natsChildren[i]?.pid })),
       },
       control: { prefix: CONTROL_PREFIX },

@@ -1,0 +1,104 @@
+// The NATS connection of a remote (ecs) target: gs.yaml's `nats.url` with its credentials reference
+// resolved — a .creds file, a natscli context, or a Secrets Manager secret fetched at the moment of
+// connecting. A secret's value is held in memory (and, for a .creds secret, in a 0600 file that exists
+// only while NATS.js reads it); it is never printed, logged or returned.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ConnectionSettings } from "@gs/fleet/sdk/connection";
+import { awsCall, type AwsContext } from "../aws/aws-call.js";
+import { quietSdkWarnings } from "../aws/clients.js";
+import type { EcsTarget, NatsCredentialsRef } from "../config/load.js";
+import { GsError } from "../output/errors.js";
+import { connectNats } from "./connect.js";
+import { readContext } from "./natscli-context.js";
+import { parseServers } from "./options.js";
+
+type Credentials = Pick<ConnectionSettings, "creds" | "nkey" | "user" | "password" | "token" | "tls">;
+
+export interface TargetNatsOptions {
+  targetName: string;
+  /** relative `file` references resolve against the project (the folder of gs.yaml) */
+  root: string;
+  timeoutMs?: number;
+  /** fetches a Secrets Manager secret's string (tests replace it) */
+  fetchSecret?: (arn: string, aws: AwsContext) => Promise<string>;
+}
+
+/** Connect to the target's NATS with its credentials; the error names the target, never a secret. */
+export async function connectTargetNats(target: EcsTarget, opts: TargetNatsOptions): Promise<NatsConnection> {
+  const source = `target ${opts.targetName} (gs.yaml nats.url)`;
+  const base = { servers: parseServers(target.nats.url, source), source, timeout: opts.timeoutMs ?? 5000, name: "gs deploy" };
+  const ref = target.nats.credentials;
+  if (!ref || !("secretArn" in ref)) return connectNats({ ...base, ...localCredentials(ref, opts.root) });
+  const secret = await (opts.fetchSecret ?? fetchSecretString)(ref.secretArn, { region: secretRegion(ref.secretArn), profile: target.profile });
+  const parsed = parseSecret(secret, ref.secretArn);
+  if (parsed.credsText === undefined) return connectNats({ ...base, ...parsed.settings });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "gs-nats-"));
+  try {
+    const file = path.join(dir, "user.creds");
+    writeFileSync(file, parsed.credsText, { mode: 0o600 });
+    // NATS.js reads the file once, while connecting; gs never reconnects, so it can go right after
+    return await connectNats({ ...base, creds: file });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function localCredentials(ref: Exclude<NatsCredentialsRef, { secretArn: string }> | undefined, root: string): Credentials {
+  if (!ref) return {};
+  if ("file" in ref) return { creds: path.resolve(root, ref.file) };
+  const ctx = readContext(ref.context);
+  return {
+    creds: ctx.creds,
+    nkey: ctx.nkey,
+    user: ctx.user,
+    password: ctx.password,
+    token: ctx.token,
+    ...(ctx.ca || ctx.cert || ctx.key ? { tls: { ca: ctx.ca, cert: ctx.cert, key: ctx.key } } : {}),
+  };
+}
+
+function secretRegion(arn: string): string {
+  return arn.split(":")[3] ?? "us-east-1";
+}
+
+/** GetSecretValue, loaded only when a target uses a secretArn. */
+async function fetchSecretString(arn: string, aws: AwsContext): Promise<string> {
+  quietSdkWarnings();
+  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+  const client = new SecretsManagerClient({ region: aws.region, ...(aws.profile ? { profile: aws.profile } : {}) });
+  try {
+    const out = await awsCall("secretsmanager:GetSecretValue", aws, () => client.send(new GetSecretValueCommand({ SecretId: arn })));
+    if (out.SecretString) return out.SecretString;
+    if (out.SecretBinary) return Buffer.from(out.SecretBinary).toString("utf8");
+    throw new GsError(`secret ${arn} has no value`, { hint: "store the NATS .creds file (or JSON with user/password or token) as the secret's string" });
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * A secret holds a .creds file, or JSON: `{ "creds": "<.creds text>" }`, `{ "user", "password" }` or
+ * `{ "token" }`. Messages name the secret's ARN and the expected shapes, never its contents.
+ */
+export function parseSecret(value: string, arn: string): { credsText?: string; settings: Credentials } {
+  const text = value.trim();
+  if (text.includes("-----BEGIN NATS USER JWT-----")) return { credsText: text + "\n", settings: {} };
+  let json: Record<string, unknown> | undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v && typeof v === "object" && !Array.isArray(v)) json = v as Record<string, unknown>;
+  } catch {
+    // not JSON: falls through to the error below
+  }
+  const str = (k: string) => (typeof json?.[k] === "string" ? (json[k] as string) : undefined);
+  if (str("creds")) return { credsText: str("creds")!.trim() + "\n", settings: {} };
+  if (str("user")) return { settings: { user: str("user"), password: str("password") } };
+  if (str("token")) return { settings: { token: str("token") } };
+  throw new GsError(`secret ${arn} holds no NATS credentials gs understands`, {
+    hint: 'store a .creds file, or JSON with "creds", "user" and "password", or "token"',
+    code: "nats_secret_unreadable",
+  });
+}

@@ -1,0 +1,127 @@
+// `gs status --watch` without the dashboard: one JSON document per poll (NDJSON), or, for logs and
+// pipes, one plain line per change of state and nothing while nothing changes.
+import { formatDuration } from "../output/format.js";
+import type { ServiceState } from "../platform/platform.js";
+import { legacyState, SOURCES, type FleetSnapshot, type Health, type ServiceRow, type SourceHealth, type SourceName } from "./fleet-snapshot.js";
+import type { ServiceStatus } from "./status.js";
+
+/** One line of `gs status --watch --json`: the `gs status --json` fields, plus health, rates and source freshness. */
+export interface StatusWatchJson {
+  at: string;
+  target: string;
+  nats: { server: string; down: boolean };
+  lastPollAt: string | null;
+  sources: Record<SourceName, SourceHealth>;
+  services: (Omit<ServiceStatus, "responding" | "desired" | "running" | "pending" | "restarts" | "state"> & {
+    desired: number | null;
+    running: number | null;
+    pending: number | null;
+    restarts: number | null;
+    /** null when NATS is down */
+    responding: number | null;
+    state: ServiceState | "silent" | null;
+    health: Health;
+    why: string;
+    rps: number | null;
+    errorRate: number | null;
+    avgMs: number | null;
+    progress: { running: number; desired: number } | null;
+    lastEvent: { at: string; message: string } | null;
+  })[];
+  totals: FleetSnapshot["totals"];
+}
+
+export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
+  const round = (x: number | null, d = 3) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
+  return {
+    at: new Date(s.at).toISOString(),
+    target: s.target,
+    nats: { server: s.natsServer, down: s.natsDown },
+    lastPollAt: s.lastPollAt === null ? null : new Date(s.lastPollAt).toISOString(),
+    sources: s.sources,
+    services: s.services.map((r) => ({
+      name: r.name,
+      desired: r.desired,
+      running: r.running,
+      pending: r.pending,
+      responding: r.responding,
+      version: r.version,
+      restarts: r.restarts,
+      state: legacyState(r),
+      health: r.health,
+      why: r.why,
+      rps: round(r.rps, 2),
+      errorRate: round(r.errorRate, 4),
+      avgMs: round(r.avgMs),
+      progress: r.progress,
+      lastEvent: r.lastEvent,
+    })),
+    totals: { ...s.totals, rps: round(s.totals.rps, 2), errorRate: round(s.totals.errorRate, 4) },
+  };
+}
+
+/** The `--check` rule of every form: below desired on the platform, or fewer answering on NATS than desired (or NATS down). */
+export function snapshotUnhealthy(s: FleetSnapshot): boolean {
+  if (s.sources.platform.lastOkAt === null) return true;
+  if (s.natsDown) return true;
+  return s.services.some((r) => r.desired !== null && ((r.running ?? 0) < r.desired || (r.responding ?? 0) < r.desired));
+}
+
+/** Local wall-clock time, HH:MM:SS: the header's "last poll" and each change line. */
+export function clock(ms: number): string {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
+}
+
+export function totalsLine(s: FleetSnapshot): string {
+  const t = s.totals;
+  return `${t.healthy}/${t.services} services healthy, ${t.running}/${t.desired} tasks`;
+}
+
+function serviceLine(r: ServiceRow): string {
+  const counts = r.desired === null ? "" : ` (${r.running}/${r.desired} running, ${r.responding === null ? "NATS down" : `${r.responding} answering`})`;
+  return `${r.name}: ${r.health}${counts}${r.why ? ` — ${r.why}` : ""}`;
+}
+
+function sourceLine(name: SourceName, h: SourceHealth): string {
+  const label = name === "nats" ? "NATS discovery" : name === "stats" ? "NATS stats" : "platform";
+  return h.ok ? `${label}: back` : `${label}: ${h.error ?? "no data"}${h.ageMs !== null ? ` (showing data from ${formatDuration(h.ageMs)} ago)` : ""}`;
+}
+
+/**
+ * Remembers what it last printed and returns the lines for what changed: service health (and why),
+ * NATS up or down, a source failing or recovering. The first call describes the starting state.
+ */
+export class ChangeLog {
+  private prev?: FleetSnapshot;
+
+  /** `totals`: follow each batch of changes with the totals line (the dashboard has them in its header) */
+  constructor(private readonly opts: { totals?: boolean } = {}) {}
+
+  next(s: FleetSnapshot): string[] {
+    const stamp = clock(s.at);
+    const lines: string[] = [];
+    const prev = this.prev;
+    if (!prev) {
+      lines.push(`${s.target}: ${totalsLine(s)} (NATS ${s.natsServer}${s.natsDown ? ", down" : ""})`);
+      for (const r of s.services) if (r.health !== "healthy") lines.push(serviceLine(r));
+      for (const n of SOURCES) if (!s.sources[n].ok && !(n !== "platform" && s.natsDown)) lines.push(sourceLine(n, s.sources[n]));
+    } else {
+      if (s.natsDown !== prev.natsDown) lines.push(s.natsDown ? `NATS ${s.natsServer}: down` : `NATS ${s.natsServer}: back`);
+      for (const n of SOURCES) {
+        if (n !== "platform" && (s.natsDown || prev.natsDown)) continue;
+        if (s.sources[n].ok !== prev.sources[n].ok) lines.push(sourceLine(n, s.sources[n]));
+      }
+      const before = new Map(prev.services.map((r) => [r.name, r]));
+      for (const r of s.services) {
+        const b = before.get(r.name);
+        if (!b || b.health !== r.health || b.why !== r.why) lines.push(b && b.health !== r.health ? `${serviceLine(r)} (was ${b.health})` : serviceLine(r));
+      }
+      const now = new Set(s.services.map((r) => r.name));
+      for (const b of prev.services) if (!now.has(b.name)) lines.push(`${b.name}: gone`);
+      if (this.opts.totals !== false && lines.length && totalsLine(s) !== totalsLine(prev)) lines.push(totalsLine(s));
+    }
+    this.prev = s;
+    return lines.map((l) => `${stamp} ${l}`);
+  }
+}

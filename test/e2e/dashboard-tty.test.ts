@@ -1,0 +1,87 @@
+// `gs status --watch` as a user runs it: the built CLI in a real pseudo-terminal (tmux), against a
+// local fleet started with `gs up --detach`. An instance is killed with SIGKILL; its row turns
+// degraded and returns to healthy; `q` quits and the process exits 0.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, createProject, existingServices, REPO, runGs, waitFor, type TestProject } from "../support/local-fleet.js";
+
+const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
+const wanted = ["auth", "settings", "payment"];
+const canRun = hasTmux && wanted.every((s) => existingServices().includes(s));
+
+describe.runIf(canRun)("gs status --watch in a terminal", () => {
+  const socket = `gs-dash-${process.pid}`;
+  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const screen = () => tmux("capture-pane", "-p", "-t", "dash");
+  const row = (name: string) => screen().split("\n").find((l) => new RegExp(`^[› ] ${name}\\s`).test(l)) ?? "";
+  let project: TestProject;
+  /** waitFor, and on a timeout say what the terminal showed */
+  const until = async <T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> => {
+    try {
+      return await waitFor(what, check, timeoutMs, 100);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; the terminal showed:\n${screen()}`);
+    }
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(REPO, "dist/cli.js"))) throw new Error("build first: npm run build");
+    project = createProject(wanted);
+    const up = await runGs(["up", "--detach", "--timeout", "90s"], { cwd: project.dir });
+    expect(up.code, up.stderr).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    try {
+      tmux("kill-server");
+    } catch {
+      // the session already ended
+    }
+    if (!project) return;
+    await runGs(["down", "--purge"], { cwd: project.dir });
+    project.remove();
+  });
+
+  it("shows a killed instance's service degraded, then healthy again, and quits with q (exit 0)", async () => {
+    // a tmux server of our own (-L) starts with this environment: no CI, so gs sees a terminal
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+    delete env.CI;
+    delete env.GS_TARGET;
+    delete env.GS_CONFIG;
+    delete env.NATS_URL;
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} status --watch --interval 500ms; echo "gs exited with $?"; sleep 60`;
+    execFileSync("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "160", "-y", "50", "-c", project.dir, cmd], { env });
+
+    // a full frame: every source has answered once (the header's time of the last poll is set)
+    await until("the healthy fleet on screen", () => screen().includes("3/3 services healthy, 6/6 tasks") && /last poll \d/.test(screen()), 20_000);
+    expect(screen()).toMatch(/gs status {2}target local \(local\) {2}NATS nats:\/\/127\.0\.0\.1:\d+ {2}last poll \d\d:\d\d:\d\d/);
+    expect(row("settings")).toMatch(/● healthy\s+2\/2\s+0\s+2/);
+
+    const victim = project.record()!.pids.find((p) => p.what.startsWith("settings-"))!;
+    process.kill(victim.pid, "SIGKILL");
+    // the row turns degraded (the change is also logged above the table, so a short window is not missed)
+    const degraded = await until("settings degraded", () => {
+      const s = screen();
+      return /^[› ] settings\s+▲ degraded/m.test(s) || /settings: degraded/.test(s) ? s : undefined;
+    }, 15_000);
+    expect(degraded).toMatch(/settings: degraded \(1\/2 running/);
+    await until("settings healthy again", () => /settings: healthy .*\(was degraded\)/.test(screen()) && /● healthy\s+2\/2/.test(row("settings")), 30_000);
+    expect(row("settings")).toMatch(/● healthy\s+2\/2\s+0\s+2\s.*\s1\s+0\.1\.0\+/);
+
+    // Enter opens the detail, with the stopped instance and why
+    tmux("send-keys", "-t", "dash", "Down", "Down");
+    await until("settings selected", () => row("settings").startsWith("›"), 5000);
+    tmux("send-keys", "-t", "dash", "Enter");
+    const detail = await until("the detail", () => (screen().includes("INSTANCES") ? screen() : undefined), 5000);
+    expect(detail).toContain("STOPPED");
+    expect(detail).toContain(`${victim.what}  SIGKILL`);
+    tmux("send-keys", "-t", "dash", "Escape");
+    await until("the table again", () => screen().includes("LAST EVENT"), 5000);
+
+    tmux("send-keys", "-t", "dash", "q");
+    const end = await until("gs to exit", () => /gs exited with (\d+)/.exec(screen())?.[1], 10_000);
+    expect(end).toBe("0");
+  }, 120_000);
+});
