@@ -1,6 +1,9 @@
 // The whole fleet on the local platform: every service of the catalog at its desired count (44
 // instances), as `gs up --detach` starts it on a fresh machine.
 import { afterAll, describe, expect, it } from "vitest";
+import { connect } from "@nats-io/transport-node";
+import { defaultRegistry } from "../../services/sdk/runtime.js";
+import type { DeployJson } from "../../src/commands/deploy.js";
 import type { StatusJson } from "../../src/commands/status.js";
 import { createProject, existingServices, isAlive, runGs, waitFor, type TestProject } from "../support/local-fleet.js";
 
@@ -15,7 +18,7 @@ describe.runIf(all.length === 22)("the full local fleet", () => {
     project.remove();
   });
 
-  it("brings all 22 services to running == desired, answering over NATS, and stops without a trace", async () => {
+  it("brings all 22 services to running == desired, rolls all of them out under load with no failed request, and stops without a trace", async () => {
     project = createProject(all);
     const t0 = Date.now();
     const up = await runGs(["up", "--detach", "--timeout", "3m"], { cwd: project.dir });
@@ -31,11 +34,49 @@ describe.runIf(all.length === 22)("the full local fleet", () => {
     for (const x of s.services) expect(x).toMatchObject({ running: 2, desired: 2, pending: 0, responding: 2, state: "steady" });
     console.log(`gs up --detach, 22 services / 44 instances healthy in ${upMs} ms`);
 
+    // a rolling deploy of every service under a steady load on every service fails no request
+    const registry = defaultRegistry();
+    const subjects = all.map((name) => registry.service(name)!.rpcs[0]!.subject);
+    const nc = await connect({ servers: project.record()!.nats.url.split(","), maxReconnectAttempts: -1 });
+    const stats = { sent: 0, failed: 0, errors: new Set<string>() };
+    const inFlight = new Set<Promise<void>>();
+    let i = 0;
+    const timer = setInterval(() => {
+      const subject = subjects[i++ % subjects.length]!;
+      stats.sent++;
+      // any reply (a 400 for an empty request too) came from a live instance; silence or a 5xx did not
+      const p = nc.request(subject, new Uint8Array(), { timeout: 5000 }).then(
+        (m) => {
+          if (Number(m.headers?.get("Nats-Service-Error-Code") ?? 0) >= 500) {
+            stats.failed++;
+            stats.errors.add(`${subject}: ${m.headers?.get("Nats-Service-Error")}`);
+          }
+        },
+        (err: Error) => {
+          stats.failed++;
+          stats.errors.add(`${subject}: ${err.message}`);
+        },
+      );
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    }, 10);
+    const deploy = await runGs(["deploy", "--json", "--timeout", "90s"], { cwd: project.dir, env: { GS_BUILD_SALT: `full-${Date.now()}` } });
+    clearInterval(timer);
+    await Promise.all(inFlight);
+    await nc.close();
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const result = JSON.parse(deploy.stdout) as DeployJson;
+    expect(result.services.map((x) => x.action)).toEqual(all.map(() => "deployed"));
+    expect([...stats.errors]).toEqual([]);
+    expect(stats.failed).toBe(0);
+    expect(stats.sent).toBeGreaterThan(500);
+    console.log(`rolling deploy of 22 services under load: ${stats.sent} requests, ${stats.failed} failed`);
+
     const rec = project.record()!;
     const pids = [rec.supervisor.pid, ...rec.pids.map((p) => p.pid)];
     expect(pids).toHaveLength(1 + 1 + 44);
     const down = await runGs(["down"], { cwd: project.dir });
     expect(down.code, down.stderr).toBe(0);
     expect(pids.filter(isAlive)).toEqual([]);
-  }, 300_000);
+  }, 480_000);
 });

@@ -108,13 +108,21 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     // A write waits out the election of a new stream leader (nats-server's raft: 4-9 s after a
     // leader dies without stepping down), so writes get WRITE_TIMEOUT_MS, reads 2 s.
     const request = async (subject: string, data: Uint8Array, timeout: number) => {
+      let m;
       try {
-        return await nc.request(subject, data, { timeout });
+        m = await nc.request(subject, data, { timeout });
       } catch (err) {
         if (!/timeout|no responders/i.test((err as Error).message)) throw err;
         stats.retried++;
-        return nc.request(subject, data, { timeout });
+        m = await nc.request(subject, data, { timeout });
       }
+      // payment answers 409 "still in progress; retry it" while the first attempt of the same
+      // idempotency key is still being applied (it waits out the election): do as it says, briefly
+      for (let i = 0; i < 10 && m.headers?.get("Nats-Service-Error-Code") === "409" && /in progress/.test(m.headers.get("Nats-Service-Error") ?? ""); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        m = await nc.request(subject, data, { timeout });
+      }
+      return m;
     };
     const latencies: number[] = [];
     const deposits: { key: string; txn: string; player: string }[] = [];
