@@ -1,5 +1,5 @@
 // Flags shared by several commands. Durations accept 500ms / 5s / 1m.
-import { Flags } from "@oclif/core";
+import { Args, Flags } from "@oclif/core";
 import { UsageError } from "./lib/output/errors.js";
 import { parseDuration } from "./lib/output/format.js";
 
@@ -30,4 +30,10 @@ export const targetFlags = {
 
 export const protoFlags = {
   proto: Flags.string({ description: "Extra directory of .proto files (repeatable).", multiple: true }),
+};
+
+/** SUBJECT and DATA, as `gs request` and `gs bench` take them. */
+export const requestArgs = {
+  subject: Args.string({ description: "Subject of the rpc, e.g. auth.login (see `gs subjects`).", required: true }),
+  data: Args.string({ description: "Request as JSON (default {}).", ignoreStdin: true }),
 };

@@ -1,7 +1,7 @@
 import os from "node:os";
-import { Args, Flags } from "@oclif/core";
+import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { durationFlag, natsFlags, protoFlags, targetFlags } from "../flags.js";
+import { durationFlag, natsFlags, protoFlags, targetFlags, requestArgs } from "../flags.js";
 import { parseHeaders } from "../lib/messaging/data.js";
 import { bench } from "../lib/bench/bench.js";
 import { compareWithBaseline, describeRegression, parsePercent } from "../lib/bench/compare.js";
@@ -38,10 +38,7 @@ export default class Bench extends BaseCommand {
     `<%= config.bin %> bench echo --size 1KiB --rate 5000 --json --out bench.json`,
     `<%= config.bin %> bench auth.login --data-file login.json --rate 2000 --baseline bench.json --max-regression 10%`,
   ];
-  static override args = {
-    subject: Args.string({ description: "Subject of the rpc, e.g. auth.login (see `gs subjects`).", required: true }),
-    data: Args.string({ description: "Request as JSON (default {}).", ignoreStdin: true }),
-  };
+  static override args = requestArgs;
   static override flags = {
     ...natsFlags,
     ...targetFlags,

@@ -1,6 +1,6 @@
-import { Args, Flags } from "@oclif/core";
+import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { natsFlags, protoFlags, targetFlags } from "../flags.js";
+import { natsFlags, protoFlags, targetFlags, requestArgs } from "../flags.js";
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { prepareRequest, request, type RequestResult } from "../lib/messaging/request.js";
 import { formatBytes, formatDuration } from "../lib/output/format.js";
@@ -20,10 +20,7 @@ export default class Request extends BaseCommand {
     `echo '{"regionId":"r1"}' | <%= config.bin %> request world-state.query-region --data-file -`,
     `<%= config.bin %> request some.subject 'hello' --raw`,
   ];
-  static override args = {
-    subject: Args.string({ description: "Subject of the rpc, e.g. auth.login (see `gs subjects`).", required: true }),
-    data: Args.string({ description: "Request as JSON (default {}).", ignoreStdin: true }),
-  };
+  static override args = requestArgs;
   static override flags = {
     ...natsFlags,
     ...targetFlags,

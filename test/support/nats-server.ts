@@ -1,10 +1,9 @@
 // Test helper: a real nats-server on a free loopback port.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "./free-port.js";
+import { canConnect, freePort } from "../../src/lib/platform/local/nats-cluster.js";
 
 export interface TestNatsServer {
   url: string;
@@ -20,16 +19,6 @@ export function natsServerBinary(): string {
   const probe = spawnSync(bin, ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) throw new Error("nats-server not found: apt-get install nats-server (or set GS_NATS_SERVER)");
   return bin;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: "127.0.0.1" }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
 }
 
 const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
