@@ -3,7 +3,7 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
+import { errors, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import { FleetClient, DEADLINE_HEADER } from "./client.js";
 import { connectWith, settingsFromEnv } from "./connection.js";
@@ -208,6 +208,12 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     const failWith = (err: unknown): Error => {
       if (err instanceof ServiceError) return fail(err.code, err.message);
       if (err instanceof SchemaError) return fail(400, err.message);
+      // NATS or JetStream briefly unavailable (a node lost, a leader being elected): a 503 the caller
+      // may retry, not a 500 that reads like a bug
+      if (isInfrastructureUnavailable(err)) {
+        log.warn("dependency unavailable", { subject: rpc.subject, err: (err as Error).message });
+        return fail(503, `temporarily unavailable: ${(err as Error).message}`);
+      }
       log.error("handler failed", { subject: rpc.subject, err });
       return fail(500, "internal error");
     };
@@ -279,6 +285,15 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
       return finished;
     },
   };
+}
+
+/** Errors that mean NATS or JetStream could not be reached or had no leader, not that the code is wrong. */
+function isInfrastructureUnavailable(err: unknown): boolean {
+  if (err instanceof errors.TimeoutError || err instanceof errors.NoRespondersError || err instanceof errors.RequestError) return true;
+  if (err instanceof errors.ConnectionError || err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) return true;
+  const name = (err as Error | undefined)?.name ?? "";
+  const message = (err as Error | undefined)?.message ?? "";
+  return /JetStream/.test(name) && /timeout|no responders|leader|unavailable|503/i.test(message);
 }
 
 /** Where an instance records its identity for the health check (one file per container or local instance). */

@@ -4,7 +4,7 @@
 // and afterwards, once the node is back, every acknowledged write checked.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { toConnectionOptions } from "../../services/sdk/connection.js";
@@ -108,7 +108,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     // A write waits out the election of a new stream leader (nats-server's raft: 4-9 s after a
     // leader dies without stepping down), so writes get WRITE_TIMEOUT_MS, reads 2 s.
     const request = async (subject: string, data: Uint8Array, timeout: number) => {
-      let m;
+      let m: Msg;
       try {
         m = await nc.request(subject, data, { timeout });
       } catch (err) {
@@ -117,8 +117,14 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
         m = await nc.request(subject, data, { timeout });
       }
       // payment answers 409 "still in progress; retry it" while the first attempt of the same
-      // idempotency key is still being applied (it waits out the election): do as it says, briefly
-      for (let i = 0; i < 10 && m.headers?.get("Nats-Service-Error-Code") === "409" && /in progress/.test(m.headers.get("Nats-Service-Error") ?? ""); i++) {
+      // idempotency key is still being applied (it waits out the election): do as it says, briefly;
+      // likewise 503 "temporarily unavailable" (JetStream without a leader): reads are safe to retry,
+      // deposits carry an idempotency key
+      const retryable = () => {
+        const code = m.headers?.get("Nats-Service-Error-Code");
+        return (code === "409" && /in progress/.test(m.headers?.get("Nats-Service-Error") ?? "")) || code === "503";
+      };
+      for (let i = 0; i < 10 && retryable(); i++) {
         await new Promise((r) => setTimeout(r, 500));
         m = await nc.request(subject, data, { timeout });
       }
