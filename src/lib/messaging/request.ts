@@ -95,13 +95,16 @@ export async function request(nc: NatsConnection, registry: ProtoRegistry, prepa
           code: "service_error",
         });
       }
-      const decoded: Decoded = opts.raw ? { text: "" } as never : decodeOrDump(types?.output, msg.data);
-      const reply = opts.raw ? rawReply(msg.data) : "json" in decoded ? decoded.json : decoded;
+      const reply = opts.raw ? rawReply(msg.data) : unwrap(decodeOrDump(types?.output, msg.data));
       const hdrs = msg.headers ? Object.fromEntries([...msg.headers.keys()].map((k) => [k, msg.headers!.get(k)])) : undefined;
       result.replies.push({ reply, rtt_ms: round(at - start), bytes: msg.data.length, headers: hdrs });
     }
   }
   return result;
+}
+
+function unwrap(d: Decoded): ReplyResult["reply"] {
+  return "json" in d ? d.json : d;
 }
 
 function rawReply(data: Uint8Array): { text: string } | { hex: string; base64: string } {

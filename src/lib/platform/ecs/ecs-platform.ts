@@ -386,12 +386,8 @@ export class EcsPlatform implements Platform {
   }
 
   async describeDeployment(service: string, deploymentId: string): Promise<DeploymentInfo> {
-    this.checkNames([service]);
-    const t = this.tracked.get(deploymentId);
+    const { t, deps, dep } = await this.lookupDeployment(service, deploymentId);
     if (t?.final) return t.final;
-    const svc = (await this.describeEcs([service])).get(service)!;
-    const deps = svc.deployments ?? [];
-    const dep = deps.find((d) => d.id === deploymentId);
     const primary = deps.find((d) => d.status === "PRIMARY");
     const ourTd = t?.taskDefinition ?? dep?.taskDefinition;
     if (!dep) {
@@ -469,6 +465,15 @@ export class EcsPlatform implements Platform {
     return final;
   }
 
+  /** What this process tracks of a deployment, and the service's deployments as ECS lists them now. Once final, ECS is not asked. */
+  private async lookupDeployment(service: string, deploymentId: string) {
+    this.checkNames([service]);
+    const t = this.tracked.get(deploymentId);
+    if (t?.final) return { t, deps: [], dep: undefined };
+    const deps = (await this.describeEcs([service])).get(service)!.deployments ?? [];
+    return { t, deps, dep: deps.find((d) => d.id === deploymentId) };
+  }
+
   private async updateTaskDefinition(service: string, taskDefinition: string): Promise<void> {
     const { UpdateServiceCommand } = await this.ecsSdk();
     await this.call("ecs:UpdateService", () =>
@@ -477,12 +482,8 @@ export class EcsPlatform implements Platform {
   }
 
   async stopDeployment(service: string, deploymentId: string, reason: string): Promise<DeploymentInfo> {
-    this.checkNames([service]);
-    const t = this.tracked.get(deploymentId);
+    const { t, deps, dep } = await this.lookupDeployment(service, deploymentId);
     if (t?.final) return t.final;
-    const svc = (await this.describeEcs([service])).get(service)!;
-    const deps = svc.deployments ?? [];
-    const dep = deps.find((d) => d.id === deploymentId);
     // not started by this process: the newest other deployment is what it replaced
     const previous = t?.previous ?? deps.filter((d) => d.id !== deploymentId).sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0]?.taskDefinition;
     if (!previous) throw new GsError(`no earlier revision of ${service} to roll back to`, { hint: "roll back by hand: aws ecs update-service --task-definition <revision>" });
