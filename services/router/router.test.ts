@@ -94,7 +94,7 @@ describe("router service", () => {
   it("retries on another instance when one does not answer", async () => {
     const rpc = registry.rpc("model-management.list-models")!;
     const payloadBytes = Buffer.from(encodeJson(rpc.request, {})).toString("base64");
-    const r = await h.call<{ target: { instanceId: string }; attempts: number }>("router.forward", { capability: "mixed.list", payloadBytes, retries: 1, timeoutMs: 500 });
+    const r = await h.call<{ target: { instanceId: string }; attempts: number }>("router.forward", { capability: "mixed.list", payloadBytes, retries: 1, timeoutMs: 1500 });
     expect(r).toMatchObject({ target: { instanceId: "b-mm" }, attempts: 2 });
   });
 
