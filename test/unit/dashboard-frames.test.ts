@@ -7,6 +7,9 @@ vi.hoisted(() => {
   process.env.FORCE_COLOR = "1";
 });
 import { Dashboard } from "../../src/lib/ui/dashboard-app.js";
+import { currentRow, initialView } from "../../src/lib/ui/dashboard-keys.js";
+import { listFrame, renderLine, styled } from "../../src/lib/ui/fleet-lines.js";
+import { theme } from "../../src/lib/ui/theme.js";
 import { key, renderFrames, type Frames } from "../support/ink-frames.js";
 import { degradedFleet, failingFleet, FakeFeed, healthyFleet, natsDownFleet, NOW, platformDownFleet, rollingOutFleet, service, fleetFrom } from "../support/fleet-fixtures.js";
 
@@ -189,5 +192,32 @@ describe("dashboard keys", () => {
     await ui.waitFor("3/3 services healthy");
     feed.set(degradedFleet(), NOW + 2000);
     await ui.waitFor("1/3 services healthy");
+  });
+});
+
+describe("the first frame written before Ink loads", () => {
+  const strip = (s: string) => s.replace(new RegExp(`${ESC}\\[[0-9;]*m`, "g"), "");
+
+  it("is the frame Ink then draws, line for line, in every state", async () => {
+    for (const fleet of [healthyFleet(), rollingOutFleet(), degradedFleet(), failingFleet(), natsDownFleet(), platformDownFleet()]) {
+      const feed = new FakeFeed(fleet);
+      const snap = feed.snapshot();
+      const pre = listFrame({ snap, view: initialView, selected: currentRow(initialView, snap.services), columns: 120, rows: 30, keys: true, th: theme(false) });
+      const ui = show(feed, { columns: 120, rows: 30 });
+      const f = await ui.waitFor("SERVICE");
+      expect(f.split("\n").map((l) => l.trimEnd())).toEqual(pre.map((l) => strip(l).trimEnd()));
+      ui.unmount();
+      open = undefined;
+    }
+  });
+
+  it("fits the width: long lines end in an ellipsis, styles are closed", () => {
+    expect(renderLine([["abcdef"], ["ghij", { bold: true }]], 8)).toBe(`abcdef${ESC}[1mg…${ESC}[22m`);
+    expect(renderLine([["abc   "], ["  "]], 10)).toBe("abc   ");
+    expect(renderLine([["abcdef"]], 6)).toBe("abcdef");
+    expect(renderLine([["abcdefg"]], 6)).toBe("abcde…");
+    expect(styled("x", { color: "red", bold: true })).toBe(`${ESC}[31m${ESC}[1mx${ESC}[22m${ESC}[39m`);
+    const snap = new FakeFeed(degradedFleet()).snapshot();
+    for (const l of listFrame({ snap, view: initialView, columns: 41, rows: 20, keys: false, th: theme(true) })) expect(strip(l).length).toBeLessThanOrEqual(40);
   });
 });

@@ -6,9 +6,9 @@ import { Box, Static, Text, useApp, useInput, useStdin, useStdout } from "ink";
 import { SOURCES, type FleetSnapshot } from "../status/fleet-snapshot.js";
 import type { FleetFeed } from "../status/fleet-store.js";
 import { ChangeLog } from "../status/watch-output.js";
-import { FleetTable, Header, KeyHelp } from "./fleet-table.js";
+import { Lines } from "./fleet-table.js";
+import { headerHeight, headerLines, listFrame } from "./fleet-lines.js";
 import { currentRow, initialView, onKey } from "./dashboard-keys.js";
-import { orderRows } from "./fleet-order.js";
 import { ServiceDetailView } from "./service-detail.js";
 import { theme } from "./theme.js";
 
@@ -76,8 +76,7 @@ export function Dashboard({ feed, color, changeLog = true }: DashboardProps) {
 
   const snap = feed.snapshot();
   rendered.current = newsKey(snap);
-  const { view, sort, filter, filtering } = state;
-  const shown = orderRows(snap.services, sort, filter);
+  const { view } = state;
   const current = currentRow(state, snap.services);
   useEffect(() => feed.focus(view === "detail" ? current : undefined), [feed, view, current]);
   useEffect(() => {
@@ -88,24 +87,19 @@ export function Dashboard({ feed, color, changeLog = true }: DashboardProps) {
   const th = theme(color);
   const width = Math.max(20, columns - 1);
   const detail = view === "detail" && current ? feed.detail(current) : undefined;
-  const problems = (snap.natsDown ? 1 : 0) + (snap.sources.platform.stale ? 1 : 0) + (["nats", "stats"] as const).filter((n) => snap.sources[n].stale && !snap.natsDown && snap.sources[n].ageMs !== null).length;
-  const headerLines = 2 + problems;
-  // the live area must stay shorter than the terminal, or Ink clears the whole screen on each frame
-  const tableRows = rows - headerLines - 5;
+  const header = detail ? headerLines(snap, width, th) : [];
 
   return (
     <>
       <Static items={logged}>{(l) => <Text key={l.id}>{l.text}</Text>}</Static>
       <Box flexDirection="column" width={width}>
-        <Header snap={snap} width={width} th={th} />
-        <Text> </Text>
         {detail ? (
-          <ServiceDetailView detail={detail} now={snap.at} width={width} height={rows - headerLines - 2} th={th} keys={keys} />
-        ) : (
           <>
-            <FleetTable snap={snap} rows={shown} selected={current} width={width} height={tableRows} th={th} />
-            <KeyHelp sort={sort} filter={filter} filtering={filtering} keys={keys} th={th} />
+            <Lines lines={[...header, ""]} />
+            <ServiceDetailView detail={detail} now={snap.at} width={width} height={rows - headerHeight(header) - 1} th={th} keys={keys} />
           </>
+        ) : (
+          <Lines lines={listFrame({ snap, view: state, selected: current, columns, rows, keys, th })} />
         )}
       </Box>
     </>

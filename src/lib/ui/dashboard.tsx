@@ -14,10 +14,14 @@ export interface DashboardOptions {
   signal?: AbortSignal;
   /** at most this many frames a second */
   maxFps?: number;
+  /** lines just above the cursor that Ink's first frame replaces (a frame drawn before Ink loaded) */
+  replaceLines?: number;
 }
 
 /** Resolves when the user quits (q, Ctrl-C) or `signal` aborts. */
 export async function runDashboard(opts: DashboardOptions): Promise<void> {
+  // move up over those lines and clear them in the same tick as Ink's first frame: no flicker
+  if (opts.replaceLines) opts.stdout.write(`\u001b[${opts.replaceLines}A\r\u001b[J`);
   const app = render(<Dashboard feed={opts.feed} color={opts.color} />, {
     stdout: opts.stdout,
     stdin: opts.stdin,

@@ -5,6 +5,9 @@ import type { OutputMode } from "../output/mode.js";
 import type { FleetSnapshot } from "../status/fleet-snapshot.js";
 import type { FleetStore } from "../status/fleet-store.js";
 import { ChangeLog, toWatchJson } from "../status/watch-output.js";
+import { currentRow, initialView } from "./dashboard-keys.js";
+import { listFrame } from "./fleet-lines.js";
+import { theme } from "./theme.js";
 
 export interface StatusWatchOptions {
   mode: OutputMode;
@@ -15,6 +18,15 @@ export interface StatusWatchOptions {
   stdin: NodeJS.ReadStream;
   /** ends the watch (SIGINT, SIGTERM) */
   signal: AbortSignal;
+}
+
+/** The list view as the dashboard will draw it; returns how many lines were written (0 before any answer). */
+function writeFirstFrame(snap: FleetSnapshot, opts: StatusWatchOptions): number {
+  if (snap.lastPollAt === null) return 0;
+  const keys = opts.stdin.isTTY === true && typeof opts.stdin.setRawMode === "function";
+  const lines = listFrame({ snap, view: initialView, selected: currentRow(initialView, snap.services), columns: opts.stderr.columns || 120, rows: opts.stderr.rows || 40, keys, th: theme(opts.color) });
+  opts.stderr.write(lines.join("\n") + "\n");
+  return lines.length;
 }
 
 /** Runs until the user quits or `signal` aborts; returns the last complete snapshot. */
@@ -34,8 +46,9 @@ export async function watchStatus(opts: StatusWatchOptions): Promise<FleetSnapsh
       : () => undefined;
   try {
     if (opts.mode === "tty") {
-      // poll while Ink loads, and mount once the first round is in (or a second passed): the first
-      // frame is then a full one, and no render is spent on an empty table
+      // The first frame does not wait for Ink: once the first round is in (or a second passed), the
+      // list view is written as plain styled lines, then Ink loads and draws over them. Ink is
+      // loaded after the round, not during it: its load is CPU the 44 answering instances need too.
       const firstRound = new Promise<void>((resolve) => {
         const off = store.onRound(() => {
           off();
@@ -44,12 +57,10 @@ export async function watchStatus(opts: StatusWatchOptions): Promise<FleetSnapsh
         setTimeout(resolve, 1000).unref();
       });
       store.start();
-      // React picks its build from NODE_ENV when it loads: the development build (the default when
-      // unset) checks and times every render, which doubles the dashboard's CPU
-      process.env.NODE_ENV = "production";
-      const { runDashboard } = await import("./dashboard.js");
       await firstRound;
-      await runDashboard({ feed: store, color: opts.color, stdout: opts.stderr, stdin: opts.stdin, signal: opts.signal });
+      const drawn = opts.signal.aborted ? 0 : writeFirstFrame(store.snapshot(), opts);
+      const { runDashboard } = await import("./dashboard.js");
+      await runDashboard({ feed: store, color: opts.color, stdout: opts.stderr, stdin: opts.stdin, signal: opts.signal, replaceLines: drawn });
     } else {
       store.start();
       await new Promise<void>((resolve) => {
