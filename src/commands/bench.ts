@@ -7,7 +7,7 @@ import { bench } from "../lib/bench/bench.js";
 import { compareWithBaseline, describeRegression, parsePercent } from "../lib/bench/compare.js";
 import { preparePayload } from "../lib/bench/payload.js";
 import { checkBenchOptions } from "../lib/bench/plan.js";
-import { ProgressLine } from "../lib/bench/progress.js";
+import { benchProgress } from "../lib/bench/live-progress.js";
 import { renderReport } from "../lib/bench/report.js";
 import { readBaseline, writeResult } from "../lib/bench/result-file.js";
 import { natsSettings } from "../nats-session.js";
@@ -15,6 +15,7 @@ import type { BenchResult } from "../lib/bench/types.js";
 import { benchWorkerFile } from "../lib/bench/worker-file.js";
 import { EXIT, UsageError } from "../lib/output/errors.js";
 import { parseDuration } from "../lib/output/format.js";
+import { colorEnabled } from "../lib/output/mode.js";
 
 export type BenchJson = BenchResult;
 
@@ -68,10 +69,17 @@ export default class Bench extends BaseCommand {
     checkBenchOptions(load);
     const baseline = flags.baseline ? readBaseline(flags.baseline) : undefined;
     const payload = preparePayload({ subject: args.subject, data: args.data, dataFile: flags["data-file"], raw: flags.raw, size: flags.size, cwd: process.cwd(), proto: flags.proto });
-    const progress = new ProgressLine(this.mode);
+    const progress = benchProgress({ mode: this.mode, color: colorEnabled(process.stderr), stream: process.stderr });
     const abort = new AbortController();
-    const onSigint = () => abort.abort();
-    process.once("SIGINT", onSigint);
+    // the first Ctrl-C stops the run (it still reports), a second one ends the process. Not `once`:
+    // signal-exit (Ink loads it) kills the process when only its own listeners are left, and `once`
+    // removes ours before signal-exit's run
+    const onSigint = () => {
+      if (!abort.signal.aborted) return abort.abort();
+      process.off("SIGINT", onSigint);
+      process.kill(process.pid, "SIGINT");
+    };
+    process.on("SIGINT", onSigint);
     let result: BenchResult;
     try {
       result = await bench(
@@ -83,11 +91,14 @@ export default class Bench extends BaseCommand {
           signal: abort.signal,
           onProgress: (s) => progress.update(s),
           onWarning: (text) => this.note(`${this.color("yellow", "warning:")} ${text}`),
-          onStart: (p) => this.mode === "plain" && this.note(`benchmarking ${args.subject}: ${p.mode} loop, ${p.workers.length} workers, ${p.connections} connections`),
+          onStart: (p) => {
+            progress.start(p);
+            if (this.mode === "plain") this.note(`benchmarking ${args.subject}: ${p.mode} loop, ${p.workers.length} workers, ${p.connections} connections`);
+          },
         },
       );
     } finally {
-      progress.end();
+      await progress.end();
       process.off("SIGINT", onSigint);
     }
     if (abort.signal.aborted) this.note(this.color("yellow", "stopped early (Ctrl-C): the report covers what was measured until then"));

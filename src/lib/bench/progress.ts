@@ -1,4 +1,5 @@
-// Live progress on stderr: one line rewritten in place on a terminal, a line every few seconds otherwise.
+// Progress as text on stderr: a line every few seconds without a terminal (CI, pipes). On a terminal
+// the Ink panel (live-progress.ts) replaces it; the line rewritten in place is its fallback.
 import { formatDuration } from "../output/format.js";
 import type { OutputMode } from "../output/mode.js";
 import type { ProgressSnapshot } from "./run.js";

@@ -1,0 +1,259 @@
+// Live progress of `gs bench`, one of three renderers chosen once: nothing under --json, a plain line
+// every few seconds without a terminal (or in CI), the Ink panel on a terminal. Ink is imported
+// only on that last path, while the run connects, so the plain and JSON paths never pay for it.
+import type { OutputMode } from "../output/mode.js";
+import type { BenchViewHandle } from "../ui/bench-view.js";
+import type { Plan } from "./plan.js";
+import { ProgressLine } from "./progress.js";
+import type { ProgressSnapshot } from "./run.js";
+import type { BenchMode } from "./types.js";
+
+export interface BenchProgress {
+  /** the workers are about to start */
+  start(plan: Plan): void;
+  update(s: ProgressSnapshot): void;
+  /** remove the live view (before the report is printed); safe to call more than once */
+  end(): Promise<void>;
+}
+
+export interface BenchProgressOptions {
+  mode: OutputMode;
+  color: boolean;
+  /** where progress draws: stderr, so stdout keeps only the report */
+  stream?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+}
+
+export function benchProgress(opts: BenchProgressOptions): BenchProgress {
+  const stream = opts.stream ?? process.stderr;
+  // the panel draws on `stream`: without a terminal there, fall back to plain lines
+  const mode = opts.mode === "tty" && !stream.isTTY ? "plain" : opts.mode;
+  return mode === "tty" ? new InkProgress(stream, opts.stdin ?? process.stdin, opts.color) : lineProgress(new ProgressLine(mode, stream));
+}
+
+function lineProgress(line: ProgressLine): BenchProgress {
+  return { start: () => undefined, update: (s) => line.update(s), end: async () => line.end() };
+}
+
+/** What the panel shows of the plan. */
+export interface LivePlan {
+  subject: string;
+  mode: BenchMode;
+  /** open loop: the target rate, req/s */
+  rate?: number;
+  /** closed loop: requests in flight */
+  concurrency?: number;
+  /** a --requests run: how many are measured */
+  requests?: number;
+  workers: number;
+  connections: number;
+  warmupMs: number;
+  plannedMs?: number;
+}
+
+export function livePlan(plan: Plan): LivePlan {
+  const w = plan.workers;
+  const sum = (pick: (c: Plan["workers"][number]) => number | undefined) => (w.some((c) => pick(c) !== undefined) ? w.reduce((n, c) => n + (pick(c) ?? 0), 0) : undefined);
+  return {
+    subject: w[0]?.subject ?? "",
+    mode: plan.mode,
+    rate: plan.mode === "open" ? Math.round(sum((c) => c.rate) ?? 0) : undefined,
+    concurrency: plan.mode === "closed" ? sum((c) => c.concurrency) : undefined,
+    requests: sum((c) => c.requests),
+    workers: w.length,
+    connections: plan.connections,
+    warmupMs: w[0]?.warmupMs ?? 0,
+    plannedMs: plan.plannedMs,
+  };
+}
+
+/** Everything the panel draws at one instant: derived here so the component only renders. */
+export interface LiveFigures {
+  plan: LivePlan;
+  /** starting: the workers are connecting, or no snapshot has come yet (the first comes after ~1 s) */
+  phase: "starting" | "warm-up" | "measuring";
+  /** warm-up: time into it; measuring: measured time (both interpolated between snapshots) */
+  phaseMs: number;
+  /** the phase's length, when known */
+  phaseTotalMs?: number;
+  /** a --requests run without a planned time: requests measured so far */
+  requestsDone?: number;
+  /** 0..1 of the current phase, when its end is known */
+  fraction?: number;
+  /** replies over the last second; undefined before the first snapshot */
+  rps?: number;
+  /** open loop: achieved / target, and whether that is more than 5% short */
+  rateRatio?: number;
+  behind: boolean;
+  ok: number;
+  errors: number;
+  /** the largest latency seen in the current phase, ms */
+  maxMs?: number;
+  /** req/s of the last snapshots, oldest first */
+  history: number[];
+}
+
+export const HISTORY = 30;
+/** open loop: achieved below this share of the target rate is "behind" */
+export const BEHIND_BELOW = 0.95;
+// between snapshots (1 s apart) the clock moves the bar on, but not far past the last news
+const MAX_INTERPOLATE_MS = 1500;
+
+type Listener = () => void;
+
+/** The live state of one run, fed by the run's hooks; the panel subscribes to it. */
+export class BenchFeed {
+  private plan?: LivePlan;
+  private last?: { s: ProgressSnapshot; at: number };
+  private history: number[] = [];
+  private maxWarmup?: number;
+  private maxMeasured?: number;
+  // completions before measuring began, estimated between the two snapshots around the warm-up's end
+  private warmupDone?: number;
+  private ended = false;
+  private listeners = new Set<Listener>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  start(plan: LivePlan): void {
+    this.plan = plan;
+    this.notify();
+  }
+
+  update(s: ProgressSnapshot): void {
+    const total = s.ok + s.errors;
+    if (s.elapsedMs <= s.warmupMs) {
+      this.maxWarmup = Math.max(this.maxWarmup ?? 0, s.maxMs);
+    } else {
+      this.maxMeasured = Math.max(this.maxMeasured ?? 0, s.maxMs);
+      if (this.warmupDone === undefined) {
+        const prev = this.last?.s;
+        const prevTotal = prev ? prev.ok + prev.errors : 0;
+        const prevElapsed = prev?.elapsedMs ?? 0;
+        const share = s.elapsedMs > prevElapsed ? Math.max(0, s.warmupMs - prevElapsed) / (s.elapsedMs - prevElapsed) : 0;
+        this.warmupDone = Math.round(prevTotal + (total - prevTotal) * Math.min(1, share));
+      }
+    }
+    this.last = { s, at: this.now() };
+    this.history = [...this.history, s.rps].slice(-HISTORY);
+    this.notify();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.notify();
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** What to draw now; undefined before the start and after the end (the panel then draws nothing). */
+  figures(): LiveFigures | undefined {
+    const plan = this.plan;
+    if (!plan || this.ended) return undefined;
+    const now = this.now();
+    const s = this.last?.s;
+    const f: LiveFigures = {
+      plan,
+      phase: "starting",
+      phaseMs: 0,
+      behind: false,
+      ok: s?.ok ?? 0,
+      errors: s?.errors ?? 0,
+      history: this.history,
+      rps: s?.rps,
+    };
+    // the time the workers start is only known from a snapshot: until then, say so rather than guess
+    if (!s) return f;
+    const elapsed = s.elapsedMs + Math.min(MAX_INTERPOLATE_MS, Math.max(0, now - this.last!.at));
+    const warmingUp = elapsed < plan.warmupMs;
+    f.phase = warmingUp ? "warm-up" : "measuring";
+    f.maxMs = warmingUp ? this.maxWarmup : this.maxMeasured;
+    if (warmingUp) {
+      f.phaseMs = elapsed;
+      f.phaseTotalMs = plan.warmupMs;
+      f.fraction = elapsed / plan.warmupMs;
+    } else if (plan.plannedMs !== undefined) {
+      f.phaseMs = Math.min(plan.plannedMs, elapsed - plan.warmupMs);
+      f.phaseTotalMs = plan.plannedMs;
+      f.fraction = plan.plannedMs > 0 ? f.phaseMs / plan.plannedMs : 1;
+    } else {
+      f.phaseMs = elapsed - plan.warmupMs;
+    }
+    if (!warmingUp && plan.requests !== undefined) {
+      f.requestsDone = Math.min(plan.requests, Math.max(0, f.ok + f.errors - (this.warmupDone ?? f.ok + f.errors)));
+      if (plan.plannedMs === undefined) f.fraction = plan.requests > 0 ? f.requestsDone / plan.requests : 1;
+    }
+    if (plan.mode === "open" && plan.rate) {
+      f.rateRatio = s.rps / plan.rate;
+      f.behind = f.rateRatio < BEHIND_BELOW;
+    }
+    return f;
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+}
+
+/** The Ink panel: loaded on construction, mounted at the start, unmounted and erased at the end. */
+class InkProgress implements BenchProgress {
+  private readonly feed = new BenchFeed();
+  private view?: typeof import("../ui/bench-view.js");
+  private handle?: BenchViewHandle;
+  private started = false;
+  private ended = false;
+  // should Ink fail to load or mount, the line rewritten in place still shows progress
+  private fallback?: ProgressLine;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly stdin: NodeJS.ReadStream,
+    private readonly color: boolean,
+  ) {
+    import("../ui/bench-view.js").then(
+      (m) => {
+        this.view = m;
+        this.mount();
+      },
+      () => this.useFallback(),
+    );
+  }
+
+  start(plan: Plan): void {
+    this.started = true;
+    this.feed.start(livePlan(plan));
+    this.mount();
+  }
+
+  update(s: ProgressSnapshot): void {
+    this.feed.update(s);
+    this.fallback?.update(s);
+  }
+
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.feed.end();
+    this.handle?.close();
+    this.handle = undefined;
+    this.fallback?.end();
+  }
+
+  private mount(): void {
+    if (!this.view || !this.started || this.ended || this.handle || this.fallback) return;
+    try {
+      this.handle = this.view.mountBenchView({ feed: this.feed, color: this.color, stdout: this.stream, stdin: this.stdin });
+    } catch {
+      this.useFallback();
+    }
+  }
+
+  private useFallback(): void {
+    this.fallback ??= new ProgressLine("tty", this.stream);
+  }
+}

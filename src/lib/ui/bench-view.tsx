@@ -1,0 +1,158 @@
+// `gs bench` on a terminal: a small live panel above where the report will go. Loaded only on that
+// path (a dynamic import from lib/bench/live-progress.ts); it takes no keys, so stdin stays cooked
+// and Ctrl-C reaches the command as SIGINT, which stops the run early and still reports.
+import { useEffect, useReducer } from "react";
+import { Box, render, Text } from "ink";
+import type { BenchFeed, LiveFigures } from "../bench/live-progress.js";
+import { formatDuration } from "../output/format.js";
+import { theme, type Theme } from "./theme.js";
+
+export const BAR_WIDTH = 30;
+const SPARKS = "▁▂▃▄▅▆▇█";
+
+export interface BenchViewProps {
+  feed: Pick<BenchFeed, "subscribe" | "figures">;
+  color: boolean;
+  /** redraw this often between snapshots, so the bar moves smoothly; 0: only on news */
+  tickMs?: number;
+}
+
+export function BenchView({ feed, color, tickMs = 200 }: BenchViewProps) {
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => feed.subscribe(redraw), [feed]);
+  useEffect(() => {
+    if (tickMs <= 0) return;
+    const t = setInterval(redraw, tickMs);
+    return () => clearInterval(t);
+  }, [tickMs]);
+  const f = feed.figures();
+  if (!f) return null;
+  const th = theme(color);
+  return (
+    <Box flexDirection="column">
+      <PlanLine f={f} th={th} />
+      <PhaseLine f={f} th={th} />
+      <RateLine f={f} th={th} />
+      <CountsLine f={f} th={th} />
+    </Box>
+  );
+}
+
+const n = (x: number) => Math.round(x).toLocaleString("en-US");
+
+function PlanLine({ f, th }: { f: LiveFigures; th: Theme }) {
+  const p = f.plan;
+  const load = p.mode === "open" ? `open loop at ${n(p.rate ?? 0)} req/s` : `closed loop, ${n(p.concurrency ?? 0)} in flight`;
+  return (
+    <Text wrap="truncate">
+      <Text bold={th.color}>bench {p.subject}</Text>
+      {`  ${load} · ${p.workers} worker${p.workers === 1 ? "" : "s"} · ${p.connections} connection${p.connections === 1 ? "" : "s"}`}
+    </Text>
+  );
+}
+
+const PHASE_COLOUR = { starting: "gray", "warm-up": "cyan", measuring: "green" } as const;
+
+function PhaseLine({ f, th }: { f: LiveFigures; th: Theme }) {
+  const colour = th.of(PHASE_COLOUR[f.phase]);
+  if (f.phase === "starting") {
+    return (
+      <Text wrap="truncate">
+        <Text color={colour}>{"starting "}</Text>
+        <Text color={th.of("gray")}>{` ${"░".repeat(BAR_WIDTH)}`}</Text>
+        {` workers starting${f.plan.warmupMs > 0 ? `, then ${formatDuration(f.plan.warmupMs)} warm-up` : ""}`}
+      </Text>
+    );
+  }
+  const warmingUp = f.phase === "warm-up";
+  const label = warmingUp ? "warm-up  " : "measuring";
+  const filled = f.fraction === undefined ? 0 : Math.max(0, Math.min(BAR_WIDTH, Math.round(f.fraction * BAR_WIDTH)));
+  const when =
+    f.requestsDone !== undefined && f.plan.plannedMs === undefined
+      ? `${n(f.requestsDone)}/${n(f.plan.requests ?? 0)} requests`
+      : `${formatDuration(f.phaseMs)}${f.phaseTotalMs !== undefined ? `/${formatDuration(f.phaseTotalMs)}` : ""}`;
+  const pct = f.fraction === undefined ? "" : `  ${Math.floor(Math.min(1, f.fraction) * 100)}%`;
+  return (
+    <Text wrap="truncate">
+      <Text color={colour}>{label}</Text>{" "}
+      {f.fraction !== undefined && (
+        <>
+          <Text color={colour}>{(warmingUp ? "▒" : "█").repeat(filled)}</Text>
+          <Text color={th.of("gray")}>{"░".repeat(BAR_WIDTH - filled)}</Text>{" "}
+        </>
+      )}
+      {when}
+      {pct}
+      {warmingUp && <Text color={colour}>{"  (not measured)"}</Text>}
+    </Text>
+  );
+}
+
+function RateLine({ f, th }: { f: LiveFigures; th: Theme }) {
+  const rps = f.rps === undefined ? "-" : n(f.rps);
+  const open = f.plan.mode === "open";
+  return (
+    <Text wrap="truncate">
+      <Text color={f.behind ? th.of("yellow") : undefined} bold={th.color}>
+        {rps}
+      </Text>
+      {open ? ` of ${n(f.plan.rate ?? 0)} req/s` : " req/s"}
+      {open && f.rateRatio !== undefined && <Text color={f.behind ? th.of("yellow") : undefined}>{` (${Math.floor(f.rateRatio * 100)}%)`}</Text>}
+      {f.behind && <Text color={th.of("yellow")}>{`  ▲ behind by ${Math.ceil((1 - f.rateRatio!) * 100)}%`}</Text>}
+      {f.history.length > 0 && <Text color={th.of("cyan")}>{`  ${sparkline(f.history)}`}</Text>}
+    </Text>
+  );
+}
+
+function CountsLine({ f, th }: { f: LiveFigures; th: Theme }) {
+  const done = f.ok + f.errors;
+  return (
+    <Text wrap="truncate">
+      {`ok ${n(f.ok)}  `}
+      <Text color={f.errors > 0 ? th.of("red") : undefined}>{`errors ${n(f.errors)}${f.errors > 0 && done > 0 ? ` (${((f.errors / done) * 100).toFixed(1)}%)` : ""}`}</Text>
+      {`  max ${f.maxMs === undefined ? "-" : formatDuration(f.maxMs)}`}
+    </Text>
+  );
+}
+
+/** One block per value, scaled from 0 to the largest shown. */
+export function sparkline(values: number[]): string {
+  const top = Math.max(0, ...values);
+  return values.map((v) => SPARKS[top > 0 ? Math.min(SPARKS.length - 1, Math.round((Math.max(0, v) / top) * (SPARKS.length - 1))) : 0]).join("");
+}
+
+export interface BenchViewHandle {
+  /** unmount and erase the panel, and show the cursor again */
+  close(): void;
+}
+
+export interface BenchViewOptions {
+  feed: BenchFeed;
+  color: boolean;
+  /** where the panel draws (stderr) */
+  stdout: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  maxFps?: number;
+}
+
+export function mountBenchView(opts: BenchViewOptions): BenchViewHandle {
+  const app = render(<BenchView feed={opts.feed} color={opts.color} />, {
+    stdout: opts.stdout,
+    stderr: opts.stdout,
+    stdin: opts.stdin,
+    // Ctrl-C must reach the command's SIGINT handler (stop early, report), not end the process
+    exitOnCtrlC: false,
+    patchConsole: false,
+    maxFps: opts.maxFps ?? 10,
+  });
+  return {
+    close() {
+      // an empty tree, rendered now (a state update would only commit on a later tick), makes
+      // unmount's final frame erase the panel; it leaves one blank line (Ink ends each frame with a
+      // newline): step back onto it, where the report goes
+      app.rerender(null);
+      app.unmount();
+      opts.stdout.write("\u001b[1A");
+    },
+  };
+}
