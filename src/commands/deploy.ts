@@ -3,7 +3,6 @@ import { BaseCommand } from "../base-command.js";
 import { durationFlag, targetFlags } from "../flags.js";
 import { ENGINE_NAMES } from "../lib/build/image-engine.js";
 import { deploy, deployExitCode, type DeployResult } from "../lib/deploy/deploy.js";
-import { DeployLog } from "../lib/deploy/deploy-log.js";
 import { openDeployTarget, planForTarget } from "../lib/deploy/deploy-target.js";
 import type { DeployPlan } from "../lib/deploy/plan.js";
 import { planLines } from "../lib/deploy/plan-text.js";
@@ -12,6 +11,7 @@ import { EXIT, GsError, UsageError } from "../lib/output/errors.js";
 import { renderTable } from "../lib/output/format.js";
 import { platformContext, type PlatformContext } from "../lib/platform/open-platform.js";
 import type { PushedImage } from "../lib/registry/push.js";
+import { deployReporter } from "../lib/ui/deploy-live.js";
 
 /** `--json` of a deploy: the result per service, and (ecs) each image with its digest. */
 export type DeployJson = DeployResult & { platform: "local" | "ecs"; images?: PushedImage[] };
@@ -59,13 +59,17 @@ export default class Deploy extends BaseCommand {
     }
     if (ctx.target.confirm && !flags.yes) await this.confirmTarget(ctx);
 
-    const log = new DeployLog({
-      write: (l) => this.note(l),
+    const t = await openDeployTarget(ctx, { ...common, rollback: flags.rollback, dryRun: false, onImage: (p) => reporter.image(p) });
+    // lines in CI, without a terminal and under --json; the live view on a terminal (nothing else prints while it is up)
+    const reporter = deployReporter({
+      mode: this.mode,
+      target: ctx.targetName,
+      platform: ctx.target.platform,
       services: services.length ? services : Object.keys(ctx.cfg.services),
+      concurrency: flags.concurrency,
       github: process.env.GITHUB_ACTIONS === "true",
-      throttleMs: this.mode === "tty" ? 1000 : 0,
+      write: (l) => this.note(l),
     });
-    const t = await openDeployTarget(ctx, { ...common, rollback: flags.rollback, dryRun: false, onImage: (p) => log.image(p) });
     let result: DeployResult;
     try {
       result = await deploy({
@@ -77,12 +81,13 @@ export default class Deploy extends BaseCommand {
         timeoutMs: flags.timeout ?? (ctx.target.platform === "ecs" ? 600_000 : 60_000),
         pollMs: flags["poll-interval"] ?? t.pollMs,
         rollback: flags.rollback,
-        onProgress: (p) => log.progress(p),
+        onProgress: (p) => reporter.progress(p),
       });
+      await reporter.summary(result);
     } finally {
-      await t.close();
+      // on an error too, the live view comes down (its last frame stays) before anything else prints
+      await reporter.close().finally(() => t.close());
     }
-    log.summary(result);
     this.setExit(deployExitCode(result));
     this.out(renderTable(["SERVICE", "ACTION", "FROM", "TO", "SECONDS"], result.services.map((s) => [s.name, s.action, s.from ?? "-", s.to ?? "-", s.seconds])));
     const images = t.images();

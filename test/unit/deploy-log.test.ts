@@ -22,6 +22,16 @@ describe("deploy log", () => {
     ]);
   });
 
+  it("names both versions when a rollout starts, and only counts after that", () => {
+    const { log, lines } = logWith();
+    log.progress({ kind: "start", service: "auth", from: null, to: "0.1.0+bbbbbbbbbbbb" });
+    log.progress(rollout(0, 2));
+    expect(lines).toEqual([
+      "2026-11-28T08:00:00Z auth           rollout  nothing -> 0.1.0+bbbbbbbbbbbb",
+      "2026-11-28T08:00:00Z auth           rollout  0/2 running, 2 pending",
+    ]);
+  });
+
   it("throttles a service's rollout lines on a terminal but always shows the final count", () => {
     const { log, lines, tick } = logWith({ throttleMs: 1000 });
     log.progress(rollout(0, 2));

@@ -78,17 +78,15 @@ export class DeployLog {
         this.line("gs", "plan", `${p.changed.length} to deploy${p.changed.length ? ` (${p.changed.join(", ")})` : ""}, ${p.unchanged.length} unchanged${p.failed.length ? `, ${p.failed.length} failed to build (${p.failed.join(", ")})` : ""}`);
         if (p.changed.length) this.open("roll out");
         break;
+      case "start":
+        this.announce(p.service, p.from, p.to);
+        break;
       case "rollout": {
         const now = this.now().getTime();
         const last = this.lastRollout.get(p.service);
         const final = p.running >= p.desired && p.pending === 0;
         if (!final && last !== undefined && now - last < (this.opts.throttleMs ?? 0)) return;
-        // the first line of a rollout names both versions; later ones only count
-        const key = `${p.service} ${p.to}`;
-        if (!this.rollouts.has(key)) {
-          this.rollouts.add(key);
-          this.line(p.service, "rollout", `${p.from ?? "nothing"} -> ${p.to}`);
-        }
+        this.announce(p.service, p.from, p.to);
         this.lastRollout.set(p.service, now);
         this.line(p.service, "rollout", `${p.running}/${p.desired} running${p.pending ? `, ${p.pending} pending` : ""}${p.failed ? `, ${p.failed} failed` : ""}`);
         break;
@@ -106,6 +104,14 @@ export class DeployLog {
         break;
       }
     }
+  }
+
+  /** The first line of a rollout names both versions (when it starts, or at its first count); later ones only count. */
+  private announce(service: string, from: string | null, to: string): void {
+    const key = `${service} ${to}`;
+    if (this.rollouts.has(key)) return;
+    this.rollouts.add(key);
+    this.line(service, "rollout", `${from ?? "nothing"} -> ${to}`);
   }
 
   /** The closing lines: one summary, then an annotation per service that failed or was rolled back. */

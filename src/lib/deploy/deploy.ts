@@ -27,6 +27,8 @@ export interface DeployResult {
 
 export type DeployProgress =
   | { kind: "plan"; changed: string[]; unchanged: string[]; failed: string[] }
+  /** a service's rollout begins (it may have waited for a --concurrency slot); on ecs its task definition is registered now */
+  | { kind: "start"; service: string; from: string | null; to: string }
   | { kind: "rollout"; service: string; from: string | null; to: string; running: number; desired: number; pending: number; failed: number }
   | { kind: "verify"; service: string; to: string }
   | { kind: "rollback"; service: string; reason: string }
@@ -124,6 +126,7 @@ async function rollOut(opts: DeployOptions, svc: ServiceDescription, artifact: A
   const base = { name: svc.name, from, to: artifact.version };
   const done = (action: DeployAction, extra: Partial<ServiceDeployResult> = {}): ServiceDeployResult => ({ ...base, action, seconds: secondsSince(t0), ...extra });
 
+  progress({ kind: "start", service: svc.name, from, to: artifact.version });
   const outcome = await follow(opts, svc.name, artifact, from, progress);
   const timedOut = (t: boolean) => (t ? { timedOut: true as const } : {});
   if (outcome.kind === "failed") return done("failed", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
