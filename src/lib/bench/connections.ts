@@ -5,7 +5,7 @@ import { toConnectionOptions } from "@gs/fleet/sdk/connection";
 import type { WorkerConfig } from "./types.js";
 
 export async function openConnections(cfg: Pick<WorkerConfig, "settings" | "connections" | "index">): Promise<NatsConnection[]> {
-  // noAsyncTraces: NATS.js would otherwise capture a stack for every request, in case it fails
+  // noAsyncTraces: no stack captured per operation, in case it fails (the load never shows one)
   const opts = { ...toConnectionOptions({ ...cfg.settings, name: `gs-bench-${cfg.index}` }), noAsyncTraces: true };
   const attempts = await Promise.allSettled(Array.from({ length: cfg.connections }, () => connect(opts)));
   const ncs = attempts.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));

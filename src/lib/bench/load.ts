@@ -1,8 +1,14 @@
 // The load generator of one worker thread: an open loop (a fixed schedule of intended send times)
 // or a closed loop (C requests in flight), over the worker's own connections.
-import { headers as natsHeaders, type Msg, type NatsConnection, type RequestOptions } from "@nats-io/transport-node";
+//
+// Requests are plain publishes with a reply subject under one wildcard inbox per connection, matched
+// to their send time by a sequence number, with one timeout sweep for all of them. NATS.js's
+// `request()` does the same on the wire, but per request it also allocates a promise, a timer and an
+// Error and goes through a subscription mux: measured here, that made it cost ~2x the CPU per
+// request, which on a machine shared with the service under test shows up as the service's limit.
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { Histogram } from "hdr-histogram-js";
-import { replyErrorKind, requestErrorKind } from "./error-kind.js";
+import { replyErrorKind, requestErrorKind, type ErrorKind } from "./error-kind.js";
 import { encodeHistogram, newHistogram } from "./histogram.js";
 import type { WorkerConfig, WorkerProgress, WorkerResult } from "./types.js";
 
@@ -11,15 +17,29 @@ export type LoadConfig = Omit<WorkerConfig, "settings" | "connections" | "index"
 const PROGRESS_EVERY_MS = 500;
 const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
 
+/** A request in flight: when it was due (open loop) or sent (closed loop), and who waits for it. */
+interface Pending {
+  t0: number;
+  measured: boolean;
+  conn: number;
+  /** called once the request completed, however it did */
+  done: () => void;
+}
+
 export class LoadGenerator {
   private readonly latency = newHistogram();
   private readonly lag: Histogram | undefined;
   private readonly errorsByKind: Record<string, number> = {};
-  private readonly requestOpts: RequestOptions;
+  private readonly headers: MsgHdrs | undefined;
+  private readonly inboxes: string[] = [];
+  /** by sequence number, in the order sent: the timeout sweep stops at the first one not yet due */
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
   private ok = 0;
   private lastCompletion = 0;
   private sampleReply: Uint8Array | undefined;
   private stopped = false;
+  private readonly closedConns = new Set<number>();
   private progress = { ok: 0, errors: 0, maxUs: 0 };
   // a tiny shared buffer to sleep on: sub-millisecond waits that setTimeout cannot do
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -31,9 +51,22 @@ export class LoadGenerator {
   ) {
     if (ncs.length === 0) throw new Error("LoadGenerator needs at least one connection");
     this.lag = cfg.mode === "open" ? newHistogram() : undefined;
-    const hdrs = Object.keys(cfg.headers).length ? natsHeaders() : undefined;
-    for (const [k, v] of Object.entries(cfg.headers)) hdrs!.set(k, v);
-    this.requestOpts = { timeout: cfg.timeoutMs, headers: hdrs };
+    const entries = Object.entries(cfg.headers);
+    if (entries.length) {
+      this.headers = natsHeaders();
+      for (const [k, v] of entries) this.headers.set(k, v);
+    }
+    ncs.forEach((nc, conn) => {
+      const inbox = createInbox();
+      this.inboxes.push(`${inbox}.`);
+      const skip = inbox.length + 1;
+      nc.subscribe(`${inbox}.*`, { callback: (err, m) => (err ? undefined : this.onReply(Number(m.subject.slice(skip)), m)) });
+      // a closed connection fails what it had in flight, as request() would
+      void nc.closed().then(() => {
+        this.closedConns.add(conn);
+        for (const [id, p] of this.pending) if (p.conn === conn) this.settle(id, p, () => this.failed("connection_closed", p.t0, p.measured));
+      });
+    });
   }
 
   /** Stop sending; requests in flight still complete (or time out) and are counted. */
@@ -44,12 +77,16 @@ export class LoadGenerator {
   /** Run from `startAt` (this thread's performance.now() clock) and return what was measured. */
   async run(startAt: number): Promise<WorkerResult> {
     const timer = setInterval(() => this.flushProgress(), PROGRESS_EVERY_MS);
+    // the subscriptions must be known to the server before the first reply comes back
+    await Promise.all(this.ncs.map((nc) => nc.flush()));
+    const sweep = setInterval(() => this.sweepTimeouts(), Math.max(2, Math.min(100, this.cfg.timeoutMs / 20)));
     try {
       await sleepUntil(startAt);
       if (this.cfg.mode === "open") await this.openLoop(startAt);
       else await this.closedLoop(startAt);
     } finally {
       clearInterval(timer);
+      clearInterval(sweep);
       this.flushProgress();
     }
     return {
@@ -62,6 +99,42 @@ export class LoadGenerator {
       lastCompletionAt: this.lastCompletion ? performance.timeOrigin + this.lastCompletion : 0,
       sampleReply: this.sampleReply,
     };
+  }
+
+  /** Send one request on connection `conn`; `done` runs once it completed (reply, error or timeout). */
+  private send(conn: number, t0: number, measured: boolean, done: () => void): void {
+    const id = this.seq++;
+    const p: Pending = { t0, measured, conn, done };
+    if (this.closedConns.has(conn)) return this.settle(id, p, () => this.failed("connection_closed", t0, measured), false);
+    this.pending.set(id, p);
+    try {
+      this.ncs[conn]!.publish(this.cfg.subject, this.cfg.payload, { reply: this.inboxes[conn]! + id, headers: this.headers });
+    } catch (err) {
+      this.settle(id, p, () => this.failed(requestErrorKind(err), t0, measured));
+    }
+  }
+
+  private settle(id: number, p: Pending, account: () => void, tracked = true): void {
+    if (tracked && !this.pending.delete(id)) return;
+    account();
+    p.done();
+  }
+
+  private onReply(id: number, m: Msg): void {
+    const p = this.pending.get(id);
+    // a reply after its request timed out was already counted
+    if (!p) return;
+    // the server's own status (no responders) rather than the service's reply
+    const status = m.headers?.hasError ? m.headers.code : 0;
+    this.settle(id, p, () => (status ? this.failed(status === 503 ? "no_responders" : "other", p.t0, p.measured) : this.replied(m, p.t0, p.measured)));
+  }
+
+  private sweepTimeouts(): void {
+    const due = performance.now() - this.cfg.timeoutMs;
+    for (const [id, p] of this.pending) {
+      if (p.t0 > due) break;
+      this.settle(id, p, () => this.failed("timeout", p.t0, p.measured));
+    }
   }
 
   /**
@@ -92,16 +165,7 @@ export class LoadGenerator {
           const measured = k >= warmupCount;
           if (measured) this.lag!.recordValue(us(now - intended));
           inflight++;
-          this.ncs[k % this.ncs.length]!.request(this.cfg.subject, this.cfg.payload, this.requestOpts).then(
-            (m) => {
-              this.replied(m, intended, measured);
-              settle();
-            },
-            (err) => {
-              this.failed(err, intended, measured);
-              settle();
-            },
-          );
+          this.send(k % this.ncs.length, intended, measured, settle);
           k++;
         }
         if (k >= total || this.stopped) {
@@ -125,34 +189,36 @@ export class LoadGenerator {
   }
 
   /** C lanes, each sending its next request when the previous one completes. */
-  private async closedLoop(startAt: number): Promise<void> {
+  private closedLoop(startAt: number): Promise<void> {
     const { concurrency = 1, warmupMs, durationMs, requests } = this.cfg;
     const measureFrom = startAt + warmupMs;
     const endAt = durationMs !== undefined ? measureFrom + durationMs : Infinity;
     let started = 0;
-    const lane = async (nc: NatsConnection) => {
-      while (!this.stopped) {
-        const t0 = performance.now();
-        const measured = t0 >= measureFrom;
-        if (measured) {
-          if (t0 >= endAt) return;
-          if (requests !== undefined && started++ >= requests) return;
-        }
-        // one await per request, as in a bare request loop
-        try {
-          this.replied(await nc.request(this.cfg.subject, this.cfg.payload, this.requestOpts), t0, measured);
-        } catch (err) {
-          this.failed(err, t0, measured);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, (_, j) => lane(this.ncs[j % this.ncs.length]!)));
+    let lanes = concurrency;
+    return new Promise((resolve) => {
+      const lane = (conn: number) => {
+        const next = () => {
+          const t0 = performance.now();
+          const measured = t0 >= measureFrom;
+          // a connection closed for good ends its lanes (an open loop keeps its schedule and counts each failure)
+          const over = this.stopped || this.closedConns.has(conn) || (measured && (t0 >= endAt || (requests !== undefined && started++ >= requests)));
+          if (over) {
+            if (--lanes === 0) resolve();
+            return;
+          }
+          // the next request leaves from the completion of this one, as in an awaiting loop, but not
+          // inside it: a reply handled synchronously would otherwise send from the read loop, deeper each time
+          this.send(conn, t0, measured, () => queueMicrotask(next));
+        };
+        next();
+      };
+      for (let j = 0; j < concurrency; j++) lane(j % this.ncs.length);
+    });
   }
 
   /** A failed request. Timeouts count in the latency at the time they gave up (a lower bound). */
-  private failed(err: unknown, t0: number, measured: boolean): void {
+  private failed(kind: ErrorKind, t0: number, measured: boolean): void {
     const now = performance.now();
-    const kind = requestErrorKind(err);
     this.progress.errors++;
     if (kind === "timeout") this.complete(t0, now, measured);
     if (measured) this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;

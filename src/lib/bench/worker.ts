@@ -5,8 +5,8 @@ import { closeConnections, openConnections } from "./connections.js";
 import { LoadGenerator } from "./load.js";
 import type { ControlMessage, WorkerConfig, WorkerMessage } from "./types.js";
 
-// NATS.js builds an Error for every completed request (RequestOne.cancel); capturing its stack was
-// the generator's largest single cost. This thread never shows a stack (failures go back as messages).
+// This thread never shows a stack (failures go back as messages): capturing one for an error that is
+// only counted would be CPU taken from the load.
 Error.stackTraceLimit = 0;
 
 const port = parentPort!;
