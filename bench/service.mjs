@@ -3,16 +3,18 @@
 // each beside a bare NATS.js echo responder measured in the same run. Budget (DESIGN): the stateless
 // rpc >= 15,000 req/s, and p99 <= 5 ms at 5,000 req/s. Needs `npm run build` first.
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { decodeToJson, defaultRegistry, encodeJson } from "../services/dist/sdk/index.js";
-import { closedLoop, openLoop } from "./load.mjs";
 import { record, root, round } from "./lib.mjs";
 import { startNatsServer } from "./nats.mjs";
 
 const seconds = Number(process.env.SECONDS_PER_RUN ?? 5);
+// GS_CLI runs another build of gs (a copy of bin/ and dist/, so a rebuild elsewhere cannot change it mid-run)
+const cli = process.env.GS_CLI ?? "bin/run.js";
+const tmp = mkdtempSync(path.join(os.tmpdir(), "gs-bench-service-"));
 const cases = [
   // currentActionId is set to the action Decide picks, so no NpcActionChangedEvent is published: pure computation
   { name: "stateless", service: "npc-behavior", subject: "npc-behavior.decide", steady: "currentActionId", request: { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.7 }, { name: "fatigue", value: 0.4 }, { name: "safety", value: 0.9 }], context: { hourOfDay: 13, threatLevel: 0.1 } } },
@@ -23,6 +25,27 @@ function startProcess(args, env = {}) {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, GS_LOG_LEVEL: "warn", ...env } });
   return child;
 }
+
+/**
+ * The load: gs bench itself (one worker thread, 2 connections), the same for the service and the
+ * echo baseline. It sleeps between sends instead of spinning, so on 2 shared cores it takes as little
+ * as it can from the processes measured. Closed loop (64 in flight) for the most a process answers;
+ * open loop at a fixed rate for latency, counted from each request's intended send time.
+ */
+function gsBench(subject, payloadFile, load) {
+  const args = [cli, "bench", subject, "--raw", "--data-file", payloadFile, "-s", server.url, "--workers", "1", "--connections", "2", "--duration", `${seconds}s`, "--warmup", "1s", "--json", ...load];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("exit", (code) => (out ? resolve(JSON.parse(out)) : reject(new Error(`gs bench exited ${code}: ${err}`))));
+  });
+}
+const summary = (r) => ({ requests: r.requests, errors: r.errors, throughput_rps: r.throughput_rps, latency_ms: r.latency_ms, generator_cpu_us_per_request: r.generator_cpu.us_per_request });
+const closedLoop = async (subject, file) => summary(await gsBench(subject, file, ["--concurrency", "64"]));
+const openLoop = async (subject, file, rate) => ({ rate, ...summary(await gsBench(subject, file, ["--rate", String(rate)])) });
 
 async function waitFor(nc, subject, payload) {
   for (let i = 0; i < 200; i++) {
@@ -53,11 +76,12 @@ try {
       payload = encodeJson(rpc.request, { ...c.request, [c.steady]: first.actionId });
     }
     await waitFor(nc, echoSubject, payload);
-    await closedLoop({ url: server.url, subject: c.subject, payload, seconds: 1 }); // warm-up
-    const svcMax = await closedLoop({ url: server.url, subject: c.subject, payload, seconds });
-    const echoMax = await closedLoop({ url: server.url, subject: echoSubject, payload, seconds });
-    const svcLat = await openLoop({ url: server.url, subject: c.subject, payload, seconds, rate: 5000 });
-    const echoLat = await openLoop({ url: server.url, subject: echoSubject, payload, seconds, rate: 5000 });
+    const file = path.join(tmp, `${c.name}.bin`);
+    writeFileSync(file, payload);
+    const svcMax = await closedLoop(c.subject, file);
+    const echoMax = await closedLoop(echoSubject, file);
+    const svcLat = await openLoop(c.subject, file, 5000);
+    const echoLat = await openLoop(echoSubject, file, 5000);
     svc.kill("SIGTERM");
     echo.kill("SIGTERM");
     results[c.name] = {
@@ -80,4 +104,5 @@ try {
 } finally {
   await nc.close();
   await server.stop();
+  rmSync(tmp, { recursive: true, force: true });
 }

@@ -88,13 +88,17 @@ export function curveValue(c: Consideration, x: number): number {
 const WET = new Set(["rain", "storm", "snow"]);
 const ROUGH = new Set(["fog", "windy"]);
 
-/** Every named input a consideration can read: the needs, the derived context inputs, the extras. */
+const CONTEXT_NAMES: ReadonlySet<string> = new Set(CONTEXT_INPUTS);
+
+/**
+ * Every named input a consideration can read: the needs, the extras (which win over a need of the
+ * same name), and the derived context inputs (which win over both). Built from a fixed-shape literal:
+ * spreading the request's records made a dictionary-mode object per request, the rpc's largest cost.
+ */
 export function resolveInputs(i: Inputs): Record<string, number> {
   const hour = i.hourOfDay;
-  const weather = i.weather.toLowerCase().replace(/^weather_condition_/, "");
-  return {
-    ...i.needs,
-    ...i.extra,
+  const weather = i.weather ? i.weather.toLowerCase().replace(/^weather_condition_/, "") : "";
+  const out: Record<string, number> = {
     hour_of_day: hour / 24,
     // 0 at 06:00 and 18:00, 1 at noon
     daylight: hour > 6 && hour < 18 ? Math.sin((Math.PI * (hour - 6)) / 12) : 0,
@@ -104,6 +108,9 @@ export function resolveInputs(i: Inputs): Record<string, number> {
     player_proximity: i.nearestPlayerDistance < 0 ? 0 : clamp01(1 - i.nearestPlayerDistance / PROXIMITY_RANGE_M),
     bad_weather: WET.has(weather) ? 1 : ROUGH.has(weather) ? 0.5 : 0,
   };
+  for (const k in i.needs) if (!CONTEXT_NAMES.has(k) && !(k in i.extra)) out[k] = i.needs[k]!;
+  for (const k in i.extra) if (!CONTEXT_NAMES.has(k)) out[k] = i.extra[k]!;
+  return out;
 }
 
 /** Utility of one action. Missing inputs read as 0. Compensation keeps many-consideration actions comparable. */
