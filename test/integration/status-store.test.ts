@@ -8,6 +8,7 @@ import { Svcm, type Service } from "@nats-io/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Platform, ServiceDescription } from "../../src/lib/platform/platform.js";
 import { FleetStore } from "../../src/lib/status/fleet-store.js";
+import { gather } from "../../src/lib/status/sources.js";
 import { service } from "../support/fleet-fixtures.js";
 import { natsServerBinary, startNatsServer, type TestNatsServer } from "../support/nats-server.js";
 
@@ -95,6 +96,16 @@ describe("the status store", () => {
     expect(echo.errorRate).toBeCloseTo(0.1, 2);
     expect(echo.avgMs).toBeGreaterThanOrEqual(0);
     expect(snap.sources).toMatchObject({ platform: { ok: true }, nats: { ok: true }, stats: { ok: true } });
+  });
+
+  it("stops gathering once the expected count is known and met, even when it becomes known after the last answer", async () => {
+    let expected: number | undefined;
+    setTimeout(() => (expected = 2), 100);
+    const t0 = performance.now();
+    const replies = await gather(nc, "$SRV.PING.echo", { maxWaitMs: 3000, stallMs: 2000, expected: () => expected });
+    expect(replies).toHaveLength(2);
+    // neither the 2 s quiet period nor the 3 s limit: the count landed at 100 ms
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it("marks a platform that does not answer as stale, with its age, without holding NATS's columns", async () => {

@@ -42,10 +42,17 @@ export function gather(nc: NatsConnection, subject: string, w: SourceWindow): Pr
     const done = () => {
       clearTimeout(deadline);
       clearTimeout(quiet);
+      clearInterval(recheck);
       sub.unsubscribe();
       resolve(replies);
     };
     const deadline = setTimeout(done, w.maxWaitMs);
+    // every answer may be in before the platform's count is (the first round): once it lands, do not
+    // sit out the quiet period
+    const recheck = setInterval(() => {
+      const expected = w.expected?.();
+      if (expected && replies.length >= expected) done();
+    }, 20);
     const sub = nc.subscribe(createInbox(), {
       callback: (err, m) => {
         if (err) return done();
