@@ -3,10 +3,9 @@
 // and a bare NATS.js request loop drive the same echo responder with the same requests in flight,
 // connections and warm-up, each as a fresh process, interleaved run by run.
 // Budget (DESIGN): gs bench reports >= 90% of the bare loop's throughput.
-// gs bench's workers connect with noAsyncTraces and capture no stacks (NATS.js builds an Error for every
-// completed request), so the bare loop that sets the budget does the same: the ratio is the cost of gs
-// bench's own machinery (HDR recording, worker threads, the CLI). The stock bare loop (NATS.js defaults)
-// is recorded beside it.
+// The bare loop that sets the budget is `await nc.request()` with noAsyncTraces and no stack capture
+// (NATS.js builds an Error for every completed request); gs bench's workers publish on a wildcard
+// inbox instead (src/lib/bench/load.ts). The stock bare loop (NATS.js defaults) is recorded beside it.
 // Needs `npm run build` first. `node bench/bench-overhead.mjs --bare-loop URL tuned|stock` is the bare loop.
 import { spawn } from "node:child_process";
 import os from "node:os";
