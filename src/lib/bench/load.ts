@@ -1,6 +1,5 @@
-// The load generator of one worker thread: an open loop (a fixed schedule of intended send times,
-// kept by a metronome thread: see open-loop.ts) or a closed loop (C requests in flight), over the
-// worker's own connections.
+// The load generator of one worker thread: an open loop (a fixed schedule of intended send times)
+// or a closed loop (C requests in flight), over the worker's own connections.
 //
 // Requests are plain publishes with a reply subject under one wildcard inbox per connection, matched
 // to their send time by a sequence number, with one timeout sweep for all of them. NATS.js's
@@ -11,7 +10,6 @@ import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsC
 import type { Histogram } from "hdr-histogram-js";
 import { replyErrorKind, requestErrorKind, type ErrorKind } from "./error-kind.js";
 import { encodeHistogram, newHistogram } from "./histogram.js";
-import { DUE, STOP, type Schedule } from "./open-loop.js";
 import type { WorkerConfig, WorkerProgress, WorkerResult } from "./types.js";
 
 export type LoadConfig = Omit<WorkerConfig, "settings" | "connections" | "index">;
@@ -26,13 +24,6 @@ interface Pending {
   conn: number;
   /** called once the request completed, however it did */
   done: () => void;
-}
-
-/** The open loop's clock thread, as the share's thread sees it. */
-export interface Metronome {
-  /** [DUE, STOP]: see open-loop.ts */
-  ctl: Int32Array;
-  start(s: Schedule): void;
 }
 
 export class LoadGenerator {
@@ -50,7 +41,8 @@ export class LoadGenerator {
   private stopped = false;
   private readonly closedConns = new Set<number>();
   private progress = { ok: 0, errors: 0, maxUs: 0 };
-  private metronome: Metronome | undefined;
+  // a tiny shared buffer to sleep on: sub-millisecond waits that setTimeout cannot do
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(
     private readonly ncs: NatsConnection[],
@@ -77,19 +69,9 @@ export class LoadGenerator {
     });
   }
 
-  /** The open loop's clock; without one, run() refuses an open loop. */
-  attachMetronome(m: Metronome): void {
-    this.metronome = m;
-  }
-
   /** Stop sending; requests in flight still complete (or time out) and are counted. */
   stop(): void {
     this.stopped = true;
-    if (this.metronome) {
-      Atomics.store(this.metronome.ctl, STOP, 1);
-      // wake the loop below, which may be waiting for the next request to fall due
-      Atomics.notify(this.metronome.ctl, DUE);
-    }
   }
 
   /** Run from `startAt` (this thread's performance.now() clock) and return what was measured. */
@@ -160,42 +142,50 @@ export class LoadGenerator {
    * then: when the responder (or this generator) stalls, the wait shows in the percentiles instead
    * of silently lowering the request rate (coordinated omission).
    */
-  private async openLoop(startAt: number): Promise<void> {
-    const m = this.metronome;
-    if (!m) throw new Error("an open loop needs its metronome thread");
+  private openLoop(startAt: number): Promise<void> {
     const { rate, phaseMs = 0, warmupMs, durationMs, requests } = this.cfg;
     const interval = 1000 / rate!;
     const first = startAt + phaseMs;
     const measureFrom = startAt + warmupMs;
     const warmupCount = Math.max(0, Math.ceil((measureFrom - first) / interval));
     const total = requests !== undefined ? warmupCount + requests : Math.max(0, Math.ceil((measureFrom + durationMs! - first) / interval));
-    let inflight = 0;
-    let sentAll = false;
-    let allIn!: () => void;
-    const everythingIn = new Promise<void>((resolve) => (allIn = resolve));
-    const settle = () => {
-      if (--inflight === 0 && sentAll) allIn();
-    };
-    m.start({ first: performance.timeOrigin + first, interval, total });
     let k = 0;
-    while (k < total && !this.stopped) {
-      // never blocks this thread: replies keep being read while it waits
-      const w = Atomics.waitAsync(m.ctl, DUE, k);
-      if (w.async) await w.value;
-      const due = Math.min(total, Atomics.load(m.ctl, DUE));
-      const now = performance.now();
-      // after a pause of this thread, every overdue request goes out at once: that is the schedule
-      for (; k < due && !this.stopped; k++) {
-        const intended = first + k * interval;
-        const measured = k >= warmupCount;
-        if (measured) this.lag!.recordValue(us(now - intended));
-        inflight++;
-        this.send(k % this.ncs.length, intended, measured, settle);
-      }
-    }
-    Atomics.store(m.ctl, STOP, 1);
-    sentAll = true;
-    if (inflight > 0) await everythingIn;
+    let inflight = 0;
+    let scheduled = false;
+    return new Promise((resolve) => {
+      const settle = () => {
+        inflight--;
+        if (scheduled && inflight === 0) resolve();
+      };
+      const tick = () => {
+        const now = performance.now();
+        // after a pause of this thread, every overdue request goes out at once: that is the schedule
+        while (k < total && !this.stopped && first + k * interval <= now) {
+          const intended = first + k * interval;
+          const measured = k >= warmupCount;
+          if (measured) this.lag!.recordValue(us(now - intended));
+          inflight++;
+          this.send(k % this.ncs.length, intended, measured, settle);
+          k++;
+        }
+        if (k >= total || this.stopped) {
+          scheduled = true;
+          if (inflight === 0) resolve();
+          return;
+        }
+        const wait = first + k * interval - performance.now();
+        if (wait > 1.5) setTimeout(tick, Math.floor(wait - 0.5));
+        // yield first: NATS.js writes what was just sent in a microtask, and replies are read in the poll phase
+        else setImmediate(pause);
+      };
+      // setTimeout cannot wait less than 1 ms; the sleep frees the core instead of spinning
+      const pause = () => {
+        const wait = first + k * interval - performance.now();
+        if (wait > 0.02) Atomics.wait(this.sleeper, 0, 0, wait);
+        tick();
+      };
+      tick();
+    });
   }
 
   /** C lanes, each sending its next request when the previous one completes. */
