@@ -1,5 +1,5 @@
 // A share of the load on a worker thread of its own. (Running one share on the main thread was tried:
-// in the CLI's isolate, with oclif loaded, a request cost more CPU than on a worker: see docs/bench.md.)
+// in the CLI's isolate, with oclif loaded, a request cost more CPU than on a worker.)
 import { Worker } from "node:worker_threads";
 import { OperationError } from "../output/errors.js";
 import type { WorkerConfig, WorkerMessage, WorkerProgress, WorkerResult } from "./types.js";

@@ -73,7 +73,7 @@ export interface PayloadBytes {
   json: number | null;
 }
 
-/** `gs bench --json`: the documented contract (see docs/bench.md). */
+/** `gs bench --json`: the documented contract (README, "gs bench" --json). */
 export interface BenchResult {
   subject: string;
   mode: BenchMode;
