@@ -31,7 +31,7 @@ function fed(plan: LivePlan) {
   feed.start(plan);
   const at = (t: number, s?: Partial<ProgressSnapshot>) => {
     clock.t = t;
-    if (s) feed.update({ elapsedMs: t, warmupMs: plan.warmupMs, plannedMs: plan.plannedMs, ok: 0, errors: 0, rps: 0, maxMs: 0, ...s });
+    if (s) feed.update({ elapsedMs: t, warmupMs: plan.warmupMs, plannedMs: plan.plannedMs, ok: 0, errors: 0, rps: 0, maxMs: 0, measuredRequests: 0, measuredMaxMs: 0, ...s });
   };
   return { feed, at, clock };
 }
@@ -69,8 +69,8 @@ describe("bench panel frames", () => {
   it("shows a closed loop mid-run: measured time, req/s with its sparkline, and the measured max", async () => {
     const { feed, at } = fed(livePlan(planBench({ ...base, warmupMs: 1000, durationMs: 5000 }, settings, 4)));
     at(1000, { rps: 30_000, ok: 30_000, maxMs: 9 });
-    at(2000, { rps: 40_000, ok: 70_000, maxMs: 2.5 });
-    at(3000, { rps: 42_000, ok: 112_000, maxMs: 3.2 });
+    at(2000, { rps: 40_000, ok: 70_000, maxMs: 2.5, measuredMaxMs: 2.5 });
+    at(3000, { rps: 42_000, ok: 112_000, maxMs: 3.2, measuredMaxMs: 3.2 });
     const ui = show(feed);
     const f = await ui.waitFor("measuring");
     const phase = line(f, "measuring");
@@ -112,17 +112,17 @@ describe("bench panel frames", () => {
 
   it("counts errors, with their share, in red", async () => {
     const { feed, at } = fed(livePlan(planBench({ ...base, durationMs: 10_000 }, settings, 2)));
-    at(1000, { rps: 1000, ok: 850, errors: 150, maxMs: 1000 });
+    at(1000, { rps: 1000, ok: 850, errors: 150, maxMs: 1000, measuredMaxMs: 1000 });
     const ui = show(feed, true);
     const f = await ui.waitFor("errors");
     expect(line(f, "ok")).toBe("ok 850  errors 150 (15.0%)  max 1s");
     expect(ui.lastRaw()).toMatch(new RegExp(`${ESC}\\[31merrors 150 \\(15\\.0%\\)`));
   });
 
-  it("counts a --requests run by requests measured, after the warm-up's share", async () => {
+  it("counts a --requests run by the requests measured, not those of the warm-up", async () => {
     const { feed, at } = fed(livePlan(planBench({ ...base, requests: 100_000, warmupMs: 500 }, settings, 2)));
-    at(1000, { rps: 20_000, ok: 20_000 });
-    at(2000, { rps: 20_000, ok: 40_000 });
+    at(1000, { rps: 20_000, ok: 20_000, measuredRequests: 10_000 });
+    at(2000, { rps: 20_000, ok: 40_000, measuredRequests: 30_000 });
     const f = await show(feed).waitFor("requests");
     // 10,000 of the first second's 20,000 were warm-up
     expect(line(f, "measuring")).toMatch(/^measuring █{9}░{21} 30,000\/100,000 requests {2}30%$/);
@@ -189,7 +189,7 @@ class FakeStream extends EventEmitter {
 }
 
 describe("bench progress without the panel", () => {
-  const snap = (elapsedMs: number): ProgressSnapshot => ({ elapsedMs, warmupMs: 1000, plannedMs: 10_000, ok: 1234, errors: 5, rps: 6789.4, maxMs: 12.5 });
+  const snap = (elapsedMs: number): ProgressSnapshot => ({ elapsedMs, warmupMs: 1000, plannedMs: 10_000, ok: 1234, errors: 5, rps: 6789.4, maxMs: 12.5, measuredRequests: 1000, measuredMaxMs: 12.5 });
   const plan = planBench({ ...base, durationMs: 10_000, warmupMs: 1000 }, settings, 1);
 
   it("prints a plain line every 5 s without a terminal", async () => {

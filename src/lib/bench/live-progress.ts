@@ -107,9 +107,6 @@ export class BenchFeed {
   private last?: { s: ProgressSnapshot; at: number };
   private history: number[] = [];
   private maxWarmup?: number;
-  private maxMeasured?: number;
-  // completions before measuring began, estimated between the two snapshots around the warm-up's end
-  private warmupDone?: number;
   private ended = false;
   private listeners = new Set<Listener>();
 
@@ -121,19 +118,7 @@ export class BenchFeed {
   }
 
   update(s: ProgressSnapshot): void {
-    const total = s.ok + s.errors;
-    if (s.elapsedMs <= s.warmupMs) {
-      this.maxWarmup = Math.max(this.maxWarmup ?? 0, s.maxMs);
-    } else {
-      this.maxMeasured = Math.max(this.maxMeasured ?? 0, s.maxMs);
-      if (this.warmupDone === undefined) {
-        const prev = this.last?.s;
-        const prevTotal = prev ? prev.ok + prev.errors : 0;
-        const prevElapsed = prev?.elapsedMs ?? 0;
-        const share = s.elapsedMs > prevElapsed ? Math.max(0, s.warmupMs - prevElapsed) / (s.elapsedMs - prevElapsed) : 0;
-        this.warmupDone = Math.round(prevTotal + (total - prevTotal) * Math.min(1, share));
-      }
-    }
+    if (s.elapsedMs <= s.warmupMs) this.maxWarmup = Math.max(this.maxWarmup ?? 0, s.maxMs);
     this.last = { s, at: this.now() };
     this.history = [...this.history, s.rps].slice(-HISTORY);
     this.notify();
@@ -172,7 +157,7 @@ export class BenchFeed {
     const elapsed = s.elapsedMs + Math.min(MAX_INTERPOLATE_MS, Math.max(0, now - this.last!.at));
     const warmingUp = elapsed < plan.warmupMs;
     f.phase = warmingUp ? "warm-up" : "measuring";
-    f.maxMs = warmingUp ? this.maxWarmup : this.maxMeasured;
+    f.maxMs = warmingUp ? this.maxWarmup : s.measuredMaxMs || undefined;
     if (warmingUp) {
       f.phaseMs = elapsed;
       f.phaseTotalMs = plan.warmupMs;
@@ -185,7 +170,7 @@ export class BenchFeed {
       f.phaseMs = elapsed - plan.warmupMs;
     }
     if (!warmingUp && plan.requests !== undefined) {
-      f.requestsDone = Math.min(plan.requests, Math.max(0, f.ok + f.errors - (this.warmupDone ?? f.ok + f.errors)));
+      f.requestsDone = Math.min(plan.requests, s.measuredRequests);
       if (plan.plannedMs === undefined) f.fraction = plan.requests > 0 ? f.requestsDone / plan.requests : 1;
     }
     if (plan.mode === "open" && plan.rate) {

@@ -42,7 +42,7 @@ export class LoadGenerator {
   private sampleReply: Uint8Array | undefined;
   private stopped = false;
   private readonly closedConns = new Set<number>();
-  private progress = { ok: 0, errors: 0, maxUs: 0 };
+  private progress = { ok: 0, errors: 0, maxUs: 0, measured: 0, measuredMaxUs: 0 };
   // a tiny shared buffer to sleep on: sub-millisecond waits that setTimeout cannot do
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -225,6 +225,7 @@ export class LoadGenerator {
   private failed(kind: ErrorKind, t0: number, measured: boolean): void {
     const now = performance.now();
     this.progress.errors++;
+    if (measured) this.progress.measured++;
     if (kind === "timeout") this.complete(t0, now, measured);
     if (measured) this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;
   }
@@ -235,6 +236,7 @@ export class LoadGenerator {
     const kind = replyErrorKind(m);
     if (kind) this.progress.errors++;
     else this.progress.ok++;
+    if (measured) this.progress.measured++;
     this.complete(t0, now, measured);
     if (!measured) return;
     if (kind) this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;
@@ -248,6 +250,7 @@ export class LoadGenerator {
     const v = us(now - t0);
     if (v > this.progress.maxUs) this.progress.maxUs = v;
     if (!measured) return;
+    if (v > this.progress.measuredMaxUs) this.progress.measuredMaxUs = v;
     this.latency.recordValue(v);
     this.lastCompletion = now;
   }
@@ -255,7 +258,7 @@ export class LoadGenerator {
   private flushProgress(): void {
     const p = this.progress;
     if (p.ok || p.errors) this.onProgress({ type: "progress", ...p });
-    this.progress = { ok: 0, errors: 0, maxUs: 0 };
+    this.progress = { ok: 0, errors: 0, maxUs: 0, measured: 0, measuredMaxUs: 0 };
   }
 }
 

@@ -15,7 +15,12 @@ export interface ProgressSnapshot {
   errors: number;
   /** over the last second */
   rps: number;
+  /** the largest latency over the last second, warm-up included */
   maxMs: number;
+  /** requests completed in the measured window so far (after the warm-up) */
+  measuredRequests: number;
+  /** the largest latency in the measured window so far */
+  measuredMaxMs: number;
 }
 
 export interface RunHooks {
@@ -43,15 +48,18 @@ const START_DELAY_MS = 30;
 const PROGRESS_EVERY_MS = 1000;
 
 export async function runWorkers(plan: Plan, workerFile: string, hooks: RunHooks = {}): Promise<RunOutcome> {
-  const counts = { ok: 0, errors: 0, maxUs: 0, lastOk: 0, lastErrors: 0 };
+  const counts = { ok: 0, errors: 0, maxUs: 0, lastOk: 0, lastErrors: 0, measured: 0, measuredMaxUs: 0 };
   const onProgress = (m: WorkerProgress) => {
     counts.ok += m.ok;
     counts.errors += m.errors;
     counts.maxUs = Math.max(counts.maxUs, m.maxUs);
+    counts.measured += m.measured;
+    counts.measuredMaxUs = Math.max(counts.measuredMaxUs, m.measuredMaxUs);
   };
   const shares: LoadShare[] = plan.workers.map((cfg) => workerThreadShare(workerFile, cfg, onProgress));
   let progressTimer: NodeJS.Timeout | undefined;
   let cpuTimer: NodeJS.Timeout | undefined;
+  let startTimer: NodeJS.Timeout | undefined;
   let finished = false;
   const stopAll = () => shares.forEach((s) => s.stop());
   try {
@@ -64,16 +72,21 @@ export async function runWorkers(plan: Plan, workerFile: string, hooks: RunHooks
     let cpuAtMeasure = process.cpuUsage();
     cpuTimer = setTimeout(() => (cpuAtMeasure = process.cpuUsage()), Math.max(0, startAt + warmupMs - Date.now()));
     if (hooks.onProgress) {
+      const snapshot = (): ProgressSnapshot => ({
+        elapsedMs: Date.now() - startAt,
+        warmupMs,
+        plannedMs: plan.plannedMs,
+        ok: counts.ok,
+        errors: counts.errors,
+        rps: ((counts.ok - counts.lastOk + counts.errors - counts.lastErrors) * 1000) / PROGRESS_EVERY_MS,
+        maxMs: counts.maxUs / 1000,
+        measuredRequests: counts.measured,
+        measuredMaxMs: counts.measuredMaxUs / 1000,
+      });
+      // the moment the load begins, so a live view counts from it rather than from the first second's news
+      startTimer = setTimeout(() => hooks.onProgress!({ ...snapshot(), elapsedMs: 0, rps: 0 }), Math.max(0, startAt - Date.now()));
       progressTimer = setInterval(() => {
-        const s: ProgressSnapshot = {
-          elapsedMs: Date.now() - startAt,
-          warmupMs,
-          plannedMs: plan.plannedMs,
-          ok: counts.ok,
-          errors: counts.errors,
-          rps: ((counts.ok - counts.lastOk + counts.errors - counts.lastErrors) * 1000) / PROGRESS_EVERY_MS,
-          maxMs: counts.maxUs / 1000,
-        };
+        const s = snapshot();
         counts.lastOk = counts.ok;
         counts.lastErrors = counts.errors;
         counts.maxUs = 0;
@@ -102,6 +115,7 @@ export async function runWorkers(plan: Plan, workerFile: string, hooks: RunHooks
   } finally {
     clearInterval(progressTimer);
     clearTimeout(cpuTimer);
+    clearTimeout(startTimer);
     hooks.signal?.removeEventListener("abort", stopAll);
     // after a failure nothing is worth waiting for
     await Promise.all(shares.map((s) => s.close(!finished)));

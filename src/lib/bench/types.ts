@@ -45,6 +45,9 @@ export interface WorkerProgress {
   ok: number;
   errors: number;
   maxUs: number;
+  /** of those, the requests in the measured window (after the warm-up), and their largest latency */
+  measured: number;
+  measuredMaxUs: number;
 }
 
 export interface WorkerResult {
