@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { median, record, root, round } from "./lib.mjs";
+import { median, nodeJson, record, root, round } from "./lib.mjs";
 import { startNatsServer } from "./nats.mjs";
 
 // GS_CLI runs another build of gs (a copy of bin/ and dist/, so a rebuild elsewhere cannot change it mid-run)
@@ -59,22 +59,12 @@ if (process.argv[2] === "--bare-loop") {
   process.exit(0);
 }
 
-function runJson(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${args.join(" ")} exited ${code}: ${err}`))));
-  });
-}
 
-const bare = (url, kind) => runJson(["bench/bench-overhead.mjs", "--bare-loop", url, kind]);
+const bare = (url, kind) => nodeJson(["bench/bench-overhead.mjs", "--bare-loop", url, kind]);
 function gsBench(url, workers) {
   const args = [cli, "bench", subject, "--size", String(payload.length), "-s", url, "--concurrency", String(inflight), "--connections", String(connections), "--duration", `${seconds}s`, "--warmup", `${warmupSeconds}s`, "--json"];
   if (workers) args.push("--workers", String(workers));
-  return runJson(args);
+  return nodeJson(args);
 }
 
 const server = await startNatsServer({ jetstream: false });

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { decodeToJson, defaultRegistry, encodeJson } from "../services/dist/sdk/index.js";
-import { record, root, round } from "./lib.mjs";
+import { nodeJson, record, root, round } from "./lib.mjs";
 import { startNatsServer } from "./nats.mjs";
 
 // GS_CLI runs another build of gs (a copy of bin/ and dist/, so a rebuild elsewhere cannot change it mid-run)
@@ -40,15 +40,7 @@ async function waitFor(nc, subject, payload) {
 }
 
 function gsBench(url, args) {
-  const argv = [cli, "bench", ...args, "-s", url, "--rate", String(rate), "--duration", `${seconds}s`, "--warmup", warmup, "--json"];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (out ? resolve(JSON.parse(out)) : reject(new Error(`gs bench exited ${code}: ${err}`))));
-  });
+  return nodeJson([cli, "bench", ...args, "-s", url, "--rate", String(rate), "--duration", `${seconds}s`, "--warmup", warmup, "--json"]);
 }
 
 const summary = (r) => ({

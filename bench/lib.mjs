@@ -23,6 +23,22 @@ export function timeRun(cmd, args, opts = {}) {
   });
 }
 
+/**
+ * Run `node ...args` and resolve with the JSON it prints on stdout (gs bench --json prints its result
+ * even when it exits 1, e.g. every request failed: the caller reads the figures); reject with its
+ * stderr when it printed none.
+ */
+export function nodeJson(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("exit", (code) => (out.trim() ? resolve(JSON.parse(out)) : reject(new Error(`node ${args.join(" ")} exited ${code}: ${err}`))));
+  });
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

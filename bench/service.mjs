@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { decodeToJson, defaultRegistry, encodeJson } from "../services/dist/sdk/index.js";
-import { record, root, round } from "./lib.mjs";
+import { nodeJson, record, root, round } from "./lib.mjs";
 import { startNatsServer } from "./nats.mjs";
 
 const seconds = Number(process.env.SECONDS_PER_RUN ?? 5);
@@ -33,15 +33,7 @@ function startProcess(args, env = {}) {
  * open loop at a fixed rate for latency, counted from each request's intended send time.
  */
 function gsBench(subject, payloadFile, load) {
-  const args = [cli, "bench", subject, "--raw", "--data-file", payloadFile, "-s", server.url, "--workers", "1", "--connections", "2", "--duration", `${seconds}s`, "--warmup", "1s", "--json", ...load];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (out ? resolve(JSON.parse(out)) : reject(new Error(`gs bench exited ${code}: ${err}`))));
-  });
+  return nodeJson([cli, "bench", subject, "--raw", "--data-file", payloadFile, "-s", server.url, "--workers", "1", "--connections", "2", "--duration", `${seconds}s`, "--warmup", "1s", "--json", ...load]);
 }
 const summary = (r) => ({ requests: r.requests, errors: r.errors, throughput_rps: r.throughput_rps, latency_ms: r.latency_ms, generator_cpu_us_per_request: r.generator_cpu.us_per_request });
 const closedLoop = async (subject, file) => summary(await gsBench(subject, file, ["--concurrency", "64"]));

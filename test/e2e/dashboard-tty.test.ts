@@ -55,9 +55,13 @@ describe.runIf(canRun)("gs status --watch in a terminal", () => {
     execFileSync("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "160", "-y", "50", "-c", project.dir, cmd], { env });
 
     // a full frame: every source has answered once (the header's time of the last poll is set)
-    await until("the healthy fleet on screen", () => screen().includes("3/3 services healthy, 6/6 tasks") && /last poll \d/.test(screen()), 20_000);
-    expect(screen()).toMatch(/gs status {2}target local \(local\) {2}NATS nats:\/\/127\.0\.0\.1:\d+ {2}last poll \d\d:\d\d:\d\d/);
-    expect(row("settings")).toMatch(/● healthy\s+2\/2\s+0\s+2/);
+    // (one capture for every check: the first frame is written before Ink loads, and Ink then redraws it)
+    const first = await until("the healthy fleet on screen", () => {
+      const s = screen();
+      return s.includes("3/3 services healthy, 6/6 tasks") && /last poll \d/.test(s) && /^[› ] settings /m.test(s) ? s : undefined;
+    }, 20_000);
+    expect(first).toMatch(/gs status {2}target local \(local\) {2}NATS nats:\/\/127\.0\.0\.1:\d+ {2}last poll \d\d:\d\d:\d\d/);
+    expect(first).toMatch(/^[› ] settings\s+● healthy\s+2\/2\s+0\s+2/m);
 
     const victim = project.record()!.pids.find((p) => p.what.startsWith("settings-"))!;
     process.kill(victim.pid, "SIGKILL");

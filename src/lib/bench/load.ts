@@ -16,7 +16,7 @@ export type LoadConfig = Omit<WorkerConfig, "settings" | "connections" | "index"
 
 const PROGRESS_EVERY_MS = 500;
 /** the longest the open loop blocks this thread at once (replies wait that long to be read) */
-const MAX_SLEEP_MS = 0.1;
+const MAX_SLEEP_MS = 0.25;
 const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
 
 /** A request in flight: when it was due (open loop) or sent (closed loop), and who waits for it. */
@@ -183,7 +183,7 @@ export class LoadGenerator {
       // setTimeout cannot wait less than 1 ms; a sleep frees the core instead of spinning. But this
       // thread also reads the replies, and none is read while it sleeps: one long sleep to the next
       // send would time a reply that came meanwhile as late as the wake-up (at 2,000 req/s, p50 read
-      // 1.2 ms for a 0.4 ms echo). So it sleeps in slices of at most 0.1 ms, reading replies between.
+      // 1.2 ms for a 0.4 ms echo). So it sleeps in slices of at most 0.25 ms, reading replies between.
       const pause = () => {
         const wait = first + k * interval - performance.now();
         if (wait > 0.02) Atomics.wait(this.sleeper, 0, 0, Math.min(wait, MAX_SLEEP_MS));

@@ -2,7 +2,7 @@
 // store, or a fake in tests); this component only subscribes and renders. State changes are logged
 // above the table in <Static>, so the live area stays the table.
 import { useEffect, useReducer, useRef, useState } from "react";
-import { Box, Static, Text, useApp, useInput, useStdin, useStdout } from "ink";
+import { Box, Static, Text, useApp, useInput, useStdin } from "ink";
 import { SOURCES, type FleetSnapshot } from "../status/fleet-snapshot.js";
 import type { FleetFeed } from "../status/fleet-store.js";
 import { ChangeLog } from "../status/watch-output.js";
@@ -11,6 +11,7 @@ import { headerHeight, headerLines, listFrame } from "./fleet-lines.js";
 import { currentRow, initialView, onKey } from "./dashboard-keys.js";
 import { ServiceDetailView } from "./service-detail.js";
 import { theme } from "./theme.js";
+import { useTerminalSize } from "./terminal-size.js";
 
 export interface DashboardProps {
   feed: FleetFeed;
@@ -19,19 +20,6 @@ export interface DashboardProps {
   changeLog?: boolean;
 }
 
-function useTerminalSize(): { columns: number; rows: number } {
-  const { stdout } = useStdout();
-  const read = () => ({ columns: stdout.columns || 120, rows: stdout.rows || 40 });
-  const [size, setSize] = useState(read);
-  useEffect(() => {
-    const onResize = () => setSize(read());
-    stdout.on("resize", onResize);
-    return () => {
-      stdout.off("resize", onResize);
-    };
-  }, [stdout]);
-  return size;
-}
 
 /** What changes when a source brings news (not the ages, which move with the clock). */
 function newsKey(s: FleetSnapshot): string {

@@ -18,10 +18,23 @@ export interface DashboardOptions {
   replaceLines?: number;
 }
 
+/** Prepend `prefix` to the first write that carries a frame (a line break: not Ink's cursor hiding), then step aside. */
+function prefixFirstFrame(stream: NodeJS.WriteStream, prefix: string): void {
+  const write = stream.write;
+  stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
+    if (typeof chunk === "string" && chunk.includes("\n")) {
+      stream.write = write;
+      chunk = prefix + chunk;
+    }
+    return (write as (...args: unknown[]) => boolean).apply(this, [chunk, ...rest]);
+  } as NodeJS.WriteStream["write"];
+}
+
 /** Resolves when the user quits (q, Ctrl-C) or `signal` aborts. */
 export async function runDashboard(opts: DashboardOptions): Promise<void> {
-  // move up over those lines and clear them in the same tick as Ink's first frame: no flicker
-  if (opts.replaceLines) opts.stdout.write(`\u001b[${opts.replaceLines}A\r\u001b[J`);
+  // move up over those lines and clear them in the very write of Ink's first frame: a terminal (or a
+  // screen capture) never sees the moment between the two
+  if (opts.replaceLines) prefixFirstFrame(opts.stdout, `\u001b[${opts.replaceLines}A\r\u001b[J`);
   const app = render(<Dashboard feed={opts.feed} color={opts.color} />, {
     stdout: opts.stdout,
     stdin: opts.stdin,

@@ -2,12 +2,12 @@
 // rollouts, the versions, what is happening or why it failed) and the totals. It renders snapshots of
 // a DeployBoard; deploy-live.ts feeds it. Loaded only through a dynamic import: Ink and React cost
 // ~0.5 s to load, which the plain (CI) output should not pay.
-import { useEffect, useState } from "react";
-import { Box, render, Text, useStdout } from "ink";
+import { Box, render, Text } from "ink";
 import { FINAL_STAGES, type BoardRow, type BoardSummary, type DeployBoard, type Stage } from "../deploy/deploy-board.js";
 import { formatDuration } from "../output/format.js";
 import { fit, progressBar } from "./fleet-columns.js";
 import { theme, type Colour, type Theme } from "./theme.js";
+import { useTerminalSize } from "./terminal-size.js";
 
 export interface DeployViewState {
   target: string;
@@ -180,19 +180,6 @@ export function totalsLine(s: BoardSummary, finished: boolean, elapsedMs: number
     .join(" · ");
 }
 
-function useTerminalSize(): { columns: number; rows: number } {
-  const { stdout } = useStdout();
-  const read = () => ({ columns: stdout.columns || 120, rows: stdout.rows || 40 });
-  const [size, setSize] = useState(read);
-  useEffect(() => {
-    const onResize = () => setSize(read());
-    stdout.on("resize", onResize);
-    return () => {
-      stdout.off("resize", onResize);
-    };
-  }, [stdout]);
-  return size;
-}
 
 export interface DeployViewProps {
   state: DeployViewState;
