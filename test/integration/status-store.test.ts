@@ -8,7 +8,7 @@ import { Svcm, type Service } from "@nats-io/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Platform, ServiceDescription } from "../../src/lib/platform/platform.js";
 import { FleetStore } from "../../src/lib/status/fleet-store.js";
-import { gather } from "../../src/lib/status/sources.js";
+import { gather } from "../../src/lib/nats/gather.js";
 import { service } from "../support/fleet-fixtures.js";
 import { natsServerBinary, startNatsServer, type TestNatsServer } from "../support/nats-server.js";
 

@@ -1,7 +1,8 @@
 // What NATS itself sees: every micro service instance answering $SRV.PING / INFO / STATS, aggregated
 // per service. Works wherever the services run (local, ECS, anywhere) without knowing about it.
-import type { NatsConnection } from "@nats-io/transport-node";
-import { Svcm, type ServiceInfo, type ServiceStats } from "@nats-io/services";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import type { ServiceInfo, ServiceStats } from "@nats-io/services";
+import { gather } from "./gather.js";
 
 export interface EndpointView {
   name: string;
@@ -42,19 +43,29 @@ export interface DiscoverOptions {
   stallMs?: number;
   /** only this service */
   name?: string;
+  /** how many instances should answer (e.g. what the platform runs): stop as soon as that many did */
+  expected?: () => number | undefined;
 }
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
+function parsed<T extends { id?: string }>(msgs: Msg[]): T[] {
+  return msgs.flatMap((m) => {
+    try {
+      const v = m.json<T>();
+      return v?.id ? [v] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 const nsToMs = (ns: number): number => Math.round((ns / 1e6) * 1000) / 1000;
 
 export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions = {}): Promise<ServiceView[]> {
-  const client = new Svcm(nc).client({ strategy: "stall", maxWait: opts.timeoutMs ?? 1000, stall: opts.stallMs ?? 150 });
-  const [infos, stats] = await Promise.all([collect<ServiceInfo>(await client.info(opts.name)), collect<ServiceStats>(await client.stats(opts.name))]);
+  const window = { maxWaitMs: opts.timeoutMs ?? 1000, stallMs: opts.stallMs ?? 150, expected: opts.expected };
+  const suffix = opts.name ? `.${opts.name}` : "";
+  const [infoMsgs, statsMsgs] = await Promise.all([gather(nc, `$SRV.INFO${suffix}`, window), gather(nc, `$SRV.STATS${suffix}`, window)]);
+  const infos = parsed<ServiceInfo>(infoMsgs);
+  const stats = parsed<ServiceStats>(statsMsgs);
   const statsById = new Map(stats.map((s) => [s.id, s]));
   const byName = new Map<string, ServiceView>();
   for (const info of infos) {

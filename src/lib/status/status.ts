@@ -60,9 +60,13 @@ export function joinStatus(target: string, platform: ServiceDescription[], nats:
 }
 
 export async function gatherStatus(opts: { platform: Platform; nc: NatsConnection; services?: string[]; natsWaitMs?: number }): Promise<{ report: StatusReport; platform: ServiceDescription[] }> {
-  const [platform, nats] = await Promise.all([
-    opts.platform.describeServices(opts.services),
-    discoverServices(opts.nc, { timeoutMs: opts.natsWaitMs ?? 1000, stallMs: 200 }),
-  ]);
+  // NATS is asked while the platform answers; once the platform's count is in, discovery stops as
+  // soon as that many instances answered instead of waiting out a quiet period
+  let running: number | undefined;
+  const described = opts.platform.describeServices(opts.services).then((p) => {
+    running = p.reduce((n, s) => n + s.running, 0) || undefined;
+    return p;
+  });
+  const [platform, nats] = await Promise.all([described, discoverServices(opts.nc, { timeoutMs: opts.natsWaitMs ?? 1000, stallMs: 200, expected: opts.services?.length ? undefined : () => running })]);
   return { report: joinStatus(opts.platform.target, platform, nats), platform };
 }
