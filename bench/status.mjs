@@ -206,5 +206,7 @@ try {
   await load?.stop();
   await gs(["down", "--purge"], dir);
   rmSync(dir, { recursive: true, force: true });
+  // each tmux server of this run left its socket file behind
+  rmSync(path.join(process.env.TMUX_TMPDIR ?? os.tmpdir(), `tmux-${process.getuid()}`, socket), { force: true });
 }
 process.exit(exitCode);

@@ -2,7 +2,7 @@
 // local fleet started with `gs up --detach`. An instance is killed with SIGKILL; its row turns
 // degraded and returns to healthy; `q` quits and the process exits 0.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, createProject, existingServices, REPO, runGs, waitFor, type TestProject } from "../support/local-fleet.js";
@@ -35,7 +35,10 @@ describe.runIf(canRun)("gs status --watch in a terminal", () => {
 
   afterAll(async () => {
     try {
+      // the server leaves its socket file behind
+      const file = tmux("display-message", "-p", "#{socket_path}").trim();
       tmux("kill-server");
+      if (file) rmSync(file, { force: true });
     } catch {
       // the session already ended
     }
