@@ -1,20 +1,18 @@
 // `gs status --watch` as a user runs it: the built CLI in a real pseudo-terminal (tmux), against a
 // local fleet started with `gs up --detach`. An instance is killed with SIGKILL; its row turns
 // degraded and returns to healthy; `q` quits and the process exits 0.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, createProject, existingServices, REPO, runGs, waitFor, type TestProject } from "../support/local-fleet.js";
+import { hasTmux, terminalEnv, tmuxTerminal } from "../support/terminal.js";
 
-const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 const wanted = ["auth", "settings", "payment"];
 const canRun = hasTmux && wanted.every((s) => existingServices().includes(s));
 
 describe.runIf(canRun)("gs status --watch in a terminal", () => {
-  const socket = `gs-dash-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  const screen = () => tmux("capture-pane", "-p", "-t", "dash");
+  const term = tmuxTerminal("gs-dash");
+  const screen = () => term.screen();
   const row = (name: string) => screen().split("\n").find((l) => new RegExp(`^[› ] ${name}\\s`).test(l)) ?? "";
   let project: TestProject;
   /** waitFor, and on a timeout say what the terminal showed */
@@ -34,28 +32,16 @@ describe.runIf(canRun)("gs status --watch in a terminal", () => {
   }, 120_000);
 
   afterAll(async () => {
-    try {
-      // the server leaves its socket file behind
-      const file = tmux("display-message", "-p", "#{socket_path}").trim();
-      tmux("kill-server");
-      if (file) rmSync(file, { force: true });
-    } catch {
-      // the session already ended
-    }
+    term.close();
     if (!project) return;
     await runGs(["down", "--purge"], { cwd: project.dir });
     project.remove();
   });
 
   it("shows a killed instance's service degraded, then healthy again, and quits with q (exit 0)", async () => {
-    // a tmux server of our own (-L) starts with this environment: no CI, so gs sees a terminal
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-    delete env.CI;
-    delete env.GS_TARGET;
-    delete env.GS_CONFIG;
-    delete env.NATS_URL;
+    // no CI in its environment, so gs sees a terminal
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} status --watch --interval 500ms; echo "gs exited with $?"; sleep 60`;
-    execFileSync("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "160", "-y", "50", "-c", project.dir, cmd], { env });
+    term.start(cmd, { cwd: project.dir, env: terminalEnv(), columns: 160, rows: 50 });
 
     // a full frame: every source has answered once (the header's time of the last poll is set)
     // (one capture for every check: the first frame is written before Ink loads, and Ink then redraws it)
@@ -79,16 +65,16 @@ describe.runIf(canRun)("gs status --watch in a terminal", () => {
     expect(row("settings")).toMatch(/● healthy\s+2\/2\s+0\s+2\s.*\s1\s+0\.1\.0\+/);
 
     // Enter opens the detail, with the stopped instance and why
-    tmux("send-keys", "-t", "dash", "Down", "Down");
+    term.keys("Down", "Down");
     await until("settings selected", () => row("settings").startsWith("›"), 5000);
-    tmux("send-keys", "-t", "dash", "Enter");
+    term.keys("Enter");
     const detail = await until("the detail", () => (screen().includes("INSTANCES") ? screen() : undefined), 5000);
     expect(detail).toContain("STOPPED");
     expect(detail).toContain(`${victim.what}  SIGKILL`);
-    tmux("send-keys", "-t", "dash", "Escape");
+    term.keys("Escape");
     await until("the table again", () => screen().includes("LAST EVENT"), 5000);
 
-    tmux("send-keys", "-t", "dash", "q");
+    term.keys("q");
     const end = await until("gs to exit", () => /gs exited with (\d+)/.exec(screen())?.[1], 10_000);
     expect(end).toBe("0");
   }, 120_000);

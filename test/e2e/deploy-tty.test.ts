@@ -3,14 +3,13 @@
 // version; settings' new build throws at import (the project's own copy of its service.ts, as the
 // local-platform rollback test does), so auth and payment are deployed and settings is rolled back.
 // The live view's last frame stays on screen, the result table follows, and the process exits 3.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusJson } from "../../src/commands/status.js";
 import { CLI, createProject, existingServices, REPO, runGs, waitFor, type TestProject } from "../support/local-fleet.js";
+import { hasTmux, terminalEnv, tmuxTerminal } from "../support/terminal.js";
 
-const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 const wanted = ["auth", "settings", "payment"];
 const canRun = hasTmux && wanted.every((s) => existingServices().includes(s));
 
@@ -24,9 +23,8 @@ const HEADER = new RegExp(`^gs deploy {2}target local \\(local\\) {2}3 services 
 const CI_LINE = /^\d{4}-\d\d-\d\dT[\d:.]+Z /m;
 
 describe.runIf(canRun)("gs deploy in a terminal", () => {
-  const socket = `gs-deploy-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  const screen = () => tmux("capture-pane", "-p", "-t", "deploy");
+  const term = tmuxTerminal("gs-deploy");
+  const screen = () => term.screen();
   let project: TestProject;
   let before: Map<string, string>;
 
@@ -46,14 +44,7 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
   }, 120_000);
 
   afterAll(async () => {
-    try {
-      // the server leaves its socket file behind
-      const file = tmux("display-message", "-p", "#{socket_path}").trim();
-      tmux("kill-server");
-      if (file) rmSync(file, { force: true });
-    } catch {
-      // no server: the test did not get to start it
-    }
+    term.close();
     if (!project) return;
     project.useServices(path.join(REPO, "services"));
     await runGs(["down", "--purge"], { cwd: project.dir });
@@ -63,11 +54,9 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
   it("shows each service's rollout live and leaves the last frame, then the result table (exit 3: settings rolled back)", async () => {
     // settings' new build throws at import; the salt gives auth and payment a new version too
     project.useServices(project.brokenServices("settings"));
-    // a tmux server of our own (-L) starts with this environment: no CI, so gs sees a terminal
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", GS_BUILD_SALT: `e2e-tty-${Date.now()}` };
-    for (const k of ["CI", "GITHUB_ACTIONS", "GS_TARGET", "GS_CONFIG", "GS_HOME", "NATS_URL"]) delete env[k];
+    // no CI in its environment, so gs sees a terminal
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} deploy --timeout 30s; echo "gs exited with $?"; sleep 60`;
-    execFileSync("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "deploy", "-x", "150", "-y", "40", "-c", project.dir, cmd], { env });
+    term.start(cmd, { cwd: project.dir, env: terminalEnv({ GS_BUILD_SALT: `e2e-tty-${Date.now()}` }), columns: 150, rows: 40 });
 
     // poll until gs exits, keeping the first frame caught building and the first caught rolling out (either may be missed)
     const frames: { building?: string; rollingOut?: string } = {};
