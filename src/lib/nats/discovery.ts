@@ -1,8 +1,8 @@
 // What NATS itself sees: every micro service instance answering $SRV.PING / INFO / STATS, aggregated
 // per service. Works wherever the services run (local, ECS, anywhere) without knowing about it.
-import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { ServiceInfo, ServiceStats } from "@nats-io/services";
-import { gather } from "./gather.js";
+import { gatherJson } from "./gather.js";
 
 export interface EndpointView {
   name: string;
@@ -47,15 +47,15 @@ export interface DiscoverOptions {
   expected?: () => number | undefined;
 }
 
-function parsed<T extends { id?: string }>(msgs: Msg[]): T[] {
-  return msgs.flatMap((m) => {
-    try {
-      const v = m.json<T>();
-      return v?.id ? [v] : [];
-    } catch {
-      return [];
-    }
-  });
+/** One instance's counters, summed over its endpoints. */
+export function statsTotals(s: ServiceStats | undefined): { requests: number; errors: number; processingNs: number; lastError?: string } {
+  const eps = s?.endpoints ?? [];
+  return {
+    requests: eps.reduce((n, e) => n + e.num_requests, 0),
+    errors: eps.reduce((n, e) => n + e.num_errors, 0),
+    processingNs: eps.reduce((n, e) => n + e.processing_time, 0),
+    lastError: eps.find((e) => e.last_error)?.last_error,
+  };
 }
 
 const nsToMs = (ns: number): number => Math.round((ns / 1e6) * 1000) / 1000;
@@ -63,9 +63,7 @@ const nsToMs = (ns: number): number => Math.round((ns / 1e6) * 1000) / 1000;
 export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions = {}): Promise<ServiceView[]> {
   const window = { maxWaitMs: opts.timeoutMs ?? 1000, stallMs: opts.stallMs ?? 150, expected: opts.expected };
   const suffix = opts.name ? `.${opts.name}` : "";
-  const [infoMsgs, statsMsgs] = await Promise.all([gather(nc, `$SRV.INFO${suffix}`, window), gather(nc, `$SRV.STATS${suffix}`, window)]);
-  const infos = parsed<ServiceInfo>(infoMsgs);
-  const stats = parsed<ServiceStats>(statsMsgs);
+  const [infos, stats] = await Promise.all([gatherJson<ServiceInfo>(nc, `$SRV.INFO${suffix}`, window), gatherJson<ServiceStats>(nc, `$SRV.STATS${suffix}`, window)]);
   const statsById = new Map(stats.map((s) => [s.id, s]));
   const byName = new Map<string, ServiceView>();
   for (const info of infos) {
@@ -77,17 +75,15 @@ export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions
     if (!view.versions.includes(info.version)) view.versions.push(info.version);
     const st = statsById.get(info.id);
     const eps = st?.endpoints ?? [];
-    const requests = eps.reduce((n, e) => n + e.num_requests, 0);
-    const errors = eps.reduce((n, e) => n + e.num_errors, 0);
-    const time = eps.reduce((n, e) => n + e.processing_time, 0);
+    const { requests, errors, processingNs, lastError } = statsTotals(st);
     view.instances.push({
       id: info.id,
       version: info.version,
       started: st?.started,
       requests,
       errors,
-      average_ms: requests ? nsToMs(time / requests) : 0,
-      last_error: eps.find((e) => e.last_error)?.last_error,
+      average_ms: requests ? nsToMs(processingNs / requests) : 0,
+      last_error: lastError,
     });
     for (const ep of info.endpoints) {
       let e = view.endpoints.find((x) => x.subject === ep.subject);

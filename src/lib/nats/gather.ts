@@ -29,10 +29,12 @@ export function gather(nc: NatsConnection, subject: string, w: SourceWindow): Pr
     const deadline = setTimeout(done, w.maxWaitMs);
     // every answer may be in before the platform's count is (the first round): once it lands, do not
     // sit out the quiet period
-    const recheck = setInterval(() => {
-      const expected = w.expected?.();
-      if (expected && replies.length >= expected) done();
-    }, 20);
+    const recheck = w.expected
+      ? setInterval(() => {
+          const expected = w.expected?.();
+          if (expected && replies.length >= expected) done();
+        }, 20)
+      : undefined;
     const sub = nc.subscribe(createInbox(), {
       callback: (err, m) => {
         if (err) return done();
@@ -45,5 +47,17 @@ export function gather(nc: NatsConnection, subject: string, w: SourceWindow): Pr
       },
     });
     nc.publish(subject, Empty, { reply: sub.getSubject() });
+  });
+}
+
+/** The replies that parse as a micro service's JSON answer (INFO, STATS, PING): those naming an instance and its service. */
+export async function gatherJson<T extends { id?: string; name?: string }>(nc: NatsConnection, subject: string, w: SourceWindow): Promise<T[]> {
+  return (await gather(nc, subject, w)).flatMap((m) => {
+    try {
+      const v = m.json<T>();
+      return v?.id && v.name ? [v] : [];
+    } catch {
+      return [];
+    }
   });
 }
