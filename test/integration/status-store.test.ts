@@ -2,11 +2,11 @@
 // with a platform the test controls: each source is polled on its own, a slow one goes stale
 // without holding the others, and NATS going down reads as NATS down.
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type Service } from "@nats-io/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Platform, ServiceDescription } from "../../src/lib/platform/platform.js";
+import { canConnect } from "../../src/lib/platform/local/nats-cluster.js";
 import { FleetStore } from "../../src/lib/status/fleet-store.js";
 import { gather } from "../../src/lib/nats/gather.js";
 import { service } from "../support/fleet-fixtures.js";
@@ -37,16 +37,6 @@ class TestPlatform implements Platform {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: "127.0.0.1" }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
-}
 
 describe("the status store", () => {
   let server: TestNatsServer;
@@ -141,7 +131,7 @@ describe("the status store", () => {
 
     restarted = spawn(natsServerBinary(), ["-a", "127.0.0.1", "-p", String(server.port)], { stdio: "ignore" });
     const deadline = Date.now() + 15_000;
-    while (!(await listening(server.port))) {
+    while (!(await canConnect(server.port))) {
       if (Date.now() > deadline) throw new Error("nats-server did not restart");
       await sleep(50);
     }

@@ -2,9 +2,10 @@
 // path (a dynamic import from lib/bench/live-progress.ts); it takes no keys, so stdin stays cooked
 // and Ctrl-C reaches the command as SIGINT, which stops the run early and still reports.
 import { useEffect, useReducer } from "react";
-import { Box, render, Text } from "ink";
+import { Box, Text } from "ink";
 import type { BenchFeed, LiveFigures } from "../bench/live-progress.js";
 import { formatDuration } from "../output/format.js";
+import { renderPassive, type PassiveViewOptions } from "./passive-view.js";
 import { theme, type Theme } from "./theme.js";
 
 export const BAR_WIDTH = 30;
@@ -126,25 +127,13 @@ export interface BenchViewHandle {
   close(): void;
 }
 
-export interface BenchViewOptions {
+export interface BenchViewOptions extends PassiveViewOptions {
   feed: BenchFeed;
   color: boolean;
-  /** where the panel draws (stderr) */
-  stdout: NodeJS.WriteStream;
-  stdin: NodeJS.ReadStream;
-  maxFps?: number;
 }
 
 export function mountBenchView(opts: BenchViewOptions): BenchViewHandle {
-  const app = render(<BenchView feed={opts.feed} color={opts.color} />, {
-    stdout: opts.stdout,
-    stderr: opts.stdout,
-    stdin: opts.stdin,
-    // Ctrl-C must reach the command's SIGINT handler (stop early, report), not end the process
-    exitOnCtrlC: false,
-    patchConsole: false,
-    maxFps: opts.maxFps ?? 10,
-  });
+  const app = renderPassive(<BenchView feed={opts.feed} color={opts.color} />, opts);
   return {
     close() {
       // an empty tree, rendered now (a state update would only commit on a later tick), makes

@@ -2,10 +2,11 @@
 // rollouts, the versions, what is happening or why it failed) and the totals. It renders snapshots of
 // a DeployBoard; deploy-live.ts feeds it. Loaded only through a dynamic import: Ink and React cost
 // ~0.5 s to load, which the plain (CI) output should not pay.
-import { Box, render, Text } from "ink";
+import { Box, Text } from "ink";
 import { FINAL_STAGES, type BoardRow, type BoardSummary, type DeployBoard, type Stage } from "../deploy/deploy-board.js";
 import { formatDuration } from "../output/format.js";
 import { fit, progressBar } from "./fleet-columns.js";
+import { renderPassive, type PassiveViewOptions } from "./passive-view.js";
 import { theme, type Colour, type Theme } from "./theme.js";
 import { useTerminalSize } from "./terminal-size.js";
 
@@ -241,26 +242,12 @@ export interface DeployViewHandle {
   finish(state: DeployViewState): Promise<void>;
 }
 
-export interface RenderDeployViewOptions {
+export interface RenderDeployViewOptions extends PassiveViewOptions {
   color: boolean;
-  /** where the view draws (the live UI goes to stderr) */
-  stdout: NodeJS.WriteStream;
-  stdin: NodeJS.ReadStream;
-  /** at most this many frames a second */
-  maxFps?: number;
 }
 
 export function renderDeployView(state: DeployViewState, opts: RenderDeployViewOptions): DeployViewHandle {
-  const app = render(<DeployView state={state} color={opts.color} />, {
-    stdout: opts.stdout,
-    stderr: opts.stdout,
-    stdin: opts.stdin,
-    // stdin stays cooked (the view reads no keys), so Ctrl-C is the terminal's SIGINT: Ink's exit hook
-    // draws the last frame and shows the cursor again, then the process ends as a deploy always did
-    exitOnCtrlC: false,
-    patchConsole: false,
-    maxFps: opts.maxFps ?? 10,
-  });
+  const app = renderPassive(<DeployView state={state} color={opts.color} />, opts);
   return {
     update: (s) => app.rerender(<DeployView state={s} color={opts.color} />),
     async finish(s) {
