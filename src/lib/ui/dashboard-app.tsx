@@ -6,7 +6,6 @@ import { Box, Static, Text, useApp, useInput, useStdin } from "ink";
 import { SOURCES, type FleetSnapshot } from "../status/fleet-snapshot.js";
 import type { FleetFeed } from "../status/fleet-store.js";
 import { ChangeLog } from "../status/watch-output.js";
-import { Lines } from "./fleet-table.js";
 import { headerHeight, headerLines, listFrame } from "./fleet-lines.js";
 import { currentRow, initialView, onKey } from "./dashboard-keys.js";
 import { ServiceDetailView } from "./service-detail.js";
@@ -29,6 +28,19 @@ function newsKey(s: FleetSnapshot): string {
 interface Logged {
   id: number;
   text: string;
+}
+
+/** Lines that come styled from fleet-lines.ts: one <Text> per line costs Ink far less than one per cell. */
+function Lines(props: { lines: string[] }) {
+  return (
+    <Box flexDirection="column">
+      {props.lines.map((l, i) => (
+        <Text key={i} wrap="truncate">
+          {l || " "}
+        </Text>
+      ))}
+    </Box>
+  );
 }
 
 export function Dashboard({ feed, color, changeLog = true }: DashboardProps) {
