@@ -15,6 +15,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "services/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
+    setupFiles: ["test/support/hermetic-env.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -1,6 +1,7 @@
 // A y/N question on the terminal (stderr, so stdout stays the command's result). No prompt library:
 // one line of readline is all a confirmation needs.
 import { createInterface } from "node:readline";
+import { inCi } from "./mode.js";
 
 export interface ConfirmStreams {
   input: NodeJS.ReadableStream;
@@ -26,5 +27,5 @@ export function confirm(question: string, streams: ConfirmStreams = { input: pro
 
 /** A person can answer: stdin and stderr are terminals and no CI is set. */
 export function canPrompt(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(process.stdin.isTTY && process.stderr.isTTY) && !(env.CI && env.CI !== "false");
+  return Boolean(process.stdin.isTTY && process.stderr.isTTY) && !inCi(env);
 }

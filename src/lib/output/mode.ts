@@ -1,11 +1,20 @@
 // How to talk to the terminal: JSON, a live TTY, or plain lines (CI, pipes).
 export type OutputMode = "json" | "tty" | "plain";
 
+/**
+ * Running under CI, by the same rule Ink uses (is-in-ci): CI or CONTINUOUS_INTEGRATION set to
+ * anything but "0" or "false". The two must agree: under CI, Ink draws nothing until it unmounts,
+ * so a live view chosen by a looser rule would show a blank screen.
+ */
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ["CI", "CONTINUOUS_INTEGRATION"].some((k) => env[k] !== undefined && env[k] !== "0" && env[k] !== "false");
+}
+
 export function outputMode(opts: { json?: boolean; stream?: NodeJS.WriteStream; env?: NodeJS.ProcessEnv }): OutputMode {
   const env = opts.env ?? process.env;
   if (opts.json) return "json";
   const stream = opts.stream ?? process.stdout;
-  if (!stream.isTTY || (env.CI && env.CI !== "false") || env.TERM === "dumb") return "plain";
+  if (!stream.isTTY || inCi(env) || env.TERM === "dumb") return "plain";
   return "tty";
 }
 
