@@ -9,19 +9,14 @@
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { tsImport } from "tsx/esm/api";
+import { arg, root } from "./lib.mjs";
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const seconds = Number(arg("seconds", 30));
 const killAfterSeconds = Number(arg("kill-after", 10));
 const rate = Number(arg("rate", 200));
 const secure = !process.argv.includes("--plain");
-const outFile = path.resolve(arg("out", path.join(repo, "bench", "failover.json")));
+const outFile = path.resolve(arg("out", path.join(root, "bench", "failover.json")));
 
 const { runFailover } = await tsImport("../test/support/failover.ts", import.meta.url);
 const r = await runFailover({ seconds, killAfterSeconds, rate, secure, log: (l) => process.stderr.write(`${l}\n`) });

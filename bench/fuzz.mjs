@@ -8,17 +8,12 @@
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { tsImport } from "tsx/esm/api";
+import { arg, root } from "./lib.mjs";
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const total = Number(arg("total", 100_000));
 const concurrency = Number(arg("concurrency", 64));
-const outFile = path.resolve(arg("out", path.join(repo, "bench", "fuzz.json")));
+const outFile = path.resolve(arg("out", path.join(root, "bench", "fuzz.json")));
 
 const { startFleet, pingAll } = await tsImport("../test/support/fleet.ts", import.meta.url);
 const { fuzz, rssMiB } = await tsImport("../test/support/fuzz.ts", import.meta.url);

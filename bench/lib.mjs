@@ -1,11 +1,93 @@
 // Shared by the bench scripts: timing child processes, medians, recording results.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The value after `--name` on the command line, or `dflt`. */
+export function arg(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+}
+
+/** Run the built CLI in `cwd` as CI would; resolves (never rejects) with its exit code, output and wall time. */
+export function gs(args, cwd, env = {}) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [path.join(root, "bin", "run.js"), ...args], { cwd, env: { ...process.env, CI: "true", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
+  });
+}
+
+/** A scratch project in a temporary folder: the repo's gs.yaml, with services/ and proto/ linked, so `gs up` keeps its .gs/ out of the repo. */
+export function scratchProject(prefix) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  writeFileSync(path.join(dir, "gs.yaml"), readFileSync(path.join(root, "gs.yaml")));
+  symlinkSync(path.join(root, "services"), path.join(dir, "services"));
+  symlinkSync(path.join(root, "proto"), path.join(dir, "proto"));
+  return dir;
+}
+
+/**
+ * A steady load that touches every service of a running fleet: the first rpc of each, empty request.
+ * Any reply counts as answered (a 400 for an empty request still came from a live instance); no
+ * reply or a 5xx counts as failed. Discovery ends once `services` services have answered $SRV.INFO,
+ * or after 1.5 s.
+ */
+export async function fleetLoad(url, perSecond, services) {
+  const nc = await connect({ servers: url.split(","), maxReconnectAttempts: -1 });
+  const sub = nc.subscribe(nc.options.inboxPrefix ? `${nc.options.inboxPrefix}.bench` : "_INBOX.bench");
+  // (a subscription's `timeout` only covers the first message)
+  const window = setTimeout(() => sub.unsubscribe(), 1500);
+  nc.publish("$SRV.INFO", new Uint8Array(), { reply: sub.getSubject() });
+  const found = new Map();
+  for await (const m of sub) {
+    const info = m.json();
+    if (!found.has(info.name) && info.endpoints?.length) found.set(info.name, info.endpoints[0].subject);
+    if (found.size >= services) break;
+  }
+  clearTimeout(window);
+  sub.unsubscribe();
+  const subjects = [...found.values()].sort();
+  const stats = { sent: 0, answered: 0, failed: 0, errors: {} };
+  const fail = (key) => {
+    stats.failed++;
+    stats.errors[key] = (stats.errors[key] ?? 0) + 1;
+  };
+  const inFlight = new Set();
+  let i = 0;
+  const timer = setInterval(() => {
+    const subject = subjects[i++ % subjects.length];
+    stats.sent++;
+    const p = nc
+      .request(subject, new Uint8Array(), { timeout: 5000 })
+      .then((m) => {
+        const code = Number(m.headers?.get("Nats-Service-Error-Code") ?? 0);
+        if (code >= 500) fail(`${subject}: ${code}`);
+        else stats.answered++;
+      })
+      .catch((err) => fail(`${subject}: ${err.message}`))
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }, 1000 / perSecond);
+  return {
+    subjects,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      await nc.close();
+      return stats;
+    },
+  };
+}
 
 /** Wall time of one run of `cmd args` in ms; throws when it exits non-zero. Async, so an in-process responder keeps serving. */
 export function timeRun(cmd, args, opts = {}) {

@@ -4,100 +4,23 @@
 // during it (budget: <= 60 s, 0 failed). Writes bench/local-rollout.json.
 //   node bench/local-rollout.mjs [--rate 200] [--replicas 2] [--out bench/local-rollout.json]
 // Needs the built CLI (npm run build) and nats-server.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { connect } from "@nats-io/transport-node";
+import { arg, fleetLoad, gs, root, scratchProject } from "./lib.mjs";
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const rate = Number(arg("rate", 200));
 const replicas = arg("replicas", undefined);
-const outFile = path.resolve(arg("out", path.join(repo, "bench", "local-rollout.json")));
+const outFile = path.resolve(arg("out", path.join(root, "bench", "local-rollout.json")));
 
-function gs(args, cwd, env = {}) {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(repo, "bin", "run.js"), ...args], { cwd, env: { ...process.env, CI: "true", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
-  });
-}
-
-// a load that touches every service: one rpc each, empty request. Any reply counts as answered
-// (a 400 for an empty request still came from a live instance); no reply or a 5xx counts as failed.
-async function startLoad(url, perSecond) {
-  const nc = await connect({ servers: url.split(","), maxReconnectAttempts: -1 });
-  const infos = [];
-  const sub = nc.subscribe(nc.options.inboxPrefix ? `${nc.options.inboxPrefix}.bench` : "_INBOX.bench", { timeout: 1500 });
-  nc.publish("$SRV.INFO", new Uint8Array(), { reply: sub.getSubject() });
-  const seen = new Set();
-  try {
-    for await (const m of sub) {
-      const info = m.json();
-      if (!seen.has(info.name) && info.endpoints?.length) {
-        seen.add(info.name);
-        infos.push(info.endpoints[0].subject);
-      }
-      if (seen.size >= 22) break;
-    }
-  } catch {
-    // the discovery window ended
-  }
-  sub.unsubscribe();
-  const subjects = infos.sort();
-  const stats = { sent: 0, answered: 0, failed: 0, errors: {} };
-  const inFlight = new Set();
-  let i = 0;
-  const timer = setInterval(() => {
-    const subject = subjects[i++ % subjects.length];
-    stats.sent++;
-    const p = nc
-      .request(subject, new Uint8Array(), { timeout: 5000 })
-      .then((m) => {
-        const code = Number(m.headers?.get("Nats-Service-Error-Code") ?? 0);
-        if (code >= 500) {
-          stats.failed++;
-          stats.errors[`${subject}: ${code}`] = (stats.errors[`${subject}: ${code}`] ?? 0) + 1;
-        } else stats.answered++;
-      })
-      .catch((err) => {
-        stats.failed++;
-        stats.errors[`${subject}: ${err.message}`] = (stats.errors[`${subject}: ${err.message}`] ?? 0) + 1;
-      })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  }, 1000 / perSecond);
-  return {
-    subjects,
-    async stop() {
-      clearInterval(timer);
-      await Promise.all(inFlight);
-      await nc.close();
-      return stats;
-    },
-  };
-}
-
-const dir = mkdtempSync(path.join(os.tmpdir(), "gs-bench-rollout-"));
-writeFileSync(path.join(dir, "gs.yaml"), readFileSync(path.join(repo, "gs.yaml")));
-symlinkSync(path.join(repo, "services"), path.join(dir, "services"));
-symlinkSync(path.join(repo, "proto"), path.join(dir, "proto"));
+const dir = scratchProject("gs-bench-rollout-");
 let exitCode = 0;
 try {
   const up = await gs(["up", "--detach", "--timeout", "5m", ...(replicas ? ["--replicas", replicas] : [])], dir);
   if (up.code !== 0) throw new Error(`gs up failed (${up.code}): ${up.stderr.trim().split("\n").pop()}`);
   const status = JSON.parse((await gs(["status", "--json"], dir)).stdout);
   const record = JSON.parse(readFileSync(path.join(dir, ".gs", "local.json"), "utf8"));
-  const load = await startLoad(record.nats.url, rate);
+  const load = await fleetLoad(record.nats.url, rate, status.totals.services);
   await new Promise((r) => setTimeout(r, 1000));
   const salt = `bench-${Date.now()}`; // a new version of every service, code unchanged
   const deploy = await gs(["deploy", "--json", "--timeout", "2m"], dir, { GS_BUILD_SALT: salt });

@@ -7,16 +7,11 @@
 //   node bench/status.mjs [--seconds 30] [--runs 3] [--rate 100] [--frame docs-frame.txt]
 // Needs the built CLI (npm run build), nats-server and tmux.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { connect } from "@nats-io/transport-node";
-import { median, record, root, round } from "./lib.mjs";
+import { arg, fleetLoad, gs, median, record, root, round, scratchProject } from "./lib.mjs";
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const seconds = Number(arg("seconds", 30));
 const runs = Number(arg("runs", 5));
 const rate = Number(arg("rate", 100));
@@ -25,19 +20,6 @@ const CLI = path.join(root, "bin", "run.js");
 const socket = `gs-bench-status-${process.pid}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const clkTck = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-
-function gs(args, cwd) {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const env = { ...process.env, CI: "true" };
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
-  });
-}
 
 const tmux = (...args) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const screen = () => tmux("capture-pane", "-p", "-t", "dash");
@@ -98,34 +80,7 @@ async function quitDashboard(pid) {
   }
 }
 
-// a load that touches every service: the first rpc of each, empty request (any reply counts)
-async function startLoad(url, perSecond) {
-  const nc = await connect({ servers: url.split(",") });
-  const sub = nc.subscribe("_INBOX.bench-status");
-  // (a subscription's `timeout` only covers the first message)
-  setTimeout(() => sub.unsubscribe(), 1500);
-  nc.publish("$SRV.INFO", new Uint8Array(), { reply: sub.getSubject() });
-  const subjects = new Map();
-  for await (const m of sub) {
-    const info = m.json();
-    if (info.endpoints?.length) subjects.set(info.name, info.endpoints[0].subject);
-  }
-  const list = [...subjects.values()];
-  let i = 0;
-  const timer = setInterval(() => void nc.request(list[i++ % list.length], new Uint8Array(), { timeout: 5000 }).catch(() => undefined), 1000 / perSecond);
-  return {
-    subjects: list.length,
-    async stop() {
-      clearInterval(timer);
-      await nc.close();
-    },
-  };
-}
-
-const dir = mkdtempSync(path.join(os.tmpdir(), "gs-bench-status-"));
-writeFileSync(path.join(dir, "gs.yaml"), readFileSync(path.join(root, "gs.yaml")));
-symlinkSync(path.join(root, "services"), path.join(dir, "services"));
-symlinkSync(path.join(root, "proto"), path.join(dir, "proto"));
+const dir = scratchProject("gs-bench-status-");
 let exitCode = 0;
 let load;
 try {
@@ -134,7 +89,7 @@ try {
   const status = JSON.parse((await gs(["status", "--json"], dir)).stdout);
   const services = status.totals.services;
   const fleetRecord = JSON.parse(readFileSync(path.join(dir, ".gs", "local.json"), "utf8"));
-  load = await startLoad(fleetRecord.nats.url, rate);
+  load = await fleetLoad(fleetRecord.nats.url, rate, services);
 
   // baselines, in the same run: node itself, loading the CLI (in the terminal, as the dashboard is
   // measured, and as a plain child process), and one plain `gs status`
@@ -174,7 +129,7 @@ try {
   const firstFrameMs = median(firstFrames);
   const beyondCli = firstFrameMs - cliLoadMs;
   const result = {
-    setup: { services, instances: status.totals.desired, interval: "2s", terminal: "tmux 200x60", load_rps: rate, load_subjects: load.subjects, seconds_measured: round(wall, 1), runs },
+    setup: { services, instances: status.totals.desired, interval: "2s", terminal: "tmux 200x60", load_rps: rate, load_subjects: load.subjects.length, seconds_measured: round(wall, 1), runs },
     budget: { cpu_percent_of_one_core: 5, first_frame_beyond_cli_load_ms: 1000 },
     baseline: {
       node_e0_ms: round(median(base.node)),
