@@ -1,3 +1,4 @@
+import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../test-support/harness.js";
 import { defineService } from "./runtime.js";
@@ -12,6 +13,8 @@ const probe = defineService({
       if (req.npcId === "missing") throw notFound(`no npc ${req.npcId}`);
       if (req.npcId === "slow") await new Promise((r) => setTimeout(r, 300));
       if (req.npcId === "bug") return { notAField: 1 };
+      // a JetStream publish that no stream leader answers: what a write sees while its stream elects a leader
+      if (req.npcId === "leaderless") await jetstream(ctx.nc).publish("runtime-probe.no-stream", "x");
       const saved = await ctx.state.update<number>(`count.${req.npcId}`, (n) => (n ?? 0) + 1);
       return { npcId: req.npcId, actionId: "eat", score: saved.value };
     },
@@ -52,6 +55,12 @@ describe("service runtime", () => {
     const err = await h.fail("npc-behavior.decide", { npcId: "bug" });
     expect(err.code).toBe(500);
     expect(err.message).toMatch(/invalid DecideResponse/);
+  });
+
+  it("answers a retryable 503, not a 500, when JetStream has no leader to take the request", async () => {
+    const err = await h.fail("npc-behavior.decide", { npcId: "leaderless" });
+    expect(err.code).toBe(503);
+    expect(err.message).toMatch(/^temporarily unavailable: jetstream is not enabled/);
   });
 
   it("counts requests and errors in $SRV.STATS", async () => {

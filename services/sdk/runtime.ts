@@ -9,6 +9,7 @@ import { FleetClient, DEADLINE_HEADER } from "./client.js";
 import { connectWith, settingsFromEnv } from "./connection.js";
 import { ServiceError } from "./errors.js";
 import { Events, ensureEventsStream } from "./events.js";
+import { isLeaderless } from "./jetstream-retry.js";
 import { decodeToJson, encodeJson, SchemaError } from "./json-codec.js";
 import { createLogger, type Logger } from "./log.js";
 import { ProtoRegistry, findProtoDir, type RpcDef } from "./registry.js";
@@ -289,6 +290,8 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
 
 /** Errors that mean NATS or JetStream could not be reached or had no leader, not that the code is wrong. */
 function isInfrastructureUnavailable(err: unknown): boolean {
+  // a stream without a leader, as the SDK's retries recognise it (NATS.js reports it as JetStreamNotEnabled)
+  if (isLeaderless(err)) return true;
   if (err instanceof errors.TimeoutError || err instanceof errors.NoRespondersError || err instanceof errors.RequestError) return true;
   if (err instanceof errors.ConnectionError || err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) return true;
   const name = (err as Error | undefined)?.name ?? "";
