@@ -50,7 +50,7 @@ export default class Deploy extends BaseCommand {
     const { argv, flags } = await this.parse(Deploy);
     const services = (argv as string[]).filter(Boolean);
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
-    const common = { cwd: process.cwd(), config: flags.config, services, engine: flags.engine, baseImage: flags["base-image"], createRepos: flags["create-repos"] };
+    const common = { cwd: process.cwd(), services, engine: flags.engine, baseImage: flags["base-image"], createRepos: flags["create-repos"] };
     if (flags["dry-run"]) {
       const plan = await planForTarget(ctx, common);
       this.out(planLines(plan).join("\n"));

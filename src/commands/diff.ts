@@ -26,7 +26,7 @@ export default class Diff extends BaseCommand {
     const { argv, flags } = await this.parse(Diff);
     const services = (argv as string[]).filter(Boolean);
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
-    const plan = await planForTarget(ctx, { cwd: process.cwd(), config: flags.config, services, baseImage: flags["base-image"], createRepos: flags["create-repos"] });
+    const plan = await planForTarget(ctx, { cwd: process.cwd(), services, baseImage: flags["base-image"], createRepos: flags["create-repos"] });
     this.out(planLines(plan).join("\n"));
     if (plan.summary.failed) this.setExit(EXIT.failed);
     return plan;

@@ -12,9 +12,10 @@ export interface ImageProject {
   image: ImageOptions;
 }
 
-export function imageProject(opts: { cwd: string; config?: string; services?: string[]; baseImage?: string; env?: NodeJS.ProcessEnv }): ImageProject {
+/** `cfg`: gs.yaml already loaded (and validated) from `cwd`; without it, read here. */
+export function imageProject(opts: { cwd: string; config?: string; cfg?: GsConfig; services?: string[]; baseImage?: string; env?: NodeJS.ProcessEnv }): ImageProject {
   const env = opts.env ?? process.env;
-  const cfg = loadConfig({ cwd: opts.cwd, file: opts.config, env });
+  const cfg = opts.cfg ?? loadConfig({ cwd: opts.cwd, file: opts.config, env });
   const root = projectRoot(cfg.file, opts.cwd);
   const known = serviceSettings(cfg).map((s) => s.name);
   const asked = opts.services?.length ? [...new Set(opts.services)] : known;

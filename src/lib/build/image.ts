@@ -111,7 +111,7 @@ export function imageHash(i: ImageHashInputs): string {
 const short = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex").slice(0, 8);
 
 /** 8 hex per input of the tag, so two tags can be compared input by input (`bundle`, `dockerfile`, `base`, `deps`, `proto`, `salt`). */
-export function imageInputDigests(i: ImageHashInputs): Record<string, string> {
+function imageInputDigests(i: ImageHashInputs): Record<string, string> {
   const proto = createHash("sha256");
   for (const [name, data] of i.protos) proto.update(`${name}\0${data.length}\0`).update(data);
   return {

@@ -9,12 +9,11 @@ import { openPlatform, type PlatformContext } from "../platform/open-platform.js
 import type { ArtifactBuilder, Platform } from "../platform/platform.js";
 import type { PushedImage, PushProgress } from "../registry/push.js";
 import type { Verifier } from "./deploy.js";
-import { NatsVerifier } from "./nats-verifier.js";
+import { natsVerifierOf } from "./nats-verifier.js";
 import { planDeploy, type DeployPlan } from "./plan.js";
 
 export interface DeployTargetOptions {
   cwd: string;
-  config?: string;
   /** asked for on the command line (validated against gs.yaml); empty: all */
   services: string[];
   /** ecs: roll failed deployments back (default true) */
@@ -49,7 +48,7 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
     return {
       platform: opened.platform,
       builder,
-      verifier: opened.nc && !opts.dryRun ? new NatsVerifier(opened.nc) : undefined,
+      verifier: opts.dryRun ? undefined : natsVerifierOf(opened),
       services: opts.services,
       pollMs: 250,
       images: () => [],
@@ -57,7 +56,7 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
     };
   }
   const target = ctx.target;
-  const project = imageProject({ cwd: opts.cwd, config: opts.config, services: opts.services, baseImage: opts.baseImage, env: opts.env });
+  const project = imageProject({ cwd: opts.cwd, cfg: ctx.cfg, services: opts.services, baseImage: opts.baseImage, env: opts.env });
   const [{ openRegistry }, { RegistryArtifactBuilder }] = await Promise.all([import("../registry/open-registry.js"), import("../registry/push.js")]);
   const opened = await openPlatform(ctx, { rollback: opts.rollback });
   // probed only when an image must be built: a deploy with nothing changed never waits on `docker info`
@@ -70,16 +69,10 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
     createRepos: opts.createRepos,
     onProgress: opts.onImage,
   });
-  const verifier: Verifier | undefined = opts.dryRun
-    ? undefined
-    : {
-        ready: async () => void (await opened.nats()),
-        answering: async (...args) => new NatsVerifier(await opened.nats()).answering(...args),
-      };
   return {
     platform: opened.platform,
     builder,
-    verifier,
+    verifier: opts.dryRun ? undefined : natsVerifierOf(opened),
     services: project.services,
     pollMs: 3000,
     images: () => [...builder.images.values()],

@@ -17,3 +17,11 @@ export class NatsVerifier implements Verifier {
     }
   }
 }
+
+/** A verifier over the fleet's NATS of an opened platform: `ready` connects (ecs: on first call), each check uses that connection. */
+export function natsVerifierOf(opened: { nats(): Promise<NatsConnection> }): Verifier {
+  return {
+    ready: async () => void (await opened.nats()),
+    answering: async (...args) => new NatsVerifier(await opened.nats()).answering(...args),
+  };
+}

@@ -111,7 +111,7 @@ async function platformPlans(platform: Platform, items: { service: string; artif
 }
 
 /** Which hash inputs differ between what runs and the new build, e.g. `bundle changed (1a2b3c4d -> 5e6f7a8b)`. */
-export function whyChanged(current: DeploymentPlan["current"], next: Artifact): string[] {
+function whyChanged(current: DeploymentPlan["current"], next: Artifact): string[] {
   if (current.version === null) return ["nothing runs yet"];
   if (!current.inputs) {
     return [`${current.version} runs now; its revision does not record its inputs (not deployed by gs), so every input counts as changed`];

@@ -5,7 +5,7 @@ import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { RegistryAuth } from "../build/image-engine.js";
 import { awsCall, type AwsContext, type RetryPolicy } from "../aws/aws-call.js";
 import { OperationError } from "../output/errors.js";
-import { RepositoryMissingError, type ImageRegistry } from "./registry.js";
+import { ECR_REPOSITORY_SETTINGS, RepositoryMissingError, type ImageRegistry } from "./registry.js";
 
 export class EcrRegistry implements ImageRegistry {
   readonly kind = "ecr" as const;
@@ -55,8 +55,7 @@ export class EcrRegistry implements ImageRegistry {
           new CreateRepositoryCommand({
             registryId: this.ctx.registryId,
             repositoryName: repository,
-            imageScanningConfiguration: { scanOnPush: true },
-            imageTagMutability: "IMMUTABLE",
+            ...ECR_REPOSITORY_SETTINGS,
           }),
         ), this.retry);
     } catch (err) {

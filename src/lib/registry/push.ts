@@ -5,7 +5,7 @@ import type { Artifact, ArtifactBuilder, ArtifactPlan, PlannedCall } from "../pl
 import { buildImage, planImage, type ImageOptions, type ImagePlan } from "../build/image.js";
 import { limiter, pool } from "../build/limit.js";
 import type { ImageEngine } from "../build/image-engine.js";
-import { pinnedUri, repositoryOf, RepositoryMissingError, type ImageRegistry } from "./registry.js";
+import { ECR_REPOSITORY_SETTINGS, pinnedUri, repositoryOf, RepositoryMissingError, type ImageRegistry } from "./registry.js";
 
 export interface PushOptions extends ImageOptions {
   /** gs.yaml's `registry` (host[/prefix]) */
@@ -38,24 +38,27 @@ export interface PushedImage {
 
 export type PushResult = { service: string; ok: true; image: PushedImage } | { service: string; ok: false; error: Error };
 
+/** The digest of `repository:tag` in the registry (undefined: not there); a missing repository is an error unless --create-repos would create it. */
+async function lookUp(opts: PushOptions, repository: string, tag: string): Promise<{ digest?: string; missingRepository: boolean }> {
+  try {
+    return { digest: await opts.target.find(repository, tag), missingRepository: false };
+  } catch (err) {
+    if (!(err instanceof RepositoryMissingError) || !opts.createRepos) throw err;
+    return { missingRepository: true };
+  }
+}
+
 /** Push one planned image unless the registry already holds its tag. */
 export async function pushPlanned(plan: ImagePlan, opts: PushOptions): Promise<PushedImage> {
   const progress = opts.onProgress ?? (() => undefined);
   const { host, repository } = repositoryOf(opts.registry, plan.service);
   const base = { service: plan.service, tag: plan.tag, version: plan.version, repository };
-  let createdRepository = false;
   progress({ service: plan.service, stage: "checking", detail: `${host}/${repository}:${plan.tag}` });
-  let existing: string | undefined;
-  try {
-    existing = await opts.target.find(repository, plan.tag);
-  } catch (err) {
-    if (!(err instanceof RepositoryMissingError) || !opts.createRepos) throw err;
-    await opts.target.createRepository(repository);
-    createdRepository = true;
-  }
+  const { digest: existing, missingRepository } = await lookUp(opts, repository, plan.tag);
+  if (missingRepository) await opts.target.createRepository(repository);
   if (existing) {
     progress({ service: plan.service, stage: "present", detail: existing });
-    return { ...base, digest: existing, uri: pinnedUri(host, repository, existing), pushed: false, built: false, createdRepository };
+    return { ...base, digest: existing, uri: pinnedUri(host, repository, existing), pushed: false, built: false, createdRepository: missingRepository };
   }
   const engine = typeof opts.engine === "function" ? await opts.engine() : opts.engine;
   progress({ service: plan.service, stage: "building", detail: plan.localRef });
@@ -63,7 +66,7 @@ export async function pushPlanned(plan: ImagePlan, opts: PushOptions): Promise<P
   progress({ service: plan.service, stage: "pushing", detail: `${host}/${repository}:${plan.tag}` });
   const { digest } = await engine.push(plan.localRef, { remote: `${host}/${repository}:${plan.tag}`, auth: await opts.target.auth(), tlsVerify: opts.target.tlsVerify });
   progress({ service: plan.service, stage: "pushed", detail: digest });
-  return { ...base, digest, uri: pinnedUri(host, repository, digest), pushed: true, built: image.built, createdRepository };
+  return { ...base, digest, uri: pinnedUri(host, repository, digest), pushed: true, built: image.built, createdRepository: missingRepository };
 }
 
 /** Plan, build when needed, and push every service, `concurrency` at a time; one failure does not stop the others. */
@@ -111,14 +114,7 @@ export class RegistryArtifactBuilder implements ArtifactBuilder {
   async plan(service: string): Promise<ArtifactPlan> {
     const plan = await this.gate(() => planImage(service, this.opts));
     const { host, repository } = repositoryOf(this.opts.registry, service);
-    let digest: string | undefined;
-    let missingRepository = false;
-    try {
-      digest = await this.opts.target.find(repository, plan.tag);
-    } catch (err) {
-      if (!(err instanceof RepositoryMissingError) || !this.opts.createRepos) throw err;
-      missingRepository = true;
-    }
+    const { digest, missingRepository } = await lookUp(this.opts, repository, plan.tag);
     const artifact: Artifact = {
       version: plan.version,
       hash: plan.tag,
@@ -129,7 +125,7 @@ export class RegistryArtifactBuilder implements ArtifactBuilder {
     if (digest) return { artifact, present: true, image, calls: [] };
     const calls: PlannedCall[] = [];
     if (missingRepository) {
-      calls.push({ api: "ecr:CreateRepository", input: { repositoryName: repository, imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "IMMUTABLE" } });
+      calls.push({ api: "ecr:CreateRepository", input: { repositoryName: repository, ...ECR_REPOSITORY_SETTINGS } });
     }
     calls.push({
       api: "registry:push",

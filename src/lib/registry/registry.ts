@@ -17,6 +17,9 @@ export interface ImageRegistry {
   createRepository(repository: string): Promise<void>;
 }
 
+/** How `--create-repos` creates an ECR repository: scan on push, immutable tags (what a plan shows and ECR is sent). */
+export const ECR_REPOSITORY_SETTINGS = { imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "IMMUTABLE" } as const;
+
 export class RepositoryMissingError extends GsError {
   override name = "RepositoryMissingError";
   constructor(

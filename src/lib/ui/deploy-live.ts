@@ -51,7 +51,7 @@ export function deployReporter(opts: DeployReporterOptions): DeployReporter {
 }
 
 /** Feeds a DeployBoard and redraws it at most every `frameMs`, plus once a second for the clocks. */
-export class DeployLive implements DeployReporter {
+class DeployLive implements DeployReporter {
   readonly board: DeployBoard;
   private readonly view: Promise<Mounted>;
   private mounted: Mounted | undefined;

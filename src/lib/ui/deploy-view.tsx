@@ -35,7 +35,7 @@ export function viewState(board: DeployBoard): DeployViewState {
   };
 }
 
-export const STAGE_LABEL: Record<Stage, string> = {
+const STAGE_LABEL: Record<Stage, string> = {
   waiting: "waiting",
   checking: "checking",
   building: "building",
@@ -124,7 +124,7 @@ function timeText(r: BoardRow, now: number): string {
 }
 
 /** Column widths for `width` columns: the detail takes what is left; the versions go first when it would get too little. */
-export function layoutRows(rows: BoardRow[], now: number, width: number): RowLayout {
+function layoutRows(rows: BoardRow[], now: number, width: number): RowLayout {
   const name = Math.max(4, ...rows.map((r) => r.name.length));
   const bar = Math.max(0, ...rows.map((r) => barText(r).length));
   const time = Math.max(0, ...rows.map((r) => timeText(r, now).length));
@@ -163,7 +163,7 @@ function Row(props: { row: BoardRow; layout: RowLayout; now: number; th: Theme }
 }
 
 /** `n deployed · n rolling out ...` while it runs; the outcome once done. */
-export function totalsLine(s: BoardSummary, finished: boolean, elapsedMs: number): string {
+function totalsLine(s: BoardSummary, finished: boolean, elapsedMs: number): string {
   if (finished) {
     return `done in ${duration(elapsedMs)}: ${s.deployed} deployed, ${s.unchanged} unchanged, ${s.rolledBack} rolled back, ${s.failed} failed`;
   }

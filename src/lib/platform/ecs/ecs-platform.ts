@@ -320,6 +320,14 @@ export class EcsPlatform implements Platform {
     return (await this.describeServices([service]))[0]!;
   }
 
+  /** The revision a described service runs (DescribeTaskDefinition) and its service container: what a new revision is cloned from. */
+  private async liveRevision(service: string, svc: Service): Promise<Revision & { live: string; index: number }> {
+    const live = svc.taskDefinition;
+    if (!live) throw new GsError(`ECS service ${this.ecsName(service)} has no task definition`, { hint: "deploy it once with the AWS console or CLI; gs deploys new revisions of an existing one" });
+    const { td, tags } = await this.revision(live);
+    return { live, td, tags, index: this.containerIndex(service, td) };
+  }
+
   /** The RegisterTaskDefinition input for `artifact`: the live revision with only the image and gs's tags changed. */
   private registration(td: TaskDefinition, index: number, tags: Tag[], artifact: Artifact) {
     const kept = tags.filter((t) => t.key !== INPUTS_TAG);
@@ -333,10 +341,7 @@ export class EcsPlatform implements Platform {
     const described = await this.describeEcs(items.map((i) => i.service));
     return Promise.all(
       items.map(async ({ service, artifact }): Promise<DeploymentPlan> => {
-        const live = described.get(service)!.taskDefinition;
-        if (!live) throw new GsError(`ECS service ${this.ecsName(service)} has no task definition`, { hint: "deploy it once with the AWS console or CLI; gs deploys new revisions of an existing one" });
-        const { td, tags } = await this.revision(live);
-        const index = this.containerIndex(service, td);
+        const { live, td, tags, index } = await this.liveRevision(service, described.get(service)!);
         const current = await this.artifactOf(service, live);
         const inputs = parseInputsTag(tags.find((t) => t.key === INPUTS_TAG)?.value);
         const base = { service, current: { version: current.version, ref: current.ref, revision: live, ...(inputs ? { inputs } : {}) } };
@@ -356,11 +361,7 @@ export class EcsPlatform implements Platform {
 
   async startDeployment(service: string, artifact: Artifact, opts: StartDeploymentOptions): Promise<DeploymentInfo> {
     this.checkNames([service]);
-    const svc = (await this.describeEcs([service])).get(service)!;
-    const live = svc.taskDefinition;
-    if (!live) throw new GsError(`ECS service ${this.ecsName(service)} has no task definition`, { hint: "deploy it once with the AWS console or CLI; gs deploys new revisions of an existing one" });
-    const { td, tags } = await this.revision(live);
-    const index = this.containerIndex(service, td);
+    const { live, td, tags, index } = await this.liveRevision(service, (await this.describeEcs([service])).get(service)!);
     const input = this.registration(td, index, tags, artifact);
     const { RegisterTaskDefinitionCommand, UpdateServiceCommand } = await this.ecsSdk();
     const registered = await this.call("ecs:RegisterTaskDefinition", () => this.opts.clients.ecs.send(new RegisterTaskDefinitionCommand(input)));

@@ -7,7 +7,7 @@ import type { FleetRecord } from "./fleet-record.js";
 
 export type FleetNats = Pick<FleetRecord["nats"], "url" | "tls" | "nkey">;
 
-export function fleetSettings(nats: FleetNats, name = "gs"): ConnectionSettings {
+function fleetSettings(nats: FleetNats, name = "gs"): ConnectionSettings {
   return {
     servers: nats.url.split(","),
     name,

@@ -89,7 +89,7 @@ export async function planNodes(size: 1 | 3, natsDir: string, logsDir: string, s
 }
 
 export function natsUrl(nodes: NatsNodeSpec[]): string {
-  return nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(",");
+  return natsUrlFrom(nodes, 0);
 }
 
 /** The node list starting at node `first`: instances spread over the nodes, so one node's loss never takes every instance of a service at once. */

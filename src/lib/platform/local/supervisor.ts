@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type {
   Artifact,
   DeploymentInfo,
@@ -22,7 +22,7 @@ import { writeFleetRecord, removeFleetRecord, type FleetRecord } from "./fleet-r
 import { CONTROL_PREFIX, ControlError, type ControlOp, type ControlReply, type ControlRequests, type ControlResults } from "./control-protocol.js";
 import { describeExit, explainLines } from "./exit-reason.js";
 import { LoggedChild, type ChildExit } from "./logged-child.js";
-import { fleetConnectOptions, type FleetNats } from "./fleet-connection.js";
+import { connectFleet, fleetConnectOptions, type FleetNats } from "./fleet-connection.js";
 import { NatsStartError, natsUrl, natsUrlFrom, planNodes, spawnNode, waitNatsReady, type NatsNodeSpec } from "./nats-cluster.js";
 import type { LocalPaths } from "./paths.js";
 import { serviceEnv, type FleetSecurity } from "./security/fleet-security.js";
@@ -147,7 +147,7 @@ export class Supervisor {
     try {
       await this.startNats();
       const url = natsUrl(this.nodes);
-      this.nc = await connect(fleetConnectOptions(this.fleetNats(url), { name: "gs-local-supervisor", timeout: 5000, reconnect: true }));
+      this.nc = await connectFleet(this.fleetNats(url), { name: "gs-local-supervisor", timeout: 5000, reconnect: true });
       this.control = this.nc.subscribe(`${CONTROL_PREFIX}.*`, {
         callback: (err, msg) => {
           if (!err) void this.onControl(msg.subject, msg.data, (d) => msg.respond(d));
@@ -698,8 +698,7 @@ export class Supervisor {
       state,
       supervisor: { pid: process.pid, startedAt: this.startedAt, detached: this.spec.detached },
       nats: {
-        url: natsUrl(this.nodes),
-        ...(this.spec.security ? { tls: { ...this.spec.security.client }, nkey: this.spec.security.operator.nkey } : {}),
+        ...this.fleetNats(natsUrl(this.nodes)),
         nodes: this.nodes.map((n, i) => ({ name: n.name, port: n.port, clusterPort: n.clusterPort, pid: this.natsChildren[i]?.pid })),
       },
       control: { prefix: CONTROL_PREFIX },

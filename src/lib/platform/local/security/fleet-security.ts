@@ -17,7 +17,6 @@ export interface FleetIdentity {
 
 /** What the supervisor needs to run a secure fleet. Paths and public data only: no secret in here. */
 export interface FleetSecurity {
-  dir: string;
   /** nats-server's certificate (client connections and routes) */
   server: TlsFiles;
   /** the certificate every client presents (gs, the supervisor, the services) */
@@ -40,7 +39,7 @@ export async function prepareFleetSecurity(dir: string, services: string[], regi
     chmodSync(file, 0o600);
     return { nkey: file, publicKey: kp.getPublicKey() };
   };
-  const out: FleetSecurity = { dir, server: pki.server, client: pki.client, operator: identity("gs-operator"), services: {} };
+  const out: FleetSecurity = { server: pki.server, client: pki.client, operator: identity("gs-operator"), services: {} };
   for (const name of services) {
     out.services[name] = { ...identity(name), inboxPrefix: inboxPrefixOf(name), permissions: servicePermissions(registry, name) };
   }

@@ -14,7 +14,6 @@ export interface TlsFiles {
 }
 
 export interface LocalPki {
-  dir: string;
   ca: string;
   server: TlsFiles;
   client: TlsFiles;
@@ -22,10 +21,9 @@ export interface LocalPki {
 
 const DAYS = "825";
 
-export function pkiPaths(dir: string): LocalPki {
+function pkiPaths(dir: string): LocalPki {
   const ca = path.join(dir, "ca.pem");
   return {
-    dir,
     ca,
     server: { ca, cert: path.join(dir, "server.pem"), key: path.join(dir, "server.key") },
     client: { ca, cert: path.join(dir, "client.pem"), key: path.join(dir, "client.key") },
