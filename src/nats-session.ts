@@ -28,7 +28,9 @@ async function targetNatsUrl(flags: NatsFlagValues, cwd: string, env: NodeJS.Pro
 }
 
 /** Connection settings from the shared NATS flags, env, gs.yaml target, local fleet and natscli contexts. */
-export async function natsSettings(flags: NatsFlagValues, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConnection> {
+export async function natsSettings(flags: NatsFlagValues): Promise<ResolvedConnection> {
+  const cwd = process.cwd();
+  const env = process.env;
   return resolveConnection(
     {
       server: flags.server,

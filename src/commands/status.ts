@@ -1,12 +1,12 @@
+import type { NatsConnection } from "@nats-io/transport-node";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { durationFlag, targetFlags } from "../flags.js";
 import { EXIT, GsError } from "../lib/output/errors.js";
 import { renderTable } from "../lib/output/format.js";
 import { colorEnabled } from "../lib/output/mode.js";
-import { openPlatform, platformContext, type PlatformContext } from "../lib/platform/open-platform.js";
+import { openPlatform, platformContext, type OpenedPlatform, type OpenPlatformOptions, type PlatformContext } from "../lib/platform/open-platform.js";
 import { FleetStore } from "../lib/status/fleet-store.js";
-import { openLocalWatch, openTargetWatch } from "../lib/status/local-watch.js";
 import { gatherStatus, isUnhealthy, type StatusReport } from "../lib/status/status.js";
 import { snapshotUnhealthy } from "../lib/status/watch-output.js";
 import { watchStatus } from "../lib/ui/status-watch.js";
@@ -36,16 +36,7 @@ export default class Status extends BaseCommand {
     const notUp = (err: unknown) => (flags.check && err instanceof GsError ? new GsError(err.message, { ...err.opts, exit: EXIT.unhealthy }) : err);
     if (flags.watch) return this.watch(ctx, flags.interval, flags.check, notUp);
 
-    let opened;
-    let nc;
-    try {
-      opened = await openPlatform(ctx);
-      nc = await opened.nats();
-    } catch (err) {
-      await opened?.close();
-      // with --check, a fleet that is not up is unhealthy
-      throw notUp(err);
-    }
+    const { opened, nc } = await openFleet(ctx, notUp);
     let report: StatusReport;
     try {
       report = (await gatherStatus({ platform: opened.platform, nc })).report;
@@ -65,12 +56,12 @@ export default class Status extends BaseCommand {
   }
 
   private async watch(ctx: PlatformContext, intervalMs: number, check: boolean, notUp: (e: unknown) => unknown): Promise<undefined> {
-    let sources;
-    try {
-      sources = ctx.target.platform === "local" ? await openLocalWatch(ctx.targetName, ctx.paths) : await openTargetWatch(ctx);
-    } catch (err) {
-      throw notUp(err);
-    }
+    // unlike a one-shot command, the watch keeps its NATS connection through outages (reconnecting
+    // forever, on the local platform), so NATS going down shows as "NATS down" and the dashboard
+    // recovers on its own when it comes back
+    const { opened, nc } = await openFleet(ctx, notUp, { name: "gs-status-watch", reconnect: true });
+    // shown in the header: the local fleet's first server, an ecs target's nats.url as written
+    const natsServer = ctx.target.platform === "local" ? (opened.natsUrl ?? "").split(",")[0]! : (opened.natsUrl ?? "");
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
@@ -78,14 +69,26 @@ export default class Status extends BaseCommand {
     // the dashboard draws on stderr: both streams must be a terminal for it
     const mode = this.mode === "tty" && !process.stderr.isTTY ? "plain" : this.mode;
     try {
-      const store = new FleetStore({ platform: sources.platform, nc: sources.nc, natsServer: sources.natsServer, intervalMs });
+      const store = new FleetStore({ platform: opened.platform, nc, natsServer, intervalMs });
       const last = await watchStatus({ mode, store, color: colorEnabled(process.stderr), stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, signal: stop.signal });
       if (check && (!last || snapshotUnhealthy(last))) this.setExit(EXIT.unhealthy);
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      await sources.close();
+      await opened.close().catch(() => undefined);
     }
     return undefined;
+  }
+}
+
+/** The target's platform and its NATS; with --check, a fleet that is not up is unhealthy. */
+async function openFleet(ctx: PlatformContext, notUp: (e: unknown) => unknown, opts?: OpenPlatformOptions): Promise<{ opened: OpenedPlatform; nc: NatsConnection }> {
+  let opened: OpenedPlatform | undefined;
+  try {
+    opened = await openPlatform(ctx, opts);
+    return { opened, nc: await opened.nats() };
+  } catch (err) {
+    await opened?.close();
+    throw notUp(err);
   }
 }

@@ -70,7 +70,7 @@ export function fleetFrom(platform: ServiceDescription[], rps = 50, opts: { sile
       if (!i.natsId || i.state !== "running" || opts.silent?.includes(i.id)) continue;
       discovery.push({ id: i.natsId, service: s.name, version: i.version });
       counters.push({ id: i.natsId, service: s.name, requests: 10_000, errors: 0, processingNs: 10_000 * 500_000 });
-      rates.set(i.natsId, { rps, eps: 0, errorRate: 0, avgMs: 0.5, requests: 10_000, errors: 0 });
+      rates.set(i.natsId, { rps, eps: 0, errorRate: 0, avgMs: 0.5 });
     }
   }
   return {
@@ -83,7 +83,7 @@ export function fleetFrom(platform: ServiceDescription[], rps = 50, opts: { sile
     previousDiscovery: discovery,
     counters,
     rates,
-    sources: { platform: { okAt: NOW - 500, triedAt: NOW - 500 }, nats: { okAt: NOW - 400, triedAt: NOW - 400 }, stats: { okAt: NOW - 400, triedAt: NOW - 400 } },
+    sources: { platform: { okAt: NOW - 500 }, nats: { okAt: NOW - 400 }, stats: { okAt: NOW - 400 } },
   };
 }
 
@@ -129,12 +129,12 @@ export function failingFleet(): FleetData {
 
 export function natsDownFleet(): FleetData {
   const d = healthyFleet();
-  return { ...d, natsConnected: false, sources: { ...d.sources, nats: { okAt: NOW - 9000, triedAt: NOW - 500, error: "NATS down" }, stats: { okAt: NOW - 9000, triedAt: NOW - 500, error: "NATS down" } } };
+  return { ...d, natsConnected: false, sources: { ...d.sources, nats: { okAt: NOW - 9000, error: "NATS down" }, stats: { okAt: NOW - 9000, error: "NATS down" } } };
 }
 
 export function platformDownFleet(): FleetData {
   const d = healthyFleet();
-  return { ...d, sources: { ...d.sources, platform: { okAt: NOW - 14_000, triedAt: NOW - 200, error: "no answer within 2000ms" } } };
+  return { ...d, sources: { ...d.sources, platform: { okAt: NOW - 14_000, error: "no answer within 2000ms" } } };
 }
 
 /** A FleetFeed over fixed data; `set` swaps the data and tells the subscribers. */

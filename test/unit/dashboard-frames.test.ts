@@ -161,7 +161,7 @@ describe("dashboard keys", () => {
 
   it("cycles the sort with s: name, state, req/s, errors", async () => {
     const data = degradedFleet();
-    data.rates!.set("payment-nats-0", { rps: 900, eps: 90, errorRate: 0.1, avgMs: 2, requests: 1, errors: 1 });
+    data.rates!.set("payment-nats-0", { rps: 900, eps: 90, errorRate: 0.1, avgMs: 2 });
     const ui = show(new FakeFeed(data));
     const order = (f: string) => f.split("\n").filter((l) => /^[› ] (auth|payment|settings) /.test(l)).map((l) => l.slice(2).split(" ")[0]);
     expect(order(await ui.waitFor("sort (name)"))).toEqual(["auth", "payment", "settings"]);

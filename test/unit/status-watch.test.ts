@@ -28,8 +28,8 @@ describe("stats rates", () => {
 
   it("sums a service's instances, with the average weighted by their rates", () => {
     const r = sumRates([
-      { counters: counters("a", 1, 0, 1), rates: { rps: 30, eps: 3, errorRate: 0.1, avgMs: 1, requests: 1, errors: 0 } },
-      { counters: counters("b", 1, 0, 1), rates: { rps: 10, eps: 0, errorRate: 0, avgMs: 5, requests: 1, errors: 0 } },
+      { counters: counters("a", 1, 0, 1), rates: { rps: 30, eps: 3, errorRate: 0.1, avgMs: 1 } },
+      { counters: counters("b", 1, 0, 1), rates: { rps: 10, eps: 0, errorRate: 0, avgMs: 5 } },
       { counters: counters("c", 1, 0, 1) },
     ])!;
     expect(r.rps).toBe(40);

@@ -3,6 +3,7 @@
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { ECSClient } from "@aws-sdk/client-ecs";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { AwsContext } from "./aws-call.js";
 
 export interface EcsClients {
@@ -32,4 +33,9 @@ export async function createEcsClients(ctx: AwsContext): Promise<EcsClients> {
 export async function createEcrClient(ctx: AwsContext): Promise<ECRClient> {
   const { ECRClient } = await import("@aws-sdk/client-ecr");
   return new ECRClient(base(ctx));
+}
+
+export async function createSecretsManagerClient(ctx: AwsContext): Promise<SecretsManagerClient> {
+  const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+  return new SecretsManagerClient(base(ctx));
 }

@@ -113,7 +113,7 @@ function chooseSource(
   const local = findLocalFleetRecord(opts.cwd, env);
   if (local) {
     // a secure local fleet (`gs up --secure`): its client certificate and the operator identity
-    return { servers: local.servers, source: `local fleet (${LOCAL_FLEET_RECORD})`, ...(local.tls ? { tls: local.tls } : {}), ...(local.nkey ? { nkey: local.nkey } : {}) };
+    return { servers: local.servers, source: `local fleet (${LOCAL_FLEET_RECORD})`, tls: local.tls, nkey: local.nkey };
   }
   const selected = selectedContextName(ctxOpts);
   if (selected) {
@@ -134,12 +134,21 @@ function fromContext(ctx: NatsCliContext, source: string): Base {
     // natscli connects to the default URL when a context leaves url empty
     servers: ctx.url ? parseServers(ctx.url, `context ${ctx.name} (${ctx.file})`) : [DEFAULT_NATS_URL],
     source,
+    ...contextCredentials(ctx),
+  };
+}
+
+export type NatsCredentials = Pick<ConnectionSettings, "creds" | "nkey" | "user" | "password" | "token" | "tls">;
+
+/** A natscli context's credentials and TLS files (tls only when it names one). */
+export function contextCredentials(ctx: NatsCliContext): NatsCredentials {
+  return {
     creds: ctx.creds,
     nkey: ctx.nkey,
     user: ctx.user,
     password: ctx.password,
     token: ctx.token,
-    tls: { ca: ctx.ca, cert: ctx.cert, key: ctx.key },
+    ...(ctx.ca || ctx.cert || ctx.key ? { tls: { ca: ctx.ca, cert: ctx.cert, key: ctx.key } } : {}),
   };
 }
 

@@ -6,16 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ConnectionSettings } from "@gs/fleet/sdk/connection";
 import { awsCall, type AwsContext } from "../aws/aws-call.js";
-import { quietSdkWarnings } from "../aws/clients.js";
+import { createSecretsManagerClient } from "../aws/clients.js";
 import type { EcsTarget, NatsCredentialsRef } from "../config/load.js";
 import { GsError } from "../output/errors.js";
 import { connectNats } from "./connect.js";
 import { readContext } from "./natscli-context.js";
-import { parseServers } from "./options.js";
-
-type Credentials = Pick<ConnectionSettings, "creds" | "nkey" | "user" | "password" | "token" | "tls">;
+import { contextCredentials, parseServers, type NatsCredentials as Credentials } from "./options.js";
 
 export interface TargetNatsOptions {
   targetName: string;
@@ -49,15 +46,7 @@ export async function connectTargetNats(target: EcsTarget, opts: TargetNatsOptio
 function localCredentials(ref: Exclude<NatsCredentialsRef, { secretArn: string }> | undefined, root: string): Credentials {
   if (!ref) return {};
   if ("file" in ref) return { creds: path.resolve(root, ref.file) };
-  const ctx = readContext(ref.context);
-  return {
-    creds: ctx.creds,
-    nkey: ctx.nkey,
-    user: ctx.user,
-    password: ctx.password,
-    token: ctx.token,
-    ...(ctx.ca || ctx.cert || ctx.key ? { tls: { ca: ctx.ca, cert: ctx.cert, key: ctx.key } } : {}),
-  };
+  return contextCredentials(readContext(ref.context));
 }
 
 function secretRegion(arn: string): string {
@@ -66,9 +55,7 @@ function secretRegion(arn: string): string {
 
 /** GetSecretValue, loaded only when a target uses a secretArn. */
 async function fetchSecretString(arn: string, aws: AwsContext): Promise<string> {
-  quietSdkWarnings();
-  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
-  const client = new SecretsManagerClient({ region: aws.region, ...(aws.profile ? { profile: aws.profile } : {}) });
+  const [client, { GetSecretValueCommand }] = await Promise.all([createSecretsManagerClient(aws), import("@aws-sdk/client-secrets-manager")]);
   try {
     const out = await awsCall("secretsmanager:GetSecretValue", aws, () => client.send(new GetSecretValueCommand({ SecretId: arn })));
     if (out.SecretString) return out.SecretString;

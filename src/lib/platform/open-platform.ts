@@ -33,6 +33,8 @@ export interface OpenedPlatform {
   nc?: NatsConnection;
   /** the fleet's NATS: connected on first call (ecs), the open connection (local) */
   nats(): Promise<NatsConnection>;
+  /** the fleet's NATS URL, servers separated by commas: the running local fleet's, or the ecs target's `nats.url` */
+  natsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -41,15 +43,20 @@ export interface OpenPlatformOptions {
   rollback?: boolean;
   /** local: false opens a platform that can still read logs when the fleet is down */
   requireRunning?: boolean;
+  /** local: the NATS connection's name (default "gs") */
+  name?: string;
+  /** local: keep reconnecting through NATS outages instead of failing */
+  reconnect?: boolean;
 }
 
 export async function openPlatform(ctx: PlatformContext, opts: OpenPlatformOptions = {}): Promise<OpenedPlatform> {
   const target = ctx.target;
   if (target.platform === "local") {
-    const local = await openLocalPlatform(ctx.targetName, ctx.paths, { requireRunning: opts.requireRunning });
+    const local = await openLocalPlatform(ctx.targetName, ctx.paths, { requireRunning: opts.requireRunning, name: opts.name, reconnect: opts.reconnect });
     return {
       platform: local.platform,
       nc: local.nc,
+      natsUrl: local.record?.nats.url,
       nats: async () => {
         if (!local.nc) throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
         return local.nc;
@@ -63,6 +70,7 @@ export async function openPlatform(ctx: PlatformContext, opts: OpenPlatformOptio
   let nc: Promise<NatsConnection> | undefined;
   return {
     platform,
+    natsUrl: target.nats.url,
     nats: () => (nc ??= connectTargetNats(target, { targetName: ctx.targetName, root: ctx.root })),
     close: async () => {
       const open = await nc?.catch(() => undefined);

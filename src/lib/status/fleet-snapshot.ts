@@ -17,8 +17,6 @@ export const HEALTH_RANK: Record<Health, number> = { failing: 0, degraded: 1, un
 export interface SourceRecord {
   /** last successful poll (unix ms) */
   okAt?: number;
-  /** last poll that finished, successfully or not */
-  triedAt?: number;
   /** why the last poll failed; undefined when it succeeded */
   error?: string;
 }
@@ -187,8 +185,8 @@ export function buildSnapshot(data: FleetData, now = Date.now()): FleetSnapshot 
     stats: sourceHealth(data.sources.stats, now, natsDown),
   };
   const heard = !natsDown && data.discovery !== undefined;
-  const byService = new Map<string, DiscoveredInstance[]>();
-  for (const i of heard ? data.discovery! : []) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
+  const byService = new Map<string, number>();
+  for (const i of heard ? data.discovery! : []) byService.set(i.service, (byService.get(i.service) ?? 0) + 1);
   const before = new Map<string, number>();
   for (const i of heard ? (data.previousDiscovery ?? data.discovery!) : []) before.set(i.service, (before.get(i.service) ?? 0) + 1);
   const countersBy = new Map<string, InstanceCounters[]>();
@@ -198,7 +196,7 @@ export function buildSnapshot(data: FleetData, now = Date.now()): FleetSnapshot 
   const names = new Set([...platformBy.keys(), ...byService.keys()]);
   const services = [...names].sort().map((name): ServiceRow => {
     const p = platformBy.get(name);
-    const responding = heard ? (byService.get(name)?.length ?? 0) : null;
+    const responding = heard ? (byService.get(name) ?? 0) : null;
     const { health, why, progress } = classify(p, responding === null ? null : Math.max(responding, before.get(name) ?? 0), now);
     const r = sumRates((countersBy.get(name) ?? []).map((c) => ({ counters: c, rates: data.rates?.get(c.id) })));
     return {

@@ -30,7 +30,7 @@ export interface FleetStoreOptions {
   now?: () => number;
 }
 
-export class SourceTimeout extends Error {
+class SourceTimeout extends Error {
   override name = "SourceTimeout";
 }
 
@@ -150,7 +150,6 @@ export class FleetStore implements FleetFeed {
     // NATS down: an empty answer would read as "no instances"; say NATS is down instead
     if (source !== "platform" && !this.data.natsConnected) {
       rec.error = "NATS down";
-      rec.triedAt = this.now();
       return;
     }
     this.inFlight.add(source);
@@ -164,7 +163,6 @@ export class FleetStore implements FleetFeed {
       settled.catch(() => undefined);
       rec.error = describe(err);
     }
-    rec.triedAt = this.now();
   }
 
   private async pollLogs(service: string): Promise<void> {

@@ -11,8 +11,6 @@ export interface Rates {
   errorRate: number | null;
   /** mean processing time over the last interval, else since start; null when never asked */
   avgMs: number | null;
-  requests: number;
-  errors: number;
 }
 
 export interface StatsSample {
@@ -43,8 +41,6 @@ export function instanceRates(prev: StatsSample | undefined, cur: StatsSample): 
       eps: dErr / dt,
       errorRate: dReq ? dErr / dReq : null,
       avgMs: dReq ? dNs / dReq / 1e6 : lifetimeAvg,
-      requests: c.requests,
-      errors: c.errors,
     });
   }
   return out;
@@ -73,7 +69,5 @@ export function sumRates(parts: { rates?: Rates; counters: InstanceCounters }[])
     eps,
     errorRate: rps > 0 ? Math.min(1, eps / rps) : null,
     avgMs: rps > 0 ? weightedMs / rps : totalReq ? totalNs / totalReq / 1e6 : null,
-    requests: parts.reduce((n, p) => n + p.counters.requests, 0),
-    errors: parts.reduce((n, p) => n + p.counters.errors, 0),
   };
 }

@@ -9,6 +9,18 @@ import { HEALTH_LABEL, HEALTH_MARK, type Theme } from "./theme.js";
 
 const num = (x: number | null | undefined) => (x === null || x === undefined ? "-" : String(x));
 
+type LineStyle = { color?: ReturnType<Theme["of"]>; dim?: boolean; bold?: boolean };
+
+/** Adds one line to `out`, keyed `prefix` + its index; with `width`, longer text is cut there. */
+function lineWriter(out: ReactNode[], prefix: string, width?: number) {
+  return (s: string, opts: LineStyle = {}) =>
+    out.push(
+      <Text key={`${prefix}${out.length}`} wrap="truncate" color={opts.color} dimColor={opts.dim} bold={opts.bold}>
+        {width !== undefined && s.length > width ? s.slice(0, width) : s || " "}
+      </Text>,
+    );
+}
+
 function table(headers: string[], rows: string[][], right: number[]): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) => r.map((c, i) => fit(c, widths[i]!, right.includes(i) ? "right" : "left")).join("  ").trimEnd();
@@ -33,12 +45,7 @@ export function ServiceDetailView(props: { detail: ServiceDetail; now: number; w
   const r = d.row;
   const lines: ReactNode[] = [];
   const add = (node: ReactNode) => lines.push(node);
-  const text = (s: string, opts: { color?: ReturnType<Theme["of"]>; dim?: boolean; bold?: boolean } = {}) =>
-    add(
-      <Text key={lines.length} wrap="truncate" color={opts.color} dimColor={opts.dim} bold={opts.bold}>
-        {s.length > width ? s.slice(0, width) : s || " "}
-      </Text>,
-    );
+  const text = lineWriter(lines, "", width);
   const section = (title: string) => text(title, { bold: true });
 
   add(
@@ -88,12 +95,7 @@ export function ServiceDetailView(props: { detail: ServiceDetail; now: number; w
   }
 
   const tail: ReactNode[] = [];
-  const tailText = (s: string, opts: { color?: ReturnType<Theme["of"]>; dim?: boolean; bold?: boolean } = {}) =>
-    tail.push(
-      <Text key={`t${tail.length}`} wrap="truncate" color={opts.color} dimColor={opts.dim} bold={opts.bold}>
-        {s || " "}
-      </Text>,
-    );
+  const tailText = lineWriter(tail, "t");
   tailText("");
   tailText("RECENT EVENTS", { bold: true });
   for (const e of d.events.slice(-6)) tailText(`${clock(Date.parse(e.at))}  ${e.message}`);

@@ -33,17 +33,12 @@ function writeFirstFrame(snap: FleetSnapshot, opts: StatusWatchOptions): number 
 export async function watchStatus(opts: StatusWatchOptions): Promise<FleetSnapshot | undefined> {
   const { store } = opts;
   let last: FleetSnapshot | undefined;
+  const changes = opts.mode === "plain" ? new ChangeLog() : undefined;
   const unsubscribe = store.onRound((s) => {
     last = s;
     if (opts.mode === "json") opts.stdout.write(JSON.stringify(toWatchJson(s)) + "\n");
+    if (changes) for (const line of changes.next(s)) opts.stdout.write(line + "\n");
   });
-  const changes = new ChangeLog();
-  const unsubscribePlain =
-    opts.mode === "plain"
-      ? store.onRound((s) => {
-          for (const line of changes.next(s)) opts.stdout.write(line + "\n");
-        })
-      : () => undefined;
   try {
     if (opts.mode === "tty") {
       // The first frame does not wait for Ink: once the first round is in (or a second passed), the
@@ -71,7 +66,6 @@ export async function watchStatus(opts: StatusWatchOptions): Promise<FleetSnapsh
   } finally {
     store.stop();
     unsubscribe();
-    unsubscribePlain();
   }
   return last;
 }

@@ -84,8 +84,17 @@ export interface OpenedLocalPlatform {
   close(): Promise<void>;
 }
 
+export interface OpenLocalPlatformOptions {
+  /** false: a fleet that is down still gives its logs (default true) */
+  requireRunning?: boolean;
+  /** the NATS connection's name (default "gs") */
+  name?: string;
+  /** keep reconnecting through NATS outages (`gs status --watch`) instead of failing */
+  reconnect?: boolean;
+}
+
 /** Connect to the running local fleet; with `requireRunning: false` a fleet that is down still gives its logs. */
-export async function openLocalPlatform(target: string, paths: LocalPaths, opts: { requireRunning?: boolean } = {}): Promise<OpenedLocalPlatform> {
+export async function openLocalPlatform(target: string, paths: LocalPaths, opts: OpenLocalPlatformOptions = {}): Promise<OpenedLocalPlatform> {
   const record = liveFleetRecord(paths);
   if (!record) {
     if (opts.requireRunning !== false) throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
@@ -93,7 +102,8 @@ export async function openLocalPlatform(target: string, paths: LocalPaths, opts:
   }
   let nc: NatsConnection;
   try {
-    nc = await connectFleet(record.nats, { name: "gs" });
+    // the fleet's own connection settings: TLS and the operator key when it runs --secure
+    nc = await connectFleet(record.nats, { name: opts.name ?? "gs", reconnect: opts.reconnect });
   } catch (err) {
     throw new OperationError(`cannot reach the local fleet's NATS at ${record.nats.url} (${(err as Error).message})`, {
       hint: "restart it with `gs down` then `gs up`",
