@@ -11,11 +11,8 @@ import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { median, nodeJson, record, root, round } from "./lib.mjs";
+import { cli, median, nodeJson, record, root, round } from "./lib.mjs";
 import { startNatsServer } from "./nats.mjs";
-
-// GS_CLI runs another build of gs (a copy of bin/ and dist/, so a rebuild elsewhere cannot change it mid-run)
-const cli = process.env.GS_CLI ?? "bin/run.js";
 
 const seconds = Number(process.env.SECONDS_PER_RUN ?? 3);
 const warmupSeconds = 1;

@@ -3,17 +3,13 @@
 // JetStream KV read) rpc of the fleet at the seed's target of 10,000 req/s, open loop, for 30 s; beside
 // them, in the same run, gs bench against a bare NATS.js echo responder at the same rate (the baseline).
 // Each service is one process (node services/dist/main.js NAME), as in production. Needs `npm run build`.
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { decodeToJson, defaultRegistry, encodeJson } from "../services/dist/sdk/index.js";
-import { nodeJson, record, root, round } from "./lib.mjs";
+import { cli, nodeJson, record, root, round, startProcess, waitFor } from "./lib.mjs";
 import { startNatsServer } from "./nats.mjs";
-
-// GS_CLI runs another build of gs (a copy of bin/ and dist/, so a rebuild elsewhere cannot change it mid-run)
-const cli = process.env.GS_CLI ?? "bin/run.js";
 
 const seconds = Number(process.env.FLEET_SECONDS ?? 30);
 const rate = Number(process.env.FLEET_RATE ?? 10_000);
@@ -23,21 +19,6 @@ const cases = [
   { name: "stateless", service: "npc-behavior", subject: "npc-behavior.decide", steady: "currentActionId", request: { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.7 }, { name: "fatigue", value: 0.4 }, { name: "safety", value: 0.9 }], context: { hourOfDay: 13, threatLevel: 0.1 } } },
   { name: "stateful", service: "payment", subject: "payment.get-balance", request: { playerId: "p1" } },
 ];
-
-function start(args, env = {}) {
-  return spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, GS_LOG_LEVEL: "warn", ...env } });
-}
-
-async function waitFor(nc, subject, payload) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      return await nc.request(subject, payload, { timeout: 500 });
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${subject} never answered`);
-}
 
 function gsBench(url, args) {
   return nodeJson([cli, "bench", ...args, "-s", url, "--rate", String(rate), "--duration", `${seconds}s`, "--warmup", warmup, "--json"]);
@@ -61,9 +42,9 @@ const nc = await connect({ servers: server.url });
 const procs = [];
 try {
   const health = mkdtempSync(path.join(os.tmpdir(), "gs-fleet-bench-"));
-  for (const c of cases) procs.push(start(["services/dist/main.js", c.service], { NATS_URL: server.url, GS_HEALTH_FILE: path.join(health, c.service) }));
+  for (const c of cases) procs.push(startProcess(["services/dist/main.js", c.service], { NATS_URL: server.url, GS_HEALTH_FILE: path.join(health, c.service) }));
   const echoSubject = "bench.echo.fleet";
-  procs.push(start(["bench/echo-responder.mjs", server.url, echoSubject]));
+  procs.push(startProcess(["bench/echo-responder.mjs", server.url, echoSubject]));
   for (const c of cases) {
     const rpc = registry.rpc(c.subject);
     const first = await waitFor(nc, c.subject, encodeJson(rpc.request, c.request));

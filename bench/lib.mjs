@@ -8,6 +8,9 @@ import { connect } from "@nats-io/transport-node";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+/** The gs that runs `gs bench`, relative to the repo root. GS_CLI runs another build of gs (a copy of bin/ and dist/, so a rebuild elsewhere cannot change it mid-run). */
+export const cli = process.env.GS_CLI ?? "bin/run.js";
+
 /** The value after `--name` on the command line, or `dflt`. */
 export function arg(name, dflt) {
   const i = process.argv.indexOf(`--${name}`);
@@ -87,6 +90,23 @@ export async function fleetLoad(url, perSecond, services) {
       return stats;
     },
   };
+}
+
+/** `node ...args` in the repo root (a service, a responder), logging warnings only; stdout is piped, stderr shows. */
+export function startProcess(args, env = {}) {
+  return spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, GS_LOG_LEVEL: "warn", ...env } });
+}
+
+/** Request `subject` until it answers (200 tries, 500 ms timeout, 100 ms apart); resolves with the reply. */
+export async function waitFor(nc, subject, payload) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      return await nc.request(subject, payload, { timeout: 500 });
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${subject} never answered`);
 }
 
 /** Wall time of one run of `cmd args` in ms; throws when it exits non-zero. Async, so an in-process responder keeps serving. */

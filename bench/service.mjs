@@ -2,29 +2,21 @@
 // bench/service: one service process (node services/dist/main.js) serving a stateless and a stateful rpc,
 // each beside a bare NATS.js echo responder measured in the same run. Budget (DESIGN): the stateless
 // rpc >= 15,000 req/s, and p99 <= 5 ms at 5,000 req/s. Needs `npm run build` first.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { decodeToJson, defaultRegistry, encodeJson } from "../services/dist/sdk/index.js";
-import { nodeJson, record, root, round } from "./lib.mjs";
+import { cli, nodeJson, record, root, round, startProcess, waitFor } from "./lib.mjs";
 import { startNatsServer } from "./nats.mjs";
 
 const seconds = Number(process.env.SECONDS_PER_RUN ?? 5);
-// GS_CLI runs another build of gs (a copy of bin/ and dist/, so a rebuild elsewhere cannot change it mid-run)
-const cli = process.env.GS_CLI ?? "bin/run.js";
 const tmp = mkdtempSync(path.join(os.tmpdir(), "gs-bench-service-"));
 const cases = [
   // currentActionId is set to the action Decide picks, so no NpcActionChangedEvent is published: pure computation
   { name: "stateless", service: "npc-behavior", subject: "npc-behavior.decide", steady: "currentActionId", request: { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.7 }, { name: "fatigue", value: 0.4 }, { name: "safety", value: 0.9 }], context: { hourOfDay: 13, threatLevel: 0.1 } } },
   { name: "stateful", service: "payment", subject: "payment.get-balance", request: { playerId: "p1" } },
 ];
-
-function startProcess(args, env = {}) {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, GS_LOG_LEVEL: "warn", ...env } });
-  return child;
-}
 
 /**
  * The load: gs bench itself (one worker thread, 2 connections), the same for the service and the
@@ -38,18 +30,6 @@ function gsBench(subject, payloadFile, load) {
 const summary = (r) => ({ requests: r.requests, errors: r.errors, throughput_rps: r.throughput_rps, latency_ms: r.latency_ms, generator_cpu_us_per_request: r.generator_cpu.us_per_request });
 const closedLoop = async (subject, file) => summary(await gsBench(subject, file, ["--concurrency", "64"]));
 const openLoop = async (subject, file, rate) => ({ rate, ...summary(await gsBench(subject, file, ["--rate", String(rate)])) });
-
-async function waitFor(nc, subject, payload) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      await nc.request(subject, payload, { timeout: 500 });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${subject} never answered`);
-}
 
 const registry = defaultRegistry();
 const server = await startNatsServer();

@@ -3,13 +3,20 @@ import { Args, Flags } from "@oclif/core";
 import { UsageError } from "./lib/output/errors.js";
 import { parseDuration } from "./lib/output/format.js";
 
-export const durationFlag = Flags.custom<number>({
-  parse: async (input) => {
-    const ms = parseDuration(input);
-    if (ms === undefined || ms <= 0) throw new UsageError(`bad duration "${input}": use e.g. 500ms, 5s, 1m`);
-    return ms;
-  },
-});
+/** A duration flag, in ms: positive, or with `allowZero` also 0; `examples` end its error message. */
+function durationFlagOf(allowZero: boolean, examples: string) {
+  return Flags.custom<number>({
+    parse: async (input) => {
+      const ms = parseDuration(input);
+      if (ms === undefined || (ms <= 0 && !allowZero)) throw new UsageError(`bad duration "${input}": use e.g. ${examples}`);
+      return ms;
+    },
+  });
+}
+
+export const durationFlag = durationFlagOf(false, "500ms, 5s, 1m");
+/** A duration that may be 0 (e.g. an optional warm-up). */
+export const durationOrZeroFlag = durationFlagOf(true, "0, 500ms, 2s");
 
 export const natsFlags = {
   server: Flags.string({ char: "s", description: "NATS server URL(s), comma-separated (default: NATS_URL, the local fleet, or nats://127.0.0.1:4222).", helpGroup: "NATS" }),

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { durationFlag, natsFlags, protoFlags, targetFlags, requestArgs } from "../flags.js";
+import { durationFlag, durationOrZeroFlag, natsFlags, protoFlags, targetFlags, requestArgs } from "../flags.js";
 import { parseHeaders } from "../lib/messaging/data.js";
 import { bench } from "../lib/bench/bench.js";
 import { compareWithBaseline, describeRegression, parsePercent } from "../lib/bench/compare.js";
@@ -14,18 +14,9 @@ import { natsSettings } from "../nats-session.js";
 import type { BenchResult } from "../lib/bench/types.js";
 import { benchWorkerFile } from "../lib/bench/worker-file.js";
 import { EXIT, UsageError } from "../lib/output/errors.js";
-import { parseDuration } from "../lib/output/format.js";
 import { colorEnabled } from "../lib/output/mode.js";
 
 export type BenchJson = BenchResult;
-
-const warmupFlag = Flags.custom<number>({
-  parse: async (input) => {
-    const ms = parseDuration(input);
-    if (ms === undefined) throw new UsageError(`bad duration "${input}": use e.g. 0, 500ms, 2s`);
-    return ms;
-  },
-});
 
 export default class Bench extends BaseCommand {
   static override summary = "Load-test a request/reply subject: throughput, latency percentiles, errors by kind.";
@@ -52,7 +43,7 @@ export default class Bench extends BaseCommand {
     concurrency: Flags.integer({ char: "c", description: "Closed loop: keep C requests in flight [default: 64].", min: 1, helpGroup: "LOAD" }),
     duration: durationFlag({ char: "d", description: "How long to measure [default: 10s].", helpGroup: "LOAD" }),
     requests: Flags.integer({ char: "n", description: "Measure N requests instead of a duration.", min: 1, helpGroup: "LOAD" }),
-    warmup: warmupFlag({ description: "Send load this long first, unmeasured.", default: 0, helpGroup: "LOAD" }),
+    warmup: durationOrZeroFlag({ description: "Send load this long first, unmeasured.", default: 0, helpGroup: "LOAD" }),
     workers: Flags.integer({ char: "w", description: "Worker threads generating load [default: the machine's cores].", min: 1, helpGroup: "LOAD" }),
     connections: Flags.integer({ description: "NATS connections in all, shared out among workers [default: one per worker].", min: 1, helpGroup: "LOAD" }),
     out: Flags.string({ char: "o", description: "Also save the --json result to FILE.", helpGroup: "RESULT" }),

@@ -25,17 +25,13 @@ export interface BenchDeps extends RunHooks {
   onStart?(plan: Plan): void;
 }
 
-/** Validate and split the options; throws a UsageError before anything connects. */
-export function plan(opts: BenchOptions, deps: Pick<BenchDeps, "settings" | "cores">): Plan {
-  return planBench(opts, deps.settings, deps.cores);
-}
-
 export async function bench(input: BenchInput, deps: BenchDeps): Promise<BenchResult> {
-  const p = plan(input, deps);
+  // validates the options first: a UsageError before anything connects
+  const p = planBench(input, deps.settings, deps.cores);
   const nc = await connectNats(deps.settings, { name: "gs-bench" });
   try {
-    const check = await preflight(nc, input.subject, input.payload, input.headers ?? {}, input.timeoutMs);
-    if (check.warning) deps.onWarning?.(check.warning);
+    const warning = await preflight(nc, input.subject, input.payload, input.headers ?? {}, input.timeoutMs);
+    if (warning) deps.onWarning?.(warning);
   } finally {
     await nc.close();
   }
@@ -54,11 +50,11 @@ export async function bench(input: BenchInput, deps: BenchDeps): Promise<BenchRe
     latency_ms: percentilesMs(out.latency, out.maxUs),
     payload_bytes: input.payloadSizes,
     reply_bytes: replySizes(input.replyType, out.sampleReply),
-    rate_rps: p.mode === "open" ? input.rate : undefined,
-    concurrency: p.mode === "closed" ? p.workers.reduce((n, w) => n + (w.concurrency ?? 0), 0) : undefined,
+    rate_rps: p.rate,
+    concurrency: p.concurrency,
     workers: p.workers.length,
     connections: p.connections,
-    warmup_s: (input.warmupMs ?? 0) / 1000,
+    warmup_s: p.warmupMs / 1000,
     timeout_ms: input.timeoutMs,
     send_lag_ms: lag ? { p99: lag.p99, max: lag.max } : undefined,
     generator_cpu: { seconds: round3(out.cpuSeconds), us_per_request: out.ok + errors ? Math.round((out.cpuSeconds * 1e6) / (out.ok + errors) * 10) / 10 : 0 },

@@ -1,7 +1,8 @@
 // Every failed request is counted under one kind, so a report can say what went wrong and how often.
 import { errors, type Msg } from "@nats-io/transport-node";
 
-export const ERROR_CODE_HEADER = "Nats-Service-Error-Code";
+// its own copy of @gs/fleet/sdk/client's: this module runs in the worker bundle, which must not load protobufjs
+const ERROR_CODE_HEADER = "Nats-Service-Error-Code";
 
 export type ErrorKind = "timeout" | "no_responders" | `error_reply:${string}` | "connection_closed" | "other";
 

@@ -52,17 +52,15 @@ export interface LivePlan {
 }
 
 export function livePlan(plan: Plan): LivePlan {
-  const w = plan.workers;
-  const sum = (pick: (c: Plan["workers"][number]) => number | undefined) => (w.some((c) => pick(c) !== undefined) ? w.reduce((n, c) => n + (pick(c) ?? 0), 0) : undefined);
   return {
-    subject: w[0]?.subject ?? "",
+    subject: plan.subject,
     mode: plan.mode,
-    rate: plan.mode === "open" ? Math.round(sum((c) => c.rate) ?? 0) : undefined,
-    concurrency: plan.mode === "closed" ? sum((c) => c.concurrency) : undefined,
-    requests: sum((c) => c.requests),
-    workers: w.length,
+    rate: plan.rate === undefined ? undefined : Math.round(plan.rate),
+    concurrency: plan.concurrency,
+    requests: plan.requests,
+    workers: plan.workers.length,
     connections: plan.connections,
-    warmupMs: w[0]?.warmupMs ?? 0,
+    warmupMs: plan.warmupMs,
     plannedMs: plan.plannedMs,
   };
 }
@@ -93,9 +91,9 @@ export interface LiveFigures {
   history: number[];
 }
 
-export const HISTORY = 30;
+const HISTORY = 30;
 /** open loop: achieved below this share of the target rate is "behind" */
-export const BEHIND_BELOW = 0.95;
+const BEHIND_BELOW = 0.95;
 // between snapshots (1 s apart) the clock moves the bar on, but not far past the last news
 const MAX_INTERPOLATE_MS = 1500;
 

@@ -6,8 +6,9 @@
 // `request()` does the same on the wire, but per request it also allocates a promise, a timer and an
 // Error and goes through a subscription mux: measured here, that made it cost ~2x the CPU per
 // request, which on a machine shared with the service under test shows up as the service's limit.
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { Histogram } from "hdr-histogram-js";
+import { toNatsHeaders } from "../messaging/data.js";
 import { replyErrorKind, requestErrorKind, type ErrorKind } from "./error-kind.js";
 import { encodeHistogram, newHistogram } from "./histogram.js";
 import type { WorkerConfig, WorkerProgress, WorkerResult } from "./types.js";
@@ -53,11 +54,7 @@ export class LoadGenerator {
   ) {
     if (ncs.length === 0) throw new Error("LoadGenerator needs at least one connection");
     this.lag = cfg.mode === "open" ? newHistogram() : undefined;
-    const entries = Object.entries(cfg.headers);
-    if (entries.length) {
-      this.headers = natsHeaders();
-      for (const [k, v] of entries) this.headers.set(k, v);
-    }
+    this.headers = toNatsHeaders(cfg.headers);
     ncs.forEach((nc, conn) => {
       const inbox = createInbox();
       this.inboxes.push(`${inbox}.`);
@@ -66,7 +63,7 @@ export class LoadGenerator {
       // a closed connection fails what it had in flight, as request() would
       void nc.closed().then(() => {
         this.closedConns.add(conn);
-        for (const [id, p] of this.pending) if (p.conn === conn) this.settle(id, p, () => this.failed("connection_closed", p.t0, p.measured));
+        for (const [id, p] of this.pending) if (p.conn === conn) this.fail(id, p, "connection_closed");
       });
     });
   }
@@ -107,18 +104,19 @@ export class LoadGenerator {
   private send(conn: number, t0: number, measured: boolean, done: () => void): void {
     const id = this.seq++;
     const p: Pending = { t0, measured, conn, done };
-    if (this.closedConns.has(conn)) return this.settle(id, p, () => this.failed("connection_closed", t0, measured), false);
+    if (this.closedConns.has(conn)) return this.fail(id, p, "connection_closed", false);
     this.pending.set(id, p);
     try {
       this.ncs[conn]!.publish(this.cfg.subject, this.cfg.payload, { reply: this.inboxes[conn]! + id, headers: this.headers });
     } catch (err) {
-      this.settle(id, p, () => this.failed(requestErrorKind(err), t0, measured));
+      this.fail(id, p, requestErrorKind(err));
     }
   }
 
-  private settle(id: number, p: Pending, account: () => void, tracked = true): void {
+  /** Settle a request as failed, unless it was already settled; `tracked`: it is in `pending`. */
+  private fail(id: number, p: Pending, kind: ErrorKind, tracked = true): void {
     if (tracked && !this.pending.delete(id)) return;
-    account();
+    this.failed(kind, p.t0, p.measured);
     p.done();
   }
 
@@ -126,16 +124,19 @@ export class LoadGenerator {
     const p = this.pending.get(id);
     // a reply after its request timed out was already counted
     if (!p) return;
+    this.pending.delete(id);
     // the server's own status (no responders) rather than the service's reply
     const status = m.headers?.hasError ? m.headers.code : 0;
-    this.settle(id, p, () => (status ? this.failed(status === 503 ? "no_responders" : "other", p.t0, p.measured) : this.replied(m, p.t0, p.measured)));
+    if (status) this.failed(status === 503 ? "no_responders" : "other", p.t0, p.measured);
+    else this.replied(m, p.t0, p.measured);
+    p.done();
   }
 
   private sweepTimeouts(): void {
     const due = performance.now() - this.cfg.timeoutMs;
     for (const [id, p] of this.pending) {
       if (p.t0 > due) break;
-      this.settle(id, p, () => this.failed("timeout", p.t0, p.measured));
+      this.fail(id, p, "timeout");
     }
   }
 
@@ -202,6 +203,9 @@ export class LoadGenerator {
     let lanes = concurrency;
     return new Promise((resolve) => {
       const lane = (conn: number) => {
+        // the next request leaves from the completion of this one, as in an awaiting loop, but not
+        // inside it: a reply handled synchronously would otherwise send from the read loop, deeper each time
+        const done = () => queueMicrotask(next);
         const next = () => {
           const t0 = performance.now();
           const measured = t0 >= measureFrom;
@@ -211,9 +215,7 @@ export class LoadGenerator {
             if (--lanes === 0) resolve();
             return;
           }
-          // the next request leaves from the completion of this one, as in an awaiting loop, but not
-          // inside it: a reply handled synchronously would otherwise send from the read loop, deeper each time
-          this.send(conn, t0, measured, () => queueMicrotask(next));
+          this.send(conn, t0, measured, done);
         };
         next();
       };

@@ -21,11 +21,20 @@ export interface BenchOptions {
   timeoutMs: number;
 }
 
-export const DEFAULT_CONCURRENCY = 64;
-export const DEFAULT_DURATION_MS = 10_000;
+const DEFAULT_CONCURRENCY = 64;
+const DEFAULT_DURATION_MS = 10_000;
 
+/** The run as planned, in total, and its split across workers. */
 export interface Plan {
+  subject: string;
   mode: BenchMode;
+  /** open loop: the target rate, req/s */
+  rate?: number;
+  /** closed loop: requests in flight */
+  concurrency?: number;
+  /** a --requests run: how many are measured */
+  requests?: number;
+  warmupMs: number;
   workers: WorkerConfig[];
   connections: number;
   /** planned measured time (ms), for progress; a --requests run estimates it from the rate when it can */
@@ -52,6 +61,7 @@ export function planBench(opts: BenchOptions, settings: ConnectionSettings, core
 
   const mode: BenchMode = opts.rate !== undefined ? "open" : "closed";
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  const warmupMs = opts.warmupMs ?? 0;
   const durationMs = opts.requests === undefined ? (opts.durationMs ?? DEFAULT_DURATION_MS) : undefined;
   // the work that can be shared bounds the workers: a request, a unit of rate, a request in flight
   const shareable = Math.min(mode === "open" ? Math.ceil(opts.rate!) : concurrency, opts.requests ?? Infinity);
@@ -80,13 +90,23 @@ export function planBench(opts: BenchOptions, settings: ConnectionSettings, core
       rate: mode === "open" ? opts.rate! / workers : undefined,
       phaseMs: mode === "open" ? (i * 1000) / opts.rate! : undefined,
       concurrency: mode === "closed" ? share(concurrency, workers, i) : undefined,
-      warmupMs: opts.warmupMs ?? 0,
+      warmupMs,
       durationMs,
       requests: opts.requests === undefined ? undefined : share(opts.requests, workers, i),
     });
   }
   const plannedMs = durationMs ?? (mode === "open" ? (opts.requests! / opts.rate!) * 1000 : undefined);
-  return { mode, workers: configs, connections, plannedMs };
+  return {
+    subject: opts.subject,
+    mode,
+    rate: mode === "open" ? opts.rate : undefined,
+    concurrency: mode === "closed" ? concurrency : undefined,
+    requests: opts.requests,
+    warmupMs,
+    workers: configs,
+    connections,
+    plannedMs,
+  };
 }
 
 /** The i-th of n near-equal shares of total. */

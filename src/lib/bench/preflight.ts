@@ -1,24 +1,21 @@
 // One request before the load starts: a wrong subject or a missing service fails in a line,
 // instead of as a report full of errors.
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { ERROR_CODE_HEADER, ERROR_HEADER } from "@gs/fleet/sdk/client";
+import { toNatsHeaders } from "../messaging/data.js";
 import { checkMaxPayload } from "../messaging/payload.js";
 import { EXIT, OperationError } from "../output/errors.js";
-import { ERROR_CODE_HEADER, requestErrorKind } from "./error-kind.js";
+import { requestErrorKind } from "./error-kind.js";
 
-export interface PreflightResult {
-  /** set when the service answered with an error reply: every request may fail the same way */
-  warning?: string;
-}
-
-export async function preflight(nc: NatsConnection, subject: string, payload: Uint8Array, headers: Record<string, string>, timeoutMs: number): Promise<PreflightResult> {
+/** Resolves with a warning when the service answered with an error reply (every request may fail the same way). */
+export async function preflight(nc: NatsConnection, subject: string, payload: Uint8Array, headers: Record<string, string>, timeoutMs: number): Promise<string | undefined> {
   checkMaxPayload(payload.length, nc);
-  const h = Object.keys(headers).length ? natsHeaders() : undefined;
-  for (const [k, v] of Object.entries(headers)) h!.set(k, v);
+  const h = toNatsHeaders(headers);
   try {
     const m = await nc.request(subject, payload, { timeout: timeoutMs, headers: h });
     const code = m.headers?.get(ERROR_CODE_HEADER);
-    if (code) return { warning: `the first request got error reply ${code}: ${m.headers?.get("Nats-Service-Error") || "(no description)"}; the report counts these as errors` };
-    return {};
+    if (code) return `the first request got error reply ${code}: ${m.headers?.get(ERROR_HEADER) || "(no description)"}; the report counts these as errors`;
+    return undefined;
   } catch (err) {
     const kind = requestErrorKind(err);
     if (kind === "no_responders") {

@@ -1,6 +1,6 @@
 // Progress as text on stderr: a line every few seconds without a terminal (CI, pipes). On a terminal
 // the Ink panel (live-progress.ts) replaces it; the line rewritten in place is its fallback.
-import { formatDuration } from "../output/format.js";
+import { formatCount, formatDuration } from "../output/format.js";
 import type { OutputMode } from "../output/mode.js";
 import type { ProgressSnapshot } from "./run.js";
 
@@ -34,11 +34,11 @@ export class ProgressLine {
   }
 }
 
-export function describe(s: ProgressSnapshot): string {
+function describe(s: ProgressSnapshot): string {
   const warming = s.elapsedMs < s.warmupMs;
   const measured = Math.max(0, s.elapsedMs - s.warmupMs);
   const when = warming
     ? `warm-up ${formatDuration(s.elapsedMs)}/${formatDuration(s.warmupMs)}`
     : `${formatDuration(measured)}${s.plannedMs ? `/${formatDuration(s.plannedMs)}` : ""}`;
-  return `${when}  ${Math.round(s.rps).toLocaleString("en-US")} req/s  ${s.ok.toLocaleString("en-US")} ok  ${s.errors.toLocaleString("en-US")} errors  max ${formatDuration(s.maxMs)}`;
+  return `${when}  ${formatCount(s.rps)} req/s  ${formatCount(s.ok)} ok  ${formatCount(s.errors)} errors  max ${formatDuration(s.maxMs)}`;
 }

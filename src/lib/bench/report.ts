@@ -1,8 +1,8 @@
 // The human report: figures first, then errors by kind, payload sizes and the latency histogram.
-import { formatBytes, formatDuration } from "../output/format.js";
+import { formatBytes, formatCount, formatDuration } from "../output/format.js";
 import type { Style } from "../output/mode.js";
 import { describeKind } from "./error-kind.js";
-import type { BenchResult, LatencyBucket, PayloadBytes } from "./types.js";
+import type { BenchMode, BenchResult, LatencyBucket, PayloadBytes } from "./types.js";
 
 export interface ReportStyle {
   paint: (style: Style, text: string) => string;
@@ -12,22 +12,18 @@ export interface ReportStyle {
   barWidth?: number;
 }
 
-const num = (n: number) => Math.round(n).toLocaleString("en-US");
-
 export function renderReport(r: BenchResult, style: ReportStyle): string {
   const { paint } = style;
-  const how =
-    r.mode === "open" ? `open loop at ${num(r.rate_rps!)} req/s` : `closed loop, ${num(r.concurrency!)} in flight`;
   const warm = r.warmup_s ? ` after ${formatDuration(r.warmup_s * 1000)} warm-up` : "";
   const lines = [
-    `${paint("bold", r.subject)}  ${how} · ${r.workers} worker${r.workers === 1 ? "" : "s"} · ${r.connections} connection${r.connections === 1 ? "" : "s"}`,
-    `${label("requests")}${num(r.requests)} in ${formatDuration(r.seconds * 1000)}${warm}, ${r.errors ? paint("red", `${num(r.errors)} errors`) : "0 errors"}`,
-    `${label("throughput")}${paint("bold", num(r.throughput_rps))} req/s`,
-    `${label("latency")}p50 ${ms(r.latency_ms.p50)}  p90 ${ms(r.latency_ms.p90)}  p99 ${paint("bold", ms(r.latency_ms.p99))}  p99.9 ${ms(r.latency_ms.p999)}  max ${ms(r.latency_ms.max)}`,
+    `${paint("bold", r.subject)}  ${describeLoad({ mode: r.mode, rate: r.rate_rps!, concurrency: r.concurrency!, workers: r.workers, connections: r.connections })}`,
+    `${label("requests")}${formatCount(r.requests)} in ${formatDuration(r.seconds * 1000)}${warm}, ${r.errors ? paint("red", `${formatCount(r.errors)} errors`) : "0 errors"}`,
+    `${label("throughput")}${paint("bold", formatCount(r.throughput_rps))} req/s`,
+    `${label("latency")}p50 ${formatDuration(r.latency_ms.p50)}  p90 ${formatDuration(r.latency_ms.p90)}  p99 ${paint("bold", formatDuration(r.latency_ms.p99))}  p99.9 ${formatDuration(r.latency_ms.p999)}  max ${formatDuration(r.latency_ms.max)}`,
   ];
   if (r.errors) {
     const kinds = Object.entries(r.errors_by_kind).sort((a, b) => b[1] - a[1]);
-    lines.push(`${label("errors")}${kinds.map(([k, n]) => `${describeKind(k)} ${num(n)}`).join(" · ")}`);
+    lines.push(`${label("errors")}${kinds.map(([k, n]) => `${describeKind(k)} ${formatCount(n)}`).join(" · ")}`);
   }
   const sizes = [sizeLine("request", r.payload_bytes), sizeLine("reply", r.reply_bytes)].filter(Boolean);
   if (sizes.length) lines.push(`${label("payload")}${sizes.join("; ")}`);
@@ -36,18 +32,20 @@ export function renderReport(r: BenchResult, style: ReportStyle): string {
     lines.push(paint("dim", `${label("generator")}${cores.toFixed(1)} cores busy, ${formatDuration(r.generator_cpu.us_per_request / 1000)} CPU per request`));
   }
   if (r.send_lag_ms && r.send_lag_ms.p99 > 5) {
-    lines.push(paint("yellow", `warning: the generator sent up to ${ms(r.send_lag_ms.p99)} late (p99): the latencies include its own delay; add --workers or lower --rate`));
+    lines.push(paint("yellow", `warning: the generator sent up to ${formatDuration(r.send_lag_ms.p99)} late (p99): the latencies include its own delay; add --workers or lower --rate`));
   }
   if (r.latency_histogram.length) lines.push("", paint("dim", "latency histogram"), ...renderHistogram(r.latency_histogram, style));
   return lines.join("\n");
 }
 
-function label(text: string): string {
-  return text.padEnd(12);
+/** The load and how it is generated: `open loop at 10,000 req/s · 4 workers · 4 connections`. */
+export function describeLoad(l: { mode: BenchMode; rate: number; concurrency: number; workers: number; connections: number }): string {
+  const how = l.mode === "open" ? `open loop at ${formatCount(l.rate)} req/s` : `closed loop, ${formatCount(l.concurrency)} in flight`;
+  return `${how} · ${l.workers} worker${l.workers === 1 ? "" : "s"} · ${l.connections} connection${l.connections === 1 ? "" : "s"}`;
 }
 
-function ms(v: number): string {
-  return formatDuration(v);
+function label(text: string): string {
+  return text.padEnd(12);
 }
 
 function sizeLine(what: string, b: PayloadBytes): string | undefined {
@@ -68,6 +66,6 @@ export function renderHistogram(buckets: LatencyBucket[], style: ReportStyle): s
     cumulative += b.count;
     const len = b.count === 0 ? 0 : Math.max(1, Math.round((b.count / most) * width));
     const pct = total ? `${((cumulative / total) * 100).toFixed(cumulative === total ? 0 : 2)}%` : "";
-    return `${edges[i]} ${style.paint("cyan", style.bar.repeat(len).padEnd(width))} ${num(b.count).padStart(9)}  ${style.paint("dim", pct.padStart(7))}`;
+    return `${edges[i]} ${style.paint("cyan", style.bar.repeat(len).padEnd(width))} ${formatCount(b.count).padStart(9)}  ${style.paint("dim", pct.padStart(7))}`;
   });
 }

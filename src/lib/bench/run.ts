@@ -65,7 +65,7 @@ export async function runWorkers(plan: Plan, workerFile: string, hooks: RunHooks
   try {
     await Promise.all(shares.map((s) => s.ready));
     const startAt = Date.now() + START_DELAY_MS;
-    const warmupMs = plan.workers[0]!.warmupMs;
+    const { warmupMs } = plan;
     for (const s of shares) s.start(startAt);
     hooks.signal?.addEventListener("abort", stopAll, { once: true });
     // the generator's own CPU over the measured window: near `workers` cores busy means it, not the service, was the limit

@@ -66,7 +66,7 @@ export interface WorkerResult {
   sampleReply?: Uint8Array;
 }
 
-export type WorkerMessage = { type: "ready" } | { type: "failed"; message: string; hint?: string } | WorkerProgress | WorkerResult;
+export type WorkerMessage = { type: "ready" } | { type: "failed"; message: string } | WorkerProgress | WorkerResult;
 export type ControlMessage = { type: "start"; startAt: number } | { type: "stop" };
 
 export interface PayloadBytes {

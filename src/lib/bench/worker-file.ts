@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GsError } from "../output/errors.js";
 
-export const WORKER_ENTRY = path.join("dist", "lib", "bench", "worker.js");
+const WORKER_ENTRY = path.join("dist", "lib", "bench", "worker.js");
 
 export function benchWorkerFile(from: string = import.meta.url): string {
   let dir = path.dirname(fileURLToPath(from));

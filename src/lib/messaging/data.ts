@@ -1,6 +1,9 @@
-// Reading DATA for request/publish: JSON from the argument, a file or stdin, with line:column on errors.
+// Reading DATA for request/publish: JSON from the argument, a file or stdin, with line:column on errors;
+// and --header pairs, as a record and as NATS headers. The bench worker bundle loads this module
+// (toNatsHeaders): keep its imports light (no protobufjs, no proto registry).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import type { ParseError } from "jsonc-parser";
 import { UsageError } from "../output/errors.js";
 
@@ -99,4 +102,13 @@ export function parseHeaders(pairs: string[] = []): Record<string, string> {
     out[p.slice(0, i).trim()] = p.slice(i + 1);
   }
   return out;
+}
+
+/** A record of headers as NATS headers; undefined when there are none (so nothing is sent). */
+export function toNatsHeaders(record: Record<string, string> = {}): MsgHdrs | undefined {
+  const entries = Object.entries(record);
+  if (entries.length === 0) return undefined;
+  const h = natsHeaders();
+  for (const [k, v] of entries) h.set(k, v);
+  return h;
 }

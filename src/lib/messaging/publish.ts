@@ -1,7 +1,8 @@
 // `gs publish`: encode once with the subject's type (or raw), publish N times, flush.
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { UsageError } from "../output/errors.js";
+import { toNatsHeaders } from "./data.js";
 import { checkMaxPayload, encodeFor, typesFor, unknownSubject } from "./payload.js";
 
 export interface PublishOptions {
@@ -42,11 +43,9 @@ export function preparePublish(registry: ProtoRegistry, opts: PublishOptions): P
 export async function publish(nc: NatsConnection, prepared: PreparedPublish, opts: PublishOptions): Promise<PublishResult> {
   const { bytes, type } = prepared;
   checkMaxPayload(bytes.length, nc);
-  const h = natsHeaders();
-  const entries = Object.entries(opts.headers ?? {});
-  for (const [k, v] of entries) h.set(k, v);
+  const h = toNatsHeaders(opts.headers);
   const count = Math.max(1, opts.count ?? 1);
-  for (let i = 0; i < count; i++) nc.publish(opts.subject, bytes, entries.length ? { headers: h } : undefined);
+  for (let i = 0; i < count; i++) nc.publish(opts.subject, bytes, h ? { headers: h } : undefined);
   await nc.flush();
   return { subject: opts.subject, type, count, bytes: bytes.length };
 }

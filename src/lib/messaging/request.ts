@@ -1,9 +1,10 @@
 // `gs request`: one or more request/reply round trips, protobuf on the wire.
-import { errors, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { errors, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { ERROR_CODE_HEADER, ERROR_HEADER } from "@gs/fleet/sdk/client";
 import type { JsonObject } from "@gs/fleet/sdk/json-codec";
 import type { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { OperationError, UsageError, EXIT } from "../output/errors.js";
+import { toNatsHeaders } from "./data.js";
 import { checkMaxPayload, decodeOrDump, encodeFor, typesFor, unknownSubject, type Decoded, type SubjectTypes } from "./payload.js";
 
 export interface RequestOptions {
@@ -69,19 +70,17 @@ export async function request(nc: NatsConnection, registry: ProtoRegistry, prepa
     replies: [],
   };
   for (let i = 0; i < count; i++) {
-    const h = natsHeaders();
-    for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v);
-    const hasHeaders = Object.keys(opts.headers ?? {}).length > 0;
+    const h = toNatsHeaders(opts.headers);
     const start = performance.now();
     let msgs: { msg: Msg; at: number }[];
     try {
       if ((opts.replies ?? 1) > 1) {
         msgs = [];
-        const it = await nc.requestMany(opts.subject, bytes, { strategy: "count", maxWait: opts.timeout, maxMessages: opts.replies, headers: hasHeaders ? h : undefined });
+        const it = await nc.requestMany(opts.subject, bytes, { strategy: "count", maxWait: opts.timeout, maxMessages: opts.replies, headers: h });
         for await (const m of it) msgs.push({ msg: m, at: performance.now() });
         if (msgs.length === 0) throw new errors.TimeoutError();
       } else {
-        const m = await nc.request(opts.subject, bytes, { timeout: opts.timeout, headers: hasHeaders ? h : undefined });
+        const m = await nc.request(opts.subject, bytes, { timeout: opts.timeout, headers: h });
         msgs = [{ msg: m, at: performance.now() }];
       }
     } catch (err) {

@@ -10,6 +10,11 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(ms / 3_600_000)}h${Math.floor((ms % 3_600_000) / 60_000)}m`;
 }
 
+/** A count (rounded to an integer) with thousands separators: 12,345. */
+export function formatCount(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
 /** Parse `500ms`, `10s`, `5m`, `1h` or a bare number of milliseconds. Returns undefined when malformed. */
 export function parseDuration(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());

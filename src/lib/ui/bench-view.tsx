@@ -4,7 +4,8 @@
 import { useEffect, useReducer } from "react";
 import { Box, Text } from "ink";
 import type { BenchFeed, LiveFigures } from "../bench/live-progress.js";
-import { formatDuration } from "../output/format.js";
+import { describeLoad } from "../bench/report.js";
+import { formatCount, formatDuration } from "../output/format.js";
 import { renderPassive, type PassiveViewOptions } from "./passive-view.js";
 import { theme, type Theme } from "./theme.js";
 
@@ -39,15 +40,12 @@ export function BenchView({ feed, color, tickMs = 200 }: BenchViewProps) {
   );
 }
 
-const n = (x: number) => Math.round(x).toLocaleString("en-US");
-
 function PlanLine({ f, th }: { f: LiveFigures; th: Theme }) {
   const p = f.plan;
-  const load = p.mode === "open" ? `open loop at ${n(p.rate ?? 0)} req/s` : `closed loop, ${n(p.concurrency ?? 0)} in flight`;
   return (
     <Text wrap="truncate">
       <Text bold={th.color}>bench {p.subject}</Text>
-      {`  ${load} · ${p.workers} worker${p.workers === 1 ? "" : "s"} · ${p.connections} connection${p.connections === 1 ? "" : "s"}`}
+      {`  ${describeLoad({ mode: p.mode, rate: p.rate ?? 0, concurrency: p.concurrency ?? 0, workers: p.workers, connections: p.connections })}`}
     </Text>
   );
 }
@@ -70,7 +68,7 @@ function PhaseLine({ f, th }: { f: LiveFigures; th: Theme }) {
   const filled = f.fraction === undefined ? 0 : Math.max(0, Math.min(BAR_WIDTH, Math.round(f.fraction * BAR_WIDTH)));
   const when =
     f.requestsDone !== undefined && f.plan.plannedMs === undefined
-      ? `${n(f.requestsDone)}/${n(f.plan.requests ?? 0)} requests`
+      ? `${formatCount(f.requestsDone)}/${formatCount(f.plan.requests ?? 0)} requests`
       : `${formatDuration(f.phaseMs)}${f.phaseTotalMs !== undefined ? `/${formatDuration(f.phaseTotalMs)}` : ""}`;
   const pct = f.fraction === undefined ? "" : `  ${Math.floor(Math.min(1, f.fraction) * 100)}%`;
   return (
@@ -90,14 +88,14 @@ function PhaseLine({ f, th }: { f: LiveFigures; th: Theme }) {
 }
 
 function RateLine({ f, th }: { f: LiveFigures; th: Theme }) {
-  const rps = f.rps === undefined ? "-" : n(f.rps);
+  const rps = f.rps === undefined ? "-" : formatCount(f.rps);
   const open = f.plan.mode === "open";
   return (
     <Text wrap="truncate">
       <Text color={f.behind ? th.of("yellow") : undefined} bold={th.color}>
         {rps}
       </Text>
-      {open ? ` of ${n(f.plan.rate ?? 0)} req/s` : " req/s"}
+      {open ? ` of ${formatCount(f.plan.rate ?? 0)} req/s` : " req/s"}
       {open && f.rateRatio !== undefined && <Text color={f.behind ? th.of("yellow") : undefined}>{` (${Math.floor(f.rateRatio * 100)}%)`}</Text>}
       {f.behind && <Text color={th.of("yellow")}>{`  ▲ behind by ${Math.ceil((1 - f.rateRatio!) * 100)}%`}</Text>}
       {f.history.length > 0 && <Text color={th.of("cyan")}>{`  ${sparkline(f.history)}`}</Text>}
@@ -109,8 +107,8 @@ function CountsLine({ f, th }: { f: LiveFigures; th: Theme }) {
   const done = f.ok + f.errors;
   return (
     <Text wrap="truncate">
-      {`ok ${n(f.ok)}  `}
-      <Text color={f.errors > 0 ? th.of("red") : undefined}>{`errors ${n(f.errors)}${f.errors > 0 && done > 0 ? ` (${((f.errors / done) * 100).toFixed(1)}%)` : ""}`}</Text>
+      {`ok ${formatCount(f.ok)}  `}
+      <Text color={f.errors > 0 ? th.of("red") : undefined}>{`errors ${formatCount(f.errors)}${f.errors > 0 && done > 0 ? ` (${((f.errors / done) * 100).toFixed(1)}%)` : ""}`}</Text>
       {`  max ${f.maxMs === undefined ? "-" : formatDuration(f.maxMs)}`}
     </Text>
   );
