@@ -108,7 +108,7 @@ export function resolveInputs(i: Inputs): Record<string, number> {
     player_proximity: i.nearestPlayerDistance < 0 ? 0 : clamp01(1 - i.nearestPlayerDistance / PROXIMITY_RANGE_M),
     bad_weather: WET.has(weather) ? 1 : ROUGH.has(weather) ? 0.5 : 0,
   };
-  for (const k in i.needs) if (!CONTEXT_NAMES.has(k) && !(k in i.extra)) out[k] = i.needs[k]!;
+  for (const k in i.needs) if (!CONTEXT_NAMES.has(k)) out[k] = i.needs[k]!;
   for (const k in i.extra) if (!CONTEXT_NAMES.has(k)) out[k] = i.extra[k]!;
   return out;
 }

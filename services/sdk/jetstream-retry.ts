@@ -14,20 +14,21 @@ export function retryBudgetMs(env: NodeJS.ProcessEnv = process.env): number {
 
 /** The stream has no leader right now (the write was not applied). */
 export function isLeaderless(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; code?: string | number; api_error?: { code?: number; err_code?: number } };
+  const e = err as { name?: string; message?: string };
   if (e?.name === "JetStreamNotEnabled" || e?.name === "NoRespondersError") return true;
-  if (e?.api_error?.code === 503) return true; // e.g. 10008 "JetStream system temporarily unavailable"
+  // "temporarily unavailable": e.g. JetStreamApiError 10008 "JetStream system temporarily unavailable" (status 503)
   return /no responders|jetstream is not enabled|temporarily unavailable|no suitable peers/i.test(e?.message ?? "");
 }
 
 /** Run `op`, again while `retryable(err)` and the budget lasts (backoff 25ms doubling to 400ms). */
-export async function retryWhile<T>(op: () => Promise<T>, retryable: (err: unknown) => boolean = isLeaderless, budgetMs = retryBudgetMs()): Promise<T> {
-  const deadline = Date.now() + budgetMs;
+export async function retryWhile<T>(op: () => Promise<T>, retryable: (err: unknown) => boolean = isLeaderless, budgetMs?: number): Promise<T> {
+  const t0 = Date.now();
   for (let delay = 25; ; delay = Math.min(delay * 2, 400)) {
     try {
       return await op();
     } catch (err) {
-      if (!retryable(err) || Date.now() + delay > deadline) throw err;
+      // the budget (GS_JS_RETRY_MS) is read only once something failed
+      if (!retryable(err) || Date.now() + delay > t0 + (budgetMs ?? retryBudgetMs())) throw err;
       await new Promise((r) => setTimeout(r, delay));
     }
   }

@@ -11,7 +11,7 @@ export interface ServiceAccess {
 }
 
 /**
- * The call graph, kept next to the code it describes (services/permissions.test.ts checks it
+ * The call graph, kept next to the code it describes (test/unit/fleet-permissions.test.ts checks it
  * against every subject literal in the services' sources). Only router dispatches to subjects
  * it learns at run time (from capability-registry), so only it may request any rpc subject.
  */
@@ -36,9 +36,19 @@ export function inboxPrefixOf(service: string): string {
   return `_INBOX_${service}`;
 }
 
-/** The JetStream KV bucket's stream of a service (see state.ts openStore). */
+/** A service's name made safe for a KV bucket or Redis key prefix (see state.ts openStore). */
+export function storeNamespaceOf(service: string): string {
+  return service.replace(/[^-_a-zA-Z0-9]/g, "_");
+}
+
+/** The JetStream KV bucket of a service (see state.ts openStore). */
+export function kvBucketOf(service: string): string {
+  return `gs_${storeNamespaceOf(service)}`;
+}
+
+/** The JetStream KV bucket's stream of a service. */
 export function kvStreamOf(service: string): string {
-  return `KV_gs_${service.replace(/[^-_a-zA-Z0-9]/g, "_")}`;
+  return `KV_${kvBucketOf(service)}`;
 }
 
 /** Every subject a service may publish to and subscribe to. Throws for a service without protos. */
@@ -46,7 +56,7 @@ export function servicePermissions(registry: ProtoRegistry, service: string, acc
   const def = registry.service(service);
   if (!def) throw new Error(`no proto service for ${service}`);
   const kv = kvStreamOf(service);
-  const bucket = kv.slice("KV_".length);
+  const bucket = kvBucketOf(service);
   const callees: ServiceDef[] =
     access.calls === "*"
       ? registry.services

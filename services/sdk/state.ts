@@ -1,10 +1,12 @@
 // Key-value state with optimistic concurrency. JetStream KV by default, Redis as the alternative;
 // both honour the same contract (services/sdk/state.contract.test.ts runs against real servers of each).
 import type { NatsConnection } from "@nats-io/transport-node";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Redis } from "ioredis";
 import { ServiceError } from "./errors.js";
 import { isLeaderless, retryWhile } from "./jetstream-retry.js";
+import { kvBucketOf, storeNamespaceOf } from "./permissions.js";
 
 export interface Versioned<T> {
   value: T;
@@ -79,6 +81,9 @@ abstract class BaseStore implements KvStore {
   }
 }
 
+/** A read changes nothing: retry it on a timeout as well as while the stream has no leader. */
+const isLeaderlessOrTimeout = (err: unknown): boolean => isLeaderless(err) || /timeout/i.test((err as Error)?.message ?? "");
+
 export class JetStreamKvStore extends BaseStore {
   private constructor(private readonly kv: KV) {
     super();
@@ -90,8 +95,8 @@ export class JetStreamKvStore extends BaseStore {
   }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
-    // a read changes nothing: retry it on a timeout as well as while the stream has no leader
-    const e = await retryWhile(() => this.kv.get(encodeKey(key)), (err) => isLeaderless(err) || /timeout/i.test((err as Error)?.message ?? ""));
+    const k = encodeKey(key);
+    const e = await retryWhile(() => this.kv.get(k), isLeaderlessOrTimeout);
     if (!e || e.operation !== "PUT") return null;
     return { value: JSON.parse(new TextDecoder().decode(e.value)) as T, revision: e.revision };
   }
@@ -130,9 +135,9 @@ export class JetStreamKvStore extends BaseStore {
 }
 
 function isWrongSequence(err: unknown): boolean {
-  const e = err as { message?: string; code?: number; api_error?: { err_code?: number } };
   // 10071: wrong last sequence; 10164/10058 style "key exists" answers all say "wrong last sequence"
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? "");
+  if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) return true;
+  return /wrong last sequence|key exists/i.test((err as { message?: string })?.message ?? "");
 }
 
 // Each key is a hash {v: JSON, r: revision}; revisions come from one counter per store, like a stream sequence.
@@ -219,13 +224,12 @@ export interface StoreConfig {
 
 /** The store of one service: bucket `gs_<service>` in JetStream KV, or keys `gs:{<service>}:*` in Redis. */
 export async function openStore(nc: NatsConnection, service: string, cfg: StoreConfig = {}): Promise<KvStore> {
-  const ns = service.replace(/[^-_a-zA-Z0-9]/g, "_");
   if ((cfg.backend ?? "jetstream") === "redis") {
     if (!cfg.redisUrl) throw new Error("GS_STATE_BACKEND=redis needs GS_REDIS_URL (e.g. redis://127.0.0.1:6379)");
-    return RedisKvStore.open(cfg.redisUrl, ns);
+    return RedisKvStore.open(cfg.redisUrl, storeNamespaceOf(service));
   }
   if (cfg.backend !== undefined && cfg.backend !== "jetstream") {
     throw new Error(`unknown state backend "${cfg.backend}": use jetstream or redis`);
   }
-  return JetStreamKvStore.open(nc, `gs_${ns}`, { replicas: cfg.replicas });
+  return JetStreamKvStore.open(nc, kvBucketOf(service), { replicas: cfg.replicas });
 }
