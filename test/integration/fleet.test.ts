@@ -29,7 +29,10 @@ async function startGateway(url: string): Promise<{ base: string; stop(): void; 
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
-    if (i > 100) throw new Error("gateway did not start");
+    if (i > 100) {
+      gw.kill("SIGTERM");
+      throw new Error("gateway did not start");
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return { base, stop: () => gw.kill("SIGTERM"), alive: () => gw.exitCode === null && gw.signalCode === null };
@@ -87,20 +90,9 @@ describe("the fleet", () => {
   }, 120_000);
 
   it("serves every service through the HTTP gateway: JSON in, JSON out, with HTTP status codes", async () => {
-    const port = await freePort();
-    const gw = spawn(process.execPath, [path.join(repoRoot, "services/dist/gateway/main.js")], {
-      env: { PATH: process.env.PATH, NATS_URL: fleet.server.url, GATEWAY_PORT: String(port), GS_LOG_LEVEL: "warn" },
-      stdio: "ignore",
-    });
+    const gw = await startGateway(fleet.server.url);
     try {
-      const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
-        if (ok) break;
-        if (i > 100) throw new Error("gateway did not start");
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const post = (subject: string, body: unknown) => fetch(`${base}/v1/${subject}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const post = (subject: string, body: unknown) => fetch(`${gw.base}/v1/${subject}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       const reg = await post("auth.register", { username: "gateway-user", password: "correct-horse-battery" });
       expect(reg.status).toBe(200);
       expect(await reg.json()).toMatchObject({ username: "gateway-user" });
@@ -115,7 +107,7 @@ describe("the fleet", () => {
       const statuses = await Promise.all(firstPerService.map(async (s) => [s.subject, (await post(s.subject, s.example)).status] as const));
       expect(statuses.filter(([, st]) => st >= 500)).toEqual([]);
     } finally {
-      gw.kill("SIGTERM");
+      gw.stop();
     }
   }, 60_000);
 

@@ -1,11 +1,10 @@
 // The whole fleet on the local platform: every service of the catalog at its desired count (44
 // instances), as `gs up --detach` starts it on a fresh machine.
 import { afterAll, describe, expect, it } from "vitest";
-import { connect } from "@nats-io/transport-node";
 import { defaultRegistry } from "../../services/sdk/runtime.js";
 import type { DeployJson } from "../../src/commands/deploy.js";
 import type { StatusJson } from "../../src/commands/status.js";
-import { createProject, existingServices, isAlive, runGs, waitFor, type TestProject } from "../support/local-fleet.js";
+import { createProject, existingServices, isAlive, runGs, steadyLoad, waitFor, type TestProject } from "../support/local-fleet.js";
 
 const all = existingServices();
 
@@ -37,37 +36,14 @@ describe.runIf(all.length === 22)("the full local fleet", () => {
     // a rolling deploy of every service under a steady load on every service fails no request
     const registry = defaultRegistry();
     const subjects = all.map((name) => registry.service(name)!.rpcs[0]!.subject);
-    const nc = await connect({ servers: project.record()!.nats.url.split(","), maxReconnectAttempts: -1 });
-    const stats = { sent: 0, failed: 0, errors: new Set<string>() };
-    const inFlight = new Set<Promise<void>>();
-    let i = 0;
-    const timer = setInterval(() => {
-      const subject = subjects[i++ % subjects.length]!;
-      stats.sent++;
-      // any reply (a 400 for an empty request too) came from a live instance; silence or a 5xx did not
-      const p = nc.request(subject, new Uint8Array(), { timeout: 5000 }).then(
-        (m) => {
-          if (Number(m.headers?.get("Nats-Service-Error-Code") ?? 0) >= 500) {
-            stats.failed++;
-            stats.errors.add(`${subject}: ${m.headers?.get("Nats-Service-Error")}`);
-          }
-        },
-        (err: Error) => {
-          stats.failed++;
-          stats.errors.add(`${subject}: ${err.message}`);
-        },
-      );
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
-    }, 10);
+    // any reply (a 400 for an empty request too) came from a live instance; silence or a 5xx did not
+    const load = await steadyLoad(project.record()!.nats.url, subjects, 100, { failOn: (code) => code >= 500 });
     const deploy = await runGs(["deploy", "--json", "--timeout", "90s"], { cwd: project.dir, env: { GS_BUILD_SALT: `full-${Date.now()}` } });
-    clearInterval(timer);
-    await Promise.all(inFlight);
-    await nc.close();
+    const stats = await load.stop();
     expect(deploy.code, deploy.stderr).toBe(0);
     const result = JSON.parse(deploy.stdout) as DeployJson;
     expect(result.services.map((x) => x.action)).toEqual(all.map(() => "deployed"));
-    expect([...stats.errors]).toEqual([]);
+    expect(stats.errors).toEqual([]);
     expect(stats.failed).toBe(0);
     expect(stats.sent).toBeGreaterThan(500);
     console.log(`rolling deploy of 22 services under load: ${stats.sent} requests, ${stats.failed} failed`);

@@ -8,6 +8,7 @@ import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { toConnectionOptions, type ConnectionSettings } from "../../services/sdk/connection.js";
+import { inboxPrefixOf } from "../../services/sdk/permissions.js";
 import { ensureLocalPki } from "../../src/lib/platform/local/security/pki.js";
 import type { UpJson } from "../../src/commands/up.js";
 import { createProject, runGs, type TestProject } from "../support/local-fleet.js";
@@ -31,7 +32,7 @@ describe("a secure local fleet (gs up --secure)", () => {
   const service = (name: string): Partial<ConnectionSettings> => ({
     tls: rec.nats.tls,
     nkey: path.join(secureDir, "nkeys", `${name}.nk`),
-    inboxPrefix: `_INBOX_${name}`,
+    inboxPrefix: inboxPrefixOf(name),
   });
 
   beforeAll(async () => {

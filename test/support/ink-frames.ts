@@ -5,19 +5,40 @@ import { EventEmitter } from "node:events";
 import type { ReactElement } from "react";
 import { render } from "ink";
 
-class FakeStdout extends EventEmitter {
-  readonly isTTY = true;
-  frames: string[] = [];
-  constructor(
-    public columns: number,
-    public rows: number,
-  ) {
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+
+/** `text` without its escape codes. */
+export const stripAnsi = (text: string): string => text.replace(ANSI, "");
+
+/**
+ * A terminal, or with `isTTY: false` a pipe (no size unless given), that keeps every chunk written
+ * to it: pass it as a `NodeJS.WriteStream`.
+ */
+export class FakeOutput extends EventEmitter {
+  isTTY: boolean;
+  columns: number | undefined;
+  rows: number | undefined;
+  readonly chunks: string[] = [];
+  constructor(opts: { isTTY?: boolean; columns?: number; rows?: number } = {}) {
     super();
+    this.isTTY = opts.isTTY ?? true;
+    this.columns = opts.columns;
+    this.rows = opts.rows;
   }
-  write = (frame: string): boolean => {
-    this.frames.push(frame);
+  write = (chunk: string, cb?: () => void): boolean => {
+    this.chunks.push(chunk);
+    cb?.();
     return true;
   };
+  /** everything written, escape codes included */
+  raw(): string {
+    return this.chunks.join("");
+  }
+  /** everything written, without escape codes */
+  get text(): string {
+    return stripAnsi(this.raw());
+  }
 }
 
 class FakeStdin extends EventEmitter {
@@ -45,9 +66,6 @@ class FakeStdin extends EventEmitter {
   unref(): void {}
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
-
 export interface Frames {
   /** the latest frame, without escape codes */
   last(): string;
@@ -67,7 +85,7 @@ export const key = { up: "\u001b[A", down: "\u001b[B", enter: "\r", escape: "\u0
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
 export function renderFrames(tree: ReactElement, opts: { columns?: number; rows?: number; stdinTTY?: boolean } = {}): Frames {
-  const stdout = new FakeStdout(opts.columns ?? 140, opts.rows ?? 40);
+  const stdout = new FakeOutput({ columns: opts.columns ?? 140, rows: opts.rows ?? 40 });
   const stdin = new FakeStdin(opts.stdinTTY ?? true);
   const app = render(tree, {
     stdout: stdout as unknown as NodeJS.WriteStream,
@@ -77,8 +95,8 @@ export function renderFrames(tree: ReactElement, opts: { columns?: number; rows?
     exitOnCtrlC: false,
     patchConsole: false,
   });
-  const lastRaw = () => stdout.frames.at(-1) ?? "";
-  const last = () => lastRaw().replace(ANSI, "");
+  const lastRaw = () => stdout.chunks.at(-1) ?? "";
+  const last = () => stripAnsi(lastRaw());
   return {
     last,
     lastRaw,

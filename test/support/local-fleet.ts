@@ -121,8 +121,19 @@ export interface Load {
   stop(): Promise<{ sent: number; ok: number; failed: number; errors: string[] }>;
 }
 
-/** Requests at a steady rate to `subject`; a request fails when it gets no reply, or an error reply. */
-export async function steadyLoad(url: string, subject: string, perSecond: number): Promise<Load & { nc: NatsConnection }> {
+/**
+ * Requests at a steady rate to `subject` (or to each of `subjects` in turn); a request fails when it
+ * gets no reply, or an error reply whose code `failOn` accepts (by default, any error reply).
+ */
+export async function steadyLoad(
+  url: string,
+  subject: string | readonly string[],
+  perSecond: number,
+  { failOn = () => true }: { failOn?: (code: number) => boolean } = {},
+): Promise<Load & { nc: NatsConnection }> {
+  const subjects = typeof subject === "string" ? [subject] : subject;
+  // with several subjects, say which one failed
+  const tagOf = (s: string) => (subjects.length > 1 ? `${s}: ` : "");
   const nc = await connect({ servers: url.split(","), maxReconnectAttempts: -1 });
   let sent = 0;
   let ok = 0;
@@ -130,19 +141,19 @@ export async function steadyLoad(url: string, subject: string, perSecond: number
   const errors: string[] = [];
   const inFlight = new Set<Promise<void>>();
   const timer = setInterval(() => {
-    sent++;
+    const s = subjects[sent++ % subjects.length]!;
     const p = nc
-      .request(subject, new Uint8Array(), { timeout: 5000 })
+      .request(s, new Uint8Array(), { timeout: 5000 })
       .then((m) => {
         const code = m.headers?.get("Nats-Service-Error-Code");
-        if (code) {
+        if (code && failOn(Number(code))) {
           failed++;
-          errors.push(`${code} ${m.headers?.get("Nats-Service-Error")}`);
+          errors.push(`${tagOf(s)}${code} ${m.headers?.get("Nats-Service-Error")}`);
         } else ok++;
       })
       .catch((err: Error) => {
         failed++;
-        errors.push(err.message);
+        errors.push(`${tagOf(s)}${err.message}`);
       })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);

@@ -12,7 +12,7 @@ import { BenchFeed, benchProgress, livePlan, type LivePlan } from "../../src/lib
 import { planBench } from "../../src/lib/bench/plan.js";
 import type { ProgressSnapshot } from "../../src/lib/bench/run.js";
 import { BAR_WIDTH, BenchView, mountBenchView, sparkline } from "../../src/lib/ui/bench-view.js";
-import { renderFrames, type Frames } from "../support/ink-frames.js";
+import { FakeOutput, renderFrames, type Frames } from "../support/ink-frames.js";
 
 const ESC = "\u001b";
 const settings = { servers: ["nats://127.0.0.1:4222"] };
@@ -149,15 +149,14 @@ describe("bench panel frames", () => {
   });
 });
 
-class FakeTerminal extends EventEmitter {
-  isTTY = true;
-  columns = 100;
-  rows = 20;
-  written = "";
-  write = (s: string): boolean => {
-    this.written += s;
-    return true;
-  };
+/** a 100x20 terminal; `written` is everything written to it */
+class FakeTerminal extends FakeOutput {
+  constructor() {
+    super({ columns: 100, rows: 20 });
+  }
+  get written(): string {
+    return this.raw();
+  }
 }
 
 describe("bench panel on a terminal", () => {
@@ -177,15 +176,14 @@ describe("bench panel on a terminal", () => {
   });
 });
 
-class FakeStream extends EventEmitter {
-  constructor(public isTTY: boolean) {
-    super();
+/** `written`: each write */
+class FakeStream extends FakeOutput {
+  constructor(isTTY: boolean) {
+    super({ isTTY });
   }
-  written: string[] = [];
-  write = (s: string): boolean => {
-    this.written.push(s);
-    return true;
-  };
+  get written(): string[] {
+    return this.chunks;
+  }
 }
 
 describe("bench progress without the panel", () => {

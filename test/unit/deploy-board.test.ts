@@ -1,29 +1,11 @@
 // The live deploy view's state: the pusher's and the orchestrator's events, in the order a real deploy
 // sends them, turned into one row per service.
 import { describe, expect, it } from "vitest";
-import { DeployBoard, type BoardRow } from "../../src/lib/deploy/deploy-board.js";
-import type { DeployProgress, ServiceDeployResult } from "../../src/lib/deploy/deploy.js";
-
-const A = "0.1.0+aaaaaaaaaaaa";
-const B = "0.1.0+bbbbbbbbbbbb";
-
-function boardOf(platform: "local" | "ecs", services: string[], concurrency = 6) {
-  let now = 1_000_000;
-  const board = new DeployBoard({ target: platform === "ecs" ? "prod" : "local", platform, services, concurrency, now: () => now });
-  const row = (name: string): BoardRow => {
-    const r = board.rows().find((x) => x.name === name);
-    if (!r) throw new Error(`no row ${name}`);
-    return r;
-  };
-  return { board, row, tick: (ms: number) => (now += ms), feed: (...events: DeployProgress[]) => events.forEach((e) => board.progress(e)) };
-}
-
-const rollout = (service: string, running: number, pending: number, failed = 0, from: string | null = A, to = B): DeployProgress => ({ kind: "rollout", service, from, to, running, desired: 2, pending, failed });
-const done = (r: Partial<ServiceDeployResult> & { name: string; action: ServiceDeployResult["action"] }): DeployProgress => ({ kind: "done", result: { from: A, to: B, seconds: 4.2, ...r } });
+import { A, B, boardOf, done, rollout } from "../support/deploy-fixtures.js";
 
 describe("deploy board", () => {
   it("follows a healthy local rollout from bundling to verified", () => {
-    const { board, row, tick, feed } = boardOf("local", ["auth", "settings"]);
+    const { board, row, tick, feed } = boardOf(["auth", "settings"]);
     expect(row("auth")).toMatchObject({ stage: "building", detail: "bundling", since: 1_000_000 });
     tick(800);
     feed({ kind: "plan", changed: ["auth"], unchanged: ["settings"], failed: [] });
@@ -47,7 +29,7 @@ describe("deploy board", () => {
   });
 
   it("shows an ecs image checked, built, pushed, then its task definition registered and rolled out", () => {
-    const { row, feed, board } = boardOf("ecs", ["auth", "payment"]);
+    const { row, feed, board } = boardOf(["auth", "payment"], { platform: "ecs" });
     expect(row("auth").stage).toBe("waiting");
     board.image({ service: "auth", stage: "checking", detail: "123.dkr.ecr.us-east-1.amazonaws.com/gs/auth:bbbbbbbbbbbb" });
     expect(row("auth")).toMatchObject({ stage: "checking", detail: "looking for 123.dkr.ecr.us-east-1.amazonaws.com/gs/auth:bbbbbbbbbbbb in the registry" });
@@ -69,7 +51,7 @@ describe("deploy board", () => {
   });
 
   it("keeps a rollback's reason and the versions it tried, while the old version comes back", () => {
-    const { row, feed, board } = boardOf("ecs", ["auth"]);
+    const { row, feed, board } = boardOf(["auth"], { platform: "ecs" });
     const reason = "2 tasks stopped: Essential container in task exited (exit code 1): Error: cannot load time zone data";
     feed({ kind: "plan", changed: ["auth"], unchanged: [], failed: [] }, { kind: "start", service: "auth", from: A, to: B }, rollout("auth", 0, 2, 1));
     expect(row("auth").detail).toBe("2 pending, 1 failed");
@@ -84,7 +66,7 @@ describe("deploy board", () => {
   });
 
   it("marks a service whose image does not build as failed, with the builder's reason", () => {
-    const { row, feed, board } = boardOf("ecs", ["auth", "settings"]);
+    const { row, feed, board } = boardOf(["auth", "settings"], { platform: "ecs" });
     board.image({ service: "auth", stage: "checking" });
     board.image({ service: "auth", stage: "building", detail: "gs/auth:bbbbbbbbbbbb" });
     board.image({ service: "auth", stage: "failed", detail: "docker build exited with 1: service.ts:1: Expected \";\"" });
@@ -95,7 +77,7 @@ describe("deploy board", () => {
   });
 
   it("takes a local build failure's reason from the result", () => {
-    const { row, feed, board } = boardOf("local", ["auth", "settings"]);
+    const { row, feed, board } = boardOf(["auth", "settings"]);
     feed({ kind: "plan", changed: [], unchanged: ["settings"], failed: ["auth"] });
     expect(row("auth")).toMatchObject({ stage: "failed", detail: "did not build" });
     board.finish({
@@ -110,7 +92,7 @@ describe("deploy board", () => {
   });
 
   it("shows unchanged services with their version once the deploy is done", () => {
-    const { row, feed, board, tick } = boardOf("local", ["auth", "settings"]);
+    const { row, feed, board, tick } = boardOf(["auth", "settings"]);
     feed({ kind: "plan", changed: [], unchanged: ["auth", "settings"], failed: [] });
     expect(board.summary()).toEqual({ services: 2, waiting: 0, active: 0, deployed: 0, unchanged: 2, rolledBack: 0, failed: 0 });
     tick(1500);
@@ -122,20 +104,20 @@ describe("deploy board", () => {
   });
 
   it("keeps services past --concurrency waiting until their rollout starts", () => {
-    const { row, feed } = boardOf("local", ["a", "b", "c"], 1);
+    const { row, feed } = boardOf(["a", "b", "c"], { concurrency: 1 });
     feed({ kind: "plan", changed: ["a", "b", "c"], unchanged: [], failed: [] }, { kind: "start", service: "a", from: A, to: B });
     expect(["a", "b", "c"].map((n) => row(n).stage)).toEqual(["rolling-out", "waiting", "waiting"]);
     expect(row("b").detail).toBe("waiting to roll out");
   });
 
   it("drops services the platform does not run and adds those it runs but were not named", () => {
-    const { board, feed } = boardOf("local", ["auth", "ghost"]);
+    const { board, feed } = boardOf(["auth", "ghost"]);
     feed({ kind: "plan", changed: ["auth", "extra"], unchanged: [], failed: [] });
     expect(board.rows().map((r) => r.name)).toEqual(["auth", "extra"]);
   });
 
   it("fails every service when nothing could be verified, with that reason", () => {
-    const { row, feed } = boardOf("ecs", ["auth"]);
+    const { row, feed } = boardOf(["auth"], { platform: "ecs" });
     const reason = "not rolled out: cannot verify over NATS (CONNECTION_REFUSED)";
     feed({ kind: "plan", changed: ["auth"], unchanged: [], failed: [] }, done({ name: "auth", action: "failed", seconds: 0, reason }));
     expect(row("auth")).toMatchObject({ stage: "failed", detail: reason });

@@ -8,14 +8,13 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 vi.hoisted(() => {
   process.env.FORCE_COLOR = "1";
 });
-import { DeployBoard } from "../../src/lib/deploy/deploy-board.js";
-import type { DeployProgress, ServiceDeployResult } from "../../src/lib/deploy/deploy.js";
+import type { DeployBoard } from "../../src/lib/deploy/deploy-board.js";
+import type { DeployProgress } from "../../src/lib/deploy/deploy.js";
 import { deployReporter } from "../../src/lib/ui/deploy-live.js";
 import { DeployView, viewState } from "../../src/lib/ui/deploy-view.js";
-import { renderFrames, type Frames } from "../support/ink-frames.js";
+import { A, B, boardOf, result, rollout } from "../support/deploy-fixtures.js";
+import { FakeOutput, renderFrames, type Frames } from "../support/ink-frames.js";
 
-const A = "0.1.0+aaaaaaaaaaaa";
-const B = "0.1.0+bbbbbbbbbbbb";
 const ESC = "\u001b";
 
 let open: Frames | undefined;
@@ -24,14 +23,8 @@ afterEach(() => {
   open = undefined;
 });
 
-function board(services: string[], opts: { platform?: "local" | "ecs"; concurrency?: number } = {}) {
-  let now = Date.parse("2026-11-28T08:00:00Z");
-  const b = new DeployBoard({ target: opts.platform === "ecs" ? "prod" : "local", platform: opts.platform ?? "local", services, concurrency: opts.concurrency ?? 2, now: () => now });
-  return { b, tick: (ms: number) => (now += ms), feed: (...events: DeployProgress[]) => events.forEach((e) => b.progress(e)) };
-}
-
-const rollout = (service: string, running: number, pending: number, failed = 0): DeployProgress => ({ kind: "rollout", service, from: A, to: B, running, desired: 2, pending, failed });
-const result = (r: Partial<ServiceDeployResult> & { name: string; action: ServiceDeployResult["action"] }): ServiceDeployResult => ({ from: A, to: B, seconds: 4.2, ...r });
+const board = (services: string[], opts: { platform?: "local" | "ecs"; concurrency?: number } = {}) =>
+  boardOf(services, { platform: opts.platform, concurrency: opts.concurrency ?? 2, startMs: Date.parse("2026-11-28T08:00:00Z") });
 
 function show(b: DeployBoard, opts: { columns?: number; rows?: number; color?: boolean } = {}): Frames {
   open = renderFrames(createElement(DeployView, { state: viewState(b), color: opts.color ?? false }), opts);
@@ -58,7 +51,7 @@ function finished() {
   t.feed({ kind: "start", service: "auth", from: A, to: B }, rollout("auth", 2, 0), { kind: "verify", service: "auth", to: B });
   t.feed({ kind: "start", service: "payment", from: A, to: B }, rollout("payment", 0, 2, 2), { kind: "rollback", service: "payment", reason: "2 new instances exited: Error: cannot load time zone data" });
   t.tick(12_400);
-  t.b.finish({
+  t.board.finish({
     target: "local",
     services: [
       result({ name: "auth", action: "deployed", seconds: 3.1 }),
@@ -72,7 +65,7 @@ function finished() {
 
 describe("deploy view frames", () => {
   it("shows each service's stage, rollout bar, elapsed time, versions and what it is doing", async () => {
-    const f = await show(midDeploy().b, { columns: 180 }).waitFor("gs deploy");
+    const f = await show(midDeploy().board, { columns: 180 }).waitFor("gs deploy");
     expect(f.split("\n")[0]).toBe("gs deploy  target local (local)  4 services  concurrency 2  3s");
     expect(rowOf(f, "auth")).toMatch(/^ {2}auth\s+◐ rolling out\s+\[███░░░\] 1\/2\s+2s\s+0\.1\.0\+aaaaaaaaaaaa -> 0\.1\.0\+bbbbbbbbbbbb\s+1 pending$/);
     expect(rowOf(f, "payment")).toMatch(/◐ verifying\s+\[██████\] 2\/2\s+2s\s+0\.1\.0\+a{12} -> 0\.1\.0\+b{12}\s+waiting for the new version to answer over NATS$/);
@@ -82,7 +75,7 @@ describe("deploy view frames", () => {
   });
 
   it("shows the outcome of each service, with the reason of a rollback and of a failure", async () => {
-    const f = await show(finished().b, { columns: 180 }).waitFor("done in");
+    const f = await show(finished().board, { columns: 180 }).waitFor("done in");
     expect(rowOf(f, "auth")).toMatch(/✔ deployed\s+\[██████\] 2\/2\s+3\.1s\s+0\.1\.0\+a{12} -> 0\.1\.0\+b{12}\s+answers over NATS$/);
     expect(rowOf(f, "payment")).toMatch(/↺ rolled back\s+\[░░░░░░\] 0\/2\s+9\.6s\s+0\.1\.0\+a{12} -> 0\.1\.0\+b{12}\s+2 new instances exited: Error: cannot load time zone data$/);
     expect(rowOf(f, "settings")).toMatch(/● unchanged\s+0\.1\.0\+a{12}\s+already running this build$/);
@@ -93,16 +86,16 @@ describe("deploy view frames", () => {
 
   it("shows an ecs service registering its task definition and an image being pushed", async () => {
     const t = board(["auth", "payment"], { platform: "ecs" });
-    t.b.image({ service: "payment", stage: "checking" });
-    t.b.image({ service: "payment", stage: "pushing", detail: "123.dkr.ecr.us-east-1.amazonaws.com/gs/payment:bbbbbbbbbbbb" });
-    t.b.image({ service: "auth", stage: "present", detail: "sha256:feed" });
-    let f = await show(t.b).waitFor("gs deploy");
+    t.board.image({ service: "payment", stage: "checking" });
+    t.board.image({ service: "payment", stage: "pushing", detail: "123.dkr.ecr.us-east-1.amazonaws.com/gs/payment:bbbbbbbbbbbb" });
+    t.board.image({ service: "auth", stage: "present", detail: "sha256:feed" });
+    let f = await show(t.board).waitFor("gs deploy");
     expect(f.split("\n")[0]).toBe("gs deploy  target prod (ecs)  2 services  concurrency 2  0s");
     expect(rowOf(f, "payment")).toMatch(/◐ pushing\s+0s\s+123\.dkr\.ecr\.us-east-1\.amazonaws\.com\/gs\/payment:bbbbbbbbbbbb$/);
     expect(rowOf(f, "auth")).toMatch(/◑ in registry\s+0s\s+nothing to build or push$/);
     open!.unmount();
     t.feed({ kind: "plan", changed: ["auth"], unchanged: ["payment"], failed: [] }, { kind: "start", service: "auth", from: A, to: B });
-    f = await show(t.b).waitFor("gs deploy");
+    f = await show(t.board).waitFor("gs deploy");
     expect(rowOf(f, "auth")).toMatch(/◐ registering\s+0s\s+0\.1\.0\+a{12} -> 0\.1\.0\+b{12}\s+task definition revision for 0\.1\.0\+b{12}$/);
   });
 
@@ -110,7 +103,7 @@ describe("deploy view frames", () => {
     const t = board(["auth"]);
     const reason = `2 tasks stopped: Essential container in task exited (exit code 1); last log lines: ${"x".repeat(200)}`;
     t.feed({ kind: "plan", changed: ["auth"], unchanged: [], failed: [] }, { kind: "start", service: "auth", from: A, to: B }, rollout("auth", 0, 2, 2), { kind: "rollback", service: "auth", reason });
-    const wide = show(t.b, { columns: 140 });
+    const wide = show(t.board, { columns: 140 });
     let f = await wide.waitFor("gs deploy");
     expect(rowOf(f, "auth")).toContain(`${A} -> ${B}`);
     expect(rowOf(f, "auth")).toMatch(/↺ rolling back .*2 tasks stopped: Essential container in task.*…$/);
@@ -127,8 +120,8 @@ describe("deploy view frames", () => {
     t.feed({ kind: "plan", changed: ["auth", "payment"], unchanged: [], failed: [] }, { kind: "start", service: "payment", from: A, to: B });
     // the platform stopped the new instances: it reports 0 desired, which gets no bar
     t.feed({ kind: "rollout", service: "payment", from: A, to: B, running: 0, desired: 0, pending: 0, failed: 2 }, { kind: "rollback", service: "payment", reason });
-    t.b.finish({ target: "local", services: [result({ name: "auth", action: "deployed", seconds: 2 }), result({ name: "payment", action: "rolled_back", seconds: 0.6, reason })] });
-    const f = await show(t.b, { columns: 100 }).waitFor("done in");
+    t.board.finish({ target: "local", services: [result({ name: "auth", action: "deployed", seconds: 2 }), result({ name: "payment", action: "rolled_back", seconds: 0.6, reason })] });
+    const f = await show(t.board, { columns: 100 }).waitFor("done in");
     expect(rowOf(f, "payment")).toMatch(/^ {2}payment\s+↺ rolled back\s+600ms\s+0\.1\.0\+a{12} -> 0\.1\.0\+b{12}\s+2 new instances \S+…$/);
     expect(rowOf(f, "payment")).not.toContain("[");
     const below = f.slice(f.indexOf("done in")).split("\n").slice(1).join(" ").replace(/\s+/g, " ").trim();
@@ -140,7 +133,7 @@ describe("deploy view frames", () => {
     const t = board(names);
     t.feed({ kind: "plan", changed: ["svc-05", "svc-09"], unchanged: names.filter((n) => n !== "svc-05" && n !== "svc-09"), failed: [] });
     t.feed({ kind: "start", service: "svc-09", from: A, to: B }, rollout("svc-09", 1, 1));
-    const f = await show(t.b, { rows: 10 }).waitFor("gs deploy");
+    const f = await show(t.board, { rows: 10 }).waitFor("gs deploy");
     expect(f.trimEnd().split("\n").length).toBeLessThan(10);
     expect(rowOf(f, "svc-09")).toContain("◐ rolling out");
     expect(rowOf(f, "svc-05")).toContain("○ waiting");
@@ -149,39 +142,21 @@ describe("deploy view frames", () => {
   });
 
   it("colours each stage, and writes no escape codes at all without colour (NO_COLOR)", async () => {
-    const coloured = show(finished().b, { color: true });
+    const coloured = show(finished().board, { color: true });
     await coloured.waitFor("done in");
     expect(coloured.lastRaw()).toMatch(new RegExp(`${ESC}\\[32m✔ deployed`));
     expect(coloured.lastRaw()).toMatch(new RegExp(`${ESC}\\[31m✖ failed`));
     expect(coloured.lastRaw()).toMatch(new RegExp(`${ESC}\\[33m↺ rolled back`));
     coloured.unmount();
-    const plain = show(finished().b, { color: false });
+    const plain = show(finished().board, { color: false });
     await plain.waitFor("done in");
     expect(plain.lastRaw()).toContain("✔ deployed");
     expect(plain.lastRaw()).not.toContain(ESC);
   });
 });
 
-/** A terminal (or a pipe) the adapter writes to: keeps every chunk. */
-class FakeTerminal extends EventEmitter {
-  chunks: string[] = [];
-  constructor(
-    readonly isTTY: boolean,
-    public columns = 120,
-    public rows = 40,
-  ) {
-    super();
-  }
-  write = (chunk: string, cb?: () => void): boolean => {
-    this.chunks.push(chunk);
-    cb?.();
-    return true;
-  };
-  get text(): string {
-    // eslint-disable-next-line no-control-regex
-    return this.chunks.join("").replace(/\u001b\[[0-9;?]*[A-Za-z]/g, "");
-  }
-}
+/** A terminal (or a pipe) the adapter writes to. */
+const terminal = (isTTY: boolean) => new FakeOutput({ isTTY, columns: 120, rows: 40 });
 
 describe("deploy reporter", () => {
   const common = { target: "local", platform: "local" as const, services: ["auth", "settings"], concurrency: 6, github: false, color: false };
@@ -196,7 +171,7 @@ describe("deploy reporter", () => {
   const final = { target: "local", services: [result({ name: "auth", action: "deployed", seconds: 1.5 }), result({ name: "settings", action: "unchanged", from: A, to: A, seconds: 0 })] };
 
   it("draws the live view on a terminal and leaves its final frame on screen, cursor shown", async () => {
-    const term = new FakeTerminal(true);
+    const term = terminal(true);
     const stdin = Object.assign(new EventEmitter(), { isTTY: false }) as unknown as NodeJS.ReadStream;
     const lines: string[] = [];
     const r = deployReporter({ ...common, mode: "tty", write: (l) => lines.push(l), stderr: term as unknown as NodeJS.WriteStream, stdin });
@@ -217,7 +192,7 @@ describe("deploy reporter", () => {
   });
 
   it("writes DeployLog's timestamped lines without a terminal", async () => {
-    const term = new FakeTerminal(false);
+    const term = terminal(false);
     const lines: string[] = [];
     const r = deployReporter({ ...common, mode: "plain", write: (l) => lines.push(l), stderr: term as unknown as NodeJS.WriteStream });
     for (const e of events) r.progress(e);

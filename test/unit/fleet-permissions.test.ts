@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SERVICE_NAMES } from "../../services/catalog.js";
-import { FLEET_ACCESS, servicePermissions } from "../../services/sdk/permissions.js";
+import { FLEET_ACCESS, inboxPrefixOf, servicePermissions } from "../../services/sdk/permissions.js";
 import { defaultRegistry } from "../../services/sdk/runtime.js";
 import { REPO } from "../support/local-fleet.js";
 
@@ -41,7 +41,7 @@ describe("fleet permissions", () => {
       const p = servicePermissions(registry, name);
       const others = registry.rpcs.filter((r) => r.service !== name).map((r) => r.subject);
       expect(p.subscribe.allow.filter((s) => others.includes(s)), name).toEqual([]);
-      expect(p.subscribe.allow.some((s) => s === ">" || s === "_INBOX.>" || s.endsWith(".>") && !s.startsWith(`_INBOX_${name}`)), name).toBe(false);
+      expect(p.subscribe.allow.some((s) => s === ">" || s === "_INBOX.>" || s.endsWith(".>") && !s.startsWith(inboxPrefixOf(name))), name).toBe(false);
       for (const rpc of registry.service(name)!.rpcs) expect(p.subscribe.allow).toContain(rpc.subject);
       expect(p.allow_responses).toBe(true);
     }
