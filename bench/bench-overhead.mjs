@@ -24,7 +24,9 @@ const payload = new Uint8Array(64).fill(7);
 
 /** The bare loop: `inflight` awaits of nc.request over `connections`, counting replies, nothing else. */
 async function bareLoop(url, tuned) {
-  const ncs = await Promise.all(Array.from({ length: connections }, () => connect({ servers: url, noAsyncTraces: tuned })));
+  const ncs = await Promise.all(
+    Array.from({ length: connections }, () => connect({ servers: url, noAsyncTraces: tuned })),
+  );
   const run = async (secs) => {
     const end = performance.now() + secs * 1000;
     let n = 0;
@@ -56,16 +58,35 @@ if (process.argv[2] === "--bare-loop") {
   process.exit(0);
 }
 
-
 const bare = (url, kind) => nodeJson(["bench/bench-overhead.mjs", "--bare-loop", url, kind]);
 function gsBench(url, workers) {
-  const args = [cli, "bench", subject, "--size", String(payload.length), "-s", url, "--concurrency", String(inflight), "--connections", String(connections), "--duration", `${seconds}s`, "--warmup", `${warmupSeconds}s`, "--json"];
+  const args = [
+    cli,
+    "bench",
+    subject,
+    "--size",
+    String(payload.length),
+    "-s",
+    url,
+    "--concurrency",
+    String(inflight),
+    "--connections",
+    String(connections),
+    "--duration",
+    `${seconds}s`,
+    "--warmup",
+    `${warmupSeconds}s`,
+    "--json",
+  ];
   if (workers) args.push("--workers", String(workers));
   return nodeJson(args);
 }
 
 const server = await startNatsServer({ jetstream: false });
-const echo = spawn(process.execPath, ["bench/echo-responder.mjs", server.url, subject], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+const echo = spawn(process.execPath, ["bench/echo-responder.mjs", server.url, subject], {
+  cwd: root,
+  stdio: ["ignore", "pipe", "inherit"],
+});
 await new Promise((r) => echo.stdout.once("data", r));
 try {
   const samples = { bare: [], bare_stock: [], gs_one_worker: [], gs_default_workers: [] };
@@ -82,7 +103,9 @@ try {
     samples.bare_stock.push((await bare(server.url, "stock")).throughput_rps);
     last.all = await gsBench(server.url);
     samples.gs_default_workers.push(last.all.throughput_rps);
-    console.log(`run ${i + 1}: bare ${samples.bare.at(-1)} req/s ${cpu.bare.at(-1)} µs CPU/req vs gs ${cpu.gs_one_worker.at(-1)} (stock NATS.js options ${samples.bare_stock.at(-1)}); gs bench 1 worker ${samples.gs_one_worker.at(-1)}; gs bench ${last.all.workers} workers ${samples.gs_default_workers.at(-1)}`);
+    console.log(
+      `run ${i + 1}: bare ${samples.bare.at(-1)} req/s ${cpu.bare.at(-1)} µs CPU/req vs gs ${cpu.gs_one_worker.at(-1)} (stock NATS.js options ${samples.bare_stock.at(-1)}); gs bench 1 worker ${samples.gs_one_worker.at(-1)}; gs bench ${last.all.workers} workers ${samples.gs_default_workers.at(-1)}`,
+    );
   }
   const med = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
   // the machine's load drifts between runs: compare each run with its neighbour, then take the median
@@ -96,7 +119,13 @@ try {
     seconds_per_run: seconds,
     warmup_seconds: warmupSeconds,
     runs,
-    setup: { inflight, connections, payload_bytes: payload.length, cores: os.cpus().length, load_average_at_end: os.loadavg().map((x) => round(x)) },
+    setup: {
+      inflight,
+      connections,
+      payload_bytes: payload.length,
+      cores: os.cpus().length,
+      load_average_at_end: os.loadavg().map((x) => round(x)),
+    },
     budget,
     within_budget: within,
     ratio_to_bare_loop: {

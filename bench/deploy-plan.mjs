@@ -12,7 +12,17 @@
 // Needs `npm run build` first. BUILD_COUNT=n builds only n services and extrapolates (said so in the
 // result); BUILD_COUNT=0 skips the build part. RUNS sets the timing runs (default 7).
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -20,7 +30,8 @@ import { measureInterleaved, record, root, round, timeRun } from "./lib.mjs";
 
 // a snapshot of the built CLI: a rebuild of dist/ while the bench runs cannot break a run
 const cli = mkdtempSync(path.join(os.tmpdir(), "gs-bench-cli-"));
-for (const f of ["bin", "dist", "package.json", "oclif.manifest.json"]) cpSync(path.join(root, f), path.join(cli, f), { recursive: true });
+for (const f of ["bin", "dist", "package.json", "oclif.manifest.json"])
+  cpSync(path.join(root, f), path.join(cli, f), { recursive: true });
 symlinkSync(path.join(root, "node_modules"), path.join(cli, "node_modules"));
 const GS = path.join(cli, "bin/run.js");
 process.on("exit", () => rmSync(cli, { recursive: true, force: true }));
@@ -56,7 +67,14 @@ function taskDefinition(svc) {
         name: svc,
         image: `${REGISTRY}/${svc}@${f?.digest ?? `sha256:${"0".repeat(64)}`}`,
         essential: true,
-        logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": `/ecs/${svc}-nats`, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs" } },
+        logConfiguration: {
+          logDriver: "awslogs",
+          options: {
+            "awslogs-group": `/ecs/${svc}-nats`,
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "ecs",
+          },
+        },
       },
     ],
     registeredAt: epoch(),
@@ -73,14 +91,32 @@ const handlers = {
       runningCount: 2,
       pendingCount: 0,
       taskDefinition: taskDefArn(svcOf(name)),
-      deployments: [{ id: `ecs-svc/${name}`, status: "PRIMARY", taskDefinition: taskDefArn(svcOf(name)), desiredCount: 2, runningCount: 2, pendingCount: 0, failedTasks: 0, rolloutState: "COMPLETED", createdAt: epoch(), updatedAt: epoch() }],
+      deployments: [
+        {
+          id: `ecs-svc/${name}`,
+          status: "PRIMARY",
+          taskDefinition: taskDefArn(svcOf(name)),
+          desiredCount: 2,
+          runningCount: 2,
+          pendingCount: 0,
+          failedTasks: 0,
+          rolloutState: "COMPLETED",
+          createdAt: epoch(),
+          updatedAt: epoch(),
+        },
+      ],
       events: [],
     })),
   }),
   DescribeTaskDefinition: (input) => {
     const svc = svcOf(input.taskDefinition.split("/").pop().split(":")[0]);
     const f = fleet.get(svc);
-    const tags = f ? [{ key: "gs:version", value: f.version }, { key: "gs:inputs", value: f.inputs }] : [];
+    const tags = f
+      ? [
+          { key: "gs:version", value: f.version },
+          { key: "gs:inputs", value: f.inputs },
+        ]
+      : [];
     return { taskDefinition: taskDefinition(svc), tags };
   },
   ListTasks: () => ({ taskArns: [] }),
@@ -88,7 +124,10 @@ const handlers = {
   DescribeImages: (input) => {
     const f = fleet.get(input.repositoryName);
     const tag = input.imageIds[0].imageTag;
-    if (!f || f.tag !== tag) throw Object.assign(new Error("The image requested does not exist in the specified repository."), { type: "ImageNotFoundException" });
+    if (!f || f.tag !== tag)
+      throw Object.assign(new Error("The image requested does not exist in the specified repository."), {
+        type: "ImageNotFoundException",
+      });
     return { imageDetails: [{ repositoryName: input.repositoryName, imageDigest: f.digest, imageTags: [tag] }] };
   },
 };
@@ -97,12 +136,15 @@ const server = http.createServer((req, res) => {
   let body = "";
   req.on("data", (d) => (body += d));
   req.on("end", () => {
-    const op = String(req.headers["x-amz-target"] ?? "").split(".").pop();
+    const op = String(req.headers["x-amz-target"] ?? "")
+      .split(".")
+      .pop();
     calls.push(op);
     res.setHeader("content-type", "application/x-amz-json-1.1");
     try {
       const handler = handlers[op];
-      if (!handler) throw Object.assign(new Error(`${op} is not simulated (a write?)`), { type: "UnsupportedOperation" });
+      if (!handler)
+        throw Object.assign(new Error(`${op} is not simulated (a write?)`), { type: "UnsupportedOperation" });
       res.end(JSON.stringify(handler(JSON.parse(body || "{}"))));
     } catch (err) {
       res.statusCode = 400;
@@ -127,12 +169,18 @@ const env = {
 
 function gsJson(args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GS, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [GS, ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`gs ${args.join(" ")} exited ${code}: ${err}\n${out}`))));
+    child.on("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`gs ${args.join(" ")} exited ${code}: ${err}\n${out}`)),
+    );
   });
 }
 
@@ -160,7 +208,8 @@ try {
   calls.length = 0;
   const plan = await gsJson(["deploy", "--dry-run", "--target", "prod", "--json"]);
   const planCalls = [...calls];
-  if (plan.summary.unchanged !== services || plan.summary.calls !== 0) throw new Error(`expected ${services} unchanged services: ${JSON.stringify(plan.summary)}`);
+  if (plan.summary.unchanged !== services || plan.summary.calls !== 0)
+    throw new Error(`expected ${services} unchanged services: ${JSON.stringify(plan.summary)}`);
   calls.length = 0;
   const deployed = await gsJson(["deploy", "--target", "prod", "--yes", "--json"]);
   const deployCalls = [...calls];
@@ -179,7 +228,14 @@ try {
   );
   const base = m["node -e 0"].median_ms;
   const timings = Object.fromEntries(
-    Object.entries(m).map(([k, v]) => [k, { ...v, ratio: round(v.median_ms / base), ...(k.startsWith("gs") ? { budget_ms: BUDGET_MS, within_budget: v.median_ms <= BUDGET_MS } : {}) }]),
+    Object.entries(m).map(([k, v]) => [
+      k,
+      {
+        ...v,
+        ratio: round(v.median_ms / base),
+        ...(k.startsWith("gs") ? { budget_ms: BUDGET_MS, within_budget: v.median_ms <= BUDGET_MS } : {}),
+      },
+    ]),
   );
   result = {
     runs,
@@ -214,7 +270,12 @@ if (buildCount > 0 && has("buildah") && process.getuid?.() === 0) {
   const { imageProject } = await import("../src/lib/build/image-project.ts");
   const tmp = mkdtempSync(path.join(os.tmpdir(), "gs-bench-build-"));
   const storage = { root: path.join(tmp, "storage"), runroot: path.join(tmp, "run") };
-  const buildah = (...args) => execFileSync("buildah", ["--storage-driver", "vfs", "--root", storage.root, "--runroot", storage.runroot, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  const buildah = (...args) =>
+    execFileSync(
+      "buildah",
+      ["--storage-driver", "vfs", "--root", storage.root, "--runroot", storage.runroot, ...args],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    ).trim();
   try {
     // scratch + this host's node and its shared libraries: a base image without a pull
     const rootfs = path.join(tmp, "rootfs");
@@ -224,7 +285,8 @@ if (buildCount > 0 && has("buildah") && process.getuid?.() === 0) {
     };
     const node = realpathSync(process.execPath);
     put(node, "/usr/local/bin/node");
-    for (const lib of new Set(execFileSync("ldd", [node], { encoding: "utf8" }).match(/\/\S+\.so[\w.]*/g) ?? [])) put(lib);
+    for (const lib of new Set(execFileSync("ldd", [node], { encoding: "utf8" }).match(/\/\S+\.so[\w.]*/g) ?? []))
+      put(lib);
     mkdirSync(path.join(rootfs, "tmp"), { recursive: true });
     chmodSync(path.join(rootfs, "tmp"), 0o1777);
     const c = buildah("from", "scratch");
@@ -239,10 +301,16 @@ if (buildCount > 0 && has("buildah") && process.getuid?.() === 0) {
     const concurrency = os.availableParallelism();
     const t = Date.now();
     // a fresh salt: every tag is new, so every image really builds (bundles stay cached from step 1)
-    const built = await buildImages(chosen, new BuildahEngine(storage), { ...project.image, baseImage: "localhost/gs-bench-node:20", salt: `bench-${Date.now()}`, concurrency });
+    const built = await buildImages(chosen, new BuildahEngine(storage), {
+      ...project.image,
+      baseImage: "localhost/gs-bench-node:20",
+      salt: `bench-${Date.now()}`,
+      concurrency,
+    });
     const wallMs = Date.now() - t;
     const failed = built.filter((b) => !b.ok);
-    if (failed.length) throw new Error(`builds failed: ${failed.map((b) => `${b.service}: ${b.error.message}`).join("; ")}`);
+    if (failed.length)
+      throw new Error(`builds failed: ${failed.map((b) => `${b.service}: ${b.error.message}`).join("; ")}`);
     const perImage = built.map((b) => b.image.seconds);
     result.build = {
       engine: "buildah (vfs storage, root)",
@@ -250,11 +318,18 @@ if (buildCount > 0 && has("buildah") && process.getuid?.() === 0) {
       concurrency,
       images: chosen.length,
       wall_ms: wallMs,
-      per_image_s: { min: Math.min(...perImage), max: Math.max(...perImage), mean: round(perImage.reduce((a, b) => a + b, 0) / perImage.length) },
+      per_image_s: {
+        min: Math.min(...perImage),
+        max: Math.max(...perImage),
+        mean: round(perImage.reduce((a, b) => a + b, 0) / perImage.length),
+      },
       bundles: "cached from the plan runs (not in wall_ms)",
       measured: new Date().toISOString(),
       ...(chosen.length < all.length
-        ? { extrapolated_wall_ms_for_all: Math.round((wallMs / chosen.length) * all.length), note: `measured ${chosen.length} of ${all.length} images; the figure for all is linear extrapolation at the same concurrency, not a measurement` }
+        ? {
+            extrapolated_wall_ms_for_all: Math.round((wallMs / chosen.length) * all.length),
+            note: `measured ${chosen.length} of ${all.length} images; the figure for all is linear extrapolation at the same concurrency, not a measurement`,
+          }
         : {}),
     };
   } finally {
@@ -274,8 +349,13 @@ if (buildCount > 0 && has("buildah") && process.getuid?.() === 0) {
 
 const file = record("deploy-plan", result);
 for (const [k, v] of Object.entries(result.timings ?? {})) {
-  console.log(`${k.padEnd(44)} ${String(v.median_ms).padStart(8)} ms  ${v.ratio}x node${v.budget_ms ? `  (budget ${v.budget_ms} ms: ${v.within_budget ? "ok" : "OVER"})` : ""}`);
+  console.log(
+    `${k.padEnd(44)} ${String(v.median_ms).padStart(8)} ms  ${v.ratio}x node${v.budget_ms ? `  (budget ${v.budget_ms} ms: ${v.within_budget ? "ok" : "OVER"})` : ""}`,
+  );
 }
-if (result.build?.wall_ms) console.log(`parallel build of ${result.build.images} images: ${round(result.build.wall_ms / 1000, 1)} s${result.build.extrapolated_wall_ms_for_all ? ` (extrapolated to all: ${round(result.build.extrapolated_wall_ms_for_all / 1000, 1)} s)` : ""}`);
+if (result.build?.wall_ms)
+  console.log(
+    `parallel build of ${result.build.images} images: ${round(result.build.wall_ms / 1000, 1)} s${result.build.extrapolated_wall_ms_for_all ? ` (extrapolated to all: ${round(result.build.extrapolated_wall_ms_for_all / 1000, 1)} s)` : ""}`,
+  );
 console.log(`recorded in ${file.replace(root + "/", "")}`);
 process.exitCode = Object.values(result.timings ?? {}).every((v) => v.within_budget !== false) ? 0 : 1;

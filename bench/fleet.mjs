@@ -16,12 +16,40 @@ const rate = Number(process.env.FLEET_RATE ?? 10_000);
 const warmup = "2s";
 const cases = [
   // currentActionId is set to the action Decide picks, so no NpcActionChangedEvent is published: pure computation
-  { name: "stateless", service: "npc-behavior", subject: "npc-behavior.decide", steady: "currentActionId", request: { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.7 }, { name: "fatigue", value: 0.4 }, { name: "safety", value: 0.9 }], context: { hourOfDay: 13, threatLevel: 0.1 } } },
+  {
+    name: "stateless",
+    service: "npc-behavior",
+    subject: "npc-behavior.decide",
+    steady: "currentActionId",
+    request: {
+      npcId: "n1",
+      archetype: "villager",
+      needs: [
+        { name: "hunger", value: 0.7 },
+        { name: "fatigue", value: 0.4 },
+        { name: "safety", value: 0.9 },
+      ],
+      context: { hourOfDay: 13, threatLevel: 0.1 },
+    },
+  },
   { name: "stateful", service: "payment", subject: "payment.get-balance", request: { playerId: "p1" } },
 ];
 
 function gsBench(url, args) {
-  return nodeJson([cli, "bench", ...args, "-s", url, "--rate", String(rate), "--duration", `${seconds}s`, "--warmup", warmup, "--json"]);
+  return nodeJson([
+    cli,
+    "bench",
+    ...args,
+    "-s",
+    url,
+    "--rate",
+    String(rate),
+    "--duration",
+    `${seconds}s`,
+    "--warmup",
+    warmup,
+    "--json",
+  ]);
 }
 
 const summary = (r) => ({
@@ -42,7 +70,13 @@ const nc = await connect({ servers: server.url });
 const procs = [];
 try {
   const health = mkdtempSync(path.join(os.tmpdir(), "gs-fleet-bench-"));
-  for (const c of cases) procs.push(startProcess(["services/dist/main.js", c.service], { NATS_URL: server.url, GS_HEALTH_FILE: path.join(health, c.service) }));
+  for (const c of cases)
+    procs.push(
+      startProcess(["services/dist/main.js", c.service], {
+        NATS_URL: server.url,
+        GS_HEALTH_FILE: path.join(health, c.service),
+      }),
+    );
   const echoSubject = "bench.echo.fleet";
   procs.push(startProcess(["bench/echo-responder.mjs", server.url, echoSubject]));
   for (const c of cases) {
@@ -56,7 +90,9 @@ try {
   const results = {};
   const baseline = await gsBench(server.url, [echoSubject, "--size", String(cases[0].bytes)]);
   results.baseline_echo = summary(baseline);
-  console.log(`echo baseline: ${baseline.throughput_rps} req/s, p50 ${baseline.latency_ms.p50} p99 ${baseline.latency_ms.p99} p99.9 ${baseline.latency_ms.p999} max ${baseline.latency_ms.max} ms, ${baseline.errors} errors`);
+  console.log(
+    `echo baseline: ${baseline.throughput_rps} req/s, p50 ${baseline.latency_ms.p50} p99 ${baseline.latency_ms.p99} p99.9 ${baseline.latency_ms.p999} max ${baseline.latency_ms.max} ms, ${baseline.errors} errors`,
+  );
   for (const c of cases) {
     const r = await gsBench(server.url, [c.subject, JSON.stringify(c.request)]);
     results[c.name] = {
@@ -73,11 +109,20 @@ try {
   }
   // a run at another rate is recorded beside the 10,000 req/s one, not over it
   const name = rate === 10_000 ? "fleet" : `fleet-${rate}`;
-  const file = record(name, { rate_rps: rate, seconds, warmup, cores: os.cpus().length, load_average_at_end: os.loadavg().map((x) => round(x)), results });
+  const file = record(name, {
+    rate_rps: rate,
+    seconds,
+    warmup,
+    cores: os.cpus().length,
+    load_average_at_end: os.loadavg().map((x) => round(x)),
+    results,
+  });
   console.log(`recorded in ${path.relative(root, file)}`);
 } finally {
   // services and the responder drain on SIGTERM: let them, before the server goes
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once("exit", r), p.kill("SIGTERM"))))));
+  await Promise.all(
+    procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once("exit", r), p.kill("SIGTERM"))))),
+  );
   await nc.close();
   await server.stop();
 }

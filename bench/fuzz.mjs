@@ -59,7 +59,15 @@ try {
     machine: { cpus: os.cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
     endpoints: registry.rpcs.length,
     services: pids.length,
-    requests: { sent: r.sent, seconds: r.seconds, perSecond: Math.round(r.sent / r.seconds), errorReplies: r.errorReplies, okReplies: r.okReplies, problems: r.problems, examples: r.examples },
+    requests: {
+      sent: r.sent,
+      seconds: r.seconds,
+      perSecond: Math.round(r.sent / r.seconds),
+      errorReplies: r.errorReplies,
+      okReplies: r.okReplies,
+      problems: r.problems,
+      examples: r.examples,
+    },
     processes: { dead, answeringAfter: answering },
     rssMiB: {
       totalBefore: sum(before),

@@ -21,7 +21,11 @@ export function arg(name, dflt) {
 export function gs(args, cwd, env = {}) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(root, "bin", "run.js"), ...args], { cwd, env: { ...process.env, CI: "true", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(root, "bin", "run.js"), ...args], {
+      cwd,
+      env: { ...process.env, CI: "true", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -94,7 +98,11 @@ export async function fleetLoad(url, perSecond, services) {
 
 /** `node ...args` in the repo root (a service, a responder), logging warnings only; stdout is piped, stderr shows. */
 export function startProcess(args, env = {}) {
-  return spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, GS_LOG_LEVEL: "warn", ...env } });
+  return spawn(process.execPath, args, {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, GS_LOG_LEVEL: "warn", ...env },
+  });
 }
 
 /** Request `subject` until it answers (200 tries, 500 ms timeout, 100 ms apart); resolves with the reply. */
@@ -113,7 +121,11 @@ export async function waitFor(nc, subject, payload) {
 export function timeRun(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint();
-    const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...opts.env } });
+    const child = spawn(cmd, args, {
+      cwd: root,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...opts.env },
+    });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
@@ -137,7 +149,9 @@ export function nodeJson(args) {
     let err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (out.trim() ? resolve(JSON.parse(out)) : reject(new Error(`node ${args.join(" ")} exited ${code}: ${err}`))));
+    child.on("exit", (code) =>
+      out.trim() ? resolve(JSON.parse(out)) : reject(new Error(`node ${args.join(" ")} exited ${code}: ${err}`)),
+    );
   });
 }
 
@@ -152,14 +166,21 @@ export async function measureInterleaved(cases, runs) {
   const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (const fn of Object.values(cases)) await fn(); // warm the page cache
   for (let i = 0; i < runs; i++) for (const [k, fn] of Object.entries(cases)) samples[k].push(await fn());
-  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { median_ms: round(median(v)), min_ms: round(Math.min(...v)) }]));
+  return Object.fromEntries(
+    Object.entries(samples).map(([k, v]) => [k, { median_ms: round(median(v)), min_ms: round(Math.min(...v)) }]),
+  );
 }
 
 export const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 export function record(name, result) {
   const file = path.join(root, "bench", `${name}.json`);
-  const doc = { bench: name, date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, ...result };
+  const doc = {
+    bench: name,
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, node: process.version },
+    ...result,
+  };
   writeFileSync(file, JSON.stringify(doc, null, 2) + "\n");
   return file;
 }

@@ -18,9 +18,21 @@ function freePort() {
 export async function startNatsServer({ jetstream = true } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), "gs-bench-js-"));
-  const child = spawn(process.env.GS_NATS_SERVER ?? "nats-server", ["-a", "127.0.0.1", "-p", String(port), ...(jetstream ? ["-js", "-sd", dir] : [])], { stdio: "ignore" });
+  const child = spawn(
+    process.env.GS_NATS_SERVER ?? "nats-server",
+    ["-a", "127.0.0.1", "-p", String(port), ...(jetstream ? ["-js", "-sd", dir] : [])],
+    { stdio: "ignore" },
+  );
   for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((r) => net.connect(port, "127.0.0.1").on("connect", function () { this.destroy(); r(true); }).on("error", () => r(false)));
+    const ok = await new Promise((r) =>
+      net
+        .connect(port, "127.0.0.1")
+        .on("connect", function () {
+          this.destroy();
+          r(true);
+        })
+        .on("error", () => r(false)),
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 25));
   }

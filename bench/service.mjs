@@ -14,7 +14,22 @@ const seconds = Number(process.env.SECONDS_PER_RUN ?? 5);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "gs-bench-service-"));
 const cases = [
   // currentActionId is set to the action Decide picks, so no NpcActionChangedEvent is published: pure computation
-  { name: "stateless", service: "npc-behavior", subject: "npc-behavior.decide", steady: "currentActionId", request: { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.7 }, { name: "fatigue", value: 0.4 }, { name: "safety", value: 0.9 }], context: { hourOfDay: 13, threatLevel: 0.1 } } },
+  {
+    name: "stateless",
+    service: "npc-behavior",
+    subject: "npc-behavior.decide",
+    steady: "currentActionId",
+    request: {
+      npcId: "n1",
+      archetype: "villager",
+      needs: [
+        { name: "hunger", value: 0.7 },
+        { name: "fatigue", value: 0.4 },
+        { name: "safety", value: 0.9 },
+      ],
+      context: { hourOfDay: 13, threatLevel: 0.1 },
+    },
+  },
   { name: "stateful", service: "payment", subject: "payment.get-balance", request: { playerId: "p1" } },
 ];
 
@@ -25,11 +40,39 @@ const cases = [
  * open loop at a fixed rate for latency, counted from each request's intended send time.
  */
 function gsBench(subject, payloadFile, load) {
-  return nodeJson([cli, "bench", subject, "--raw", "--data-file", payloadFile, "-s", server.url, "--workers", "1", "--connections", "2", "--duration", `${seconds}s`, "--warmup", "1s", "--json", ...load]);
+  return nodeJson([
+    cli,
+    "bench",
+    subject,
+    "--raw",
+    "--data-file",
+    payloadFile,
+    "-s",
+    server.url,
+    "--workers",
+    "1",
+    "--connections",
+    "2",
+    "--duration",
+    `${seconds}s`,
+    "--warmup",
+    "1s",
+    "--json",
+    ...load,
+  ]);
 }
-const summary = (r) => ({ requests: r.requests, errors: r.errors, throughput_rps: r.throughput_rps, latency_ms: r.latency_ms, generator_cpu_us_per_request: r.generator_cpu.us_per_request });
+const summary = (r) => ({
+  requests: r.requests,
+  errors: r.errors,
+  throughput_rps: r.throughput_rps,
+  latency_ms: r.latency_ms,
+  generator_cpu_us_per_request: r.generator_cpu.us_per_request,
+});
 const closedLoop = async (subject, file) => summary(await gsBench(subject, file, ["--concurrency", "64"]));
-const openLoop = async (subject, file, rate) => ({ rate, ...summary(await gsBench(subject, file, ["--rate", String(rate)])) });
+const openLoop = async (subject, file, rate) => ({
+  rate,
+  ...summary(await gsBench(subject, file, ["--rate", String(rate)])),
+});
 
 const registry = defaultRegistry();
 const server = await startNatsServer();
@@ -39,7 +82,10 @@ try {
   for (const c of cases) {
     const rpc = registry.rpc(c.subject);
     let payload = encodeJson(rpc.request, c.request);
-    const svc = startProcess(["services/dist/main.js", c.service], { NATS_URL: server.url, GS_HEALTH_FILE: path.join(mkdtempSync(path.join(os.tmpdir(), "gs-b-")), "h") });
+    const svc = startProcess(["services/dist/main.js", c.service], {
+      NATS_URL: server.url,
+      GS_HEALTH_FILE: path.join(mkdtempSync(path.join(os.tmpdir(), "gs-b-")), "h"),
+    });
     const echoSubject = `bench.echo.${c.name}`;
     const echo = startProcess(["bench/echo-responder.mjs", server.url, echoSubject]);
     await waitFor(nc, c.subject, payload);
@@ -70,8 +116,16 @@ try {
   const st = results.stateless.service;
   const budget = { min_rps: 15000, max_p99_ms_at_5000: 5 };
   const within = st.max.throughput_rps >= budget.min_rps && st.at_5000_rps.latency_ms.p99 <= budget.max_p99_ms_at_5000;
-  const file = record("service", { seconds_per_run: seconds, cores: os.cpus().length, budget, stateless_within_budget: within, results });
-  console.log(`stateless budget (>= 15000 req/s, p99 <= 5 ms at 5000 req/s): ${within ? "ok" : "OVER"}; recorded in ${path.relative(root, file)}`);
+  const file = record("service", {
+    seconds_per_run: seconds,
+    cores: os.cpus().length,
+    budget,
+    stateless_within_budget: within,
+    results,
+  });
+  console.log(
+    `stateless budget (>= 15000 req/s, p99 <= 5 ms at 5000 req/s): ${within ? "ok" : "OVER"}; recorded in ${path.relative(root, file)}`,
+  );
   process.exitCode = within ? 0 : 1;
 } finally {
   await nc.close();

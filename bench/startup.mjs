@@ -11,7 +11,11 @@ const runs = Number(process.env.RUNS ?? 15);
 const server = await startNatsServer();
 const nc = await connect({ servers: server.url });
 const responder = await startService(
-  defineService({ name: "npc-behavior", description: "bench responder", start: () => ({ Decide: (r) => ({ npcId: r.npcId, actionId: "idle" }), ListActions: () => ({}) }) }),
+  defineService({
+    name: "npc-behavior",
+    description: "bench responder",
+    start: () => ({ Decide: (r) => ({ npcId: r.npcId, actionId: "idle" }), ListActions: () => ({}) }),
+  }),
   { nc, log: createLogger({}, { write: () => {} }) },
 );
 
@@ -29,11 +33,21 @@ try {
   const base = m["node -e 0"].median_ms;
   const budgets = { "gs --version": 2.5, "gs --help": 2.5, "gs request": 3.5 };
   const results = Object.fromEntries(
-    Object.entries(m).map(([k, v]) => [k, { ...v, ratio: round(v.median_ms / base), budget: budgets[k], within_budget: budgets[k] ? v.median_ms / base <= budgets[k] : undefined }]),
+    Object.entries(m).map(([k, v]) => [
+      k,
+      {
+        ...v,
+        ratio: round(v.median_ms / base),
+        budget: budgets[k],
+        within_budget: budgets[k] ? v.median_ms / base <= budgets[k] : undefined,
+      },
+    ]),
   );
   const file = record("startup", { runs, baseline: "node -e 0", results });
   for (const [k, v] of Object.entries(results)) {
-    console.log(`${k.padEnd(14)} ${String(v.median_ms).padStart(8)} ms  ${v.ratio}x${v.budget ? `  (budget ${v.budget}x: ${v.within_budget ? "ok" : "OVER"})` : ""}`);
+    console.log(
+      `${k.padEnd(14)} ${String(v.median_ms).padStart(8)} ms  ${v.ratio}x${v.budget ? `  (budget ${v.budget}x: ${v.within_budget ? "ok" : "OVER"})` : ""}`,
+    );
   }
   console.log(`recorded in ${file.replace(root + "/", "")}`);
   process.exitCode = Object.values(results).every((v) => v.within_budget !== false) ? 0 : 1;

@@ -21,7 +21,8 @@ const socket = `gs-bench-status-${process.pid}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const clkTck = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
-const tmux = (...args) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const tmux = (...args) =>
+  execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const screen = () => tmux("capture-pane", "-p", "-t", "dash");
 
 /** CPU seconds (user + system) the process has used so far. */
@@ -36,7 +37,11 @@ async function inTerminal(dir, cmd, ready) {
   const env = { ...process.env, NO_COLOR: "1" };
   delete env.CI;
   const t0 = performance.now();
-  execFileSync("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "200", "-y", "60", "-c", dir, cmd], { env });
+  execFileSync(
+    "tmux",
+    ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "200", "-y", "60", "-c", dir, cmd],
+    { env },
+  );
   const pid = Number(tmux("display-message", "-p", "-t", "dash", "#{pane_pid}").trim());
   for (;;) {
     const s = screen();
@@ -49,12 +54,20 @@ async function inTerminal(dir, cmd, ready) {
 /** The dashboard; resolves when its first full frame shows: every source answered (the header has the time of the last poll) and every service its row. */
 function startDashboard(dir, services) {
   const cmd = `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} status --watch --interval 2s`;
-  return inTerminal(dir, cmd, (s) => /last poll \d\d:\d\d:\d\d/.test(s) && s.includes(`${services}/${services} services healthy`));
+  return inTerminal(
+    dir,
+    cmd,
+    (s) => /last poll \d\d:\d\d:\d\d/.test(s) && s.includes(`${services}/${services} services healthy`),
+  );
 }
 
 /** The cost of loading the CLI, seen the same way: `gs --version` until its output shows in the terminal. */
 async function cliLoadInTerminal(dir) {
-  const r = await inTerminal(dir, `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} --version; sleep 30`, (s) => /^gs\/\d/m.test(s));
+  const r = await inTerminal(
+    dir,
+    `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} --version; sleep 30`,
+    (s) => /^gs\/\d/m.test(s),
+  );
   try {
     tmux("kill-server");
   } catch {
@@ -95,10 +108,12 @@ try {
   // measured, and as a plain child process), and one plain `gs status`
   const base = { node: [], cliLoad: [], cliLoadPiped: [], statusOnce: [] };
   for (let i = 0; i < 5; i++) {
-    base.node.push((await new Promise((r) => {
-      const t = performance.now();
-      spawn(process.execPath, ["-e", "0"]).on("close", () => r(performance.now() - t));
-    })));
+    base.node.push(
+      await new Promise((r) => {
+        const t = performance.now();
+        spawn(process.execPath, ["-e", "0"]).on("close", () => r(performance.now() - t));
+      }),
+    );
     base.cliLoad.push(await cliLoadInTerminal(dir));
     base.cliLoadPiped.push((await gs(["--version"], dir)).ms);
     base.statusOnce.push((await gs(["status"], dir)).ms);
@@ -121,7 +136,9 @@ try {
   const c1 = cpuSeconds(d.pid);
   const wall = (performance.now() - t0) / 1000;
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, "utf8"))?.[1] ?? 0);
-  const frame = screen().replace(/[ \t]+$/gm, "").trimEnd();
+  const frame = screen()
+    .replace(/[ \t]+$/gm, "")
+    .trimEnd();
   if (frameFile) writeFileSync(path.resolve(frameFile), frame + "\n");
   await quitDashboard(d.pid);
 
@@ -129,7 +146,16 @@ try {
   const firstFrameMs = median(firstFrames);
   const beyondCli = firstFrameMs - cliLoadMs;
   const result = {
-    setup: { services, instances: status.totals.desired, interval: "2s", terminal: "tmux 200x60", load_rps: rate, load_subjects: load.subjects.length, seconds_measured: round(wall, 1), runs },
+    setup: {
+      services,
+      instances: status.totals.desired,
+      interval: "2s",
+      terminal: "tmux 200x60",
+      load_rps: rate,
+      load_subjects: load.subjects.length,
+      seconds_measured: round(wall, 1),
+      runs,
+    },
     budget: { cpu_percent_of_one_core: 5, first_frame_beyond_cli_load_ms: 1000 },
     baseline: {
       node_e0_ms: round(median(base.node)),
@@ -144,8 +170,12 @@ try {
     within_budget: cpuPercent < 5 && beyondCli <= 1000,
   };
   const file = record("status", result);
-  console.log(`dashboard CPU            ${result.cpu_percent_of_one_core}% of one core over ${result.setup.seconds_measured}s (budget < 5%)`);
-  console.log(`first full frame         ${result.first_full_frame_ms.median} ms; CLI load (gs --version, in the terminal) ${result.baseline.cli_load_in_terminal_ms} ms`);
+  console.log(
+    `dashboard CPU            ${result.cpu_percent_of_one_core}% of one core over ${result.setup.seconds_measured}s (budget < 5%)`,
+  );
+  console.log(
+    `first full frame         ${result.first_full_frame_ms.median} ms; CLI load (gs --version, in the terminal) ${result.baseline.cli_load_in_terminal_ms} ms`,
+  );
   console.log(`  beyond the CLI load    ${result.first_frame_beyond_cli_load_ms} ms (budget <= 1000 ms)`);
   console.log(`recorded in ${path.relative(root, file)}`);
   if (!result.within_budget) exitCode = 1;

@@ -26,7 +26,9 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   // optional peers oclif (and Ink, for DEV=true) probe for at run time; never needed by a bundled CLI
   external: ["typescript", "ts-node", "tsx", "react-devtools-core"],
-  banner: { js: "import { createRequire as __gsCreateRequire } from 'node:module'; const require = __gsCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __gsCreateRequire } from 'node:module'; const require = __gsCreateRequire(import.meta.url);",
+  },
   logLevel: "warning",
   legalComments: "none",
   // less to parse on every start (names are kept, so --debug stacks still read); and React's

@@ -4,7 +4,9 @@ import { Command, Flags, type Interfaces } from "@oclif/core";
 import { EXIT, GsError, toGsError, type ExitCode } from "./lib/output/errors.js";
 import { colorEnabled, outputMode, paint, type OutputMode } from "./lib/output/mode.js";
 
-export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)["baseFlags"] & T["flags"]>;
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)["baseFlags"] & T["flags"]
+>;
 
 export interface ErrorJson {
   error: { code: string; message: string; hint?: string; exitCode: number };
@@ -51,14 +53,25 @@ export abstract class BaseCommand extends Command {
     if (!gs) {
       // a bug, not something the user can fix: still one line unless --debug
       process.exitCode = EXIT.failed;
-      if (this.jsonEnabled()) this.logJson({ error: { code: "internal", message: err.message, exitCode: EXIT.failed } } satisfies ErrorJson);
-      else this.note(`${this.color("red", "error:")} ${err.message || String(err)} (this is a bug in gs; run with --debug for the stack trace)`);
+      if (this.jsonEnabled())
+        this.logJson({ error: { code: "internal", message: err.message, exitCode: EXIT.failed } } satisfies ErrorJson);
+      else
+        this.note(
+          `${this.color("red", "error:")} ${err.message || String(err)} (this is a bug in gs; run with --debug for the stack trace)`,
+        );
       if (this.debugEnabled) this.note(err.stack ?? "");
       return;
     }
     process.exitCode = gs.exitCode;
     if (this.jsonEnabled()) {
-      this.logJson({ error: { code: gs.opts.code ?? (gs.exitCode === EXIT.usage ? "bad_input" : "failed"), message: gs.message, hint: gs.hint, exitCode: gs.exitCode } } satisfies ErrorJson);
+      this.logJson({
+        error: {
+          code: gs.opts.code ?? (gs.exitCode === EXIT.usage ? "bad_input" : "failed"),
+          message: gs.message,
+          hint: gs.hint,
+          exitCode: gs.exitCode,
+        },
+      } satisfies ErrorJson);
     } else {
       this.note(`${this.color("red", "error:")} ${gs.message}${gs.hint ? ` — ${gs.hint}` : ""}`);
     }

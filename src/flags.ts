@@ -8,7 +8,8 @@ function durationFlagOf(allowZero: boolean, examples: string) {
   return Flags.custom<number>({
     parse: async (input) => {
       const ms = parseDuration(input);
-      if (ms === undefined || (ms <= 0 && !allowZero)) throw new UsageError(`bad duration "${input}": use e.g. ${examples}`);
+      if (ms === undefined || (ms <= 0 && !allowZero))
+        throw new UsageError(`bad duration "${input}": use e.g. ${examples}`);
       return ms;
     },
   });
@@ -19,8 +20,15 @@ export const durationFlag = durationFlagOf(false, "500ms, 5s, 1m");
 export const durationOrZeroFlag = durationFlagOf(true, "0, 500ms, 2s");
 
 export const natsFlags = {
-  server: Flags.string({ char: "s", description: "NATS server URL(s), comma-separated (default: NATS_URL, the local fleet, or nats://127.0.0.1:4222).", helpGroup: "NATS" }),
-  context: Flags.string({ description: "natscli context to use (~/.config/nats/context/NAME.json).", helpGroup: "NATS" }),
+  server: Flags.string({
+    char: "s",
+    description: "NATS server URL(s), comma-separated (default: NATS_URL, the local fleet, or nats://127.0.0.1:4222).",
+    helpGroup: "NATS",
+  }),
+  context: Flags.string({
+    description: "natscli context to use (~/.config/nats/context/NAME.json).",
+    helpGroup: "NATS",
+  }),
   creds: Flags.string({ description: "NATS .creds file.", helpGroup: "NATS" }),
   user: Flags.string({ description: "NATS user.", helpGroup: "NATS" }),
   password: Flags.string({ description: "NATS password.", helpGroup: "NATS" }),
@@ -31,8 +39,15 @@ export const natsFlags = {
 };
 
 export const targetFlags = {
-  target: Flags.string({ char: "t", description: "Target from gs.yaml (default: GS_TARGET, defaultTarget, or local).", env: "GS_TARGET" }),
-  config: Flags.string({ description: "Path of gs.yaml (default: nearest gs.yaml above the working directory).", env: "GS_CONFIG" }),
+  target: Flags.string({
+    char: "t",
+    description: "Target from gs.yaml (default: GS_TARGET, defaultTarget, or local).",
+    env: "GS_TARGET",
+  }),
+  config: Flags.string({
+    description: "Path of gs.yaml (default: nearest gs.yaml above the working directory).",
+    env: "GS_CONFIG",
+  }),
 };
 
 export const protoFlags = {

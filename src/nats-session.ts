@@ -47,7 +47,10 @@ export async function natsSettings(flags: NatsFlagValues): Promise<ResolvedConne
   );
 }
 
-export async function openNats(flags: NatsFlagValues, name = "gs"): Promise<{ nc: NatsConnection; url: string; source: string }> {
+export async function openNats(
+  flags: NatsFlagValues,
+  name = "gs",
+): Promise<{ nc: NatsConnection; url: string; source: string }> {
   const settings = await natsSettings(flags);
   const nc = await connectNats(settings, { name });
   return { nc, url: settings.servers.join(","), source: settings.source };

@@ -3,12 +3,24 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startHarness, type Harness } from "../test-support/harness.js";
 import service from "./service.js";
-import { countTokens, LocalProvider, markovGenerate, resolveProvider, OpenAiCompatibleProvider, detokenize, tokenize } from "./domain.js";
+import {
+  countTokens,
+  LocalProvider,
+  markovGenerate,
+  resolveProvider,
+  OpenAiCompatibleProvider,
+  detokenize,
+  tokenize,
+} from "./domain.js";
 
 const KEY = "sk-test-very-secret";
 
 /** A tiny OpenAI-compatible API: model "fail-model" answers 500, "slow-model" answers after 2 s. */
-async function fakeOpenAi(): Promise<{ url: string; requests: { auth?: string; body: { model: string; messages: { role: string; content: string }[] } }[]; close(): Promise<void> }> {
+async function fakeOpenAi(): Promise<{
+  url: string;
+  requests: { auth?: string; body: { model: string; messages: { role: string; content: string }[] } }[];
+  close(): Promise<void>;
+}> {
   const requests: { auth?: string; body: { model: string; messages: { role: string; content: string }[] } }[] = [];
   const server = http.createServer((req, res) => {
     let raw = "";
@@ -21,7 +33,18 @@ async function fakeOpenAi(): Promise<{ url: string; requests: { auth?: string; b
       if (body.model === "fail-model") return void res.writeHead(500).end(`upstream exploded (key was ${KEY})`);
       const answer = () => {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ model: body.model, choices: [{ message: { role: "assistant", content: `echo: ${body.messages.at(-1).content}` }, finish_reason: "stop" }], usage: { prompt_tokens: 7, completion_tokens: 3 } }));
+        res.end(
+          JSON.stringify({
+            model: body.model,
+            choices: [
+              {
+                message: { role: "assistant", content: `echo: ${body.messages.at(-1).content}` },
+                finish_reason: "stop",
+              },
+            ],
+            usage: { prompt_tokens: 7, completion_tokens: 3 },
+          }),
+        );
       };
       if (body.model === "slow-model") setTimeout(answer, 2000);
       else answer();
@@ -33,7 +56,14 @@ async function fakeOpenAi(): Promise<{ url: string; requests: { auth?: string; b
 }
 
 describe("local generation", () => {
-  const input = { prompt: "Tell me about the forest road", systemPrompt: "", model: "markov-1", maxTokens: 40, temperature: 0.8, stop: [] };
+  const input = {
+    prompt: "Tell me about the forest road",
+    systemPrompt: "",
+    model: "markov-1",
+    maxTokens: 40,
+    temperature: 0.8,
+    stop: [],
+  };
 
   it("gives the same text for the same prompt and parameters", () => {
     expect(markovGenerate(input)).toEqual(markovGenerate(input));
@@ -62,7 +92,10 @@ describe("local generation", () => {
     const remote = new OpenAiCompatibleProvider({ name: "openai", url: "http://x", models: ["gpt-x"] });
     const ps = [new LocalProvider(), remote];
     expect(resolveProvider(ps, "local", { provider: "", model: "" })).toMatchObject({ model: "markov-1" });
-    expect(resolveProvider(ps, "local", { provider: "", model: "openai/gpt-x" })).toMatchObject({ provider: remote, model: "gpt-x" });
+    expect(resolveProvider(ps, "local", { provider: "", model: "openai/gpt-x" })).toMatchObject({
+      provider: remote,
+      model: "gpt-x",
+    });
     expect(resolveProvider(ps, "local", { provider: "", model: "gpt-x" })).toMatchObject({ provider: remote });
     expect(resolveProvider(ps, "local", { provider: "nope", model: "" })).toMatchObject({ code: 400 });
     expect(resolveProvider(ps, "local", { provider: "", model: "unknown" })).toMatchObject({ code: 404 });
@@ -75,7 +108,9 @@ describe("ai-integration service", () => {
   beforeAll(async () => {
     api = await fakeOpenAi();
     h = await startHarness();
-    await h.start(service, { env: { AI_PROVIDER_URL: api.url, AI_API_KEY: KEY, AI_PROVIDER_MODELS: "gpt-test,fail-model,slow-model" } });
+    await h.start(service, {
+      env: { AI_PROVIDER_URL: api.url, AI_API_KEY: KEY, AI_PROVIDER_MODELS: "gpt-test,fail-model,slow-model" },
+    });
   });
   afterAll(async () => {
     await h?.stop();
@@ -84,7 +119,12 @@ describe("ai-integration service", () => {
 
   it("generates deterministic text with the local provider and counts tokens", async () => {
     const req = { prompt: "What waits in the tower?", maxTokens: 30, temperature: 0.7 };
-    const a = await h.call<{ text: string; usage: { promptTokens: number; completionTokens: number; totalTokens: number }; provider: string; requestId: string }>("ai-integration.generate", req);
+    const a = await h.call<{
+      text: string;
+      usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+      provider: string;
+      requestId: string;
+    }>("ai-integration.generate", req);
     const b = await h.call<{ text: string }>("ai-integration.generate", req);
     expect(a.text).toBe(b.text);
     expect(a.provider).toBe("local");
@@ -96,13 +136,24 @@ describe("ai-integration service", () => {
 
   it("calls the OpenAI-compatible API with the key and maps its answer", async () => {
     const sub = h.nc.subscribe("events.ai-integration.generation-completed", { max: 1 });
-    const r = await h.call<{ text: string; provider: string; model: string; usage: { totalTokens: number }; finishReason: string }>("ai-integration.generate", {
+    const r = await h.call<{
+      text: string;
+      provider: string;
+      model: string;
+      usage: { totalTokens: number };
+      finishReason: string;
+    }>("ai-integration.generate", {
       prompt: "hi there",
       systemPrompt: "be brief",
       model: "openai/gpt-test",
       requestId: "req-1",
     });
-    expect(r).toMatchObject({ text: "echo: hi there", provider: "openai", model: "gpt-test", finishReason: "FINISH_REASON_STOP" });
+    expect(r).toMatchObject({
+      text: "echo: hi there",
+      provider: "openai",
+      model: "gpt-test",
+      finishReason: "FINISH_REASON_STOP",
+    });
     expect(r.usage.totalTokens).toBe(10);
     const last = api.requests.at(-1)!;
     expect(last.auth).toBe(`Bearer ${KEY}`);
@@ -131,11 +182,19 @@ describe("ai-integration service", () => {
   });
 
   it("lists the local and remote providers with their availability", async () => {
-    const r = await h.call<{ providers: { name: string; available: boolean; local: boolean; models: string[] }[]; defaultProvider: string }>("ai-integration.list-providers");
+    const r = await h.call<{
+      providers: { name: string; available: boolean; local: boolean; models: string[] }[];
+      defaultProvider: string;
+    }>("ai-integration.list-providers");
     expect(r.defaultProvider).toBe("local");
     expect(r.providers).toEqual([
       expect.objectContaining({ name: "local", available: true, local: true }),
-      expect.objectContaining({ name: "openai", available: true, local: false, models: ["gpt-test", "fail-model", "slow-model"] }),
+      expect.objectContaining({
+        name: "openai",
+        available: true,
+        local: false,
+        models: ["gpt-test", "fail-model", "slow-model"],
+      }),
     ]);
   });
 });

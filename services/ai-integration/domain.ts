@@ -2,7 +2,8 @@
 // Markov chain over a small built-in corpus) and an OpenAI-compatible HTTP provider.
 import { createHash } from "node:crypto";
 
-export type FinishReason = "FINISH_REASON_STOP" | "FINISH_REASON_LENGTH" | "FINISH_REASON_CONTENT_FILTER" | "FINISH_REASON_ERROR";
+export type FinishReason =
+  "FINISH_REASON_STOP" | "FINISH_REASON_LENGTH" | "FINISH_REASON_CONTENT_FILTER" | "FINISH_REASON_ERROR";
 
 export interface GenerationInput {
   prompt: string;
@@ -105,7 +106,10 @@ type Chain = Map<string, string[]>;
 
 export function buildChain(corpus: string): Chain {
   const chain: Chain = new Map();
-  for (const line of corpus.split("\n").map((l) => l.trim()).filter(Boolean)) {
+  for (const line of corpus
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const words = ["^", ...tokenize(line.toLowerCase())];
     for (let i = 0; i < words.length - 1; i++) {
       const key = words[i]!;
@@ -132,7 +136,9 @@ function capitalize(tokens: string[]): string[] {
  * Generate from the chain. Seeded by prompt + params, so the same request gives the same text.
  * Temperature sharpens (low) or flattens (high) the choice between successors; 0 is greedy.
  */
-export function markovGenerate(input: Pick<GenerationInput, "prompt" | "systemPrompt" | "model" | "maxTokens" | "temperature" | "stop">): {
+export function markovGenerate(
+  input: Pick<GenerationInput, "prompt" | "systemPrompt" | "model" | "maxTokens" | "temperature" | "stop">,
+): {
   text: string;
   finishReason: FinishReason;
   completionTokens: number;
@@ -198,10 +204,22 @@ export class LocalProvider implements TextProvider {
       const toks = tokenize(input.prompt);
       const text = detokenize(toks.slice(0, input.maxTokens));
       const finishReason = toks.length > input.maxTokens ? "FINISH_REASON_LENGTH" : "FINISH_REASON_STOP";
-      return { text, promptTokens, completionTokens: Math.min(toks.length, input.maxTokens), finishReason, model: input.model };
+      return {
+        text,
+        promptTokens,
+        completionTokens: Math.min(toks.length, input.maxTokens),
+        finishReason,
+        model: input.model,
+      };
     }
     const out = markovGenerate(input);
-    return { text: out.text, promptTokens, completionTokens: out.completionTokens, finishReason: out.finishReason, model: input.model };
+    return {
+      text: out.text,
+      promptTokens,
+      completionTokens: out.completionTokens,
+      finishReason: out.finishReason,
+      model: input.model,
+    };
   }
 }
 
@@ -249,8 +267,17 @@ export class OpenAiCompatibleProvider implements TextProvider {
   }
 
   async generate(input: GenerationInput): Promise<GenerationOutput> {
-    const messages = [...(input.systemPrompt ? [{ role: "system", content: input.systemPrompt }] : []), { role: "user", content: input.prompt }];
-    const body = { model: input.model, messages, max_tokens: input.maxTokens, temperature: input.temperature, ...(input.stop.length ? { stop: input.stop } : {}) };
+    const messages = [
+      ...(input.systemPrompt ? [{ role: "system", content: input.systemPrompt }] : []),
+      { role: "user", content: input.prompt },
+    ];
+    const body = {
+      model: input.model,
+      messages,
+      max_tokens: input.maxTokens,
+      temperature: input.temperature,
+      ...(input.stop.length ? { stop: input.stop } : {}),
+    };
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.cfg.apiKey) headers.authorization = `Bearer ${this.cfg.apiKey}`;
     const timeout = AbortSignal.timeout(input.timeoutMs);
@@ -258,10 +285,18 @@ export class OpenAiCompatibleProvider implements TextProvider {
     let res: Response;
     let json: ChatCompletion;
     try {
-      res = await (this.cfg.fetchImpl ?? fetch)(`${this.cfg.url.replace(/\/+$/, "")}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify(body), signal });
+      res = await (this.cfg.fetchImpl ?? fetch)(`${this.cfg.url.replace(/\/+$/, "")}/v1/chat/completions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal,
+      });
       if (!res.ok) {
         const detail = (await res.text()).slice(0, 200);
-        throw new ProviderError(res.status === 429 ? 503 : 502, `${this.name} answered HTTP ${res.status}: ${this.redact(detail)}`);
+        throw new ProviderError(
+          res.status === 429 ? 503 : 502,
+          `${this.name} answered HTTP ${res.status}: ${this.redact(detail)}`,
+        );
       }
       json = (await res.json()) as ChatCompletion;
     } catch (err) {
@@ -271,7 +306,8 @@ export class OpenAiCompatibleProvider implements TextProvider {
       throw new ProviderError(503, `${this.name} unreachable: ${this.redact((err as Error).message)}`);
     }
     const choice = json.choices?.[0];
-    if (typeof choice?.message?.content !== "string") throw new ProviderError(502, `${this.name} returned no completion`);
+    if (typeof choice?.message?.content !== "string")
+      throw new ProviderError(502, `${this.name} returned no completion`);
     const text = choice.message.content;
     return {
       text,
@@ -297,7 +333,11 @@ export function resolveProvider(
   const byName = (n: string) => providers.find((p) => p.name === n);
   let model = requested.model;
   let provider = requested.provider ? byName(requested.provider) : undefined;
-  if (requested.provider && !provider) return { code: 400, error: `unknown provider "${requested.provider}" (known: ${providers.map((p) => p.name).join(", ")})` };
+  if (requested.provider && !provider)
+    return {
+      code: 400,
+      error: `unknown provider "${requested.provider}" (known: ${providers.map((p) => p.name).join(", ")})`,
+    };
   const slash = model.indexOf("/");
   if (slash > 0 && byName(model.slice(0, slash)) && (!provider || provider.name === model.slice(0, slash))) {
     provider = byName(model.slice(0, slash));
@@ -306,6 +346,10 @@ export function resolveProvider(
   if (!provider) provider = model ? providers.find((p) => p.models.includes(model)) : byName(defaultProvider);
   if (!provider) return { code: 404, error: `no provider serves model "${model}"` };
   if (!model) model = provider.defaultModel;
-  if (!provider.models.includes(model)) return { code: 404, error: `provider ${provider.name} has no model "${model}" (models: ${provider.models.join(", ")})` };
+  if (!provider.models.includes(model))
+    return {
+      code: 404,
+      error: `provider ${provider.name} has no model "${model}" (models: ${provider.models.join(", ")})`,
+    };
   return { provider, model };
 }

@@ -12,9 +12,20 @@
 import { randomUUID } from "node:crypto";
 import { defineService, type CallContext, type ServiceContext } from "../sdk/runtime.js";
 import { badRequest, ServiceError } from "../sdk/errors.js";
-import { LocalProvider, OpenAiCompatibleProvider, ProviderError, resolveProvider, type FinishReason, type TextProvider } from "./domain.js";
+import {
+  LocalProvider,
+  OpenAiCompatibleProvider,
+  ProviderError,
+  resolveProvider,
+  type FinishReason,
+  type TextProvider,
+} from "./domain.js";
 
-interface TokenUsage { promptTokens: number; completionTokens: number; totalTokens: number }
+interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
 interface GenerateRequest {
   prompt: string;
   systemPrompt: string;
@@ -35,42 +46,68 @@ interface GenerateResponse {
   latencyMs: number;
   requestId: string;
 }
-interface ProviderInfo { name: string; models: string[]; available: boolean; statusMessage: string; local: boolean }
-interface ListProvidersResponse { providers: ProviderInfo[]; defaultProvider: string }
+interface ProviderInfo {
+  name: string;
+  models: string[];
+  available: boolean;
+  statusMessage: string;
+  local: boolean;
+}
+interface ListProvidersResponse {
+  providers: ProviderInfo[];
+  defaultProvider: string;
+}
 
 const MAX_PROMPT_CHARS = 32_000;
 const MAX_TOKENS = 8192;
 
 function validate(req: GenerateRequest): void {
   if (!req.prompt.trim()) throw badRequest("prompt is required");
-  if (req.prompt.length + req.systemPrompt.length > MAX_PROMPT_CHARS) throw badRequest(`prompt and system_prompt together exceed ${MAX_PROMPT_CHARS} characters`);
+  if (req.prompt.length + req.systemPrompt.length > MAX_PROMPT_CHARS)
+    throw badRequest(`prompt and system_prompt together exceed ${MAX_PROMPT_CHARS} characters`);
   if (req.maxTokens > MAX_TOKENS) throw badRequest(`max_tokens must be at most ${MAX_TOKENS}`);
-  if (!Number.isFinite(req.temperature) || req.temperature < 0 || req.temperature > 2) throw badRequest("temperature must be in [0,2]");
-  if (req.stop.length > 4 || req.stop.some((s) => !s || s.length > 64)) throw badRequest("stop: at most 4 non-empty sequences of at most 64 characters");
+  if (!Number.isFinite(req.temperature) || req.temperature < 0 || req.temperature > 2)
+    throw badRequest("temperature must be in [0,2]");
+  if (req.stop.length > 4 || req.stop.some((s) => !s || s.length > 64))
+    throw badRequest("stop: at most 4 non-empty sequences of at most 64 characters");
   if (req.timeoutMs > 120_000) throw badRequest("timeout_ms must be at most 120000");
   if (req.requestId.length > 128) throw badRequest("request_id is too long (max 128)");
 }
 
 export default defineService({
   name: "ai-integration",
-  description: "Text generation behind a provider interface (local deterministic provider and OpenAI-compatible HTTP APIs)",
+  description:
+    "Text generation behind a provider interface (local deterministic provider and OpenAI-compatible HTTP APIs)",
   start(ctx: ServiceContext) {
     const env = ctx.env;
     const remote = new OpenAiCompatibleProvider({
       name: env.AI_PROVIDER_NAME || "openai",
       url: env.AI_PROVIDER_URL ?? "",
       apiKey: env.AI_API_KEY || undefined,
-      models: (env.AI_PROVIDER_MODELS || "gpt-4o-mini").split(",").map((m) => m.trim()).filter(Boolean),
+      models: (env.AI_PROVIDER_MODELS || "gpt-4o-mini")
+        .split(",")
+        .map((m) => m.trim())
+        .filter(Boolean),
     });
     const providers: TextProvider[] = [new LocalProvider(), remote];
     const defaultProvider = env.AI_DEFAULT_PROVIDER || "local";
     const defaultTimeout = Number(env.AI_TIMEOUT_MS || 30_000);
     const defaultMaxTokens = Number(env.AI_DEFAULT_MAX_TOKENS || 256);
-    ctx.log.info("providers configured", { remote: remote.name, remoteUrl: env.AI_PROVIDER_URL ? "set" : "unset", apiKey: env.AI_API_KEY ? "set" : "unset" });
+    ctx.log.info("providers configured", {
+      remote: remote.name,
+      remoteUrl: env.AI_PROVIDER_URL ? "set" : "unset",
+      apiKey: env.AI_API_KEY ? "set" : "unset",
+    });
 
     const failed = async (requestId: string, provider: string, model: string, code: number, message: string) => {
       await ctx.events
-        .publish("GenerationFailedEvent", { requestId, provider, model, error: { code: code === 504 ? "TIMEOUT" : code === 404 ? "UNKNOWN_MODEL" : "PROVIDER_ERROR", message }, at: new Date().toISOString() })
+        .publish("GenerationFailedEvent", {
+          requestId,
+          provider,
+          model,
+          error: { code: code === 504 ? "TIMEOUT" : code === 404 ? "UNKNOWN_MODEL" : "PROVIDER_ERROR", message },
+          at: new Date().toISOString(),
+        })
         .catch((err) => ctx.log.warn("could not publish GenerationFailedEvent", { err: (err as Error).message }));
     };
 
@@ -104,11 +141,33 @@ export default defineService({
             signal: ctx.signal,
           });
           const latencyMs = Date.now() - started;
-          const usage = { promptTokens: out.promptTokens, completionTokens: out.completionTokens, totalTokens: out.promptTokens + out.completionTokens };
+          const usage = {
+            promptTokens: out.promptTokens,
+            completionTokens: out.completionTokens,
+            totalTokens: out.promptTokens + out.completionTokens,
+          };
           await ctx.events
-            .publish("GenerationCompletedEvent", { requestId, provider: provider.name, model: out.model, usage, latencyMs, finishReason: out.finishReason, at: new Date().toISOString() })
-            .catch((err) => ctx.log.warn("could not publish GenerationCompletedEvent", { err: (err as Error).message }));
-          return { text: out.text, usage, provider: provider.name, model: out.model, finishReason: out.finishReason, latencyMs, requestId };
+            .publish("GenerationCompletedEvent", {
+              requestId,
+              provider: provider.name,
+              model: out.model,
+              usage,
+              latencyMs,
+              finishReason: out.finishReason,
+              at: new Date().toISOString(),
+            })
+            .catch((err) =>
+              ctx.log.warn("could not publish GenerationCompletedEvent", { err: (err as Error).message }),
+            );
+          return {
+            text: out.text,
+            usage,
+            provider: provider.name,
+            model: out.model,
+            finishReason: out.finishReason,
+            latencyMs,
+            requestId,
+          };
         } catch (err) {
           const code = err instanceof ProviderError ? err.code : 500;
           const message = err instanceof ProviderError ? err.message : "provider failed";

@@ -21,7 +21,15 @@ const model = (over: Partial<ModelInfo>): ModelInfo => ({
   status: "MODEL_STATUS_ACTIVE",
   ...over,
 });
-const chat: Criteria = { taskType: "TASK_TYPE_CHAT", maxLatencyMs: 0, maxCostUsd: 0, estimatedPromptTokens: 500, maxTokens: 0, preferredProvider: "", minQuality: 0 };
+const chat: Criteria = {
+  taskType: "TASK_TYPE_CHAT",
+  maxLatencyMs: 0,
+  maxCostUsd: 0,
+  estimatedPromptTokens: 500,
+  maxTokens: 0,
+  preferredProvider: "",
+  minQuality: 0,
+};
 
 describe("candidate scoring", () => {
   it("rejects models outside the budgets with a reason and scores them 0", () => {
@@ -56,7 +64,13 @@ describe("candidate scoring", () => {
     const cheap = model({ modelId: "cheap", inputCostPer1kTokens: 0.001 });
     const dear = model({ modelId: "dear", inputCostPer1kTokens: 0.1 });
     expect(scoreCandidates([dear, cheap], chat, "")[0]!.modelId).toBe("cheap");
-    expect(scoreCandidates([model({ modelId: "lo", qualityScore: 0.2 }), model({ modelId: "hi", qualityScore: 0.9 })], chat, "")[0]!.modelId).toBe("hi");
+    expect(
+      scoreCandidates(
+        [model({ modelId: "lo", qualityScore: 0.2 }), model({ modelId: "hi", qualityScore: 0.9 })],
+        chat,
+        "",
+      )[0]!.modelId,
+    ).toBe("hi");
   });
 
   it("falls back only on failures that are the model's, not the request's", () => {
@@ -81,11 +95,33 @@ describe("ai-router service", () => {
     await h.start(modelManagement);
     await h.start(aiIntegration, { env: { AI_PROVIDER_URL: url, AI_PROVIDER_MODELS: "big-model" } });
     await h.start(service);
-    const reg = (m: Partial<ModelInfo>) => h.call("model-management.register-model", { model: { contextWindowTokens: 8192, taskTypes: ["TASK_TYPE_CHAT"], ...m } });
-    await reg({ modelId: "local/markov-1", provider: "local", taskTypes: ["TASK_TYPE_CHAT", "TASK_TYPE_NARRATION"], typicalLatencyMs: 50, qualityScore: 0.4 });
+    const reg = (m: Partial<ModelInfo>) =>
+      h.call("model-management.register-model", {
+        model: { contextWindowTokens: 8192, taskTypes: ["TASK_TYPE_CHAT"], ...m },
+      });
+    await reg({
+      modelId: "local/markov-1",
+      provider: "local",
+      taskTypes: ["TASK_TYPE_CHAT", "TASK_TYPE_NARRATION"],
+      typicalLatencyMs: 50,
+      qualityScore: 0.4,
+    });
     await reg({ modelId: "local/echo-1", provider: "local", typicalLatencyMs: 10, qualityScore: 0.1 });
-    await reg({ modelId: "openai/big-model", provider: "openai", typicalLatencyMs: 800, qualityScore: 0.95, inputCostPer1kTokens: 0.001, outputCostPer1kTokens: 0.002 });
-    await reg({ modelId: "openai/glacial", provider: "openai", providerModel: "big-model", typicalLatencyMs: 5000, qualityScore: 1 });
+    await reg({
+      modelId: "openai/big-model",
+      provider: "openai",
+      typicalLatencyMs: 800,
+      qualityScore: 0.95,
+      inputCostPer1kTokens: 0.001,
+      outputCostPer1kTokens: 0.002,
+    });
+    await reg({
+      modelId: "openai/glacial",
+      provider: "openai",
+      providerModel: "big-model",
+      typicalLatencyMs: 5000,
+      qualityScore: 1,
+    });
   });
   afterAll(async () => {
     await h?.stop();
@@ -93,17 +129,38 @@ describe("ai-router service", () => {
   });
 
   it("explains every candidate, best first, with rejection reasons", async () => {
-    const r = await h.call<{ chosenModelId: string; candidates: CandidateScore[] }>("ai-router.explain", { criteria: { taskType: "TASK_TYPE_CHAT", maxLatencyMs: 1000 } });
+    const r = await h.call<{ chosenModelId: string; candidates: CandidateScore[] }>("ai-router.explain", {
+      criteria: { taskType: "TASK_TYPE_CHAT", maxLatencyMs: 1000 },
+    });
     expect(r.chosenModelId).toBe("openai/big-model");
-    expect(r.candidates.map((c) => c.modelId)).toEqual(["openai/big-model", "local/markov-1", "local/echo-1", "openai/glacial"]);
+    expect(r.candidates.map((c) => c.modelId)).toEqual([
+      "openai/big-model",
+      "local/markov-1",
+      "local/echo-1",
+      "openai/glacial",
+    ]);
     expect(r.candidates[3]).toMatchObject({ eligible: false, score: 0 });
     expect(r.candidates[3]!.rejectionReason).toMatch(/latency/);
-    expect(Object.keys(r.candidates[0]!.components).sort()).toEqual(["cost", "default", "latency", "preference", "quality"]);
+    expect(Object.keys(r.candidates[0]!.components).sort()).toEqual([
+      "cost",
+      "default",
+      "latency",
+      "preference",
+      "quality",
+    ]);
   });
 
   it("falls back to the next model when the best one fails, and prices the actual usage", async () => {
     const before = apiCalls;
-    const r = await h.call<{ modelId: string; provider: string; attempts: number; text: string; costUsd: number; chosen: CandidateScore; usage: { totalTokens: number } }>("ai-router.route", {
+    const r = await h.call<{
+      modelId: string;
+      provider: string;
+      attempts: number;
+      text: string;
+      costUsd: number;
+      chosen: CandidateScore;
+      usage: { totalTokens: number };
+    }>("ai-router.route", {
       criteria: { taskType: "TASK_TYPE_CHAT", maxLatencyMs: 1000, maxTokens: 40 },
       prompt: "Tell me about the forest",
     });
@@ -116,7 +173,9 @@ describe("ai-router service", () => {
 
   it("gives the default model its bonus", async () => {
     await h.call("model-management.set-default-model", { taskType: "TASK_TYPE_CHAT", modelId: "local/echo-1" });
-    const r = await h.call<{ candidates: CandidateScore[] }>("ai-router.explain", { criteria: { taskType: "TASK_TYPE_CHAT", preferredProvider: "local" } });
+    const r = await h.call<{ candidates: CandidateScore[] }>("ai-router.explain", {
+      criteria: { taskType: "TASK_TYPE_CHAT", preferredProvider: "local" },
+    });
     const echo = r.candidates.find((c) => c.modelId === "local/echo-1")!;
     expect(echo).toMatchObject({ isDefault: true });
     expect(echo.components).toMatchObject({ default: 10, preference: 5 });
@@ -134,6 +193,8 @@ describe("ai-router service", () => {
     const none = await h.fail("ai-router.route", { criteria: { taskType: "TASK_TYPE_CODE" }, prompt: "x" });
     expect(none.code).toBe(412);
     expect((await h.fail("ai-router.route", { prompt: "x" })).code).toBe(400);
-    expect((await h.fail("ai-router.explain", { criteria: { taskType: "TASK_TYPE_CHAT", minQuality: 2 } })).code).toBe(400);
+    expect((await h.fail("ai-router.explain", { criteria: { taskType: "TASK_TYPE_CHAT", minQuality: 2 } })).code).toBe(
+      400,
+    );
   });
 });

@@ -42,7 +42,11 @@ export interface CandidateScore {
 export const WEIGHTS = { quality: 40, latency: 25, cost: 20, default: 10, preference: 5 };
 export const DEFAULT_MAX_TOKENS = 256;
 
-export function estimateCost(m: Pick<ModelInfo, "inputCostPer1kTokens" | "outputCostPer1kTokens">, promptTokens: number, completionTokens: number): number {
+export function estimateCost(
+  m: Pick<ModelInfo, "inputCostPer1kTokens" | "outputCostPer1kTokens">,
+  promptTokens: number,
+  completionTokens: number,
+): number {
   return round((promptTokens * m.inputCostPer1kTokens + completionTokens * m.outputCostPer1kTokens) / 1000, 8);
 }
 
@@ -60,10 +64,13 @@ function round(n: number, digits = 4): number {
 export function rejection(m: ModelInfo, c: Criteria, promptTokens: number, cost: number): string {
   if (m.status === "MODEL_STATUS_RETIRED") return "retired";
   if (!m.taskTypes.includes(c.taskType)) return "task type not supported";
-  if (c.maxLatencyMs > 0 && m.typicalLatencyMs > c.maxLatencyMs) return `over latency budget (${m.typicalLatencyMs} ms > ${c.maxLatencyMs} ms)`;
+  if (c.maxLatencyMs > 0 && m.typicalLatencyMs > c.maxLatencyMs)
+    return `over latency budget (${m.typicalLatencyMs} ms > ${c.maxLatencyMs} ms)`;
   if (c.maxCostUsd > 0 && cost > c.maxCostUsd) return `over cost budget ($${cost} > $${c.maxCostUsd})`;
-  if (c.minQuality > 0 && m.qualityScore < c.minQuality) return `below minimum quality (${m.qualityScore} < ${c.minQuality})`;
-  if (m.contextWindowTokens > 0 && promptTokens + c.maxTokens > m.contextWindowTokens) return "request does not fit the context window";
+  if (c.minQuality > 0 && m.qualityScore < c.minQuality)
+    return `below minimum quality (${m.qualityScore} < ${c.minQuality})`;
+  if (m.contextWindowTokens > 0 && promptTokens + c.maxTokens > m.contextWindowTokens)
+    return "request does not fit the context window";
   return "";
 }
 
@@ -79,9 +86,17 @@ export function scoreCandidates(models: ModelInfo[], c: Criteria, defaultModelId
     const cost = estimateCost(m, promptTokens, Math.min(maxTokens, m.maxOutputTokens || maxTokens));
     const isDefault = m.modelId === defaultModelId;
     const reason = rejection(m, crit, promptTokens, cost);
-    const base = { modelId: m.modelId, provider: m.provider, qualityScore: m.qualityScore, estimatedLatencyMs: m.typicalLatencyMs, estimatedCostUsd: cost, isDefault };
+    const base = {
+      modelId: m.modelId,
+      provider: m.provider,
+      qualityScore: m.qualityScore,
+      estimatedLatencyMs: m.typicalLatencyMs,
+      estimatedCostUsd: cost,
+      isDefault,
+    };
     if (reason) return { ...base, eligible: false, rejectionReason: reason, score: 0, components: {} };
-    const latencyFit = c.maxLatencyMs > 0 ? 1 - m.typicalLatencyMs / c.maxLatencyMs : 1 / (1 + m.typicalLatencyMs / 1000);
+    const latencyFit =
+      c.maxLatencyMs > 0 ? 1 - m.typicalLatencyMs / c.maxLatencyMs : 1 / (1 + m.typicalLatencyMs / 1000);
     const costFit = c.maxCostUsd > 0 ? 1 - cost / c.maxCostUsd : 1 / (1 + cost * 100);
     const components: Record<string, number> = {
       quality: round(WEIGHTS.quality * m.qualityScore),
@@ -93,7 +108,9 @@ export function scoreCandidates(models: ModelInfo[], c: Criteria, defaultModelId
     const score = round(Object.values(components).reduce((a, b) => a + b, 0));
     return { ...base, eligible: true, rejectionReason: "", score, components };
   });
-  return out.sort((a, b) => Number(b.eligible) - Number(a.eligible) || b.score - a.score || a.modelId.localeCompare(b.modelId));
+  return out.sort(
+    (a, b) => Number(b.eligible) - Number(a.eligible) || b.score - a.score || a.modelId.localeCompare(b.modelId),
+  );
 }
 
 /** Whether a failed attempt is worth retrying on the next candidate (the model's fault, not the request's). */

@@ -6,10 +6,28 @@
 import { randomUUID } from "node:crypto";
 import { defineService, type CallContext, type ServiceContext } from "../sdk/runtime.js";
 import { badRequest, failedPrecondition, ServiceError } from "../sdk/errors.js";
-import { estimateCost, estimatePromptTokens, scoreCandidates, shouldFallBack, type CandidateScore, type Criteria, type ModelInfo } from "./domain.js";
+import {
+  estimateCost,
+  estimatePromptTokens,
+  scoreCandidates,
+  shouldFallBack,
+  type CandidateScore,
+  type Criteria,
+  type ModelInfo,
+} from "./domain.js";
 
-interface TokenUsage { promptTokens: number; completionTokens: number; totalTokens: number }
-interface RouteRequest { criteria?: Criteria; prompt: string; systemPrompt: string; temperature: number; requestId: string }
+interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+interface RouteRequest {
+  criteria?: Criteria;
+  prompt: string;
+  systemPrompt: string;
+  temperature: number;
+  requestId: string;
+}
 interface RouteResponse {
   modelId: string;
   provider: string;
@@ -21,15 +39,25 @@ interface RouteResponse {
   chosen: CandidateScore;
   requestId: string;
 }
-interface ExplainRequest { criteria?: Criteria }
-interface ExplainResponse { chosenModelId: string; candidates: CandidateScore[] }
-interface GenerateResponse { text: string; usage: TokenUsage; latencyMs: number }
+interface ExplainRequest {
+  criteria?: Criteria;
+}
+interface ExplainResponse {
+  chosenModelId: string;
+  candidates: CandidateScore[];
+}
+interface GenerateResponse {
+  text: string;
+  usage: TokenUsage;
+  latencyMs: number;
+}
 
 function validateCriteria(c: Criteria | undefined): Criteria {
   if (!c) throw badRequest("criteria is required");
   if (c.taskType === "TASK_TYPE_UNSPECIFIED") throw badRequest("criteria.task_type is required");
   if (!Number.isFinite(c.maxCostUsd) || c.maxCostUsd < 0) throw badRequest("criteria.max_cost_usd must be >= 0");
-  if (!Number.isFinite(c.minQuality) || c.minQuality < 0 || c.minQuality > 1) throw badRequest("criteria.min_quality must be in [0,1]");
+  if (!Number.isFinite(c.minQuality) || c.minQuality < 0 || c.minQuality > 1)
+    throw badRequest("criteria.min_quality must be in [0,1]");
   if (c.maxTokens > 8192) throw badRequest("criteria.max_tokens must be at most 8192");
   return c;
 }
@@ -44,14 +72,31 @@ export default defineService({
       // every model, retired ones included, so Explain can say why each one was passed over
       const [{ models }, def] = await Promise.all([
         ctx.client.call<{ models: ModelInfo[] }>("model-management.list-models", { includeRetired: true }),
-        ctx.client.call<{ found: boolean; model?: ModelInfo }>("model-management.get-default-model", { taskType: c.taskType }),
+        ctx.client.call<{ found: boolean; model?: ModelInfo }>("model-management.get-default-model", {
+          taskType: c.taskType,
+        }),
       ]);
-      return { ranked: scoreCandidates(models, c, def.found ? (def.model?.modelId ?? "") : ""), models: new Map(models.map((m) => [m.modelId, m])) };
+      return {
+        ranked: scoreCandidates(models, c, def.found ? (def.model?.modelId ?? "") : ""),
+        models: new Map(models.map((m) => [m.modelId, m])),
+      };
     };
 
-    const routingFailed = async (requestId: string, taskType: string, code: string, message: string, attempts: number) => {
+    const routingFailed = async (
+      requestId: string,
+      taskType: string,
+      code: string,
+      message: string,
+      attempts: number,
+    ) => {
       await ctx.events
-        .publish("RoutingFailedEvent", { requestId, taskType, error: { code, message }, attempts, at: new Date().toISOString() })
+        .publish("RoutingFailedEvent", {
+          requestId,
+          taskType,
+          error: { code, message },
+          attempts,
+          at: new Date().toISOString(),
+        })
         .catch((err) => ctx.log.warn("could not publish RoutingFailedEvent", { err: (err as Error).message }));
     };
 
@@ -60,7 +105,10 @@ export default defineService({
         const c = validateCriteria(req.criteria);
         if (!req.prompt.trim()) throw badRequest("prompt is required");
         const requestId = req.requestId || randomUUID();
-        const crit = { ...c, estimatedPromptTokens: c.estimatedPromptTokens || estimatePromptTokens(req.prompt, req.systemPrompt) };
+        const crit = {
+          ...c,
+          estimatedPromptTokens: c.estimatedPromptTokens || estimatePromptTokens(req.prompt, req.systemPrompt),
+        };
         const { ranked, models } = await candidates(crit);
         const eligible = ranked.filter((x) => x.eligible).slice(0, maxAttempts);
         if (!eligible.length) {
@@ -78,18 +126,51 @@ export default defineService({
           try {
             const gen = await ctx.client.call<GenerateResponse>(
               "ai-integration.generate",
-              { prompt: req.prompt, systemPrompt: req.systemPrompt, model: model.providerModel, provider: model.provider, maxTokens: c.maxTokens || 256, temperature: req.temperature, requestId },
+              {
+                prompt: req.prompt,
+                systemPrompt: req.systemPrompt,
+                model: model.providerModel,
+                provider: model.provider,
+                maxTokens: c.maxTokens || 256,
+                temperature: req.temperature,
+                requestId,
+              },
               { timeout: remaining },
             );
             const costUsd = estimateCost(model, gen.usage.promptTokens, gen.usage.completionTokens);
             await ctx.events
-              .publish("RequestRoutedEvent", { requestId, taskType: c.taskType, modelId: cand.modelId, provider: cand.provider, score: cand.score, latencyMs: gen.latencyMs, costUsd, attempts, at: new Date().toISOString() })
+              .publish("RequestRoutedEvent", {
+                requestId,
+                taskType: c.taskType,
+                modelId: cand.modelId,
+                provider: cand.provider,
+                score: cand.score,
+                latencyMs: gen.latencyMs,
+                costUsd,
+                attempts,
+                at: new Date().toISOString(),
+              })
               .catch((err) => ctx.log.warn("could not publish RequestRoutedEvent", { err: (err as Error).message }));
-            return { modelId: cand.modelId, provider: cand.provider, text: gen.text, usage: gen.usage, costUsd, latencyMs: gen.latencyMs, attempts, chosen: cand, requestId };
+            return {
+              modelId: cand.modelId,
+              provider: cand.provider,
+              text: gen.text,
+              usage: gen.usage,
+              costUsd,
+              latencyMs: gen.latencyMs,
+              attempts,
+              chosen: cand,
+              requestId,
+            };
           } catch (err) {
             if (!(err instanceof ServiceError)) throw err;
             last = err;
-            ctx.log.warn("model attempt failed", { requestId, modelId: cand.modelId, code: err.code, message: err.message });
+            ctx.log.warn("model attempt failed", {
+              requestId,
+              modelId: cand.modelId,
+              code: err.code,
+              message: err.message,
+            });
             if (!shouldFallBack(err.code)) break;
           }
         }

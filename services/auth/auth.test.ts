@@ -29,7 +29,10 @@ describe("auth domain", () => {
     expect(sessionStatus(undefined, 0)).toEqual({ valid: false, reason: "UNKNOWN" });
     expect(sessionStatus(s, 500)).toEqual({ valid: true });
     expect(sessionStatus(s, 1000)).toEqual({ valid: false, reason: "EXPIRED" });
-    expect(sessionStatus({ ...s, revokedAt: new Date(0).toISOString() }, 2000)).toEqual({ valid: false, reason: "REVOKED" });
+    expect(sessionStatus({ ...s, revokedAt: new Date(0).toISOString() }, 2000)).toEqual({
+      valid: false,
+      reason: "REVOKED",
+    });
   });
 });
 
@@ -39,7 +42,9 @@ describe("auth service", () => {
   const logs: string[] = [];
   beforeAll(async () => {
     h = await startHarness();
-    const running = await h.start(service, { env: { AUTH_SCRYPT_N: "1024", AUTH_SESSION_GRACE_S: "0.2", AUTH_SWEEP_INTERVAL_S: "0.1" } });
+    const running = await h.start(service, {
+      env: { AUTH_SCRYPT_N: "1024", AUTH_SESSION_GRACE_S: "0.2", AUTH_SWEEP_INTERVAL_S: "0.1" },
+    });
     state = running.ctx.state;
     // capture what the service logs, to prove secrets stay out of it
     const orig = running.ctx.log;
@@ -54,7 +59,11 @@ describe("auth service", () => {
   afterAll(async () => h?.stop());
 
   it("registers a player and never stores or returns the password", async () => {
-    const r = await h.call<{ playerId: string; username: string }>("auth.register", { username: "Aria_1", password: "s3cret-pass", email: "aria@example.com" });
+    const r = await h.call<{ playerId: string; username: string }>("auth.register", {
+      username: "Aria_1",
+      password: "s3cret-pass",
+      email: "aria@example.com",
+    });
     expect(r.username).toBe("aria_1");
     expect(r.playerId).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.stringify(r)).not.toContain("s3cret-pass");
@@ -74,31 +83,52 @@ describe("auth service", () => {
   });
 
   it("logs in, validates the token and logs out", async () => {
-    const { session } = await h.call<{ session: { sessionToken: string; playerId: string; issuedAt: string; expiresAt: string } }>("auth.login", {
+    const { session } = await h.call<{
+      session: { sessionToken: string; playerId: string; issuedAt: string; expiresAt: string };
+    }>("auth.login", {
       username: "aria_1",
       password: "s3cret-pass",
       client: "pc/1.0",
     });
     expect(Buffer.from(session.sessionToken, "base64url")).toHaveLength(32);
     expect(Date.parse(session.expiresAt) - Date.parse(session.issuedAt)).toBe(3600_000);
-    const v = await h.call<{ valid: boolean; session: { playerId: string } }>("auth.validate", { sessionToken: session.sessionToken });
+    const v = await h.call<{ valid: boolean; session: { playerId: string } }>("auth.validate", {
+      sessionToken: session.sessionToken,
+    });
     expect(v.valid).toBe(true);
     expect(v.session.playerId).toBe(session.playerId);
     expect(await h.call("auth.logout", { sessionToken: session.sessionToken })).toEqual({ revoked: true });
     expect(await h.call("auth.logout", { sessionToken: session.sessionToken })).toEqual({ revoked: false });
-    expect(await h.call("auth.validate", { sessionToken: session.sessionToken })).toMatchObject({ valid: false, reason: "REVOKED" });
+    expect(await h.call("auth.validate", { sessionToken: session.sessionToken })).toMatchObject({
+      valid: false,
+      reason: "REVOKED",
+    });
   });
 
   it("caps the requested ttl at 24 hours", async () => {
-    const { session } = await h.call<{ session: { issuedAt: string; expiresAt: string } }>("auth.login", { username: "aria_1", password: "s3cret-pass", ttl: "604800s" });
+    const { session } = await h.call<{ session: { issuedAt: string; expiresAt: string } }>("auth.login", {
+      username: "aria_1",
+      password: "s3cret-pass",
+      ttl: "604800s",
+    });
     expect(Date.parse(session.expiresAt) - Date.parse(session.issuedAt)).toBe(86400_000);
   });
 
   it("reports EXPIRED for a session past its ttl and UNKNOWN for a made-up token", async () => {
-    const { session } = await h.call<{ session: { sessionToken: string } }>("auth.login", { username: "aria_1", password: "s3cret-pass", ttl: "0.05s" });
+    const { session } = await h.call<{ session: { sessionToken: string } }>("auth.login", {
+      username: "aria_1",
+      password: "s3cret-pass",
+      ttl: "0.05s",
+    });
     await new Promise((r) => setTimeout(r, 80));
-    expect(await h.call("auth.validate", { sessionToken: session.sessionToken })).toMatchObject({ valid: false, reason: "EXPIRED" });
-    expect(await h.call("auth.validate", { sessionToken: "bm90LWEtdG9rZW4" })).toMatchObject({ valid: false, reason: "UNKNOWN" });
+    expect(await h.call("auth.validate", { sessionToken: session.sessionToken })).toMatchObject({
+      valid: false,
+      reason: "EXPIRED",
+    });
+    expect(await h.call("auth.validate", { sessionToken: "bm90LWEtdG9rZW4" })).toMatchObject({
+      valid: false,
+      reason: "UNKNOWN",
+    });
   });
 
   it("answers a wrong password and an unknown user alike with 401", async () => {
@@ -109,13 +139,23 @@ describe("auth service", () => {
   });
 
   it("forgets ended sessions after the grace period", async () => {
-    const { session } = await h.call<{ session: { sessionToken: string } }>("auth.login", { username: "aria_1", password: "s3cret-pass", ttl: "0.01s" });
+    const { session } = await h.call<{ session: { sessionToken: string } }>("auth.login", {
+      username: "aria_1",
+      password: "s3cret-pass",
+      ttl: "0.01s",
+    });
     await new Promise((r) => setTimeout(r, 500));
-    expect(await h.call("auth.validate", { sessionToken: session.sessionToken })).toMatchObject({ valid: false, reason: "UNKNOWN" });
+    expect(await h.call("auth.validate", { sessionToken: session.sessionToken })).toMatchObject({
+      valid: false,
+      reason: "UNKNOWN",
+    });
   });
 
   it("never logs passwords, hashes or tokens", async () => {
-    const { session } = await h.call<{ session: { sessionToken: string } }>("auth.login", { username: "aria_1", password: "s3cret-pass" });
+    const { session } = await h.call<{ session: { sessionToken: string } }>("auth.login", {
+      username: "aria_1",
+      password: "s3cret-pass",
+    });
     const hash = (await state.get<{ password: { hash: string } }>("user.aria_1"))!.value.password.hash;
     const all = logs.join("\n");
     expect(logs.length).toBeGreaterThan(3);

@@ -13,9 +13,15 @@ export function normalizeUsername(raw: string): string {
 }
 
 /** Problems with a registration, as user-facing messages; empty when it is acceptable. */
-export function registrationProblems(r: { username: string; password: string; email: string; displayName: string }): string[] {
+export function registrationProblems(r: {
+  username: string;
+  password: string;
+  email: string;
+  displayName: string;
+}): string[] {
   const problems: string[] = [];
-  if (!USERNAME_RE.test(normalizeUsername(r.username))) problems.push("username must be 3-32 characters of a-z, 0-9, _ . -");
+  if (!USERNAME_RE.test(normalizeUsername(r.username)))
+    problems.push("username must be 3-32 characters of a-z, 0-9, _ . -");
   if (r.password.length < PASSWORD_MIN) problems.push(`password must be at least ${PASSWORD_MIN} characters`);
   if (r.password.length > PASSWORD_MAX) problems.push(`password must be at most ${PASSWORD_MAX} characters`);
   if (r.email && (r.email.length > 254 || !EMAIL_RE.test(r.email))) problems.push("email is not a valid address");
@@ -38,7 +44,9 @@ const KEY_LEN = 64;
 
 function scryptAsync(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(password.normalize("NFKC"), salt, KEY_LEN, { ...opts, maxmem: 256 * opts.N! * opts.r! }, (err, key) => (err ? reject(err) : resolve(key))),
+    scrypt(password.normalize("NFKC"), salt, KEY_LEN, { ...opts, maxmem: 256 * opts.N! * opts.r! }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
   );
 }
 
@@ -50,7 +58,11 @@ export async function hashPassword(password: string, cost = DEFAULT_SCRYPT): Pro
 
 export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
   const expected = Buffer.from(stored.hash, "base64");
-  const actual = await scryptAsync(password, Buffer.from(stored.salt, "base64"), { N: stored.N, r: stored.r, p: stored.p });
+  const actual = await scryptAsync(password, Buffer.from(stored.salt, "base64"), {
+    N: stored.N,
+    r: stored.r,
+    p: stored.p,
+  });
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 

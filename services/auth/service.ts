@@ -98,7 +98,9 @@ export default defineService({
     const { state, events, log } = ctx;
 
     const publish = (name: string, data: unknown) =>
-      events.publish(name, data).catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
+      events
+        .publish(name, data)
+        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
 
     const toSession = (token: string, s: StoredSession): Session => ({
       sessionToken: token,
@@ -166,7 +168,8 @@ export default defineService({
         const username = normalizeUsername(req.username);
         const account = (await state.get<Account>(userKey(username)))?.value;
         // unknown users cost a scrypt too, so response time does not reveal which usernames exist
-        const ok = req.password.length <= PASSWORD_MAX && (await verifyPassword(req.password, account?.password ?? decoy));
+        const ok =
+          req.password.length <= PASSWORD_MAX && (await verifyPassword(req.password, account?.password ?? decoy));
         if (!account || !ok) {
           const reason = account ? "BAD_PASSWORD" : "UNKNOWN_USER";
           log.info("login failed", { username, reason });
@@ -183,7 +186,11 @@ export default defineService({
           client: req.client.slice(0, 128),
         };
         await state.put(sessionKey(token), session, 0);
-        log.info("player logged in", { playerId: account.playerId, client: session.client, expiresAt: session.expiresAt });
+        log.info("player logged in", {
+          playerId: account.playerId,
+          client: session.client,
+          expiresAt: session.expiresAt,
+        });
         await publish("PlayerLoggedInEvent", {
           playerId: account.playerId,
           username,

@@ -89,7 +89,14 @@ describe("provider client", () => {
   it("does not retry a 4xx answer and treats it as a healthy provider", async () => {
     let calls = 0;
     const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000 });
-    const client = new BodyProviderClient({ url: "http://p", timeoutMs: 100, retries: 3, backoffMs: 1, breaker, fetchImpl: async () => (++calls, respond(409)) });
+    const client = new BodyProviderClient({
+      url: "http://p",
+      timeoutMs: 100,
+      retries: 3,
+      backoffMs: 1,
+      breaker,
+      fetchImpl: async () => (++calls, respond(409)),
+    });
     const err = await client.hold({ reservationId: "r", assetId: "a", playerId: "p", expiresAt: "x" }).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderCallError);
     expect(err.status).toBe(409);
@@ -97,7 +104,9 @@ describe("provider client", () => {
   });
 
   it("normalizes provider assets and computes room", () => {
-    expect(normalizeAsset({ id: "x", category: "hair", capacity: 2, price: { currency: "USD", minorUnits: 199 } })).toMatchObject({
+    expect(
+      normalizeAsset({ id: "x", category: "hair", capacity: 2, price: { currency: "USD", minorUnits: 199 } }),
+    ).toMatchObject({
       assetId: "x",
       category: "ASSET_CATEGORY_HAIR",
       capacity: 2,
@@ -105,14 +114,27 @@ describe("provider client", () => {
       inStock: true,
     });
     expect(normalizeAsset({ id: "x", category: "spaceship" })).toBeUndefined();
-    expect([hasRoom({ capacity: 1, inStock: true }, 1), hasRoom({ capacity: 0, inStock: true }, 99), hasRoom({ capacity: 5, inStock: false }, 0)]).toEqual([false, true, false]);
+    expect([
+      hasRoom({ capacity: 1, inStock: true }, 1),
+      hasRoom({ capacity: 0, inStock: true }, 99),
+      hasRoom({ capacity: 5, inStock: false }, 0),
+    ]).toEqual([false, true, false]);
     expect(decodePageToken(encodePageToken(40))).toBe(40);
     expect(decodePageToken("garbage")).toBeUndefined();
   });
 });
 
-interface Reservation { reservationId: string; status: string; playerId: string }
-interface ReserveResponse { reserved: boolean; reservation?: Reservation; replayed: boolean; error?: { code: string } }
+interface Reservation {
+  reservationId: string;
+  status: string;
+  playerId: string;
+}
+interface ReserveResponse {
+  reserved: boolean;
+  reservation?: Reservation;
+  replayed: boolean;
+  error?: { code: string };
+}
 
 describe("body-broker-integration with the built-in catalog", () => {
   let h: Harness;
@@ -125,28 +147,66 @@ describe("body-broker-integration with the built-in catalog", () => {
   });
 
   it("lists built-in assets filtered by category, with pages", async () => {
-    const bodies = await h.call<{ assets: { assetId: string; provider: string }[] }>("body-broker-integration.list-assets", { category: "ASSET_CATEGORY_BODY" });
+    const bodies = await h.call<{ assets: { assetId: string; provider: string }[] }>(
+      "body-broker-integration.list-assets",
+      { category: "ASSET_CATEGORY_BODY" },
+    );
     expect(bodies.assets.map((a) => a.assetId)).toEqual(["body-human-m-01", "body-human-f-01", "body-wolf-01"]);
     expect(bodies.assets[0]!.provider).toBe("builtin");
-    const p1 = await h.call<{ assets: unknown[]; page: { nextPageToken: string; total: number } }>("body-broker-integration.list-assets", { page: { pageSize: 5 } });
+    const p1 = await h.call<{ assets: unknown[]; page: { nextPageToken: string; total: number } }>(
+      "body-broker-integration.list-assets",
+      { page: { pageSize: 5 } },
+    );
     expect(p1.assets).toHaveLength(5);
-    const p2 = await h.call<{ assets: unknown[]; page: { nextPageToken: string } }>("body-broker-integration.list-assets", { page: { pageSize: 5, pageToken: p1.page.nextPageToken } });
+    const p2 = await h.call<{ assets: unknown[]; page: { nextPageToken: string } }>(
+      "body-broker-integration.list-assets",
+      { page: { pageSize: 5, pageToken: p1.page.nextPageToken } },
+    );
     expect(p2.assets).toHaveLength(p1.page.total - 5);
     expect(p2.page.nextPageToken).toBe("");
   });
 
   it("lets only one player hold a single-copy asset until it is released", async () => {
-    const a = await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "body-wolf-01", playerId: "p1", ttl: "60s" });
+    const a = await h.call<ReserveResponse>("body-broker-integration.reserve", {
+      assetId: "body-wolf-01",
+      playerId: "p1",
+      ttl: "60s",
+    });
     expect(a.reserved).toBe(true);
-    const b = await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "body-wolf-01", playerId: "p2" });
+    const b = await h.call<ReserveResponse>("body-broker-integration.reserve", {
+      assetId: "body-wolf-01",
+      playerId: "p2",
+    });
     expect(b).toMatchObject({ reserved: false, error: { code: "UNAVAILABLE" } });
-    const listed = await h.call<{ assets: { assetId: string; available: boolean; reservedCount: number }[] }>("body-broker-integration.list-assets", { category: "ASSET_CATEGORY_BODY" });
-    expect(listed.assets.find((x) => x.assetId === "body-wolf-01")).toMatchObject({ available: false, reservedCount: 1 });
-    expect((await h.fail("body-broker-integration.release", { reservationId: a.reservation!.reservationId, playerId: "p2" })).code).toBe(403);
-    const rel = await h.call<{ released: boolean; reservation: Reservation }>("body-broker-integration.release", { reservationId: a.reservation!.reservationId, playerId: "p1" });
+    const listed = await h.call<{ assets: { assetId: string; available: boolean; reservedCount: number }[] }>(
+      "body-broker-integration.list-assets",
+      { category: "ASSET_CATEGORY_BODY" },
+    );
+    expect(listed.assets.find((x) => x.assetId === "body-wolf-01")).toMatchObject({
+      available: false,
+      reservedCount: 1,
+    });
+    expect(
+      (await h.fail("body-broker-integration.release", { reservationId: a.reservation!.reservationId, playerId: "p2" }))
+        .code,
+    ).toBe(403);
+    const rel = await h.call<{ released: boolean; reservation: Reservation }>("body-broker-integration.release", {
+      reservationId: a.reservation!.reservationId,
+      playerId: "p1",
+    });
     expect(rel).toMatchObject({ released: true, reservation: { status: "RESERVATION_STATUS_RELEASED" } });
-    expect((await h.call<{ released: boolean }>("body-broker-integration.release", { reservationId: a.reservation!.reservationId, playerId: "p1" })).released).toBe(false);
-    expect((await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "body-wolf-01", playerId: "p2" })).reserved).toBe(true);
+    expect(
+      (
+        await h.call<{ released: boolean }>("body-broker-integration.release", {
+          reservationId: a.reservation!.reservationId,
+          playerId: "p1",
+        })
+      ).released,
+    ).toBe(false);
+    expect(
+      (await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "body-wolf-01", playerId: "p2" }))
+        .reserved,
+    ).toBe(true);
   });
 
   it("returns the same reservation for a retry with the same idempotency key", async () => {
@@ -159,23 +219,42 @@ describe("body-broker-integration with the built-in catalog", () => {
   });
 
   it("expires a reservation at its TTL and frees the asset", async () => {
-    const a = await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "outfit-crown-01", playerId: "p4", ttl: "1s" });
+    const a = await h.call<ReserveResponse>("body-broker-integration.reserve", {
+      assetId: "outfit-crown-01",
+      playerId: "p4",
+      ttl: "1s",
+    });
     expect(a.reserved).toBe(true);
     const expired: string[] = [];
-    const sub = h.nc.subscribe("events.body-broker-integration.reservation-expired", { callback: (_e, m) => void expired.push(m.subject) });
+    const sub = h.nc.subscribe("events.body-broker-integration.reservation-expired", {
+      callback: (_e, m) => void expired.push(m.subject),
+    });
     await sleep(1100);
-    const st = await h.call<{ reservationFound: boolean; reservation: Reservation; provider: { circuitState: string; healthy: boolean } }>("body-broker-integration.status", {
+    const st = await h.call<{
+      reservationFound: boolean;
+      reservation: Reservation;
+      provider: { circuitState: string; healthy: boolean };
+    }>("body-broker-integration.status", {
       reservationId: a.reservation!.reservationId,
     });
-    expect(st).toMatchObject({ reservationFound: true, reservation: { status: "RESERVATION_STATUS_EXPIRED" }, provider: { circuitState: "CIRCUIT_STATE_CLOSED", healthy: true } });
-    expect((await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "outfit-crown-01", playerId: "p5" })).reserved).toBe(true);
+    expect(st).toMatchObject({
+      reservationFound: true,
+      reservation: { status: "RESERVATION_STATUS_EXPIRED" },
+      provider: { circuitState: "CIRCUIT_STATE_CLOSED", healthy: true },
+    });
+    expect(
+      (await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "outfit-crown-01", playerId: "p5" }))
+        .reserved,
+    ).toBe(true);
     await sleep(100);
     sub.unsubscribe();
     expect(expired).toHaveLength(1);
   });
 
   it("answers NOT_FOUND for unknown assets and 400 for bad input", async () => {
-    expect(await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "nope", playerId: "p1" })).toMatchObject({ reserved: false, error: { code: "NOT_FOUND" } });
+    expect(
+      await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "nope", playerId: "p1" }),
+    ).toMatchObject({ reserved: false, error: { code: "NOT_FOUND" } });
     expect((await h.fail("body-broker-integration.reserve", { assetId: "body-wolf-01" })).code).toBe(400);
     expect((await h.fail("body-broker-integration.list-assets", { page: { pageToken: "zzz" } })).code).toBe(400);
   });
@@ -199,12 +278,20 @@ describe("body-broker-integration with an HTTP provider", () => {
         }
         if (req.method === "GET" && req.url === "/v1/assets") {
           res.writeHead(200, { "content-type": "application/json" });
-          return void res.end(JSON.stringify({ assets: [{ id: "cape-01", name: "Cape", category: "outfit", bodyType: "humanoid_m", capacity: 1 }, { id: "sold-out", category: "hair" }] }));
+          return void res.end(
+            JSON.stringify({
+              assets: [
+                { id: "cape-01", name: "Cape", category: "outfit", bodyType: "humanoid_m", capacity: 1 },
+                { id: "sold-out", category: "hair" },
+              ],
+            }),
+          );
         }
         let body = "";
         req.on("data", (c) => (body += c));
         req.on("end", () => {
-          if (req.method === "POST" && JSON.parse(body).assetId === "sold-out") return void res.writeHead(409).end("{}");
+          if (req.method === "POST" && JSON.parse(body).assetId === "sold-out")
+            return void res.writeHead(409).end("{}");
           res.writeHead(200, { "content-type": "application/json" }).end("{}");
         });
       };
@@ -213,7 +300,9 @@ describe("body-broker-integration with an HTTP provider", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     h = await startHarness();
-    h.nc.subscribe("events.body-broker-integration.provider-circuit-changed", { callback: (_e, m) => void circuit.push(m.subject) });
+    h.nc.subscribe("events.body-broker-integration.provider-circuit-changed", {
+      callback: (_e, m) => void circuit.push(m.subject),
+    });
     await h.start(service, {
       env: {
         BODY_PROVIDER_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -234,7 +323,10 @@ describe("body-broker-integration with an HTTP provider", () => {
   });
 
   it("lists the provider's catalog and places holds with it", async () => {
-    const list = await h.call<{ assets: { assetId: string; provider: string; category: string }[]; stale: boolean }>("body-broker-integration.list-assets", {});
+    const list = await h.call<{ assets: { assetId: string; provider: string; category: string }[]; stale: boolean }>(
+      "body-broker-integration.list-assets",
+      {},
+    );
     expect(list.stale).toBe(false);
     expect(list.assets.map((a) => [a.assetId, a.provider, a.category])).toEqual([
       ["cape-01", "avatars-inc", "ASSET_CATEGORY_OUTFIT"],
@@ -243,7 +335,9 @@ describe("body-broker-integration with an HTTP provider", () => {
     const r = await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "cape-01", playerId: "p1" });
     expect(r.reserved).toBe(true);
     expect(seen).toContain("POST /v1/reservations");
-    expect(await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "sold-out", playerId: "p1" })).toMatchObject({ reserved: false, error: { code: "UNAVAILABLE" } });
+    expect(
+      await h.call<ReserveResponse>("body-broker-integration.reserve", { assetId: "sold-out", playerId: "p1" }),
+    ).toMatchObject({ reserved: false, error: { code: "UNAVAILABLE" } });
   });
 
   it("retries a failed call and succeeds", async () => {
@@ -260,7 +354,15 @@ describe("body-broker-integration with an HTTP provider", () => {
     expect(stale).toMatchObject({ stale: true });
     mode = "slow"; // timeouts count too
     await h.call("body-broker-integration.list-assets", {});
-    const st = await h.call<{ provider: { circuitState: string; healthy: boolean; consecutiveFailures: number; lastError: string; openUntil: string } }>("body-broker-integration.status", {});
+    const st = await h.call<{
+      provider: {
+        circuitState: string;
+        healthy: boolean;
+        consecutiveFailures: number;
+        lastError: string;
+        openUntil: string;
+      };
+    }>("body-broker-integration.status", {});
     expect(st.provider).toMatchObject({ circuitState: "CIRCUIT_STATE_OPEN", healthy: false, consecutiveFailures: 2 });
     expect(st.provider.lastError).toMatch(/timed out/);
     expect(st.provider.openUntil).toMatch(/Z$/);
@@ -277,7 +379,10 @@ describe("body-broker-integration with an HTTP provider", () => {
     expect(st.provider.circuitState).toBe("CIRCUIT_STATE_HALF_OPEN");
     const list = await h.call<{ stale: boolean }>("body-broker-integration.list-assets", {});
     expect(list.stale).toBe(false);
-    const after = await h.call<{ provider: { circuitState: string; consecutiveFailures: number } }>("body-broker-integration.status", {});
+    const after = await h.call<{ provider: { circuitState: string; consecutiveFailures: number } }>(
+      "body-broker-integration.status",
+      {},
+    );
     expect(after.provider).toMatchObject({ circuitState: "CIRCUIT_STATE_CLOSED", consecutiveFailures: 0 });
     await sleep(100);
     expect(circuit).toHaveLength(3); // CLOSED->OPEN, OPEN->HALF_OPEN, HALF_OPEN->CLOSED

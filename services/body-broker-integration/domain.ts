@@ -53,12 +53,19 @@ export class CircuitBreaker {
     if (to === this.state) return;
     const from = this.state;
     this.state = to;
-    this.onChange({ from, to, consecutiveFailures: this.consecutiveFailures, lastError: this.lastError, at: this.now() });
+    this.onChange({
+      from,
+      to,
+      consecutiveFailures: this.consecutiveFailures,
+      lastError: this.lastError,
+      at: this.now(),
+    });
   }
 
   /** The state as of now (an expired OPEN reads as HALF_OPEN). */
   current(): CircuitState {
-    if (this.state === "CIRCUIT_STATE_OPEN" && this.now() >= (this.openUntil ?? 0)) this.move("CIRCUIT_STATE_HALF_OPEN");
+    if (this.state === "CIRCUIT_STATE_OPEN" && this.now() >= (this.openUntil ?? 0))
+      this.move("CIRCUIT_STATE_HALF_OPEN");
     return this.state;
   }
 
@@ -148,7 +155,10 @@ export class BodyProviderClient {
   constructor(private readonly o: ProviderClientOptions) {}
 
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    if (!this.o.breaker.tryAcquire()) throw new CircuitOpenError(`provider circuit is open until ${new Date(this.o.breaker.openUntil ?? 0).toISOString()}`);
+    if (!this.o.breaker.tryAcquire())
+      throw new CircuitOpenError(
+        `provider circuit is open until ${new Date(this.o.breaker.openUntil ?? 0).toISOString()}`,
+      );
     const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     let lastError = "";
     for (let attempt = 0; attempt <= this.o.retries; attempt++) {
@@ -172,12 +182,16 @@ export class BodyProviderClient {
         } catch {
           if (res.ok) throw new ProviderCallError(`provider sent invalid JSON for ${method} ${path}`);
         }
-        if (!res.ok) throw new ProviderCallError(`provider answered HTTP ${res.status} to ${method} ${path}`, res.status);
+        if (!res.ok)
+          throw new ProviderCallError(`provider answered HTTP ${res.status} to ${method} ${path}`, res.status);
         return { status: res.status, json };
       } catch (err) {
         if (err instanceof ProviderCallError) throw err;
         const e = err as Error;
-        lastError = e.name === "TimeoutError" ? `${method} ${path} timed out after ${this.o.timeoutMs} ms` : `${method} ${path} failed: ${e.message}`;
+        lastError =
+          e.name === "TimeoutError"
+            ? `${method} ${path} timed out after ${this.o.timeoutMs} ms`
+            : `${method} ${path} failed: ${e.message}`;
       }
     }
     this.o.breaker.onFailure(lastError);
@@ -205,7 +219,14 @@ export class BodyProviderClient {
   }
 }
 
-const CATEGORIES: AssetCategory[] = ["ASSET_CATEGORY_BODY", "ASSET_CATEGORY_HEAD", "ASSET_CATEGORY_HAIR", "ASSET_CATEGORY_OUTFIT", "ASSET_CATEGORY_ACCESSORY", "ASSET_CATEGORY_ANIMATION"];
+const CATEGORIES: AssetCategory[] = [
+  "ASSET_CATEGORY_BODY",
+  "ASSET_CATEGORY_HEAD",
+  "ASSET_CATEGORY_HAIR",
+  "ASSET_CATEGORY_OUTFIT",
+  "ASSET_CATEGORY_ACCESSORY",
+  "ASSET_CATEGORY_ANIMATION",
+];
 
 /** A provider catalog entry in our shape; entries without an id or with an unknown category are skipped. */
 export function normalizeAsset(a: Record<string, unknown>): ProviderAsset | undefined {
@@ -228,7 +249,15 @@ export function normalizeAsset(a: Record<string, unknown>): ProviderAsset | unde
 
 // ---------- the built-in catalog ----------
 
-const asset = (assetId: string, name: string, category: AssetCategory, bodyType: string, capacity: number, tags: string[], gold?: number): ProviderAsset => ({
+const asset = (
+  assetId: string,
+  name: string,
+  category: AssetCategory,
+  bodyType: string,
+  capacity: number,
+  tags: string[],
+  gold?: number,
+): ProviderAsset => ({
   assetId,
   name,
   category,
@@ -247,7 +276,15 @@ export const BUILTIN_CATALOG: ProviderAsset[] = [
   asset("head-elf-01", "Elven head", "ASSET_CATEGORY_HEAD", "humanoid_f", 0, ["elf"]),
   asset("hair-braids-01", "Warrior braids", "ASSET_CATEGORY_HAIR", "humanoid_f", 0, ["warrior"]),
   asset("outfit-knight-01", "Knight's plate", "ASSET_CATEGORY_OUTFIT", "humanoid_m", 3, ["armor"], 1200),
-  asset("outfit-crown-01", "Crown of the old kings", "ASSET_CATEGORY_ACCESSORY", "humanoid_m", 1, ["unique", "royal"], 9000),
+  asset(
+    "outfit-crown-01",
+    "Crown of the old kings",
+    "ASSET_CATEGORY_ACCESSORY",
+    "humanoid_m",
+    1,
+    ["unique", "royal"],
+    9000,
+  ),
   asset("anim-dance-01", "Tavern dance", "ASSET_CATEGORY_ANIMATION", "humanoid_m", 0, ["emote"]),
 ];
 
@@ -286,7 +323,10 @@ export interface AssetFilter {
 }
 
 export function matchesAsset(a: ProviderAsset, f: AssetFilter): boolean {
-  return (f.category === "ASSET_CATEGORY_UNSPECIFIED" || a.category === f.category) && (!f.bodyType || a.bodyType === f.bodyType);
+  return (
+    (f.category === "ASSET_CATEGORY_UNSPECIFIED" || a.category === f.category) &&
+    (!f.bodyType || a.bodyType === f.bodyType)
+  );
 }
 
 /** Offset-based page tokens, opaque to callers. */

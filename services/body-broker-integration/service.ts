@@ -48,12 +48,37 @@ interface Reservation {
   expiresAt: string;
   releasedAt?: string;
 }
-interface ErrorDetail { code: string; message: string; field?: string }
-interface ListAssetsRequest { category: AssetCategory; bodyType: string; onlyAvailable: boolean; page?: { pageSize: number; pageToken: string } }
-interface ReserveRequest { assetId: string; playerId: string; ttl?: string; idempotencyKey: string }
-interface ReserveResponse { reserved: boolean; reservation?: Reservation; replayed: boolean; error?: ErrorDetail }
-interface ReleaseRequest { reservationId: string; playerId: string }
-interface IdemEntry { reservationId: string; assetId: string }
+interface ErrorDetail {
+  code: string;
+  message: string;
+  field?: string;
+}
+interface ListAssetsRequest {
+  category: AssetCategory;
+  bodyType: string;
+  onlyAvailable: boolean;
+  page?: { pageSize: number; pageToken: string };
+}
+interface ReserveRequest {
+  assetId: string;
+  playerId: string;
+  ttl?: string;
+  idempotencyKey: string;
+}
+interface ReserveResponse {
+  reserved: boolean;
+  reservation?: Reservation;
+  replayed: boolean;
+  error?: ErrorDetail;
+}
+interface ReleaseRequest {
+  reservationId: string;
+  playerId: string;
+}
+interface IdemEntry {
+  reservationId: string;
+  assetId: string;
+}
 
 const resKey = (id: string) => `reservation.${id}`;
 const holdKey = (assetId: string) => `hold.${assetId}`;
@@ -70,7 +95,8 @@ const sweeps = new Set<Promise<unknown>>();
 
 export default defineService({
   name: "body-broker-integration",
-  description: "Brokers character body/avatar assets from an external provider with TTL reservations and a circuit breaker",
+  description:
+    "Brokers character body/avatar assets from an external provider with TTL reservations and a circuit breaker",
   start(ctx: ServiceContext) {
     const env = ctx.env;
     const num = (name: string, def: number) => (env[name] ? Number(env[name]) : def);
@@ -80,14 +106,37 @@ export default defineService({
     const catalogTtlMs = num("BODY_CATALOG_TTL_MS", 30_000);
     const sweepMs = num("BODY_SWEEP_MS", 5_000);
 
-    const breaker = new CircuitBreaker({ failureThreshold: num("BODY_BREAKER_THRESHOLD", 5), cooldownMs: num("BODY_BREAKER_COOLDOWN_MS", 30_000) }, (t) => {
-      ctx.log.warn("provider circuit changed", { from: t.from, to: t.to, failures: t.consecutiveFailures, lastError: t.lastError });
-      void ctx.events
-        .publish("ProviderCircuitChangedEvent", { provider: providerName, fromState: t.from, toState: t.to, consecutiveFailures: t.consecutiveFailures, lastError: t.lastError, at: new Date(t.at).toISOString() })
-        .catch((err) => ctx.log.warn("could not publish ProviderCircuitChangedEvent", { err: (err as Error).message }));
-    });
+    const breaker = new CircuitBreaker(
+      { failureThreshold: num("BODY_BREAKER_THRESHOLD", 5), cooldownMs: num("BODY_BREAKER_COOLDOWN_MS", 30_000) },
+      (t) => {
+        ctx.log.warn("provider circuit changed", {
+          from: t.from,
+          to: t.to,
+          failures: t.consecutiveFailures,
+          lastError: t.lastError,
+        });
+        void ctx.events
+          .publish("ProviderCircuitChangedEvent", {
+            provider: providerName,
+            fromState: t.from,
+            toState: t.to,
+            consecutiveFailures: t.consecutiveFailures,
+            lastError: t.lastError,
+            at: new Date(t.at).toISOString(),
+          })
+          .catch((err) =>
+            ctx.log.warn("could not publish ProviderCircuitChangedEvent", { err: (err as Error).message }),
+          );
+      },
+    );
     const client = env.BODY_PROVIDER_URL
-      ? new BodyProviderClient({ url: env.BODY_PROVIDER_URL, timeoutMs: num("BODY_PROVIDER_TIMEOUT_MS", 1000), retries: num("BODY_PROVIDER_RETRIES", 2), backoffMs: num("BODY_PROVIDER_BACKOFF_MS", 100), breaker })
+      ? new BodyProviderClient({
+          url: env.BODY_PROVIDER_URL,
+          timeoutMs: num("BODY_PROVIDER_TIMEOUT_MS", 1000),
+          retries: num("BODY_PROVIDER_RETRIES", 2),
+          backoffMs: num("BODY_PROVIDER_BACKOFF_MS", 100),
+          breaker,
+        })
       : undefined;
 
     let cache: { assets: ProviderAsset[]; at: number } | undefined;
@@ -99,19 +148,23 @@ export default defineService({
         cache = { assets: await client.listAssets(), at: Date.now() };
         return { assets: cache.assets, stale: false };
       } catch (err) {
-        if (cache && (err instanceof CircuitOpenError || (err instanceof ProviderCallError && !err.status))) return { assets: cache.assets, stale: true };
+        if (cache && (err instanceof CircuitOpenError || (err instanceof ProviderCallError && !err.status)))
+          return { assets: cache.assets, stale: true };
         throw unavailable(`asset provider unavailable: ${(err as Error).message}`);
       }
     };
 
     const removeHolder = (assetId: string, reservationId: string) =>
-      ctx.state.update<{ holders: Holder[] }>(holdKey(assetId), (cur) => ({ holders: (cur?.holders ?? []).filter((h) => h.reservationId !== reservationId) }));
+      ctx.state.update<{ holders: Holder[] }>(holdKey(assetId), (cur) => ({
+        holders: (cur?.holders ?? []).filter((h) => h.reservationId !== reservationId),
+      }));
 
     /** The reservation, expired first if its TTL passed (only the writer that flips it publishes the event). */
     const refresh = async (id: string): Promise<Reservation | undefined> => {
       for (;;) {
         const cur = await ctx.state.get<Reservation>(resKey(id));
-        if (!cur || cur.value.status !== "RESERVATION_STATUS_ACTIVE" || Date.parse(cur.value.expiresAt) > Date.now()) return cur?.value;
+        if (!cur || cur.value.status !== "RESERVATION_STATUS_ACTIVE" || Date.parse(cur.value.expiresAt) > Date.now())
+          return cur?.value;
         const expired: Reservation = { ...cur.value, status: "RESERVATION_STATUS_EXPIRED" };
         try {
           await ctx.state.put(resKey(id), expired, cur.revision);
@@ -158,17 +211,27 @@ export default defineService({
       ctx.signal.addEventListener("abort", () => clearInterval(timer), { once: true });
     }
 
-    const notReserved = (code: string, message: string, field?: string): ReserveResponse => ({ reserved: false, replayed: false, error: { code, message, ...(field ? { field } : {}) } });
+    const notReserved = (code: string, message: string, field?: string): ReserveResponse => ({
+      reserved: false,
+      replayed: false,
+      error: { code, message, ...(field ? { field } : {}) },
+    });
 
     const replay = async (entry: IdemEntry, assetId: string): Promise<ReserveResponse> => {
       if (entry.assetId !== assetId) throw conflict(`idempotency_key was already used to reserve ${entry.assetId}`);
       const reservation = await refresh(entry.reservationId);
-      if (!reservation) throw new ServiceError(500, `reservation ${entry.reservationId} of an idempotency key is missing`);
+      if (!reservation)
+        throw new ServiceError(500, `reservation ${entry.reservationId} of an idempotency key is missing`);
       return { reserved: true, reservation, replayed: true };
     };
 
     const providerRelease = (id: string) =>
-      client?.release(id).catch((err) => ctx.log.warn("provider release failed; its hold will lapse at expiry", { reservationId: id, err: (err as Error).message }));
+      client?.release(id).catch((err) =>
+        ctx.log.warn("provider release failed; its hold will lapse at expiry", {
+          reservationId: id,
+          err: (err as Error).message,
+        }),
+      );
 
     return {
       async ListAssets(req: ListAssetsRequest) {
@@ -183,7 +246,18 @@ export default defineService({
           .filter((a) => matchesAsset(a, req))
           .map((a) => {
             const reservedCount = holders.get(a.assetId)?.length ?? 0;
-            return { assetId: a.assetId, name: a.name, category: a.category, bodyType: a.bodyType, provider: providerName, available: hasRoom(a, reservedCount), capacity: a.capacity, reservedCount, tags: a.tags, ...(a.price ? { price: a.price } : {}) };
+            return {
+              assetId: a.assetId,
+              name: a.name,
+              category: a.category,
+              bodyType: a.bodyType,
+              provider: providerName,
+              available: hasRoom(a, reservedCount),
+              capacity: a.capacity,
+              reservedCount,
+              tags: a.tags,
+              ...(a.price ? { price: a.price } : {}),
+            };
           })
           .filter((a) => !req.onlyAvailable || a.available);
         const page = all.slice(offset, offset + pageSize);
@@ -216,7 +290,8 @@ export default defineService({
         const mine = (await liveHoldersOf(assetId)).find((h) => h.playerId === playerId);
         if (mine) {
           const reservation = await refresh(mine.reservationId);
-          if (reservation?.status === "RESERVATION_STATUS_ACTIVE") return { reserved: true, reservation, replayed: true };
+          if (reservation?.status === "RESERVATION_STATUS_ACTIVE")
+            return { reserved: true, reservation, replayed: true };
         }
 
         const now = Date.now();
@@ -234,7 +309,11 @@ export default defineService({
           const holders = cur?.holders ?? [];
           const { live } = splitHolders(holders, Date.now());
           full = !hasRoom(asset, live.length) || live.some((h) => h.playerId === playerId);
-          return full ? { holders } : { holders: [...holders, { reservationId: reservation.reservationId, playerId, expiresAtMs: now + ttlMs }] };
+          return full
+            ? { holders }
+            : {
+                holders: [...holders, { reservationId: reservation.reservationId, playerId, expiresAtMs: now + ttlMs }],
+              };
         });
         if (full) return notReserved("UNAVAILABLE", `asset ${assetId} is fully reserved`, "asset_id");
 
@@ -243,8 +322,10 @@ export default defineService({
             await client.hold(reservation);
           } catch (err) {
             await removeHolder(assetId, reservation.reservationId);
-            if (err instanceof ProviderCallError && err.status === 409) return notReserved("UNAVAILABLE", `${providerName} has no copy of ${assetId} left`, "asset_id");
-            if (err instanceof ProviderCallError && err.status === 404) return notReserved("NOT_FOUND", `${providerName} does not know ${assetId}`, "asset_id");
+            if (err instanceof ProviderCallError && err.status === 409)
+              return notReserved("UNAVAILABLE", `${providerName} has no copy of ${assetId} left`, "asset_id");
+            if (err instanceof ProviderCallError && err.status === 404)
+              return notReserved("NOT_FOUND", `${providerName} does not know ${assetId}`, "asset_id");
             return notReserved("PROVIDER_UNAVAILABLE", (err as Error).message);
           }
         }
@@ -276,7 +357,9 @@ export default defineService({
         let released = false;
         const saved = await ctx.state.update<Reservation>(resKey(id), (cur) => {
           released = cur?.status === "RESERVATION_STATUS_ACTIVE";
-          return released ? { ...cur!, status: "RESERVATION_STATUS_RELEASED", releasedAt: new Date().toISOString() } : cur!;
+          return released
+            ? { ...cur!, status: "RESERVATION_STATUS_RELEASED", releasedAt: new Date().toISOString() }
+            : cur!;
         });
         if (!released) return { released: false, reservation: saved.value };
         await removeHolder(current.assetId, id);

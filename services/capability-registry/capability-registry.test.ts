@@ -1,7 +1,15 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { startHarness, type Harness } from "../test-support/harness.js";
 import service from "./service.js";
-import { clampTtl, compareSemver, durationToMs, lookup, msToDuration, validateRegistration, type Lease } from "./domain.js";
+import {
+  clampTtl,
+  compareSemver,
+  durationToMs,
+  lookup,
+  msToDuration,
+  validateRegistration,
+  type Lease,
+} from "./domain.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,7 +34,9 @@ describe("lease rules", () => {
     expect(msToDuration(1500)).toBe("1.5s");
     expect(msToDuration(30000)).toBe("30s");
     const limits = { defaultMs: 30000, minMs: 1000, maxMs: 60000 };
-    expect([clampTtl(0, limits), clampTtl(10, limits), clampTtl(1e9, limits), clampTtl(5000, limits)]).toEqual([30000, 1000, 60000, 5000]);
+    expect([clampTtl(0, limits), clampTtl(10, limits), clampTtl(1e9, limits), clampTtl(5000, limits)]).toEqual([
+      30000, 1000, 60000, 5000,
+    ]);
   });
 
   it("returns only live leases at or above the minimum version, latest heartbeat first", () => {
@@ -42,7 +52,12 @@ describe("lease rules", () => {
   });
 
   it("explains what is wrong with a registration", () => {
-    const p = validateRegistration({ instanceId: "", serviceName: "Quest System", capabilities: [{ name: "Quest Start", version: "x", methods: ["start_quest"] }], metadata: {} });
+    const p = validateRegistration({
+      instanceId: "",
+      serviceName: "Quest System",
+      capabilities: [{ name: "Quest Start", version: "x", methods: ["start_quest"] }],
+      metadata: {},
+    });
     expect(p).toHaveLength(5);
   });
 });
@@ -61,13 +76,16 @@ describe("capability-registry service", () => {
   });
 
   const register = (instanceId: string, over: Record<string, unknown> = {}) =>
-    h.call<{ created: boolean; instance: { expiresAt: string; ttl: string; capabilities: { version: string }[] } }>("capability-registry.register", {
-      instanceId,
-      serviceName: "quest-system",
-      capabilities: [{ name: "quest.start", methods: ["StartQuest"] }],
-      ttl: "10s",
-      ...over,
-    });
+    h.call<{ created: boolean; instance: { expiresAt: string; ttl: string; capabilities: { version: string }[] } }>(
+      "capability-registry.register",
+      {
+        instanceId,
+        serviceName: "quest-system",
+        capabilities: [{ name: "quest.start", methods: ["StartQuest"] }],
+        ttl: "10s",
+        ...over,
+      },
+    );
 
   it("registers an instance, refreshes it, and finds it by capability", async () => {
     const a = await register("qs-1", { metadata: { zone: "eu" } });
@@ -76,7 +94,10 @@ describe("capability-registry service", () => {
     expect(a.instance.capabilities[0]!.version).toBe("1.0.0");
     const b = await register("qs-1", { metadata: { zone: "eu" } });
     expect(b.created).toBe(false);
-    const found = await h.call<{ instances: { instanceId: string; metadata: Record<string, string> }[] }>("capability-registry.lookup", { capability: "quest.start" });
+    const found = await h.call<{ instances: { instanceId: string; metadata: Record<string, string> }[] }>(
+      "capability-registry.lookup",
+      { capability: "quest.start" },
+    );
     expect(found.instances.map((i) => i.instanceId)).toEqual(["qs-1"]);
     expect(found.instances[0]!.metadata).toEqual({ zone: "eu" });
     const list = await h.call<{ capabilities: string[] }>("capability-registry.list-registrations", {});
@@ -85,9 +106,13 @@ describe("capability-registry service", () => {
 
   it("drops a lease that is not renewed and publishes CapabilityExpiredEvent exactly once", async () => {
     const expired: string[] = [];
-    const sub = h.nc.subscribe("events.capability-registry.capability-expired", { callback: (_e, m) => void expired.push(m.subject) });
+    const sub = h.nc.subscribe("events.capability-registry.capability-expired", {
+      callback: (_e, m) => void expired.push(m.subject),
+    });
     await register("short-1", { capabilities: [{ name: "npc.decide", methods: ["Decide"] }], ttl: "0.3s" });
-    expect((await h.call<{ instances: unknown[] }>("capability-registry.lookup", { capability: "npc.decide" })).instances).toHaveLength(1);
+    expect(
+      (await h.call<{ instances: unknown[] }>("capability-registry.lookup", { capability: "npc.decide" })).instances,
+    ).toHaveLength(1);
     await sleep(600);
     const [a, b] = await Promise.all([
       h.call<{ instances: unknown[] }>("capability-registry.lookup", { capability: "npc.decide" }),
@@ -97,30 +122,54 @@ describe("capability-registry service", () => {
     await sleep(300);
     sub.unsubscribe();
     expect(expired).toHaveLength(1);
-    expect((await h.call<{ known: boolean }>("capability-registry.heartbeat", { instanceId: "short-1" })).known).toBe(false);
+    expect((await h.call<{ known: boolean }>("capability-registry.heartbeat", { instanceId: "short-1" })).known).toBe(
+      false,
+    );
   });
 
   it("keeps a lease alive with heartbeats", async () => {
     await register("beat-1", { capabilities: [{ name: "weather.get", methods: ["GetWeather"] }], ttl: "0.4s" });
     for (let i = 0; i < 4; i++) {
       await sleep(150);
-      expect((await h.call<{ known: boolean }>("capability-registry.heartbeat", { instanceId: "beat-1" })).known).toBe(true);
+      expect((await h.call<{ known: boolean }>("capability-registry.heartbeat", { instanceId: "beat-1" })).known).toBe(
+        true,
+      );
     }
-    expect((await h.call<{ instances: unknown[] }>("capability-registry.lookup", { capability: "weather.get" })).instances).toHaveLength(1);
+    expect(
+      (await h.call<{ instances: unknown[] }>("capability-registry.lookup", { capability: "weather.get" })).instances,
+    ).toHaveLength(1);
   });
 
   it("filters lookups by minimum version and unregisters on request", async () => {
     await register("v2", { capabilities: [{ name: "loot.roll", version: "2.1.0", methods: ["Roll"] }] });
     await register("v1", { capabilities: [{ name: "loot.roll", version: "1.4.0", methods: ["Roll"] }] });
-    const r = await h.call<{ instances: { instanceId: string }[] }>("capability-registry.lookup", { capability: "loot.roll", minVersion: "2.0.0" });
+    const r = await h.call<{ instances: { instanceId: string }[] }>("capability-registry.lookup", {
+      capability: "loot.roll",
+      minVersion: "2.0.0",
+    });
     expect(r.instances.map((i) => i.instanceId)).toEqual(["v2"]);
-    expect((await h.call<{ removed: boolean }>("capability-registry.unregister", { instanceId: "v2" })).removed).toBe(true);
-    expect((await h.call<{ removed: boolean }>("capability-registry.unregister", { instanceId: "v2" })).removed).toBe(false);
-    expect((await h.call<{ instances: unknown[] }>("capability-registry.lookup", { capability: "loot.roll", minVersion: "2.0.0" })).instances).toHaveLength(0);
+    expect((await h.call<{ removed: boolean }>("capability-registry.unregister", { instanceId: "v2" })).removed).toBe(
+      true,
+    );
+    expect((await h.call<{ removed: boolean }>("capability-registry.unregister", { instanceId: "v2" })).removed).toBe(
+      false,
+    );
+    expect(
+      (
+        await h.call<{ instances: unknown[] }>("capability-registry.lookup", {
+          capability: "loot.roll",
+          minVersion: "2.0.0",
+        })
+      ).instances,
+    ).toHaveLength(0);
   });
 
   it("rejects invalid registrations and lookups with 400", async () => {
-    const err = await h.fail("capability-registry.register", { instanceId: "x", serviceName: "Bad Name", capabilities: [] });
+    const err = await h.fail("capability-registry.register", {
+      instanceId: "x",
+      serviceName: "Bad Name",
+      capabilities: [],
+    });
     expect(err.code).toBe(400);
     expect(err.message).toMatch(/service_name/);
     expect((await h.fail("capability-registry.lookup", { capability: "" })).code).toBe(400);

@@ -62,26 +62,35 @@ export function compareSemver(a: string, b: string): number {
 }
 
 /** Problems with a registration (empty = valid); capabilities get version "1.0.0" when none is given. */
-export function validateRegistration(r: { instanceId: string; serviceName: string; capabilities: Capability[]; metadata: Record<string, string> }): string[] {
+export function validateRegistration(r: {
+  instanceId: string;
+  serviceName: string;
+  capabilities: Capability[];
+  metadata: Record<string, string>;
+}): string[] {
   const p: string[] = [];
   if (!r.instanceId) p.push("instance_id is required");
   else if (!INSTANCE_ID.test(r.instanceId)) p.push("instance_id must be 1-128 characters of [A-Za-z0-9._:@-]");
   if (!r.serviceName) p.push("service_name is required");
-  else if (!SERVICE_NAME.test(r.serviceName)) p.push(`service_name "${r.serviceName}" must be kebab-case (e.g. quest-system)`);
+  else if (!SERVICE_NAME.test(r.serviceName))
+    p.push(`service_name "${r.serviceName}" must be kebab-case (e.g. quest-system)`);
   if (!r.capabilities.length) p.push("capabilities: at least one capability is required");
   if (r.capabilities.length > 64) p.push("capabilities: at most 64");
   const seen = new Set<string>();
   r.capabilities.forEach((c, i) => {
-    if (!CAPABILITY_NAME.test(c.name) || c.name.length > 128) p.push(`capabilities[${i}].name "${c.name}" must be dotted lowercase (e.g. quest.start)`);
+    if (!CAPABILITY_NAME.test(c.name) || c.name.length > 128)
+      p.push(`capabilities[${i}].name "${c.name}" must be dotted lowercase (e.g. quest.start)`);
     if (seen.has(c.name)) p.push(`capabilities[${i}].name "${c.name}" is listed twice`);
     seen.add(c.name);
-    if (c.version && !parseSemver(c.version)) p.push(`capabilities[${i}].version "${c.version}" is not semver (e.g. 1.0.0)`);
+    if (c.version && !parseSemver(c.version))
+      p.push(`capabilities[${i}].version "${c.version}" is not semver (e.g. 1.0.0)`);
     c.methods.forEach((m, j) => {
       if (!METHOD_NAME.test(m)) p.push(`capabilities[${i}].methods[${j}] "${m}" must be a PascalCase rpc name`);
     });
   });
   if (Object.keys(r.metadata).length > 32) p.push("metadata: at most 32 entries");
-  for (const [k, v] of Object.entries(r.metadata)) if (k.length > 64 || v.length > 512) p.push(`metadata.${k.slice(0, 64)}: key ≤ 64 and value ≤ 512 characters`);
+  for (const [k, v] of Object.entries(r.metadata))
+    if (k.length > 64 || v.length > 512) p.push(`metadata.${k.slice(0, 64)}: key ≤ 64 and value ≤ 512 characters`);
   return p;
 }
 
@@ -93,13 +102,22 @@ export const isLive = (l: Lease, now: number): boolean => l.expiresAtMs > now;
 
 /** Whether a re-registration changes what the instance offers (registrations that change nothing publish no event). */
 export function sameOffer(a: Lease, b: Pick<Lease, "serviceName" | "version" | "capabilities" | "metadata">): boolean {
-  return a.serviceName === b.serviceName && a.version === b.version && JSON.stringify(a.capabilities) === JSON.stringify(b.capabilities) && JSON.stringify(a.metadata) === JSON.stringify(b.metadata);
+  return (
+    a.serviceName === b.serviceName &&
+    a.version === b.version &&
+    JSON.stringify(a.capabilities) === JSON.stringify(b.capabilities) &&
+    JSON.stringify(a.metadata) === JSON.stringify(b.metadata)
+  );
 }
 
 /** Live leases offering `capability` at `minVersion` or later, most recent heartbeat first. */
 export function lookup(leases: Lease[], capability: string, minVersion: string, now: number): Lease[] {
   return leases
-    .filter((l) => isLive(l, now) && l.capabilities.some((c) => c.name === capability && (!minVersion || compareSemver(c.version, minVersion) >= 0)))
+    .filter(
+      (l) =>
+        isLive(l, now) &&
+        l.capabilities.some((c) => c.name === capability && (!minVersion || compareSemver(c.version, minVersion) >= 0)),
+    )
     .sort((a, b) => b.lastHeartbeatAt.localeCompare(a.lastHeartbeatAt) || a.instanceId.localeCompare(b.instanceId));
 }
 

@@ -37,11 +37,29 @@ interface ServiceInstance {
   lastHeartbeatAt: string;
   expiresAt: string;
 }
-interface RegisterRequest { instanceId: string; serviceName: string; capabilities: Capability[]; version: string; metadata: Record<string, string>; ttl?: string }
-interface RegisterResponse { instance: ServiceInstance; created: boolean }
-interface HeartbeatResponse { known: boolean; expiresAt?: string }
-interface LookupRequest { capability: string; minVersion: string }
-interface ListRegistrationsRequest { serviceName: string }
+interface RegisterRequest {
+  instanceId: string;
+  serviceName: string;
+  capabilities: Capability[];
+  version: string;
+  metadata: Record<string, string>;
+  ttl?: string;
+}
+interface RegisterResponse {
+  instance: ServiceInstance;
+  created: boolean;
+}
+interface HeartbeatResponse {
+  known: boolean;
+  expiresAt?: string;
+}
+interface LookupRequest {
+  capability: string;
+  minVersion: string;
+}
+interface ListRegistrationsRequest {
+  serviceName: string;
+}
 
 const key = (instanceId: string) => `instance.${instanceId}`;
 
@@ -130,7 +148,12 @@ export default defineService({
         const existing = await ctx.state.get<Lease>(key(req.instanceId));
         if (existing && !isLive(existing.value, Date.now())) await expire(existing);
 
-        const offer = { serviceName: req.serviceName, version: req.version, capabilities: normalizeCapabilities(req.capabilities), metadata: req.metadata };
+        const offer = {
+          serviceName: req.serviceName,
+          version: req.version,
+          capabilities: normalizeCapabilities(req.capabilities),
+          metadata: req.metadata,
+        };
         const ttlMs = clampTtl(ttlRequested, limits);
         let created = false;
         let changed = false;
@@ -140,12 +163,28 @@ export default defineService({
           created = !live;
           changed = !live || !sameOffer(cur, offer);
           const nowIso = new Date(now).toISOString();
-          return { instanceId: req.instanceId, ...offer, ttlMs, registeredAt: live ? cur.registeredAt : nowIso, lastHeartbeatAt: nowIso, expiresAtMs: now + ttlMs };
+          return {
+            instanceId: req.instanceId,
+            ...offer,
+            ttlMs,
+            registeredAt: live ? cur.registeredAt : nowIso,
+            lastHeartbeatAt: nowIso,
+            expiresAtMs: now + ttlMs,
+          };
         });
         const instance = toInstance(saved.value);
         if (changed) {
-          await ctx.events.publish("CapabilityRegisteredEvent", { instanceId: instance.instanceId, serviceName: instance.serviceName, capabilities: instance.capabilities, expiresAt: instance.expiresAt });
-          ctx.log.info("instance registered", { instanceId: instance.instanceId, service: instance.serviceName, created });
+          await ctx.events.publish("CapabilityRegisteredEvent", {
+            instanceId: instance.instanceId,
+            serviceName: instance.serviceName,
+            capabilities: instance.capabilities,
+            expiresAt: instance.expiresAt,
+          });
+          ctx.log.info("instance registered", {
+            instanceId: instance.instanceId,
+            service: instance.serviceName,
+            created,
+          });
         }
         return { instance, created };
       },
@@ -160,7 +199,11 @@ export default defineService({
             await expire(cur);
             return { known: false };
           }
-          const next: Lease = { ...cur.value, lastHeartbeatAt: new Date(now).toISOString(), expiresAtMs: now + cur.value.ttlMs };
+          const next: Lease = {
+            ...cur.value,
+            lastHeartbeatAt: new Date(now).toISOString(),
+            expiresAtMs: now + cur.value.ttlMs,
+          };
           try {
             await ctx.state.put(key(id), next, cur.revision);
             return { known: true, expiresAt: new Date(next.expiresAtMs).toISOString() };
@@ -181,14 +224,20 @@ export default defineService({
           if (err instanceof RevisionConflict) return { removed: false };
           throw err;
         }
-        await ctx.events.publish("CapabilityUnregisteredEvent", { instanceId: id, serviceName: cur.value.serviceName, at: new Date().toISOString() });
+        await ctx.events.publish("CapabilityUnregisteredEvent", {
+          instanceId: id,
+          serviceName: cur.value.serviceName,
+          at: new Date().toISOString(),
+        });
         return { removed: true };
       },
 
       async Lookup(req: LookupRequest): Promise<{ instances: ServiceInstance[] }> {
         if (!req.capability) throw badRequest("capability is required");
-        if (!CAPABILITY_NAME.test(req.capability)) throw badRequest(`capability "${req.capability}" must be dotted lowercase (e.g. quest.start)`);
-        if (req.minVersion && !parseSemver(req.minVersion)) throw badRequest(`min_version "${req.minVersion}" is not semver`);
+        if (!CAPABILITY_NAME.test(req.capability))
+          throw badRequest(`capability "${req.capability}" must be dotted lowercase (e.g. quest.start)`);
+        if (req.minVersion && !parseSemver(req.minVersion))
+          throw badRequest(`min_version "${req.minVersion}" is not semver`);
         return { instances: lookup(await liveLeases(), req.capability, req.minVersion, Date.now()).map(toInstance) };
       },
 

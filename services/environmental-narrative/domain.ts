@@ -142,7 +142,13 @@ const TEXTS: Record<Lang, Texts> = {
   es: {
     place: (n, p, t, s) => `En ${n}, es ${p} (${t}), ${s}.`,
     placeOnly: (n) => `Estás en ${n}.`,
-    phases: { dawn: "el amanecer", morning: "la mañana", afternoon: "la tarde", evening: "el anochecer", night: "la noche" },
+    phases: {
+      dawn: "el amanecer",
+      morning: "la mañana",
+      afternoon: "la tarde",
+      evening: "el anochecer",
+      night: "la noche",
+    },
     seasons: { spring: "en primavera", summer: "en verano", autumn: "en otoño", winter: "en invierno" },
     biomes: {
       forest: "Árboles altos bordean los senderos.",
@@ -193,7 +199,9 @@ export function compose(scene: Scene, lang: Lang): string {
   const out: string[] = [];
   if (scene.time) {
     const { dayPhase, season, hour, minute } = scene.time;
-    out.push(t.place(name, t.phases[dayPhase] ?? dayPhase, `${pad2(hour)}:${pad2(minute)}`, t.seasons[season] ?? season));
+    out.push(
+      t.place(name, t.phases[dayPhase] ?? dayPhase, `${pad2(hour)}:${pad2(minute)}`, t.seasons[season] ?? season),
+    );
   } else {
     out.push(t.placeOnly(name));
   }
@@ -223,12 +231,17 @@ export function compose(scene: Scene, lang: Lang): string {
 /** The facts a description was built from, each tagged with the service that supplied it. */
 export function factsOf(scene: Scene): Fact[] {
   const facts: Fact[] = [];
-  const add = (source: string, key: string, value: string | number | boolean) => facts.push({ source, key, value: String(value) });
+  const add = (source: string, key: string, value: string | number | boolean) =>
+    facts.push({ source, key, value: String(value) });
   if (scene.world) {
     const w = scene.world;
     add("world-state", "region.name", w.name);
     add("world-state", "region.biome", w.biome);
-    add("world-state", "entities.total", Object.values(w.counts).reduce((a, b) => a + b, 0));
+    add(
+      "world-state",
+      "entities.total",
+      Object.values(w.counts).reduce((a, b) => a + b, 0),
+    );
     for (const type of Object.keys(w.counts).sort()) add("world-state", `entities.${type}_count`, w.counts[type]!);
   }
   if (scene.weather) {
@@ -252,7 +265,10 @@ export function factsOf(scene: Scene): Fact[] {
 }
 
 /** Entities by type from a region query, leaving out the viewer. */
-export function countByType(entities: readonly { entityId: string; entityType: string }[], viewerId: string): Record<string, number> {
+export function countByType(
+  entities: readonly { entityId: string; entityType: string }[],
+  viewerId: string,
+): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const e of entities) if (e.entityId !== viewerId) counts[e.entityType] = (counts[e.entityType] ?? 0) + 1;
   return counts;

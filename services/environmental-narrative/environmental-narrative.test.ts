@@ -55,7 +55,15 @@ describe("composing descriptions", () => {
   });
 
   it("counts entities by type without the viewer and extrapolates a clock", () => {
-    expect(countByType([{ entityId: "me", entityType: "player" }, { entityId: "n", entityType: "npc" }], "me")).toEqual({ npc: 1 });
+    expect(
+      countByType(
+        [
+          { entityId: "me", entityType: "player" },
+          { entityId: "n", entityType: "npc" },
+        ],
+        "me",
+      ),
+    ).toEqual({ npc: 1 });
     expect(extrapolate({ gameTimeMs: 1000, scale: 60, paused: false, realMs: 0 }, 1000)).toBe(61_000);
     expect(extrapolate({ gameTimeMs: 1000, scale: 60, paused: true, realMs: 0 }, 1000)).toBe(1000);
   });
@@ -83,8 +91,15 @@ describe("environmental-narrative with its real dependencies", () => {
     weather = await h.start(weatherManager);
     time = await h.start(timeManager);
     await h.start(service, { env: { NARRATIVE_CALL_TIMEOUT_MS: "300" } });
-    await h.call("world-state.define-region", { region: { regionId: "elder", name: "Elderwood", biome: "forest", min: v(0), max: v(100) } });
-    for (const [id, type] of [["me", "player"], ["n1", "npc"], ["n2", "npc"], ["sword", "item"]]) {
+    await h.call("world-state.define-region", {
+      region: { regionId: "elder", name: "Elderwood", biome: "forest", min: v(0), max: v(100) },
+    });
+    for (const [id, type] of [
+      ["me", "player"],
+      ["n1", "npc"],
+      ["n2", "npc"],
+      ["sword", "item"],
+    ]) {
       await h.call("world-state.spawn-entity", { entityId: id, entityType: type, regionId: "elder", position: v(1) });
     }
     await h.call("time-manager.pause");
@@ -104,14 +119,27 @@ describe("environmental-narrative with its real dependencies", () => {
     expect(d.text).toMatch(/^In Elderwood, it is evening \(18:00\) in spring\. Tall trees crowd the paths\./);
     expect(d.text).toContain("Nearby: 1 item and 2 characters.");
     const keys = d.facts.map((f) => `${f.source}:${f.key}`);
-    expect(keys).toEqual(expect.arrayContaining(["world-state:region.biome", "weather-manager:weather.condition", "time-manager:time.season"]));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        "world-state:region.biome",
+        "weather-manager:weather.condition",
+        "time-manager:time.season",
+      ]),
+    );
     const temp = d.facts.find((f) => f.key === "weather.temperature_c")!.value;
-    const w = await h.call<{ weather: { temperatureC: number } }>("weather-manager.get-weather", { regionId: "elder", gameTimeMs: d.gameTimeMs });
+    const w = await h.call<{ weather: { temperatureC: number } }>("weather-manager.get-weather", {
+      regionId: "elder",
+      gameTimeMs: d.gameTimeMs,
+    });
     expect(Number(temp)).toBe(w.weather.temperatureC);
   });
 
   it("writes in the requested locale", async () => {
-    const d = await h.call<Described>("environmental-narrative.describe", { regionId: "elder", locale: "fr-FR", playerId: "me" });
+    const d = await h.call<Described>("environmental-narrative.describe", {
+      regionId: "elder",
+      locale: "fr-FR",
+      playerId: "me",
+    });
     expect(d.locale).toBe("fr");
     expect(d.text).toMatch(/^À Elderwood, c'est le soir \(18:00\), au printemps\./);
   });

@@ -6,10 +6,24 @@
 import { defineService, type ServiceContext } from "../sdk/runtime.js";
 import { badRequest, notFound, ServiceError } from "../sdk/errors.js";
 import { calendar } from "../time-manager/domain.js";
-import { compose, countByType, extrapolate, factsOf, languageOf, shortName, type LastClock, type Scene, type TimeFacts } from "./domain.js";
+import {
+  compose,
+  countByType,
+  extrapolate,
+  factsOf,
+  languageOf,
+  shortName,
+  type LastClock,
+  type Scene,
+  type TimeFacts,
+} from "./domain.js";
 
 // ---- proto types (environmental_narrative.v1) ----
-interface DescribeRequest { regionId: string; locale: string; playerId: string }
+interface DescribeRequest {
+  regionId: string;
+  locale: string;
+  playerId: string;
+}
 interface DescribeResponse {
   regionId: string;
   locale: string;
@@ -26,10 +40,25 @@ interface QueryRegionResponse {
   entities: { entityId: string; entityType: string }[];
 }
 interface GetTimeResponse {
-  clock?: { gameTimeMs: string; scale: number; paused: boolean; day: number; hour: number; minute: number; dayPhase: string; season: string };
+  clock?: {
+    gameTimeMs: string;
+    scale: number;
+    paused: boolean;
+    day: number;
+    hour: number;
+    minute: number;
+    dayPhase: string;
+    season: string;
+  };
 }
 interface GetWeatherResponse {
-  weather?: { condition: string; temperatureC: number; windSpeedMps: number; precipitationMmPerHour: number; overridden: boolean };
+  weather?: {
+    condition: string;
+    temperatureC: number;
+    windSpeedMps: number;
+    precipitationMmPerHour: number;
+    overridden: boolean;
+  };
 }
 
 export default defineService({
@@ -45,7 +74,8 @@ export default defineService({
       try {
         return await ctx.client.call<T>(subject, req, { timeout });
       } catch (err) {
-        if (err instanceof ServiceError && err.code === 404 && source === "world-state") throw notFound((err as Error).message);
+        if (err instanceof ServiceError && err.code === 404 && source === "world-state")
+          throw notFound((err as Error).message);
         ctx.log.warn("source did not answer", { source, subject, err: (err as Error).message });
         missing.add(source);
         return undefined;
@@ -58,13 +88,25 @@ export default defineService({
         const c = r.clock;
         const gameMs = Number(c.gameTimeMs);
         lastClock = { gameTimeMs: gameMs, scale: c.scale, paused: c.paused, realMs: Date.now() };
-        const time = { day: c.day, hour: c.hour, minute: c.minute, dayPhase: shortName(c.dayPhase, "DAY_PHASE_"), season: shortName(c.season, "SEASON_"), estimated: false };
+        const time = {
+          day: c.day,
+          hour: c.hour,
+          minute: c.minute,
+          dayPhase: shortName(c.dayPhase, "DAY_PHASE_"),
+          season: shortName(c.season, "SEASON_"),
+          estimated: false,
+        };
         return { gameMs, time };
       }
       if (!lastClock) return undefined;
       const gameMs = extrapolate(lastClock, Date.now());
       const cal = calendar(gameMs);
-      const time = { ...cal, dayPhase: shortName(cal.dayPhase, "DAY_PHASE_"), season: shortName(cal.season, "SEASON_"), estimated: true };
+      const time = {
+        ...cal,
+        dayPhase: shortName(cal.dayPhase, "DAY_PHASE_"),
+        season: shortName(cal.season, "SEASON_"),
+        estimated: true,
+      };
       return { gameMs, time };
     }
 
@@ -82,13 +124,29 @@ export default defineService({
         const missing = new Set<string>();
         // world and clock in parallel; the weather needs the clock's game time
         const [world, clock] = await Promise.all([
-          ask<QueryRegionResponse>("world-state", "world-state.query-region", { regionId, limit: maxEntities }, missing),
+          ask<QueryRegionResponse>(
+            "world-state",
+            "world-state.query-region",
+            { regionId, limit: maxEntities },
+            missing,
+          ),
           clockNow(missing),
         ]);
         const weather =
-          clock && (await ask<GetWeatherResponse>("weather-manager", "weather-manager.get-weather", { regionId, gameTimeMs: String(clock.gameMs) }, missing));
+          clock &&
+          (await ask<GetWeatherResponse>(
+            "weather-manager",
+            "weather-manager.get-weather",
+            { regionId, gameTimeMs: String(clock.gameMs) },
+            missing,
+          ));
         const scene: Scene = { regionId };
-        if (world?.region) scene.world = { name: world.region.name || regionId, biome: world.region.biome, counts: countByType(world.entities, req.playerId) };
+        if (world?.region)
+          scene.world = {
+            name: world.region.name || regionId,
+            biome: world.region.biome,
+            counts: countByType(world.entities, req.playerId),
+          };
         if (clock) scene.time = clock.time;
         if (weather && weather.weather) {
           const w = weather.weather;

@@ -8,7 +8,8 @@ const TOKEN = /^[^\s.*>]+$/;
 export function publishSubjectProblem(subject: string): string | undefined {
   if (!subject) return "subject is required";
   if (subject.length > 256) return "subject is longer than 256 characters";
-  if (!subject.startsWith(STREAM_PREFIX)) return `subject "${subject}" is not on the events stream: it must start with "${STREAM_PREFIX}"`;
+  if (!subject.startsWith(STREAM_PREFIX))
+    return `subject "${subject}" is not on the events stream: it must start with "${STREAM_PREFIX}"`;
   const tokens = subject.split(".");
   if (tokens.length < 2 || !tokens.every((t) => TOKEN.test(t))) {
     return `subject "${subject}" must be dot-separated tokens without spaces or wildcards`;
@@ -23,7 +24,8 @@ export function replayFilter(filter: string): { filter: string } | { problem: st
   const tokens = f.split(".");
   if (tokens[0] !== "events" || tokens.length < 2) return { problem: `subjectFilter "${f}" must start with "events."` };
   const ok = tokens.every((t, i) => t === "*" || (t === ">" && i === tokens.length - 1) || TOKEN.test(t));
-  if (!ok) return { problem: `subjectFilter "${f}" is not a valid subject filter (use * for one token, > for the rest)` };
+  if (!ok)
+    return { problem: `subjectFilter "${f}" is not a valid subject filter (use * for one token, > for the rest)` };
   return { filter: f };
 }
 
@@ -124,8 +126,24 @@ export function lagging(states: ConsumerState[], threshold: number): ConsumerSta
 
 export interface StreamSnapshot {
   created: string;
-  config: { name: string; subjects?: string[]; storage: string; num_replicas: number; max_msgs: number; max_bytes: number; max_age: number };
-  state: { messages: number; bytes: number; first_seq: number; last_seq: number; first_ts: string; last_ts: string; consumer_count: number };
+  config: {
+    name: string;
+    subjects?: string[];
+    storage: string;
+    num_replicas: number;
+    max_msgs: number;
+    max_bytes: number;
+    max_age: number;
+  };
+  state: {
+    messages: number;
+    bytes: number;
+    first_seq: number;
+    last_seq: number;
+    first_ts: string;
+    last_ts: string;
+    consumer_count: number;
+  };
 }
 
 /** Stream info in the proto's shape; limits of -1 (unlimited) become 0. */

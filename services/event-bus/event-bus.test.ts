@@ -35,7 +35,10 @@ describe("event-bus domain", () => {
   });
 
   it("starts a replay from a time, a sequence or the beginning", () => {
-    expect(replayStart("2025-01-01T00:00:00Z", "0")).toEqual({ deliver_policy: "by_start_time", opt_start_time: "2025-01-01T00:00:00Z" });
+    expect(replayStart("2025-01-01T00:00:00Z", "0")).toEqual({
+      deliver_policy: "by_start_time",
+      opt_start_time: "2025-01-01T00:00:00Z",
+    });
     expect(replayStart(undefined, "42")).toEqual({ deliver_policy: "by_start_sequence", opt_start_seq: 42 });
     expect(replayStart(undefined, "0")).toEqual({ deliver_policy: "all" });
   });
@@ -71,7 +74,11 @@ describe("event-bus domain", () => {
 describe("event-bus over NATS", () => {
   let h: Harness;
   const publish = (subject: string, payload: string, extra: Record<string, unknown> = {}) =>
-    h.call<{ stream: string; seq: string; duplicate: boolean }>("event-bus.publish", { subject, payload: b64(payload), ...extra });
+    h.call<{ stream: string; seq: string; duplicate: boolean }>("event-bus.publish", {
+      subject,
+      payload: b64(payload),
+      ...extra,
+    });
   interface Replayed {
     messages: { seq: string; subject: string; time: string; payload: string; headers: Record<string, string> }[];
     nextSeq: string;
@@ -100,25 +107,46 @@ describe("event-bus over NATS", () => {
   it("rejects subjects off the stream, wildcards, reserved headers and invalid known-event payloads with 400", async () => {
     expect((await h.fail("event-bus.publish", { subject: "orders.created", payload: b64("x") })).code).toBe(400);
     expect((await h.fail("event-bus.publish", { subject: "events.>", payload: b64("x") })).code).toBe(400);
-    expect((await h.fail("event-bus.publish", { subject: "events.test.x", payload: b64("x"), headers: { "Nats-Msg-Id": "1" } })).code).toBe(400);
-    const bad = await h.fail("event-bus.publish", { subject: "events.event-bus.consumer-lagging", payload: b64("\xff\xff\xff") });
+    expect(
+      (
+        await h.fail("event-bus.publish", {
+          subject: "events.test.x",
+          payload: b64("x"),
+          headers: { "Nats-Msg-Id": "1" },
+        })
+      ).code,
+    ).toBe(400);
+    const bad = await h.fail("event-bus.publish", {
+      subject: "events.event-bus.consumer-lagging",
+      payload: b64("\xff\xff\xff"),
+    });
     expect(bad.message).toMatch(/not a event_bus\.v1\.ConsumerLaggingEvent/);
   });
 
   it("accepts a valid payload for a known event subject", async () => {
     const type = defaultRegistry().event("events.event-bus.consumer-lagging")!.type;
     const payload = Buffer.from(encodeJson(type, { stream: "X", consumer: "c", lag: "5" })).toString("base64");
-    expect((await h.call("event-bus.publish", { subject: "events.event-bus.consumer-lagging", payload })).duplicate).toBe(false);
+    expect(
+      (await h.call("event-bus.publish", { subject: "events.event-bus.consumer-lagging", payload })).duplicate,
+    ).toBe(false);
   });
 
   it("replays a subject filter from a sequence in pages", async () => {
     const seqs: string[] = [];
     for (let i = 0; i < 5; i++) seqs.push((await publish(`events.replay.item-${i % 2 ? "odd" : "even"}`, `n${i}`)).seq);
-    const page1 = await h.call<Replayed>("event-bus.replay", { subjectFilter: "events.replay.>", fromSeq: seqs[0], limit: 3 });
+    const page1 = await h.call<Replayed>("event-bus.replay", {
+      subjectFilter: "events.replay.>",
+      fromSeq: seqs[0],
+      limit: 3,
+    });
     expect(page1.messages.map((m) => text(m.payload))).toEqual(["n0", "n1", "n2"]);
     expect(page1.hasMore).toBe(true);
     expect(page1.nextSeq).toBe(String(Number(seqs[2]) + 1));
-    const page2 = await h.call<Replayed>("event-bus.replay", { subjectFilter: "events.replay.>", fromSeq: page1.nextSeq, limit: 3 });
+    const page2 = await h.call<Replayed>("event-bus.replay", {
+      subjectFilter: "events.replay.>",
+      fromSeq: page1.nextSeq,
+      limit: 3,
+    });
     expect(page2.messages.map((m) => text(m.payload))).toEqual(["n3", "n4"]);
     expect(page2.hasMore).toBe(false);
     const odd = await h.call<Replayed>("event-bus.replay", { subjectFilter: "events.replay.item-odd" });
@@ -148,18 +176,32 @@ describe("event-bus over NATS", () => {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
     });
-    const lag = await h.call<{ consumers: { name: string; numPending: string; lag: string; durable: boolean }[]; lastSeq: string }>("event-bus.consumer-lag", {});
-    expect(lag.consumers).toEqual([expect.objectContaining({ name: "slow-reader", numPending: "5", lag: "5", durable: true })]);
+    const lag = await h.call<{
+      consumers: { name: string; numPending: string; lag: string; durable: boolean }[];
+      lastSeq: string;
+    }>("event-bus.consumer-lag", {});
+    expect(lag.consumers).toEqual([
+      expect.objectContaining({ name: "slow-reader", numPending: "5", lag: "5", durable: true }),
+    ]);
     const ev = await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: "events.event-bus.consumer-lagging" });
     const type = defaultRegistry().event("events.event-bus.consumer-lagging")!.type;
     expect(decodeToJson(type, ev!.data)).toMatchObject({ consumer: "slow-reader", lag: "5", threshold: "2" });
     expect((await h.fail("event-bus.consumer-lag", { consumer: "nobody" })).code).toBe(404);
-    expect((await h.call("event-bus.consumer-lag", { consumer: "slow-reader", lagThreshold: "100" })).consumers).toHaveLength(1);
+    expect(
+      (await h.call("event-bus.consumer-lag", { consumer: "slow-reader", lagThreshold: "100" })).consumers,
+    ).toHaveLength(1);
   });
 
   it("describes the stream", async () => {
     const info = await h.call("event-bus.stream-info", {});
-    expect(info).toMatchObject({ name: EVENTS_STREAM, subjects: ["events.>"], storage: "file", replicas: 1, maxAgeSeconds: String(7 * 24 * 3600), maxMessages: "0" });
+    expect(info).toMatchObject({
+      name: EVENTS_STREAM,
+      subjects: ["events.>"],
+      storage: "file",
+      replicas: 1,
+      maxAgeSeconds: String(7 * 24 * 3600),
+      maxMessages: "0",
+    });
     expect(Number(info.messages)).toBeGreaterThan(5);
     expect(info.lastTime).toMatch(/Z$/);
   });

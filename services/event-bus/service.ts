@@ -9,7 +9,14 @@
 // multi-filter consumers) named `event-bus-replay-*`, deleted after each replay and left out of ConsumerLag.
 import { randomBytes } from "node:crypto";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type JetStreamManager } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerConfig,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
 import { badRequest, notFound } from "../sdk/errors.js";
 import { EVENTS_STREAM } from "../sdk/events.js";
 import { decodeToJson, SchemaError } from "../sdk/json-codec.js";
@@ -68,7 +75,8 @@ const REPLAY_PREFIX = "event-bus-replay-";
 /** payload bytes (base64) per replay reply: NATS messages are limited to 1 MiB by default */
 const REPLY_BUDGET = 768 * 1024;
 
-const envInt = (v: string | undefined, def: number) => (v && Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : def);
+const envInt = (v: string | undefined, def: number) =>
+  v && Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : def;
 
 export default defineService({
   name: "event-bus",
@@ -95,14 +103,16 @@ export default defineService({
         const problem = publishSubjectProblem(req.subject);
         if (problem) throw badRequest(problem);
         const payload = Buffer.from(req.payload, "base64");
-        if (payload.length > maxPayload) throw badRequest(`payload is ${payload.length} bytes, more than ${maxPayload}`);
+        if (payload.length > maxPayload)
+          throw badRequest(`payload is ${payload.length} bytes, more than ${maxPayload}`);
         if (req.msgId.length > 128) throw badRequest("msgId is longer than 128 characters");
         const known = ctx.registry.event(req.subject);
         if (known) {
           try {
             decodeToJson(known.type, payload);
           } catch (err) {
-            if (err instanceof SchemaError) throw badRequest(`payload is not a ${known.type.fullName.slice(1)}: ${err.message}`);
+            if (err instanceof SchemaError)
+              throw badRequest(`payload is not a ${known.type.fullName.slice(1)}: ${err.message}`);
             throw err;
           }
         }
@@ -146,13 +156,23 @@ export default defineService({
             for await (const m of iter) {
               const headers: Record<string, string> = {};
               for (const [k, vs] of m.headers ?? []) headers[k] = vs.join(",");
-              read.push({ seq: String(m.seq), subject: m.subject, time: nanosToTimestamp(m.timestampNanos), payload: Buffer.from(m.data).toString("base64"), headers });
+              read.push({
+                seq: String(m.seq),
+                subject: m.subject,
+                time: nanosToTimestamp(m.timestampNanos),
+                payload: Buffer.from(m.data).toString("base64"),
+                headers,
+              });
               if (read.length >= want) break;
             }
           }
           const messages = withinBudget(read, REPLY_BUDGET);
           const last = messages.at(-1);
-          return { messages, nextSeq: last ? String(Number(last.seq) + 1) : "0", hasMore: ci.num_pending > messages.length };
+          return {
+            messages,
+            nextSeq: last ? String(Number(last.seq) + 1) : "0",
+            hasMore: ci.num_pending > messages.length,
+          };
         } finally {
           await jsm.consumers.delete(EVENTS_STREAM, name).catch(() => undefined);
         }
@@ -171,7 +191,13 @@ export default defineService({
         if (req.consumer && consumers.length === 0) throw notFound(`no consumer ${req.consumer} on ${EVENTS_STREAM}`);
         const at = new Date().toISOString();
         for (const c of lagging(consumers, threshold)) {
-          await ctx.events.publish("ConsumerLaggingEvent", { stream: EVENTS_STREAM, consumer: c.name, lag: c.lag, threshold: String(threshold), at });
+          await ctx.events.publish("ConsumerLaggingEvent", {
+            stream: EVENTS_STREAM,
+            consumer: c.name,
+            lag: c.lag,
+            threshold: String(threshold),
+            at,
+          });
           ctx.log.warn("consumer lagging", { consumer: c.name, lag: c.lag, threshold });
         }
         const si = await streamSnapshot();

@@ -18,7 +18,9 @@ const close = (server: http.Server) => new Promise<void>((resolve) => server.clo
 
 describe("gateway status mapping", () => {
   it("passes 4xx through, keeps 503/504 and turns other 5xx into 500", () => {
-    expect([400, 401, 404, 409, 412, 503, 504, 500, 502, 599].map(statusForReplyCode)).toEqual([400, 401, 404, 409, 412, 503, 504, 500, 500, 500]);
+    expect([400, 401, 404, 409, 412, 503, 504, 500, 502, 599].map(statusForReplyCode)).toEqual([
+      400, 401, 404, 409, 412, 503, 504, 500, 500, 500,
+    ]);
   });
 });
 
@@ -28,9 +30,18 @@ describe("gateway over a real nats-server", () => {
   let server: http.Server;
   let side: NatsConnection;
 
-  const post = (subject: string, body: unknown, headers: Record<string, string> = { "Content-Type": "application/json" }) =>
-    fetch(`${base}/v1/${subject}`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
-  const errorOf = async (res: Response) => ((await res.json()) as { error: { code: number; message: string; suggestions?: string[] } }).error;
+  const post = (
+    subject: string,
+    body: unknown,
+    headers: Record<string, string> = { "Content-Type": "application/json" },
+  ) =>
+    fetch(`${base}/v1/${subject}`, {
+      method: "POST",
+      headers,
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+  const errorOf = async (res: Response) =>
+    ((await res.json()) as { error: { code: number; message: string; suggestions?: string[] } }).error;
 
   beforeAll(async () => {
     h = await startHarness();
@@ -67,7 +78,12 @@ describe("gateway over a real nats-server", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(res.headers.get("x-request-id")).toBeTruthy();
-    expect(await res.json()).toMatchObject({ text: "Hello, Ada!", resolvedLocale: "en", fallbackUsed: true, missing: false });
+    expect(await res.json()).toMatchObject({
+      text: "Hello, Ada!",
+      resolvedLocale: "en",
+      fallbackUsed: true,
+      missing: false,
+    });
   });
 
   it("answers /healthz with the NATS connection state", async () => {
@@ -114,7 +130,9 @@ describe("gateway over a real nats-server", () => {
   });
 
   it("answers 415 for a body that is not JSON", async () => {
-    const res = await post("language-system.translate", "key=hello", { "Content-Type": "application/x-www-form-urlencoded" });
+    const res = await post("language-system.translate", "key=hello", {
+      "Content-Type": "application/x-www-form-urlencoded",
+    });
     expect(res.status).toBe(415);
     expect((await errorOf(res)).message).toMatch(/application\/json/);
   });
@@ -123,10 +141,14 @@ describe("gateway over a real nats-server", () => {
     const declared = await post("language-system.translate", { key: "x".repeat(2000) });
     expect(declared.status).toBe(413);
     const streamed = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${base}/v1/language-system.translate`, { method: "POST", headers: { "Content-Type": "application/json" } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        `${base}/v1/language-system.translate`,
+        { method: "POST", headers: { "Content-Type": "application/json" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
       req.write(`{"key":"${"y".repeat(700)}`);
       req.write(`${"y".repeat(700)}"}`);

@@ -87,18 +87,25 @@ export function createGateway(opts: GatewayOptions): http.Server {
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const data = JSON.stringify(body);
-    res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(data), ...headers });
+    res.writeHead(status, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Content-Length": Buffer.byteLength(data),
+      ...headers,
+    });
     res.end(data);
   };
 
   async function route(req: http.IncomingMessage, requestId: string): Promise<unknown> {
     const url = new URL(req.url ?? "/", "http://gateway");
     if (url.pathname === "/healthz") {
-      if (req.method !== "GET") throw new HttpError(405, `${req.method} is not allowed on /healthz`, {}, { Allow: "GET" });
-      if (!natsUp()) throw new HttpError(503, "NATS is not connected", { nats: nc.isClosed() ? "closed" : "disconnected" });
+      if (req.method !== "GET")
+        throw new HttpError(405, `${req.method} is not allowed on /healthz`, {}, { Allow: "GET" });
+      if (!natsUp())
+        throw new HttpError(503, "NATS is not connected", { nats: nc.isClosed() ? "closed" : "disconnected" });
       return { status: "ok", nats: "connected" };
     }
-    if (!url.pathname.startsWith("/v1/")) throw new HttpError(404, `no route ${url.pathname}: use POST /v1/<subject> or GET /healthz`);
+    if (!url.pathname.startsWith("/v1/"))
+      throw new HttpError(404, `no route ${url.pathname}: use POST /v1/<subject> or GET /healthz`);
     let subject: string;
     try {
       subject = decodeURIComponent(url.pathname.slice("/v1/".length));
@@ -107,10 +114,12 @@ export function createGateway(opts: GatewayOptions): http.Server {
     }
     const rpc = registry.rpc(subject);
     if (!rpc) throw new HttpError(404, `unknown subject ${subject}`, { suggestions: registry.suggest(subject) });
-    if (req.method !== "POST") throw new HttpError(405, `${req.method} is not allowed: use POST`, {}, { Allow: "POST" });
+    if (req.method !== "POST")
+      throw new HttpError(405, `${req.method} is not allowed: use POST`, {}, { Allow: "POST" });
 
     const declared = Number(req.headers["content-length"] ?? NaN);
-    if (declared > maxBody) throw new HttpError(413, `request body is larger than ${maxBody} bytes`, {}, { Connection: "close" });
+    if (declared > maxBody)
+      throw new HttpError(413, `request body is larger than ${maxBody} bytes`, {}, { Connection: "close" });
     const hasBody = declared > 0 || req.headers["transfer-encoding"] !== undefined;
     if ((hasBody || req.headers["content-type"]) && !isJsonContentType(req.headers["content-type"])) {
       throw new HttpError(415, `content type must be application/json, got ${req.headers["content-type"] ?? "none"}`);
@@ -146,7 +155,11 @@ export function createGateway(opts: GatewayOptions): http.Server {
     const code = reply.headers?.get(ERROR_CODE_HEADER);
     if (code) {
       const n = Number(code) || 500;
-      throw new HttpError(statusForReplyCode(n), reply.headers?.get(ERROR_HEADER) || "error", n !== statusForReplyCode(n) ? { serviceCode: n } : {});
+      throw new HttpError(
+        statusForReplyCode(n),
+        reply.headers?.get(ERROR_HEADER) || "error",
+        n !== statusForReplyCode(n) ? { serviceCode: n } : {},
+      );
     }
     return decodeToJson(rpc.response, reply.data);
   }
@@ -164,7 +177,12 @@ export function createGateway(opts: GatewayOptions): http.Server {
       },
       (err: unknown) => {
         if (err instanceof HttpError) {
-          send(res, err.status, { error: { code: err.status, message: err.message, ...err.extra } }, { ...err.headers, [REQUEST_ID_HEADER]: requestId });
+          send(
+            res,
+            err.status,
+            { error: { code: err.status, message: err.message, ...err.extra } },
+            { ...err.headers, [REQUEST_ID_HEADER]: requestId },
+          );
           done(err.status);
           return;
         }

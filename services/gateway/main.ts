@@ -37,7 +37,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info("draining", { signal });
-    const hard = setTimeout(() => process.exit(1), positive("GS_SHUTDOWN_TIMEOUT_MS", env.GS_SHUTDOWN_TIMEOUT_MS, 10_000));
+    const hard = setTimeout(
+      () => process.exit(1),
+      positive("GS_SHUTDOWN_TIMEOUT_MS", env.GS_SHUTDOWN_TIMEOUT_MS, 10_000),
+    );
     hard.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await nc.drain().catch(() => undefined);

@@ -4,7 +4,9 @@ export const K1 = 1.2;
 export const B = 0.75;
 
 export const STOP_WORDS: ReadonlySet<string> = new Set(
-  "a an and are as at be but by for from has have he her his i if in into is it its not of on or she so such that the their them then there these they this to was were will with you your".split(" "),
+  "a an and are as at be but by for from has have he her his i if in into is it its not of on or she so such that the their them then there these they this to was were will with you your".split(
+    " ",
+  ),
 );
 
 // a word: letters/digits, with inner apostrophes ("dragon's", "don't") kept as part of it
@@ -31,7 +33,11 @@ interface Span {
 }
 
 function spans(text: string): Span[] {
-  return [...text.matchAll(WORD_RE)].map((m) => ({ term: normalize(m[0]), start: m.index, end: m.index + m[0].length }));
+  return [...text.matchAll(WORD_RE)].map((m) => ({
+    term: normalize(m[0]),
+    start: m.index,
+    end: m.index + m[0].length,
+  }));
 }
 
 export interface Scored {

@@ -35,7 +35,10 @@ describe("knowledge-base domain", () => {
   });
 
   it("cuts a snippet around the densest cluster of terms and highlights them", () => {
-    const text = "Long ago the valley was quiet. " + "Farmers tilled the fields. ".repeat(10) + "Then the red dragon burned the Ember Gate, and the dragon slept.";
+    const text =
+      "Long ago the valley was quiet. " +
+      "Farmers tilled the fields. ".repeat(10) +
+      "Then the red dragon burned the Ember Gate, and the dragon slept.";
     const s = snippet(text, new Set(["dragon", "ember"]), 12);
     expect(s.startsWith("… ")).toBe(true);
     expect(s).toContain("**dragon** burned the **Ember** Gate, and the **dragon** slept.");
@@ -46,9 +49,24 @@ describe("knowledge-base service, two instances", () => {
   let h: Harness;
   let first: RunningService[];
   const docs = [
-    { docId: "ember-gate", title: "The Ember Gate", body: "A gate of black iron, forged by the dragon Vyrmax, guards the road to the Ashen Peaks.", tags: ["places", "dragons"] },
-    { docId: "vyrmax", title: "Vyrmax the Red", body: "Vyrmax is an ancient red dragon. The dragon sleeps beneath the Ashen Peaks and dreams of fire.", tags: ["creatures", "dragons"] },
-    { docId: "river-folk", title: "The River Folk", body: "Fishermen of the silver river trade salt and stories. They fear no dragon.", tags: ["peoples"] },
+    {
+      docId: "ember-gate",
+      title: "The Ember Gate",
+      body: "A gate of black iron, forged by the dragon Vyrmax, guards the road to the Ashen Peaks.",
+      tags: ["places", "dragons"],
+    },
+    {
+      docId: "vyrmax",
+      title: "Vyrmax the Red",
+      body: "Vyrmax is an ancient red dragon. The dragon sleeps beneath the Ashen Peaks and dreams of fire.",
+      tags: ["creatures", "dragons"],
+    },
+    {
+      docId: "river-folk",
+      title: "The River Folk",
+      body: "Fishermen of the silver river trade salt and stories. They fear no dragon.",
+      tags: ["peoples"],
+    },
   ];
   beforeAll(async () => {
     h = await startHarness();
@@ -57,18 +75,23 @@ describe("knowledge-base service, two instances", () => {
   afterAll(async () => h?.stop());
 
   it("adds documents and replaces one by id, counting versions", async () => {
-    for (const d of docs) expect(await h.call("knowledge-base.add-document", d)).toMatchObject({ created: true, document: { version: 1 } });
-    const again = await h.call<{ created: boolean; document: { version: number; termCount: number } }>("knowledge-base.add-document", docs[0]!);
+    for (const d of docs)
+      expect(await h.call("knowledge-base.add-document", d)).toMatchObject({ created: true, document: { version: 1 } });
+    const again = await h.call<{ created: boolean; document: { version: number; termCount: number } }>(
+      "knowledge-base.add-document",
+      docs[0]!,
+    );
     expect([again.created, again.document.version]).toEqual([false, 2]);
     expect(again.document.termCount).toBe(tokenize(`${docs[0]!.title} ${docs[0]!.body}`).length);
   });
 
   it("ranks by BM25 with snippets, the same from either instance", async () => {
     for (let i = 0; i < 4; i++) {
-      const r = await h.call<{ hits: { docId: string; snippet: string; matchedTerms: string[]; score: number }[]; totalMatches: number; queryTerms: string[] }>(
-        "knowledge-base.search",
-        { query: "the red Dragon!" },
-      );
+      const r = await h.call<{
+        hits: { docId: string; snippet: string; matchedTerms: string[]; score: number }[];
+        totalMatches: number;
+        queryTerms: string[];
+      }>("knowledge-base.search", { query: "the red Dragon!" });
       expect(r.queryTerms).toEqual(["red", "dragon"]);
       expect(r.totalMatches).toBe(3);
       expect(r.hits[0]).toMatchObject({ docId: "vyrmax", matchedTerms: ["red", "dragon"] });
@@ -78,22 +101,35 @@ describe("knowledge-base service, two instances", () => {
   });
 
   it("filters by tags and honours the limit", async () => {
-    const r = await h.call<{ hits: { docId: string }[]; totalMatches: number }>("knowledge-base.search", { query: "dragon", tags: ["Places"], limit: 5 });
+    const r = await h.call<{ hits: { docId: string }[]; totalMatches: number }>("knowledge-base.search", {
+      query: "dragon",
+      tags: ["Places"],
+      limit: 5,
+    });
     expect(r.hits.map((x) => x.docId)).toEqual(["ember-gate"]);
-    const one = await h.call<{ hits: unknown[]; totalMatches: number }>("knowledge-base.search", { query: "dragon", limit: 1 });
+    const one = await h.call<{ hits: unknown[]; totalMatches: number }>("knowledge-base.search", {
+      query: "dragon",
+      limit: 1,
+    });
     expect([one.hits.length, one.totalMatches]).toEqual([1, 3]);
   });
 
   it("sees every change made through the other instance", async () => {
     // 10 alternating rounds: the queue group spreads calls over both instances
     for (let i = 0; i < 10; i++) {
-      await h.call("knowledge-base.add-document", { docId: `note-${i}`, title: `Note ${i}`, body: `glimmerstone shard number ${i}` });
+      await h.call("knowledge-base.add-document", {
+        docId: `note-${i}`,
+        title: `Note ${i}`,
+        body: `glimmerstone shard number ${i}`,
+      });
       const r = await h.call<{ totalMatches: number }>("knowledge-base.search", { query: "glimmerstone" });
       expect(r.totalMatches).toBe(i + 1);
     }
     for (let i = 0; i < 10; i++) {
       expect(await h.call("knowledge-base.delete-document", { docId: `note-${i}` })).toEqual({ deleted: true });
-      expect((await h.call<{ totalMatches: number }>("knowledge-base.search", { query: "glimmerstone" })).totalMatches).toBe(9 - i);
+      expect(
+        (await h.call<{ totalMatches: number }>("knowledge-base.search", { query: "glimmerstone" })).totalMatches,
+      ).toBe(9 - i);
     }
   });
 
@@ -101,7 +137,17 @@ describe("knowledge-base service, two instances", () => {
     // what another instance does: write the document, then bump the version
     const state = first[0]!.ctx.state;
     const now = new Date().toISOString();
-    await state.put("doc.outside", { docId: "outside", title: "Written elsewhere", body: "a quillfeather omen", tags: [], locale: "en", termCount: 4, version: 1, createdAt: now, updatedAt: now });
+    await state.put("doc.outside", {
+      docId: "outside",
+      title: "Written elsewhere",
+      body: "a quillfeather omen",
+      tags: [],
+      locale: "en",
+      termCount: 4,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
     await state.update<{ version: number }>("meta.version", (m) => ({ version: (m?.version ?? 0) + 1 }));
     for (let i = 0; i < 4; i++) {
       const r = await h.call<{ hits: { docId: string }[] }>("knowledge-base.search", { query: "quillfeather" });
@@ -117,10 +163,19 @@ describe("knowledge-base service, two instances", () => {
   });
 
   it("gets, lists by tag with paging, and deletes", async () => {
-    expect(await h.call("knowledge-base.get-document", { docId: "vyrmax" })).toMatchObject({ found: true, document: { title: "Vyrmax the Red" } });
-    const p1 = await h.call<{ documents: { docId: string }[]; page: { nextPageToken: string; total: number } }>("knowledge-base.list-documents", { tag: "dragons", page: { pageSize: 1 } });
+    expect(await h.call("knowledge-base.get-document", { docId: "vyrmax" })).toMatchObject({
+      found: true,
+      document: { title: "Vyrmax the Red" },
+    });
+    const p1 = await h.call<{ documents: { docId: string }[]; page: { nextPageToken: string; total: number } }>(
+      "knowledge-base.list-documents",
+      { tag: "dragons", page: { pageSize: 1 } },
+    );
     expect([p1.documents.map((d) => d.docId), p1.page.total]).toEqual([["ember-gate"], 2]);
-    const p2 = await h.call<{ documents: { docId: string }[]; page: { nextPageToken: string } }>("knowledge-base.list-documents", { tag: "dragons", page: { pageSize: 1, pageToken: p1.page.nextPageToken } });
+    const p2 = await h.call<{ documents: { docId: string }[]; page: { nextPageToken: string } }>(
+      "knowledge-base.list-documents",
+      { tag: "dragons", page: { pageSize: 1, pageToken: p1.page.nextPageToken } },
+    );
     expect([p2.documents.map((d) => d.docId), p2.page.nextPageToken]).toEqual([["vyrmax"], ""]);
     expect(await h.call("knowledge-base.delete-document", { docId: "vyrmax" })).toEqual({ deleted: true });
     expect(await h.call("knowledge-base.delete-document", { docId: "vyrmax" })).toEqual({ deleted: false });
@@ -130,12 +185,19 @@ describe("knowledge-base service, two instances", () => {
   });
 
   it("generates an id when none is given", async () => {
-    const r = await h.call<{ document: { docId: string } }>("knowledge-base.add-document", { title: "Untitled lore", body: "" });
+    const r = await h.call<{ document: { docId: string } }>("knowledge-base.add-document", {
+      title: "Untitled lore",
+      body: "",
+    });
     expect(r.document.docId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("answers a query of only stop words with no hits, and rejects an empty query and a missing title with 400", async () => {
-    expect(await h.call("knowledge-base.search", { query: "the and of" })).toEqual({ hits: [], totalMatches: 0, queryTerms: [] });
+    expect(await h.call("knowledge-base.search", { query: "the and of" })).toEqual({
+      hits: [],
+      totalMatches: 0,
+      queryTerms: [],
+    });
     expect((await h.fail("knowledge-base.search", { query: "  " })).code).toBe(400);
     expect((await h.fail("knowledge-base.add-document", { docId: "x", body: "text" })).code).toBe(400);
   });

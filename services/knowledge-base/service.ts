@@ -100,7 +100,9 @@ export default defineService({
     const maxBody = intEnv(ctx, "KB_MAX_BODY_BYTES", 256 * 1024);
     const maxLimit = intEnv(ctx, "KB_SEARCH_MAX_LIMIT", 50);
     const publish = (name: string, data: unknown) =>
-      events.publish(name, data).catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
+      events
+        .publish(name, data)
+        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
 
     let local = new LocalIndex();
     // one writer of `local` at a time: rebuilds and this instance's own changes
@@ -148,7 +150,13 @@ export default defineService({
 
     await exclusive(async () => rebuild(await storedVersion()));
 
-    const summary = (d: Document): DocumentSummary => ({ docId: d.docId, title: d.title, tags: d.tags, termCount: d.termCount, updatedAt: d.updatedAt });
+    const summary = (d: Document): DocumentSummary => ({
+      docId: d.docId,
+      title: d.title,
+      tags: d.tags,
+      termCount: d.termCount,
+      updatedAt: d.updatedAt,
+    });
 
     return {
       async AddDocument(req: AddDocumentRequest) {
@@ -166,7 +174,17 @@ export default defineService({
         let created = false;
         const { value: doc } = await state.update<Document>(docKey(docId), (cur) => {
           created = !cur;
-          return { docId, title, body: req.body, tags, locale, termCount, version: (cur?.version ?? 0) + 1, createdAt: cur?.createdAt ?? now, updatedAt: now };
+          return {
+            docId,
+            title,
+            body: req.body,
+            tags,
+            locale,
+            termCount,
+            version: (cur?.version ?? 0) + 1,
+            createdAt: cur?.createdAt ?? now,
+            updatedAt: now,
+          };
         });
         await changed((idx) => idx.put(doc));
         await publish("DocumentAddedEvent", { docId, title, version: doc.version, created, at: now });
@@ -201,13 +219,18 @@ export default defineService({
         const tag = req.tag.trim().toLowerCase();
         const pageSize = Math.min(req.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
         const after = req.page?.pageToken ? Buffer.from(req.page.pageToken, "base64url").toString() : "";
-        const all = [...idx.docs.values()].filter((d) => !tag || d.tags.includes(tag)).sort((a, b) => (a.docId < b.docId ? -1 : 1));
+        const all = [...idx.docs.values()]
+          .filter((d) => !tag || d.tags.includes(tag))
+          .sort((a, b) => (a.docId < b.docId ? -1 : 1));
         const rest = after ? all.filter((d) => d.docId > after) : all;
         const page = rest.slice(0, pageSize);
         const more = rest.length > pageSize;
         return {
           documents: page.map(summary),
-          page: { nextPageToken: more ? Buffer.from(page[page.length - 1]!.docId).toString("base64url") : "", total: all.length },
+          page: {
+            nextPageToken: more ? Buffer.from(page[page.length - 1]!.docId).toString("base64url") : "",
+            total: all.length,
+          },
         };
       },
 

@@ -15,7 +15,8 @@ export class MessageArgumentError extends Error {}
 /** Canonical base tag (`de-at` -> `de-AT`, extensions dropped). Throws LocaleError. */
 export function normalizeLocale(tag: string): string {
   const trimmed = tag.trim();
-  if (!trimmed || trimmed.length > 35) throw new LocaleError(`invalid locale "${tag}": expected a BCP 47 tag like "de-AT"`);
+  if (!trimmed || trimmed.length > 35)
+    throw new LocaleError(`invalid locale "${tag}": expected a BCP 47 tag like "de-AT"`);
   try {
     return new Intl.Locale(Intl.getCanonicalLocales(trimmed)[0]!).baseName;
   } catch {
@@ -188,13 +189,18 @@ export function formatMessage(nodes: MsgNode[], input: FormatInput): Formatted {
   const nf = new Intl.NumberFormat(input.locale, { maximumFractionDigits: 6 });
   const missing = new Set<string>();
   const value = (name: string): string | undefined =>
-    name in input.params ? input.params[name] : name === "count" && input.count !== undefined ? nf.format(input.count) : undefined;
+    name in input.params
+      ? input.params[name]
+      : name === "count" && input.count !== undefined
+        ? nf.format(input.count)
+        : undefined;
   const numberOf = (name: string): number | undefined => {
     if (name === "count" && !(name in input.params)) return input.count;
     const raw = input.params[name];
     if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(n)) throw new MessageArgumentError(`param "${name}" must be a number, got "${raw}"`);
+    if (raw.trim() === "" || !Number.isFinite(n))
+      throw new MessageArgumentError(`param "${name}" must be a number, got "${raw}"`);
     return n;
   };
   const walk = (list: MsgNode[], pound: number | undefined): string =>
@@ -249,7 +255,8 @@ export function checkEntry(entry: MessageEntry): string[] {
   };
   if (entry.text) check("text", entry.text, false);
   for (const [sel, src] of Object.entries(entry.pluralForms)) {
-    if (!PLURAL_SELECTOR.test(sel)) problems.push(`plural form "${sel}": not a plural category (${PLURAL_CATEGORIES.join(", ")}) or =N`);
+    if (!PLURAL_SELECTOR.test(sel))
+      problems.push(`plural form "${sel}": not a plural category (${PLURAL_CATEGORIES.join(", ")}) or =N`);
     else check(`plural form "${sel}"`, src, true);
   }
   return problems;

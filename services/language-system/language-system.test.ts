@@ -46,14 +46,21 @@ describe("language-system domain", () => {
     expect(renderEntry(entry, { locale: "en", params: {}, count: 1 }).text).toBe("1 item");
     expect(renderEntry(entry, { locale: "en", params: {}, count: 1234 }).text).toBe("1,234 items");
     expect(renderEntry(entry, { locale: "en", params: {} }).text).toBe("Items");
-    const ru = { text: "", pluralForms: { one: "{count} файл", few: "{count} файла", many: "{count} файлов", other: "{count} файла" } };
+    const ru = {
+      text: "",
+      pluralForms: { one: "{count} файл", few: "{count} файла", many: "{count} файлов", other: "{count} файла" },
+    };
     expect(renderEntry(ru, { locale: "ru", params: {}, count: 3 })).toMatchObject({ text: "3 файла", category: "few" });
     expect(renderEntry(ru, { locale: "ru", params: {}, count: 11 }).text).toBe("11 файлов");
   });
 
   it("interpolates {name} params and inline plural/select arguments", () => {
-    const nodes = parseMessage("{who} has {n, plural, =0 {no apples} one {one apple} other {# apples}} ({g, select, f {her} other {their}} bag)");
-    expect(formatMessage(nodes, { locale: "en", params: { who: "Ann", n: "3", g: "f" } }).text).toBe("Ann has 3 apples (her bag)");
+    const nodes = parseMessage(
+      "{who} has {n, plural, =0 {no apples} one {one apple} other {# apples}} ({g, select, f {her} other {their}} bag)",
+    );
+    expect(formatMessage(nodes, { locale: "en", params: { who: "Ann", n: "3", g: "f" } }).text).toBe(
+      "Ann has 3 apples (her bag)",
+    );
     const partial = formatMessage(nodes, { locale: "en", params: { n: "0" } });
     expect(partial.text).toBe("{who} has no apples (their bag)");
     expect(partial.missing.sort()).toEqual(["g", "who"]);
@@ -77,7 +84,11 @@ describe("language-system over NATS", () => {
       locale: "en",
       entries: [
         { key: "greeting", text: "Hello, {name}!" },
-        { key: "inventory.items", text: "Items", pluralForms: { "=0": "Your bag is empty", one: "# item", other: "# items" } },
+        {
+          key: "inventory.items",
+          text: "Items",
+          pluralForms: { "=0": "Your bag is empty", one: "# item", other: "# items" },
+        },
         { key: "only.english", text: "English only" },
       ],
     });
@@ -102,7 +113,12 @@ describe("language-system over NATS", () => {
     const chain = await h.call("language-system.get-fallback-chain", { locale: "de-at" });
     expect(chain.fallbackChain).toEqual(["de-AT", "de", "en"]);
     const viaDe = await h.call("language-system.translate", { key: "inventory.items", locale: "de-AT", count: 5 });
-    expect(viaDe).toMatchObject({ text: "5 Gegenstände", resolvedLocale: "de", fallbackUsed: true, pluralCategory: "PLURAL_CATEGORY_OTHER" });
+    expect(viaDe).toMatchObject({
+      text: "5 Gegenstände",
+      resolvedLocale: "de",
+      fallbackUsed: true,
+      pluralCategory: "PLURAL_CATEGORY_OTHER",
+    });
     const viaEn = await h.call("language-system.translate", { key: "only.english", locale: "de-AT" });
     expect(viaEn).toMatchObject({ text: "English only", resolvedLocale: "en", fallbackUsed: true });
   });
@@ -110,7 +126,9 @@ describe("language-system over NATS", () => {
   it("uses exact =0 forms before the plural category", async () => {
     const r = await h.call("language-system.translate", { key: "inventory.items", locale: "en", count: 0 });
     expect(r.text).toBe("Your bag is empty");
-    expect((await h.call("language-system.translate", { key: "inventory.items", locale: "en", count: 1 })).text).toBe("1 item");
+    expect((await h.call("language-system.translate", { key: "inventory.items", locale: "en", count: 1 })).text).toBe(
+      "1 item",
+    );
   });
 
   it("answers 400 when a placeholder has no param, unless the request is lenient", async () => {
@@ -134,30 +152,65 @@ describe("language-system over NATS", () => {
   it("honours a configured fallback chain", async () => {
     const set = await h.call("language-system.set-fallback-chain", { locale: "de-CH", fallbacks: ["de-AT", "de"] });
     expect(set.fallbackChain).toEqual(["de-CH", "de-AT", "de", "en"]);
-    expect((await h.call("language-system.get-fallback-chain", { locale: "de-CH" })).fallbackChain).toEqual(["de-CH", "de-AT", "de", "en"]);
+    expect((await h.call("language-system.get-fallback-chain", { locale: "de-CH" })).fallbackChain).toEqual([
+      "de-CH",
+      "de-AT",
+      "de",
+      "en",
+    ]);
     await h.call("language-system.set-fallback-chain", { locale: "de-CH", fallbacks: [] });
-    expect((await h.call("language-system.get-fallback-chain", { locale: "de-CH" })).fallbackChain).toEqual(["de-CH", "de", "en"]);
+    expect((await h.call("language-system.get-fallback-chain", { locale: "de-CH" })).fallbackChain).toEqual([
+      "de-CH",
+      "de",
+      "en",
+    ]);
   });
 
   it("merges or replaces catalogs and counts the changes", async () => {
-    const merged = await h.call<{ added: number; updated: number; removed: number; locale: { keyCount: number; revision: number } }>(
-      "language-system.put-catalog",
-      { locale: "fr", entries: [{ key: "a", text: "A" }, { key: "b", text: "B" }] },
-    );
+    const merged = await h.call<{
+      added: number;
+      updated: number;
+      removed: number;
+      locale: { keyCount: number; revision: number };
+    }>("language-system.put-catalog", {
+      locale: "fr",
+      entries: [
+        { key: "a", text: "A" },
+        { key: "b", text: "B" },
+      ],
+    });
     expect(merged).toMatchObject({ added: 2, updated: 0, removed: 0, locale: { keyCount: 2, revision: 1 } });
-    const replaced = await h.call("language-system.put-catalog", { locale: "fr", replace: true, entries: [{ key: "a", text: "AA" }] });
+    const replaced = await h.call("language-system.put-catalog", {
+      locale: "fr",
+      replace: true,
+      entries: [{ key: "a", text: "AA" }],
+    });
     expect(replaced).toMatchObject({ added: 0, updated: 1, removed: 1, locale: { keyCount: 1, revision: 2 } });
     const cat = await h.call("language-system.get-catalog", { locale: "fr" });
     expect(cat.entries).toEqual([{ key: "a", text: "AA", pluralForms: {}, description: "" }]);
-    const list = await h.call<{ locales: { locale: string }[]; defaultLocale: string }>("language-system.list-locales", {});
+    const list = await h.call<{ locales: { locale: string }[]; defaultLocale: string }>(
+      "language-system.list-locales",
+      {},
+    );
     expect(list.locales.map((l) => l.locale)).toEqual(["de", "en", "fr"]);
     expect(list.defaultLocale).toBe("en");
   });
 
   it("rejects broken messages, bad locales and bad plural selectors with 400", async () => {
-    expect((await h.fail("language-system.put-catalog", { locale: "en", entries: [{ key: "x", text: "Hi {name" }] })).code).toBe(400);
-    expect((await h.fail("language-system.put-catalog", { locale: "en", entries: [{ key: "x", pluralForms: { lots: "x" } }] })).code).toBe(400);
-    expect((await h.fail("language-system.put-catalog", { locale: "??", entries: [{ key: "x", text: "x" }] })).code).toBe(400);
+    expect(
+      (await h.fail("language-system.put-catalog", { locale: "en", entries: [{ key: "x", text: "Hi {name" }] })).code,
+    ).toBe(400);
+    expect(
+      (
+        await h.fail("language-system.put-catalog", {
+          locale: "en",
+          entries: [{ key: "x", pluralForms: { lots: "x" } }],
+        })
+      ).code,
+    ).toBe(400);
+    expect(
+      (await h.fail("language-system.put-catalog", { locale: "??", entries: [{ key: "x", text: "x" }] })).code,
+    ).toBe(400);
     expect((await h.fail("language-system.translate", { key: "", locale: "en" })).message).toMatch(/key is required/);
   });
 

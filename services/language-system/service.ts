@@ -152,15 +152,19 @@ export default defineService({
     return {
       async PutCatalog(req: PutCatalogRequest): Promise<PutCatalogResponse> {
         const loc = locale(req.locale);
-        if (req.entries.length > MAX_ENTRIES_PER_PUT) throw badRequest(`at most ${MAX_ENTRIES_PER_PUT} entries per call`);
-        if (req.entries.length === 0 && !req.replace) throw badRequest("entries is empty (use replace=true to clear a catalog)");
+        if (req.entries.length > MAX_ENTRIES_PER_PUT)
+          throw badRequest(`at most ${MAX_ENTRIES_PER_PUT} entries per call`);
+        if (req.entries.length === 0 && !req.replace)
+          throw badRequest("entries is empty (use replace=true to clear a catalog)");
         const incoming: Record<string, StoredEntry> = {};
         req.entries.forEach((e, i) => {
           checkKey(e.key, `entries[${i}].key`);
           if (incoming[e.key]) throw badRequest(`entries[${i}].key "${e.key}" appears twice`);
           const texts = [e.text, ...Object.values(e.pluralForms)];
-          if (texts.some((t) => t.length > MAX_TEXT)) throw badRequest(`entries[${i}] (${e.key}): texts are limited to ${MAX_TEXT} characters`);
-          if (e.description.length > MAX_TEXT) throw badRequest(`entries[${i}] (${e.key}): description is limited to ${MAX_TEXT} characters`);
+          if (texts.some((t) => t.length > MAX_TEXT))
+            throw badRequest(`entries[${i}] (${e.key}): texts are limited to ${MAX_TEXT} characters`);
+          if (e.description.length > MAX_TEXT)
+            throw badRequest(`entries[${i}] (${e.key}): description is limited to ${MAX_TEXT} characters`);
           const problems = checkEntry({ text: e.text, pluralForms: e.pluralForms });
           if (problems.length) throw badRequest(`entries[${i}] (${e.key}): ${problems.join("; ")}`);
           incoming[e.key] = { text: e.text, pluralForms: e.pluralForms, description: e.description };
@@ -176,11 +180,17 @@ export default defineService({
             else if (JSON.stringify(before[k]) !== JSON.stringify(v)) counts.updated++;
           }
           if (req.replace) counts.removed = Object.keys(before).filter((k) => !incoming[k]).length;
-          if (Object.keys(entries).length > MAX_CATALOG_KEYS) throw badRequest(`a catalog holds at most ${MAX_CATALOG_KEYS} keys`);
+          if (Object.keys(entries).length > MAX_CATALOG_KEYS)
+            throw badRequest(`a catalog holds at most ${MAX_CATALOG_KEYS} keys`);
           return { locale: loc, entries, revision: (cur?.revision ?? 0) + 1, updatedAt: new Date().toISOString() };
         });
         const doc = saved.value;
-        await ctx.events.publish("CatalogUpdatedEvent", { locale: loc, revision: doc.revision, ...counts, at: doc.updatedAt });
+        await ctx.events.publish("CatalogUpdatedEvent", {
+          locale: loc,
+          revision: doc.revision,
+          ...counts,
+          at: doc.updatedAt,
+        });
         return { locale: await info(doc), ...counts };
       },
 
@@ -211,7 +221,9 @@ export default defineService({
             throw err;
           }
           if (out.missing.length && !req.lenient) {
-            throw badRequest(`${req.key} (${loc}) needs params: ${out.missing.join(", ")} (or set lenient to leave them as-is)`);
+            throw badRequest(
+              `${req.key} (${loc}) needs params: ${out.missing.join(", ")} (or set lenient to leave them as-is)`,
+            );
           }
           return {
             text: out.text,
@@ -222,9 +234,11 @@ export default defineService({
             missingParams: out.missing,
           };
         }
-        await ctx.events.publish("TranslationMissingEvent", { key: req.key, locale: requested }).catch((err: unknown) => {
-          ctx.log.warn("cannot publish TranslationMissingEvent", { err });
-        });
+        await ctx.events
+          .publish("TranslationMissingEvent", { key: req.key, locale: requested })
+          .catch((err: unknown) => {
+            ctx.log.warn("cannot publish TranslationMissingEvent", { err });
+          });
         return {
           text: req.key,
           resolvedLocale: "",
@@ -254,7 +268,9 @@ export default defineService({
       async SetFallbackChain(req: SetFallbackChainRequest): Promise<FallbackChainResponse> {
         const loc = locale(req.locale);
         if (req.fallbacks.length > MAX_FALLBACKS) throw badRequest(`at most ${MAX_FALLBACKS} fallbacks`);
-        const fallbacks = [...new Set(req.fallbacks.map((f, i) => locale(f, `fallbacks[${i}]`)))].filter((f) => f !== loc);
+        const fallbacks = [...new Set(req.fallbacks.map((f, i) => locale(f, `fallbacks[${i}]`)))].filter(
+          (f) => f !== loc,
+        );
         if (fallbacks.length) await ctx.state.put<FallbackDoc>(`fallback.${loc}`, { fallbacks });
         else if (await ctx.state.get(`fallback.${loc}`)) await ctx.state.delete(`fallback.${loc}`);
         const chain = fallbackChain(loc, fallbacks, defaultLocale);

@@ -47,9 +47,11 @@ export function validateModel(input: Partial<Model> | undefined): { problems: st
   const modelId = (input.modelId ?? "").trim();
   const provider = (input.provider ?? "").trim();
   if (!modelId) problems.push("model.model_id is required");
-  else if (!MODEL_ID.test(modelId)) problems.push(`model.model_id "${modelId}" must be lowercase [a-z0-9._:/-], at most 128 characters`);
+  else if (!MODEL_ID.test(modelId))
+    problems.push(`model.model_id "${modelId}" must be lowercase [a-z0-9._:/-], at most 128 characters`);
   if (!provider) problems.push("model.provider is required");
-  else if (!PROVIDER.test(provider)) problems.push(`model.provider "${provider}" must be lowercase [a-z0-9_-], at most 64 characters`);
+  else if (!PROVIDER.test(provider))
+    problems.push(`model.provider "${provider}" must be lowercase [a-z0-9_-], at most 64 characters`);
   const taskTypes = [...new Set(input.taskTypes ?? [])];
   if (!taskTypes.length) problems.push("model.task_types needs at least one task type");
   for (const t of taskTypes) if (!isTaskType(t)) problems.push(`model.task_types: ${t} is not a routable task type`);
@@ -61,7 +63,8 @@ export function validateModel(input: Partial<Model> | undefined): { problems: st
     ["input_cost_per_1k_tokens", input.inputCostPer1kTokens ?? 0],
     ["output_cost_per_1k_tokens", input.outputCostPer1kTokens ?? 0],
   ] as const) {
-    if (!Number.isFinite(v) || v < 0 || v > 1000) problems.push(`model.${field} must be a number in 0..1000 (USD per 1000 tokens)`);
+    if (!Number.isFinite(v) || v < 0 || v > 1000)
+      problems.push(`model.${field} must be a number in 0..1000 (USD per 1000 tokens)`);
   }
   const latency = input.typicalLatencyMs ?? 0;
   if (latency <= 0 || latency > 600_000) problems.push("model.typical_latency_ms must be in 1..600000");
@@ -69,7 +72,9 @@ export function validateModel(input: Partial<Model> | undefined): { problems: st
   if (!Number.isFinite(quality) || quality < 0 || quality > 1) problems.push("model.quality_score must be in [0,1]");
   const labels = input.labels ?? {};
   if (Object.keys(labels).length > 32) problems.push("model.labels: at most 32 labels");
-  for (const [k, v] of Object.entries(labels)) if (k.length > 64 || v.length > 256) problems.push(`model.labels.${k.slice(0, 64)}: key ≤ 64 and value ≤ 256 characters`);
+  for (const [k, v] of Object.entries(labels))
+    if (k.length > 64 || v.length > 256)
+      problems.push(`model.labels.${k.slice(0, 64)}: key ≤ 64 and value ≤ 256 characters`);
   if ((input.displayName ?? "").length > 200) problems.push("model.display_name: at most 200 characters");
   if (problems.length) return { problems };
   return {
@@ -116,7 +121,10 @@ export function defaultRejection(m: Model, task: TaskType): string | undefined {
  * Where each default held by a retiring model goes: to the replacement when it supports the task,
  * otherwise cleared ("").
  */
-export function reassignDefaults(held: TaskType[], replacement: Model | undefined): { taskType: TaskType; modelId: string }[] {
+export function reassignDefaults(
+  held: TaskType[],
+  replacement: Model | undefined,
+): { taskType: TaskType; modelId: string }[] {
   return held.map((taskType) => ({
     taskType,
     modelId: replacement && !defaultRejection(replacement, taskType) ? replacement.modelId : "",

@@ -4,21 +4,67 @@
 // Events: ModelRegisteredEvent, DefaultModelChangedEvent, ModelRetiredEvent.
 import { defineService, type ServiceContext } from "../sdk/runtime.js";
 import { badRequest, conflict, failedPrecondition, notFound } from "../sdk/errors.js";
-import { defaultRejection, isTaskType, matchesFilter, reassignDefaults, validateModel, TASK_TYPES, type Model, type TaskType } from "./domain.js";
+import {
+  defaultRejection,
+  isTaskType,
+  matchesFilter,
+  reassignDefaults,
+  validateModel,
+  TASK_TYPES,
+  type Model,
+  type TaskType,
+} from "./domain.js";
 
-interface RegisterModelRequest { model?: Partial<Model> }
-interface RegisterModelResponse { model: Model; created: boolean }
-interface GetModelRequest { modelId: string }
-interface GetModelResponse { found: boolean; model?: Model; defaultFor: TaskType[] }
-interface ListModelsRequest { taskType: TaskType; provider: string; includeRetired: boolean }
-interface ListModelsResponse { models: Model[] }
-interface SetDefaultModelRequest { taskType: TaskType; modelId: string }
-interface SetDefaultModelResponse { model: Model; previousModelId: string }
-interface GetDefaultModelRequest { taskType: TaskType }
-interface GetDefaultModelResponse { found: boolean; model?: Model }
-interface RetireModelRequest { modelId: string; reason: string; replacementModelId: string }
-interface RetireModelResponse { model: Model; defaultsChanged: TaskType[] }
-interface DefaultEntry { modelId: string }
+interface RegisterModelRequest {
+  model?: Partial<Model>;
+}
+interface RegisterModelResponse {
+  model: Model;
+  created: boolean;
+}
+interface GetModelRequest {
+  modelId: string;
+}
+interface GetModelResponse {
+  found: boolean;
+  model?: Model;
+  defaultFor: TaskType[];
+}
+interface ListModelsRequest {
+  taskType: TaskType;
+  provider: string;
+  includeRetired: boolean;
+}
+interface ListModelsResponse {
+  models: Model[];
+}
+interface SetDefaultModelRequest {
+  taskType: TaskType;
+  modelId: string;
+}
+interface SetDefaultModelResponse {
+  model: Model;
+  previousModelId: string;
+}
+interface GetDefaultModelRequest {
+  taskType: TaskType;
+}
+interface GetDefaultModelResponse {
+  found: boolean;
+  model?: Model;
+}
+interface RetireModelRequest {
+  modelId: string;
+  reason: string;
+  replacementModelId: string;
+}
+interface RetireModelResponse {
+  model: Model;
+  defaultsChanged: TaskType[];
+}
+interface DefaultEntry {
+  modelId: string;
+}
 
 const modelKey = (id: string) => `model.${id}`;
 const defaultKey = (t: TaskType) => `default.${t}`;
@@ -54,7 +100,11 @@ export default defineService({
       return out;
     };
     /** Swap the default of `task` to `modelId` ("" clears it) only if it is still `expected`; returns whether it changed. */
-    const changeDefault = async (task: TaskType, modelId: string, expected?: string): Promise<{ changed: boolean; previous: string }> => {
+    const changeDefault = async (
+      task: TaskType,
+      modelId: string,
+      expected?: string,
+    ): Promise<{ changed: boolean; previous: string }> => {
       let previous = "";
       let changed = false;
       await ctx.state.update<DefaultEntry>(defaultKey(task), (cur) => {
@@ -62,7 +112,8 @@ export default defineService({
         changed = previous !== modelId && (expected === undefined || previous === expected);
         return changed ? { modelId } : { modelId: previous };
       });
-      if (changed) await ctx.events.publish("DefaultModelChangedEvent", { taskType: task, modelId, previousModelId: previous });
+      if (changed)
+        await ctx.events.publish("DefaultModelChangedEvent", { taskType: task, modelId, previousModelId: previous });
       return { changed, previous };
     };
 
@@ -72,7 +123,8 @@ export default defineService({
         if (!model) throw badRequest(problems.join("; "));
         let created = false;
         const saved = await ctx.state.update<Model>(modelKey(model.modelId), (cur) => {
-          if (cur?.status === "MODEL_STATUS_RETIRED") throw conflict(`model ${model.modelId} is retired and cannot be re-registered`);
+          if (cur?.status === "MODEL_STATUS_RETIRED")
+            throw conflict(`model ${model.modelId} is retired and cannot be re-registered`);
           created = !cur;
           return { ...model, registeredAt: cur?.registeredAt ?? new Date().toISOString() };
         });
@@ -94,7 +146,8 @@ export default defineService({
       },
 
       async ListModels(req: ListModelsRequest): Promise<ListModelsResponse> {
-        if (req.taskType !== "TASK_TYPE_UNSPECIFIED" && !isTaskType(req.taskType)) throw badRequest(`unknown task_type ${req.taskType}`);
+        if (req.taskType !== "TASK_TYPE_UNSPECIFIED" && !isTaskType(req.taskType))
+          throw badRequest(`unknown task_type ${req.taskType}`);
         const models: Model[] = [];
         for (const key of await ctx.state.keys("model")) {
           const m = (await ctx.state.get<Model>(key))?.value;
@@ -128,7 +181,8 @@ export default defineService({
         if (req.replacementModelId) {
           if (req.replacementModelId === id) throw badRequest("a model cannot replace itself");
           replacement = await mustLoad(req.replacementModelId);
-          if (replacement.status === "MODEL_STATUS_RETIRED") throw failedPrecondition(`replacement ${replacement.modelId} is retired`);
+          if (replacement.status === "MODEL_STATUS_RETIRED")
+            throw failedPrecondition(`replacement ${replacement.modelId} is retired`);
         }
         await mustLoad(id);
         let already = false;
@@ -136,7 +190,13 @@ export default defineService({
           if (!cur) throw notFound(`no model ${id}`);
           already = cur.status === "MODEL_STATUS_RETIRED";
           if (already) return cur;
-          return { ...cur, status: "MODEL_STATUS_RETIRED", retiredAt: new Date().toISOString(), retiredReason: req.reason, replacementModelId: replacement?.modelId ?? "" };
+          return {
+            ...cur,
+            status: "MODEL_STATUS_RETIRED",
+            retiredAt: new Date().toISOString(),
+            retiredReason: req.reason,
+            replacementModelId: replacement?.modelId ?? "",
+          };
         });
         if (already) return { model: saved.value, defaultsChanged: [] };
         const held = [...(await defaults())].filter(([, m]) => m === id).map(([t]) => t);
@@ -144,7 +204,12 @@ export default defineService({
         for (const { taskType, modelId } of reassignDefaults(held, replacement)) {
           if ((await changeDefault(taskType, modelId, id)).changed) defaultsChanged.push(taskType);
         }
-        await ctx.events.publish("ModelRetiredEvent", { modelId: id, reason: req.reason, replacementModelId: replacement?.modelId ?? "", at: saved.value.retiredAt });
+        await ctx.events.publish("ModelRetiredEvent", {
+          modelId: id,
+          reason: req.reason,
+          replacementModelId: replacement?.modelId ?? "",
+          at: saved.value.retiredAt,
+        });
         ctx.log.info("model retired", { modelId: id, defaultsChanged });
         return { model: saved.value, defaultsChanged };
       },

@@ -2,7 +2,12 @@
 // the action's utility is the product of those (compensated for how many there are) times its base
 // weight. The best action wins; equal utilities go to the smaller action id. Pure and deterministic.
 
-export type Curve = "CURVE_TYPE_LINEAR" | "CURVE_TYPE_INVERSE_LINEAR" | "CURVE_TYPE_QUADRATIC" | "CURVE_TYPE_LOGISTIC" | "CURVE_TYPE_STEP";
+export type Curve =
+  | "CURVE_TYPE_LINEAR"
+  | "CURVE_TYPE_INVERSE_LINEAR"
+  | "CURVE_TYPE_QUADRATIC"
+  | "CURVE_TYPE_LOGISTIC"
+  | "CURVE_TYPE_STEP";
 
 export interface Consideration {
   input: string;
@@ -55,7 +60,15 @@ export const ARCHETYPES = ["villager", "guard", "merchant", "wolf"] as const;
 /** Added to the current action's utility so an NPC does not flip-flop between near-equal actions. */
 export const INERTIA = 0.05;
 /** Inputs derived from the context; extra inputs may not reuse these names. */
-export const CONTEXT_INPUTS = ["hour_of_day", "daylight", "is_night", "threat_level", "in_combat", "player_proximity", "bad_weather"] as const;
+export const CONTEXT_INPUTS = [
+  "hour_of_day",
+  "daylight",
+  "is_night",
+  "threat_level",
+  "in_combat",
+  "player_proximity",
+  "bad_weather",
+] as const;
 /** Distance (m) at which a player stops counting as near. */
 const PROXIMITY_RANGE_M = 30;
 
@@ -136,7 +149,12 @@ export function actionsFor(catalog: readonly ActionDefinition[], archetype: stri
 const fmt = (n: number) => n.toFixed(2);
 
 /** Scores every action of the archetype and picks the best (ties by action id). */
-export function decide(catalog: readonly ActionDefinition[], archetype: string, inputs: Inputs, currentActionId = ""): Decision {
+export function decide(
+  catalog: readonly ActionDefinition[],
+  archetype: string,
+  inputs: Inputs,
+  currentActionId = "",
+): Decision {
   const values = resolveInputs(inputs);
   const scores = actionsFor(catalog, archetype).map((a) => {
     const s = scoreAction(a, values);
@@ -145,24 +163,47 @@ export function decide(catalog: readonly ActionDefinition[], archetype: string, 
   scores.sort((a, b) => b.score - a.score || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0));
   const best = scores[0];
   if (!best) return { actionId: "", score: 0, scores, reason: `no actions for archetype ${archetype}` };
-  return { actionId: best.actionId, score: best.score, scores, reason: explain(catalog, best, scores[1], currentActionId) };
+  return {
+    actionId: best.actionId,
+    score: best.score,
+    scores,
+    reason: explain(catalog, best, scores[1], currentActionId),
+  };
 }
 
 /**
  * "eat 0.91: hunger 0.92 dominates; next sleep 0.40". The dominant input is the strongest driver: a
  * consideration whose curve rises with its input (inverse curves and step gates only hold an action back).
  */
-export function explain(catalog: readonly ActionDefinition[], best: ActionScore, next: ActionScore | undefined, current: string): string {
+export function explain(
+  catalog: readonly ActionDefinition[],
+  best: ActionScore,
+  next: ActionScore | undefined,
+  current: string,
+): string {
   const def = catalog.find((a) => a.actionId === best.actionId)!;
-  const drivers = best.considerations.filter((_, i) => !["CURVE_TYPE_INVERSE_LINEAR", "CURVE_TYPE_STEP"].includes(def.considerations[i]!.curve));
+  const drivers = best.considerations.filter(
+    (_, i) => !["CURVE_TYPE_INVERSE_LINEAR", "CURVE_TYPE_STEP"].includes(def.considerations[i]!.curve),
+  );
   const pool = drivers.length ? drivers : best.considerations;
-  const dominant = pool.reduce<ConsiderationScore | undefined>((top, c) => (!top || c.score > top.score ? c : top), undefined);
+  const dominant = pool.reduce<ConsiderationScore | undefined>(
+    (top, c) => (!top || c.score > top.score ? c : top),
+    undefined,
+  );
   const why = dominant ? `${dominant.input} ${fmt(dominant.inputValue)} dominates` : "nothing more pressing";
   const kept = best.actionId === current ? " (kept, inertia)" : "";
-  return `${best.actionId} ${fmt(best.score)}: ${why}${kept}` + (next ? `; next ${next.actionId} ${fmt(next.score)}` : "");
+  return (
+    `${best.actionId} ${fmt(best.score)}: ${why}${kept}` + (next ? `; next ${next.actionId} ${fmt(next.score)}` : "")
+  );
 }
 
-const c = (input: string, curve: Curve, paramA = 0, paramB = 0, weight = 1): Consideration => ({ input, curve, weight, paramA, paramB });
+const c = (input: string, curve: Curve, paramA = 0, paramB = 0, weight = 1): Consideration => ({
+  input,
+  curve,
+  weight,
+  paramA,
+  paramB,
+});
 
 /** The built-in actions. */
 export const CATALOG: readonly ActionDefinition[] = [
@@ -176,7 +217,11 @@ export const CATALOG: readonly ActionDefinition[] = [
   {
     actionId: "sleep",
     description: "Rest until fatigue is gone",
-    considerations: [c("fatigue", "CURVE_TYPE_QUADRATIC", 2), c("is_night", "CURVE_TYPE_STEP", 0.5, 0.35), c("threat_level", "CURVE_TYPE_INVERSE_LINEAR", 1, 0, 2)],
+    considerations: [
+      c("fatigue", "CURVE_TYPE_QUADRATIC", 2),
+      c("is_night", "CURVE_TYPE_STEP", 0.5, 0.35),
+      c("threat_level", "CURVE_TYPE_INVERSE_LINEAR", 1, 0, 2),
+    ],
     baseWeight: 0.95,
     archetypes: [],
   },
@@ -190,35 +235,55 @@ export const CATALOG: readonly ActionDefinition[] = [
   {
     actionId: "fight",
     description: "Engage the threat",
-    considerations: [c("threat_level", "CURVE_TYPE_LOGISTIC", 10, 0.4), c("in_combat", "CURVE_TYPE_STEP", 0.5, 0.7), c("duty", "CURVE_TYPE_LINEAR", 0.4, 0.6)],
+    considerations: [
+      c("threat_level", "CURVE_TYPE_LOGISTIC", 10, 0.4),
+      c("in_combat", "CURVE_TYPE_STEP", 0.5, 0.7),
+      c("duty", "CURVE_TYPE_LINEAR", 0.4, 0.6),
+    ],
     baseWeight: 1,
     archetypes: ["guard", "wolf"],
   },
   {
     actionId: "work",
     description: "Tend to the day's work",
-    considerations: [c("duty", "CURVE_TYPE_LINEAR", 0.7, 0.3), c("daylight", "CURVE_TYPE_STEP", 0.25, 0.1), c("fatigue", "CURVE_TYPE_INVERSE_LINEAR", 0.8)],
+    considerations: [
+      c("duty", "CURVE_TYPE_LINEAR", 0.7, 0.3),
+      c("daylight", "CURVE_TYPE_STEP", 0.25, 0.1),
+      c("fatigue", "CURVE_TYPE_INVERSE_LINEAR", 0.8),
+    ],
     baseWeight: 0.8,
     archetypes: ["villager", "merchant"],
   },
   {
     actionId: "trade",
     description: "Offer goods to a nearby player",
-    considerations: [c("player_proximity", "CURVE_TYPE_LOGISTIC", 8, 0.3), c("daylight", "CURVE_TYPE_STEP", 0.1, 0.05), c("threat_level", "CURVE_TYPE_INVERSE_LINEAR")],
+    considerations: [
+      c("player_proximity", "CURVE_TYPE_LOGISTIC", 8, 0.3),
+      c("daylight", "CURVE_TYPE_STEP", 0.1, 0.05),
+      c("threat_level", "CURVE_TYPE_INVERSE_LINEAR"),
+    ],
     baseWeight: 0.9,
     archetypes: ["merchant"],
   },
   {
     actionId: "socialize",
     description: "Chat with neighbours",
-    considerations: [c("social", "CURVE_TYPE_QUADRATIC", 1.5), c("is_night", "CURVE_TYPE_INVERSE_LINEAR", 0.6), c("threat_level", "CURVE_TYPE_INVERSE_LINEAR")],
+    considerations: [
+      c("social", "CURVE_TYPE_QUADRATIC", 1.5),
+      c("is_night", "CURVE_TYPE_INVERSE_LINEAR", 0.6),
+      c("threat_level", "CURVE_TYPE_INVERSE_LINEAR"),
+    ],
     baseWeight: 0.75,
     archetypes: ["villager", "merchant", "guard"],
   },
   {
     actionId: "patrol",
     description: "Walk the watch route",
-    considerations: [c("duty", "CURVE_TYPE_LINEAR", 0.6, 0.4), c("threat_level", "CURVE_TYPE_INVERSE_LINEAR", 0.5), c("fatigue", "CURVE_TYPE_INVERSE_LINEAR", 0.7)],
+    considerations: [
+      c("duty", "CURVE_TYPE_LINEAR", 0.6, 0.4),
+      c("threat_level", "CURVE_TYPE_INVERSE_LINEAR", 0.5),
+      c("fatigue", "CURVE_TYPE_INVERSE_LINEAR", 0.7),
+    ],
     baseWeight: 0.7,
     archetypes: ["guard"],
   },

@@ -1,10 +1,36 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../test-support/harness.js";
-import { ARCHETYPES, CATALOG, INERTIA, actionsFor, curveValue, decide, resolveInputs, scoreAction, type ActionDefinition, type Consideration, type Inputs } from "./domain.js";
+import {
+  ARCHETYPES,
+  CATALOG,
+  INERTIA,
+  actionsFor,
+  curveValue,
+  decide,
+  resolveInputs,
+  scoreAction,
+  type ActionDefinition,
+  type Consideration,
+  type Inputs,
+} from "./domain.js";
 import service from "./service.js";
 
-const base: Inputs = { needs: {}, hourOfDay: 12, weather: "", threatLevel: 0, nearestPlayerDistance: -1, inCombat: false, extra: {} };
-const cons = (curve: Consideration["curve"], paramA = 0, paramB = 0, weight = 0): Consideration => ({ input: "x", curve, paramA, paramB, weight });
+const base: Inputs = {
+  needs: {},
+  hourOfDay: 12,
+  weather: "",
+  threatLevel: 0,
+  nearestPlayerDistance: -1,
+  inCombat: false,
+  extra: {},
+};
+const cons = (curve: Consideration["curve"], paramA = 0, paramB = 0, weight = 0): Consideration => ({
+  input: "x",
+  curve,
+  paramA,
+  paramB,
+  weight,
+});
 
 describe("response curves", () => {
   it("maps linear and inverse linear inputs with slope and offset, clamped to [0,1]", () => {
@@ -44,7 +70,11 @@ describe("derived inputs", () => {
     expect(noon).toMatchObject({ daylight: 1, is_night: 0, bad_weather: 1, player_proximity: 0.5, hour_of_day: 0.5 });
     const night = resolveInputs({ ...base, hourOfDay: 23, weather: "fog" });
     expect(night).toMatchObject({ daylight: 0, is_night: 1, bad_weather: 0.5, player_proximity: 0 });
-    expect(resolveInputs({ ...base, inCombat: true, needs: { hunger: 0.4 }, extra: { loot: 0.9 } })).toMatchObject({ in_combat: 1, hunger: 0.4, loot: 0.9 });
+    expect(resolveInputs({ ...base, inCombat: true, needs: { hunger: 0.4 }, extra: { loot: 0.9 } })).toMatchObject({
+      in_combat: 1,
+      hunger: 0.4,
+      loot: 0.9,
+    });
   });
 });
 
@@ -76,7 +106,12 @@ describe("action scores", () => {
 
   it("scales by the base weight and scores an action without considerations by it alone", () => {
     expect(scoreAction({ ...two, baseWeight: 0.5 }, { p: 1, q: 1 }).score).toBe(0.5);
-    expect(scoreAction(CATALOG.find((a) => a.actionId === "idle")!, {}).score).toBe(0.1);
+    expect(
+      scoreAction(
+        CATALOG.find((a) => a.actionId === "idle")!,
+        {},
+      ).score,
+    ).toBe(0.1);
   });
 });
 
@@ -84,11 +119,26 @@ describe("decisions", () => {
   const scenarios: [string, string, Partial<Inputs>, string][] = [
     ["a hungry villager at noon eats", "villager", { needs: { hunger: 0.92, fatigue: 0.2, duty: 0.5 } }, "eat"],
     ["a tired villager sleeps at night", "villager", { hourOfDay: 23, needs: { hunger: 0.3, fatigue: 0.8 } }, "sleep"],
-    ["a threatened villager flees even when hungry", "villager", { threatLevel: 0.9, needs: { hunger: 0.9, safety: 0.8 } }, "flee"],
+    [
+      "a threatened villager flees even when hungry",
+      "villager",
+      { threatLevel: 0.9, needs: { hunger: 0.9, safety: 0.8 } },
+      "flee",
+    ],
     ["a guard in combat fights", "guard", { threatLevel: 0.9, inCombat: true, needs: { duty: 0.8 } }, "fight"],
     ["a dutiful guard patrols on a calm day", "guard", { needs: { duty: 0.7, fatigue: 0.2, social: 0.3 } }, "patrol"],
-    ["a merchant trades with a player close by", "merchant", { nearestPlayerDistance: 3, needs: { duty: 0.5 } }, "trade"],
-    ["a villager seeks shelter from a storm", "villager", { weather: "WEATHER_CONDITION_STORM", needs: { duty: 0.3 } }, "seek_shelter"],
+    [
+      "a merchant trades with a player close by",
+      "merchant",
+      { nearestPlayerDistance: 3, needs: { duty: 0.5 } },
+      "trade",
+    ],
+    [
+      "a villager seeks shelter from a storm",
+      "villager",
+      { weather: "WEATHER_CONDITION_STORM", needs: { duty: 0.3 } },
+      "seek_shelter",
+    ],
     ["a hungry wolf hunts at night", "wolf", { hourOfDay: 2, needs: { hunger: 0.6, fatigue: 0.3 } }, "hunt"],
   ];
   for (const [name, archetype, input, expected] of scenarios) {
@@ -105,14 +155,26 @@ describe("decisions", () => {
   });
 
   it("breaks ties by action id", () => {
-    const same = (id: string): ActionDefinition => ({ actionId: id, description: "", considerations: [], baseWeight: 0.5, archetypes: [] });
+    const same = (id: string): ActionDefinition => ({
+      actionId: id,
+      description: "",
+      considerations: [],
+      baseWeight: 0.5,
+      archetypes: [],
+    });
     const d = decide([same("walk"), same("bark"), same("sit")], "wolf", base);
     expect(d.actionId).toBe("bark");
     expect(d.scores.map((s) => s.actionId)).toEqual(["bark", "sit", "walk"]);
   });
 
   it("keeps the current action when the alternative is only marginally better", () => {
-    const act = (id: string, w: number): ActionDefinition => ({ actionId: id, description: "", considerations: [], baseWeight: w, archetypes: [] });
+    const act = (id: string, w: number): ActionDefinition => ({
+      actionId: id,
+      description: "",
+      considerations: [],
+      baseWeight: w,
+      archetypes: [],
+    });
     const catalog = [act("a", 0.5), act("b", 0.5 + INERTIA / 2)];
     expect(decide(catalog, "x", base).actionId).toBe("b");
     const kept = decide(catalog, "x", base, "a");
@@ -130,7 +192,7 @@ describe("decisions", () => {
 
   it("scores every action of the archetype within [0,1], best first, for random inputs", () => {
     let seed = 42;
-    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
     for (let i = 0; i < 500; i++) {
       const archetype = ARCHETYPES[i % ARCHETYPES.length]!;
       const input: Inputs = {
@@ -148,7 +210,8 @@ describe("decisions", () => {
         expect(s.score).toBeGreaterThanOrEqual(0);
         expect(s.score).toBeLessThanOrEqual(1);
       }
-      for (let k = 1; k < d.scores.length; k++) expect(d.scores[k - 1]!.score).toBeGreaterThanOrEqual(d.scores[k]!.score);
+      for (let k = 1; k < d.scores.length; k++)
+        expect(d.scores[k - 1]!.score).toBeGreaterThanOrEqual(d.scores[k]!.score);
       expect(d.actionId).toBe(d.scores[0]!.actionId);
     }
   });
@@ -207,7 +270,10 @@ describe("npc-behavior over NATS", () => {
   });
 
   it("lists the actions of an archetype", async () => {
-    const r = await h.call<{ actions: { actionId: string; considerations: { curve: string }[] }[] }>("npc-behavior.list-actions", { archetype: "guard" });
+    const r = await h.call<{ actions: { actionId: string; considerations: { curve: string }[] }[] }>(
+      "npc-behavior.list-actions",
+      { archetype: "guard" },
+    );
     expect(r.actions.map((a) => a.actionId)).toEqual(expect.arrayContaining(["fight", "patrol", "eat", "idle"]));
     expect(r.actions.map((a) => a.actionId)).not.toContain("trade");
     expect(r.actions.find((a) => a.actionId === "fight")!.considerations[0]!.curve).toBe("CURVE_TYPE_LOGISTIC");
@@ -217,11 +283,25 @@ describe("npc-behavior over NATS", () => {
 
   it("refuses out-of-range needs, unknown archetypes and bad context with a 400", async () => {
     expect((await h.fail("npc-behavior.decide", { ...req, needs: [{ name: "hunger", value: 1.5 }] })).code).toBe(400);
-    expect((await h.fail("npc-behavior.decide", { ...req, needs: [{ name: "hunger", value: 0.1 }, { name: "hunger", value: 0.2 }] })).code).toBe(400);
+    expect(
+      (
+        await h.fail("npc-behavior.decide", {
+          ...req,
+          needs: [
+            { name: "hunger", value: 0.1 },
+            { name: "hunger", value: 0.2 },
+          ],
+        })
+      ).code,
+    ).toBe(400);
     expect((await h.fail("npc-behavior.decide", { ...req, archetype: "dragon" })).code).toBe(400);
     expect((await h.fail("npc-behavior.decide", { ...req, npcId: "" })).code).toBe(400);
-    expect((await h.fail("npc-behavior.decide", { ...req, context: { ...req.context, hourOfDay: 24 } })).code).toBe(400);
-    expect((await h.fail("npc-behavior.decide", { ...req, context: { ...req.context, extra: { threat_level: 0.5 } } })).code).toBe(400);
+    expect((await h.fail("npc-behavior.decide", { ...req, context: { ...req.context, hourOfDay: 24 } })).code).toBe(
+      400,
+    );
+    expect(
+      (await h.fail("npc-behavior.decide", { ...req, context: { ...req.context, extra: { threat_level: 0.5 } } })).code,
+    ).toBe(400);
     expect((await h.fail("npc-behavior.list-actions", { archetype: "dragon" })).code).toBe(400);
   });
 });

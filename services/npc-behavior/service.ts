@@ -6,7 +6,11 @@ import { badRequest } from "../sdk/errors.js";
 import { ARCHETYPES, CATALOG, CONTEXT_INPUTS, actionsFor, decide, type ActionScore } from "./domain.js";
 
 // ---- proto types (npc_behavior.v1) ----
-interface Vec3 { x: number; y: number; z: number }
+interface Vec3 {
+  x: number;
+  y: number;
+  z: number;
+}
 interface NpcContext {
   hourOfDay: number;
   weather: string;
@@ -17,19 +21,42 @@ interface NpcContext {
   regionId: string;
   extra: Record<string, number>;
 }
-interface DecideRequest { npcId: string; archetype: string; needs: { name: string; value: number }[]; context?: NpcContext; currentActionId: string }
-interface DecideResponse { npcId: string; actionId: string; score: number; scores: ActionScore[]; reason: string }
-interface ListActionsRequest { archetype: string }
+interface DecideRequest {
+  npcId: string;
+  archetype: string;
+  needs: { name: string; value: number }[];
+  context?: NpcContext;
+  currentActionId: string;
+}
+interface DecideResponse {
+  npcId: string;
+  actionId: string;
+  score: number;
+  scores: ActionScore[];
+  reason: string;
+}
+interface ListActionsRequest {
+  archetype: string;
+}
 
 const MAX_INPUTS = 32;
-const DEFAULT_CONTEXT: NpcContext = { hourOfDay: 12, weather: "", threatLevel: 0, nearestPlayerDistance: -1, inCombat: false, regionId: "", extra: {} };
+const DEFAULT_CONTEXT: NpcContext = {
+  hourOfDay: 12,
+  weather: "",
+  threatLevel: 0,
+  nearestPlayerDistance: -1,
+  inCombat: false,
+  regionId: "",
+  extra: {},
+};
 
 const inUnit = (v: number) => Number.isFinite(v) && v >= 0 && v <= 1;
 
 function archetypeOf(value: string, required: boolean): string {
   const a = value.trim().toLowerCase();
   if (!a && !required) return "";
-  if (!(ARCHETYPES as readonly string[]).includes(a)) throw badRequest(`archetype "${value}" is not one of ${ARCHETYPES.join(", ")}`);
+  if (!(ARCHETYPES as readonly string[]).includes(a))
+    throw badRequest(`archetype "${value}" is not one of ${ARCHETYPES.join(", ")}`);
   return a;
 }
 
@@ -40,7 +67,8 @@ function needsOf(needs: DecideRequest["needs"]): Record<string, number> {
     const name = n.name.trim().toLowerCase();
     if (!name || name.length > 64) throw badRequest(`needs[${i}].name must be 1..64 characters`);
     if (name in out) throw badRequest(`need "${name}" is given twice`);
-    if ((CONTEXT_INPUTS as readonly string[]).includes(name)) throw badRequest(`need "${name}" clashes with a context input`);
+    if ((CONTEXT_INPUTS as readonly string[]).includes(name))
+      throw badRequest(`need "${name}" clashes with a context input`);
     if (!inUnit(n.value)) throw badRequest(`needs[${i}].value must be within 0..1 (got ${n.value})`);
     out[name] = n.value;
   }
@@ -49,14 +77,16 @@ function needsOf(needs: DecideRequest["needs"]): Record<string, number> {
 
 function contextOf(ctx: NpcContext | undefined, needs: Record<string, number>): NpcContext {
   const c = ctx ?? DEFAULT_CONTEXT;
-  if (!Number.isFinite(c.hourOfDay) || c.hourOfDay < 0 || c.hourOfDay >= 24) throw badRequest(`context.hourOfDay must be within [0, 24) (got ${c.hourOfDay})`);
+  if (!Number.isFinite(c.hourOfDay) || c.hourOfDay < 0 || c.hourOfDay >= 24)
+    throw badRequest(`context.hourOfDay must be within [0, 24) (got ${c.hourOfDay})`);
   if (!inUnit(c.threatLevel)) throw badRequest(`context.threatLevel must be within 0..1 (got ${c.threatLevel})`);
   if (!Number.isFinite(c.nearestPlayerDistance)) throw badRequest("context.nearestPlayerDistance must be finite");
   if (c.weather.length > 64) throw badRequest("context.weather is longer than 64 characters");
   const extra = Object.entries(c.extra);
   if (extra.length > MAX_INPUTS) throw badRequest(`at most ${MAX_INPUTS} context.extra inputs`);
   for (const [k, v] of extra) {
-    if ((CONTEXT_INPUTS as readonly string[]).includes(k) || k in needs) throw badRequest(`context.extra.${k} clashes with a need or a context input`);
+    if ((CONTEXT_INPUTS as readonly string[]).includes(k) || k in needs)
+      throw badRequest(`context.extra.${k} clashes with a need or a context input`);
     if (!inUnit(v)) throw badRequest(`context.extra.${k} must be within 0..1 (got ${v})`);
   }
   return c;
@@ -77,7 +107,15 @@ export default defineService({
         const d = decide(
           CATALOG,
           archetype,
-          { needs, hourOfDay: c.hourOfDay, weather: c.weather, threatLevel: c.threatLevel, nearestPlayerDistance: c.nearestPlayerDistance, inCombat: c.inCombat, extra: c.extra },
+          {
+            needs,
+            hourOfDay: c.hourOfDay,
+            weather: c.weather,
+            threatLevel: c.threatLevel,
+            nearestPlayerDistance: c.nearestPlayerDistance,
+            inCombat: c.inCombat,
+            extra: c.extra,
+          },
           current,
         );
         if (d.actionId !== current) {

@@ -3,7 +3,13 @@
 // the service stores and returns it as it is.
 import { ServiceError } from "../sdk/errors.js";
 
-export type RunStatus = "RUN_STATUS_PENDING" | "RUN_STATUS_RUNNING" | "RUN_STATUS_SUCCEEDED" | "RUN_STATUS_COMPENSATING" | "RUN_STATUS_COMPENSATED" | "RUN_STATUS_FAILED";
+export type RunStatus =
+  | "RUN_STATUS_PENDING"
+  | "RUN_STATUS_RUNNING"
+  | "RUN_STATUS_SUCCEEDED"
+  | "RUN_STATUS_COMPENSATING"
+  | "RUN_STATUS_COMPENSATED"
+  | "RUN_STATUS_FAILED";
 export type StepStatus =
   | "STEP_STATUS_PENDING"
   | "STEP_STATUS_RUNNING"
@@ -49,7 +55,11 @@ export interface FlowRun {
   finishedAt?: string;
 }
 
-export const TERMINAL: ReadonlySet<RunStatus> = new Set(["RUN_STATUS_SUCCEEDED", "RUN_STATUS_COMPENSATED", "RUN_STATUS_FAILED"]);
+export const TERMINAL: ReadonlySet<RunStatus> = new Set([
+  "RUN_STATUS_SUCCEEDED",
+  "RUN_STATUS_COMPENSATED",
+  "RUN_STATUS_FAILED",
+]);
 
 /** What every step of a run sees: its params and the outputs of the steps before it. */
 export interface SagaContext {
@@ -173,7 +183,10 @@ export async function runSaga(flow: FlowDef, run: FlowRun, opts: SagaOptions): P
     result.startedAt = now();
     await opts.save(run);
     try {
-      const output = await attempt(() => step.run(sc), () => result.attempts++);
+      const output = await attempt(
+        () => step.run(sc),
+        () => result.attempts++,
+      );
       sc.outputs[step.name] = output;
       result.status = "STEP_STATUS_SUCCEEDED";
       const json = output === undefined ? "" : JSON.stringify(output);
@@ -208,7 +221,10 @@ export async function runSaga(flow: FlowDef, run: FlowRun, opts: SagaOptions): P
     if (!step.compensate) continue;
     const result = run.steps[i]!;
     try {
-      await attempt(() => step.compensate!(sc, sc.outputs[step.name]), () => undefined);
+      await attempt(
+        () => step.compensate!(sc, sc.outputs[step.name]),
+        () => undefined,
+      );
       result.status = "STEP_STATUS_COMPENSATED";
       run.compensations.push({ stepName: step.name, succeeded: true, at: now() });
     } catch (err) {

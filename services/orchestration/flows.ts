@@ -48,7 +48,8 @@ const money = (p: Record<string, string>): Money => ({ currency: p.currency!, mi
 
 function checkMoney(p: Record<string, string>): string | undefined {
   if (!positiveInt(p.price)) return `price must be a positive whole number of minor units, got "${p.price}"`;
-  if (!/^[A-Z][A-Z0-9]{1,9}$/.test(p.currency ?? "")) return `currency must be a code like USD or GOLD, got "${p.currency}"`;
+  if (!/^[A-Z][A-Z0-9]{1,9}$/.test(p.currency ?? ""))
+    return `currency must be a code like USD or GOLD, got "${p.currency}"`;
   return undefined;
 }
 
@@ -58,10 +59,14 @@ export const inventoryRegion = (p: Record<string, string>) => p.regionId || `inv
 export function fleetFlows(call: Caller): FlowDef[] {
   const purchaseItem: FlowDef = {
     name: "purchase-item",
-    description: "Charge the player's wallet for an item, then grant the item into their inventory region; refund if the grant fails.",
+    description:
+      "Charge the player's wallet for an item, then grant the item into their inventory region; refund if the grant fails.",
     requiredParams: ["playerId", "sku", "currency", "price"],
     validate: (p) =>
-      checkMoney(p) ?? (p.quantity !== undefined && !(positiveInt(p.quantity) && Number(p.quantity) <= 1000) ? `quantity must be 1..1000, got "${p.quantity}"` : undefined),
+      checkMoney(p) ??
+      (p.quantity !== undefined && !(positiveInt(p.quantity) && Number(p.quantity) <= 1000)
+        ? `quantity must be 1..1000, got "${p.quantity}"`
+        : undefined),
     steps: [
       {
         name: "charge",
@@ -77,7 +82,8 @@ export function fleetFlows(call: Caller): FlowDef[] {
             idempotencyKey: `${runId}-charge`,
             reason: "orchestration purchase-item",
           });
-          if (!r.success) throw new StepFailure(r.error?.code || "PURCHASE_REJECTED", r.error?.message || "purchase rejected");
+          if (!r.success)
+            throw new StepFailure(r.error?.code || "PURCHASE_REJECTED", r.error?.message || "purchase rejected");
           return r;
         },
         async compensate({ runId }, output) {
@@ -86,7 +92,8 @@ export function fleetFlows(call: Caller): FlowDef[] {
             idempotencyKey: `${runId}-refund`,
             reason: "orchestration purchase-item compensation",
           });
-          if (!r.success) throw new StepFailure(r.error?.code || "REFUND_REJECTED", r.error?.message || "refund rejected");
+          if (!r.success)
+            throw new StepFailure(r.error?.code || "REFUND_REJECTED", r.error?.message || "refund rejected");
         },
       },
       {
@@ -103,7 +110,13 @@ export function fleetFlows(call: Caller): FlowDef[] {
           const position = { x: (min.x + max.x) / 2, y: (min.y + max.y) / 2, z: (min.z + max.z) / 2 };
           const attributes = { sku: p.sku!, ownerId: p.playerId!, quantity: p.quantity ?? "1", runId };
           try {
-            return await call("world-state.spawn-entity", { entityId, entityType: "item", regionId, position, attributes });
+            return await call("world-state.spawn-entity", {
+              entityId,
+              entityType: "item",
+              regionId,
+              position,
+              attributes,
+            });
           } catch (err) {
             // a retried spawn whose first attempt landed: the entity is ours
             if (!(err instanceof ServiceError && err.code === 409)) throw err;
@@ -121,7 +134,8 @@ export function fleetFlows(call: Caller): FlowDef[] {
 
   const sellItem: FlowDef = {
     name: "sell-item",
-    description: "Take an item the player owns out of the world, then credit its price to their wallet; put the item back if the credit fails.",
+    description:
+      "Take an item the player owns out of the world, then credit its price to their wallet; put the item back if the credit fails.",
     requiredParams: ["playerId", "entityId", "currency", "price"],
     validate: checkMoney,
     steps: [
@@ -133,7 +147,8 @@ export function fleetFlows(call: Caller): FlowDef[] {
         async run({ params: p }) {
           const got = await call<EntityReply>("world-state.get-entity", { entityId: p.entityId });
           if (!got.found || !got.entity) throw new StepFailure("NOT_FOUND", `no entity ${p.entityId}`);
-          if (got.entity.attributes.ownerId !== p.playerId) throw new StepFailure("NOT_OWNER", `${p.entityId} does not belong to ${p.playerId}`);
+          if (got.entity.attributes.ownerId !== p.playerId)
+            throw new StepFailure("NOT_OWNER", `${p.entityId} does not belong to ${p.playerId}`);
           return call("world-state.despawn-entity", { entityId: p.entityId, reason: "sold" });
         },
         async compensate(_sc, output) {
@@ -159,7 +174,12 @@ export function fleetFlows(call: Caller): FlowDef[] {
         compensation: "",
         description: "Credit the sale price to the player's wallet",
         async run({ runId, params: p }) {
-          return call("payment.deposit", { playerId: p.playerId, amount: money(p), idempotencyKey: `${runId}-credit`, reason: "item_sale" });
+          return call("payment.deposit", {
+            playerId: p.playerId,
+            amount: money(p),
+            idempotencyKey: `${runId}-credit`,
+            reason: "item_sale",
+          });
         },
       },
     ],

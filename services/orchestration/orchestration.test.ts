@@ -11,7 +11,10 @@ import service from "./service.js";
 
 describe("saga engine", () => {
   const log: string[] = [];
-  const step = (name: string, behaviour: { fail?: unknown; undo?: boolean; undoFails?: boolean; flaky?: number } = {}): SagaStep => {
+  const step = (
+    name: string,
+    behaviour: { fail?: unknown; undo?: boolean; undoFails?: boolean; flaky?: number } = {},
+  ): SagaStep => {
     let flaky = behaviour.flaky ?? 0;
     return {
       name,
@@ -37,7 +40,10 @@ describe("saga engine", () => {
   const run = async (f: FlowDef) => {
     log.length = 0;
     const saves: string[] = [];
-    const r = await runSaga(f, newRun(f, "r1", {}, "t0"), { save: async (x) => void saves.push(x.status), backoffMs: () => 1 });
+    const r = await runSaga(f, newRun(f, "r1", {}, "t0"), {
+      save: async (x) => void saves.push(x.status),
+      backoffMs: () => 1,
+    });
     return { r, saves };
   };
 
@@ -52,8 +58,23 @@ describe("saga engine", () => {
   });
 
   it("compensates the completed steps in reverse order when a step fails, and skips the rest", async () => {
-    const { r } = await run(flow(step("a"), step("b", { undo: false }), step("c"), step("d", { fail: new StepFailure("NOPE", "d said no") }), step("e")));
-    expect(log).toEqual(["run a", "run b", "run c", "run d", 'undo c {"did":"c","after":["a","b"]}', 'undo a {"did":"a","after":[]}']);
+    const { r } = await run(
+      flow(
+        step("a"),
+        step("b", { undo: false }),
+        step("c"),
+        step("d", { fail: new StepFailure("NOPE", "d said no") }),
+        step("e"),
+      ),
+    );
+    expect(log).toEqual([
+      "run a",
+      "run b",
+      "run c",
+      "run d",
+      'undo c {"did":"c","after":["a","b"]}',
+      'undo a {"did":"a","after":[]}',
+    ]);
     expect(r.status).toBe("RUN_STATUS_COMPENSATED");
     expect(r.failedStep).toBe("d");
     expect(r.error).toEqual({ code: "NOPE", message: "d said no" });
@@ -97,9 +118,17 @@ interface Money {
 describe("orchestration over NATS", () => {
   let h: Harness;
   const gold = async (playerId: string) =>
-    Number((await h.call<{ balances: Money[] }>("payment.get-balance", { playerId, currency: "GOLD" })).balances[0]!.minorUnits);
+    Number(
+      (await h.call<{ balances: Money[] }>("payment.get-balance", { playerId, currency: "GOLD" })).balances[0]!
+        .minorUnits,
+    );
   const start = (params: Record<string, string>, extra: Record<string, unknown> = {}) =>
-    h.call<{ run: FlowRun; existing: boolean }>("orchestration.start-flow", { flowName: "purchase-item", params, wait: true, ...extra });
+    h.call<{ run: FlowRun; existing: boolean }>("orchestration.start-flow", {
+      flowName: "purchase-item",
+      params,
+      wait: true,
+      ...extra,
+    });
 
   beforeAll(async () => {
     h = await startHarness();
@@ -107,16 +136,30 @@ describe("orchestration over NATS", () => {
     await h.start(worldState);
     await h.start(service);
     await h.call("world-state.define-region", {
-      region: { regionId: "inventory-alice", name: "Alice's bag", biome: "city", min: { x: 0, y: 0, z: 0 }, max: { x: 10, y: 10, z: 10 } },
+      region: {
+        regionId: "inventory-alice",
+        name: "Alice's bag",
+        biome: "city",
+        min: { x: 0, y: 0, z: 0 },
+        max: { x: 10, y: 10, z: 10 },
+      },
     });
-    for (const p of ["alice", "bob"]) await h.call("payment.deposit", { playerId: p, amount: { currency: "GOLD", minorUnits: "1000" }, idempotencyKey: `seed-${p}` });
+    for (const p of ["alice", "bob"])
+      await h.call("payment.deposit", {
+        playerId: p,
+        amount: { currency: "GOLD", minorUnits: "1000" },
+        idempotencyKey: `seed-${p}`,
+      });
   });
   afterAll(async () => {
     await h?.stop();
   });
 
   it("lists its flows with their steps and compensations", async () => {
-    const { flows } = await h.call<{ flows: { name: string; steps: { action: string; compensation: string }[] }[] }>("orchestration.list-flows", {});
+    const { flows } = await h.call<{ flows: { name: string; steps: { action: string; compensation: string }[] }[] }>(
+      "orchestration.list-flows",
+      {},
+    );
     expect(flows.map((f) => f.name)).toEqual(["purchase-item", "sell-item"]);
     expect(flows[0]!.steps).toMatchObject([
       { action: "payment.purchase", compensation: "payment.refund" },
@@ -129,9 +172,12 @@ describe("orchestration over NATS", () => {
     expect(run.status).toBe("RUN_STATUS_SUCCEEDED");
     expect(run.steps.map((s) => s.status)).toEqual(["STEP_STATUS_SUCCEEDED", "STEP_STATUS_SUCCEEDED"]);
     expect(await gold("alice")).toBe(700);
-    const item = await h.call<{ found: boolean; entity: { regionId: string; attributes: Record<string, string> } }>("world-state.get-entity", {
-      entityId: `item-${run.runId}`,
-    });
+    const item = await h.call<{ found: boolean; entity: { regionId: string; attributes: Record<string, string> } }>(
+      "world-state.get-entity",
+      {
+        entityId: `item-${run.runId}`,
+      },
+    );
     expect(item.entity).toMatchObject({ regionId: "inventory-alice", attributes: { sku: "sword", ownerId: "alice" } });
     const stored = await h.call<{ found: boolean; run: FlowRun }>("orchestration.get-run", { runId: run.runId });
     expect(stored.run.status).toBe("RUN_STATUS_SUCCEEDED");
@@ -148,12 +194,21 @@ describe("orchestration over NATS", () => {
     const jsm = await jetstreamManager(h.nc);
     const subject = "events.orchestration.flow-compensated";
     const msg = await jsm.streams.getMessage("EVENTS", { last_by_subj: subject });
-    expect(decodeToJson(defaultRegistry().event(subject)!.type, msg!.data)).toMatchObject({ runId: run.runId, failedStep: "grant", status: "RUN_STATUS_COMPENSATED" });
+    expect(decodeToJson(defaultRegistry().event(subject)!.type, msg!.data)).toMatchObject({
+      runId: run.runId,
+      failedStep: "grant",
+      status: "RUN_STATUS_COMPENSATED",
+    });
   });
 
   it("stops at the first step when the purchase is rejected, with nothing to undo", async () => {
     const { run } = await start({ playerId: "alice", sku: "castle", currency: "GOLD", price: "999999" });
-    expect(run).toMatchObject({ status: "RUN_STATUS_COMPENSATED", failedStep: "charge", error: { code: "INSUFFICIENT_FUNDS" }, compensations: [] });
+    expect(run).toMatchObject({
+      status: "RUN_STATUS_COMPENSATED",
+      failedStep: "charge",
+      error: { code: "INSUFFICIENT_FUNDS" },
+      compensations: [],
+    });
     expect(run.steps[1]!.status).toBe("STEP_STATUS_SKIPPED");
   });
 
@@ -164,11 +219,25 @@ describe("orchestration over NATS", () => {
     expect(again.existing).toBe(true);
     expect(again.run.runId).toBe(first.run.runId);
     expect(await gold("alice")).toBe(690);
-    expect((await h.fail("orchestration.start-flow", { flowName: "purchase-item", params: { ...params, price: "11" }, idempotencyKey: "buy-potion-1" })).code).toBe(409);
+    expect(
+      (
+        await h.fail("orchestration.start-flow", {
+          flowName: "purchase-item",
+          params: { ...params, price: "11" },
+          idempotencyKey: "buy-potion-1",
+        })
+      ).code,
+    ).toBe(409);
   });
 
   it("sells an item the player owns and puts it back when they do not own it", async () => {
-    await h.call("world-state.spawn-entity", { entityId: "gem-1", entityType: "item", regionId: "inventory-alice", position: { x: 1, y: 1, z: 1 }, attributes: { ownerId: "alice" } });
+    await h.call("world-state.spawn-entity", {
+      entityId: "gem-1",
+      entityType: "item",
+      regionId: "inventory-alice",
+      position: { x: 1, y: 1, z: 1 },
+      attributes: { ownerId: "alice" },
+    });
     const sold = await h.call<{ run: FlowRun }>("orchestration.start-flow", {
       flowName: "sell-item",
       params: { playerId: "alice", entityId: "gem-1", currency: "GOLD", price: "50" },
@@ -177,7 +246,13 @@ describe("orchestration over NATS", () => {
     expect(sold.run.status).toBe("RUN_STATUS_SUCCEEDED");
     expect(await gold("alice")).toBe(740);
     expect((await h.call("world-state.get-entity", { entityId: "gem-1" })).found).toBe(false);
-    await h.call("world-state.spawn-entity", { entityId: "gem-2", entityType: "item", regionId: "inventory-alice", position: { x: 1, y: 1, z: 1 }, attributes: { ownerId: "alice" } });
+    await h.call("world-state.spawn-entity", {
+      entityId: "gem-2",
+      entityType: "item",
+      regionId: "inventory-alice",
+      position: { x: 1, y: 1, z: 1 },
+      attributes: { ownerId: "alice" },
+    });
     const theft = await h.call<{ run: FlowRun }>("orchestration.start-flow", {
       flowName: "sell-item",
       params: { playerId: "bob", entityId: "gem-2", currency: "GOLD", price: "50" },
@@ -200,21 +275,39 @@ describe("orchestration over NATS", () => {
     }
     expect(status).toBe("RUN_STATUS_SUCCEEDED");
 
-    const all = await h.call<{ runs: FlowRun[]; page: { total: number } }>("orchestration.list-runs", { flowName: "purchase-item" });
+    const all = await h.call<{ runs: FlowRun[]; page: { total: number } }>("orchestration.list-runs", {
+      flowName: "purchase-item",
+    });
     expect(all.runs[0]!.runId).toBe(run.runId);
-    const compensated = await h.call<{ runs: FlowRun[] }>("orchestration.list-runs", { status: "RUN_STATUS_COMPENSATED" });
+    const compensated = await h.call<{ runs: FlowRun[] }>("orchestration.list-runs", {
+      status: "RUN_STATUS_COMPENSATED",
+    });
     expect(compensated.runs.every((r) => r.status === "RUN_STATUS_COMPENSATED")).toBe(true);
-    const p1 = await h.call<{ runs: FlowRun[]; page: { nextPageToken: string; total: number } }>("orchestration.list-runs", { page: { pageSize: 2 } });
-    const p2 = await h.call<{ runs: FlowRun[] }>("orchestration.list-runs", { page: { pageSize: 2, pageToken: p1.page.nextPageToken } });
+    const p1 = await h.call<{ runs: FlowRun[]; page: { nextPageToken: string; total: number } }>(
+      "orchestration.list-runs",
+      { page: { pageSize: 2 } },
+    );
+    const p2 = await h.call<{ runs: FlowRun[] }>("orchestration.list-runs", {
+      page: { pageSize: 2, pageToken: p1.page.nextPageToken },
+    });
     expect(p1.runs).toHaveLength(2);
     expect(p2.runs[0]!.runId).not.toBe(p1.runs[1]!.runId);
-    expect(p1.page.total).toBe(all.page.total + (await h.call<{ page: { total: number } }>("orchestration.list-runs", { flowName: "sell-item" })).page.total);
+    expect(p1.page.total).toBe(
+      all.page.total +
+        (await h.call<{ page: { total: number } }>("orchestration.list-runs", { flowName: "sell-item" })).page.total,
+    );
   });
 
   it("answers 400 for missing or malformed params and 404 for unknown flows", async () => {
-    const missing = await h.fail("orchestration.start-flow", { flowName: "purchase-item", params: { playerId: "alice" } });
+    const missing = await h.fail("orchestration.start-flow", {
+      flowName: "purchase-item",
+      params: { playerId: "alice" },
+    });
     expect([missing.code, missing.message]).toEqual([400, "flow purchase-item needs params: sku, currency, price"]);
-    const bad = await h.fail("orchestration.start-flow", { flowName: "purchase-item", params: { playerId: "a", sku: "s", currency: "GOLD", price: "-5" } });
+    const bad = await h.fail("orchestration.start-flow", {
+      flowName: "purchase-item",
+      params: { playerId: "a", sku: "s", currency: "GOLD", price: "-5" },
+    });
     expect(bad.code).toBe(400);
     expect((await h.fail("orchestration.start-flow", { flowName: "teleport", params: {} })).code).toBe(404);
     expect((await h.call("orchestration.get-run", { runId: "nope" })).found).toBe(false);

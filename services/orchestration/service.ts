@@ -63,7 +63,9 @@ export default defineService({
   name: "orchestration",
   description: "Multi-step flows across services, run as sagas with compensation",
   start(ctx: ServiceContext) {
-    const flows = new Map<string, FlowDef>(fleetFlows((subject, request) => ctx.client.call(subject, request)).map((f) => [f.name, f]));
+    const flows = new Map<string, FlowDef>(
+      fleetFlows((subject, request) => ctx.client.call(subject, request)).map((f) => [f.name, f]),
+    );
 
     const publish = async (name: string, data: unknown) => {
       try {
@@ -78,7 +80,12 @@ export default defineService({
     const loadRun = async (runId: string) => (await ctx.state.get<FlowRun>(`run.${runId}`))?.value;
 
     const execute = async (flow: FlowDef, run: FlowRun): Promise<FlowRun> => {
-      await publish("FlowStartedEvent", { runId: run.runId, flowName: flow.name, params: run.params, at: run.startedAt });
+      await publish("FlowStartedEvent", {
+        runId: run.runId,
+        flowName: flow.name,
+        params: run.params,
+        at: run.startedAt,
+      });
       const done = await runSaga(flow, run, {
         save,
         onStepFinished: (r, step) => publish("FlowStepFinishedEvent", { runId: r.runId, flowName: r.flowName, step }),
@@ -96,7 +103,9 @@ export default defineService({
     // an idempotency key whose run record is being written by another request
     const existingRun = async (doc: IdempotencyDoc, req: StartFlowRequest): Promise<StartFlowResponse> => {
       if (doc.flowName !== req.flowName || !sameParams(doc.params, req.params)) {
-        throw conflict(`idempotency key "${req.idempotencyKey}" was used for another ${doc.flowName} run with different params`);
+        throw conflict(
+          `idempotency key "${req.idempotencyKey}" was used for another ${doc.flowName} run with different params`,
+        );
       }
       for (let i = 0; i < 20; i++) {
         const run = await loadRun(doc.runId);
@@ -113,7 +122,12 @@ export default defineService({
             name: f.name,
             description: f.description,
             requiredParams: f.requiredParams,
-            steps: f.steps.map(({ name, action, compensation, description }) => ({ name, action, compensation, description })),
+            steps: f.steps.map(({ name, action, compensation, description }) => ({
+              name,
+              action,
+              compensation,
+              description,
+            })),
           })),
         };
       },
@@ -125,10 +139,14 @@ export default defineService({
         const entries = Object.entries(req.params);
         if (entries.length > MAX_PARAMS) throw badRequest(`at most ${MAX_PARAMS} params`);
         const long = entries.find(([k, v]) => k.length > 64 || v.length > MAX_PARAM_VALUE);
-        if (long) throw badRequest(`param "${long[0].slice(0, 64)}" is too long (keys 64, values ${MAX_PARAM_VALUE} characters)`);
+        if (long)
+          throw badRequest(
+            `param "${long[0].slice(0, 64)}" is too long (keys 64, values ${MAX_PARAM_VALUE} characters)`,
+          );
         const problem = checkParams(flow, req.params);
         if (problem) throw badRequest(problem);
-        if (req.idempotencyKey.length > MAX_KEY) throw badRequest(`idempotencyKey is longer than ${MAX_KEY} characters`);
+        if (req.idempotencyKey.length > MAX_KEY)
+          throw badRequest(`idempotencyKey is longer than ${MAX_KEY} characters`);
 
         const runId = newRunId();
         if (req.idempotencyKey) {
@@ -172,7 +190,8 @@ export default defineService({
         if (size > MAX_PAGE) throw badRequest(`page.pageSize must be <= ${MAX_PAGE}`);
         const token = req.page?.pageToken ?? "";
         const offset = token ? Number(Buffer.from(token, "base64url").toString("utf8")) : 0;
-        if (!Number.isInteger(offset) || offset < 0) throw badRequest("page.pageToken is not a token from a previous page");
+        if (!Number.isInteger(offset) || offset < 0)
+          throw badRequest("page.pageToken is not a token from a previous page");
         const runs: FlowRun[] = [];
         for (const key of await ctx.state.keys("run")) {
           const run = (await ctx.state.get<FlowRun>(key))?.value;
@@ -192,4 +211,3 @@ export default defineService({
     await Promise.allSettled([...background]);
   },
 });
-

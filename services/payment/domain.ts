@@ -30,7 +30,11 @@ export function parseCurrency(raw: string, fallback: string, field: string): str
 }
 
 /** Validate an amount from a request: positive, integral, in a known-shaped currency (default when empty). */
-export function parseAmount(m: Money | undefined, defaultCurrency: string, field: string): { currency: string; units: bigint } {
+export function parseAmount(
+  m: Money | undefined,
+  defaultCurrency: string,
+  field: string,
+): { currency: string; units: bigint } {
   if (!m) throw new RangeError(`${field} is required`);
   const currency = parseCurrency(m.currency, defaultCurrency, `${field}.currency`);
   const units = BigInt(m.minorUnits || "0");
@@ -85,9 +89,16 @@ export function applyToWallet(w: Wallet, op: WalletOp): ApplyResult {
     else after = before - op.units;
   } else {
     after = before + op.units;
-    if (after > INT64_MAX) throw new RangeError(`the ${op.currency} balance would exceed the largest amount a wallet can hold`);
+    if (after > INT64_MAX)
+      throw new RangeError(`the ${op.currency} balance would exceed the largest amount a wallet can hold`);
   }
-  const entry: AppliedEntry = { txnId: op.txnId, seq: w.seq + 1, currency: op.currency, balanceAfter: after.toString(), status };
+  const entry: AppliedEntry = {
+    txnId: op.txnId,
+    seq: w.seq + 1,
+    currency: op.currency,
+    balanceAfter: after.toString(),
+    status,
+  };
   const balances = after === before ? w.balances : { ...w.balances, [op.currency]: after.toString() };
   return { wallet: { balances, seq: entry.seq, recent: [...w.recent, entry].slice(-RECENT_MAX) }, entry };
 }
@@ -124,7 +135,11 @@ export type RefundCheck =
  * Reserve `requested` (undefined = all that remains) of a purchase for refund `refundId`. Idempotent:
  * a refund already reserved returns its amount and no change, so a retried refund never counts twice.
  */
-export function reserveRefund(p: StoredTransaction, refundId: string, requested: { currency: string; units: bigint } | undefined): RefundCheck {
+export function reserveRefund(
+  p: StoredTransaction,
+  refundId: string,
+  requested: { currency: string; units: bigint } | undefined,
+): RefundCheck {
   const txn = p.txn;
   const prior = p.refunds?.find((r) => r.refundId === refundId);
   if (prior) return { ok: true, units: BigInt(prior.units) };
@@ -134,13 +149,18 @@ export function reserveRefund(p: StoredTransaction, refundId: string, requested:
   const paid = BigInt(txn.amount.minorUnits);
   const refunded = (p.refunds ?? []).reduce((sum, r) => sum + BigInt(r.units), 0n);
   const remaining = paid - refunded;
-  if (remaining <= 0n) return { ok: false, code: "NOT_REFUNDABLE", message: `${txn.transactionId} is already fully refunded` };
+  if (remaining <= 0n)
+    return { ok: false, code: "NOT_REFUNDABLE", message: `${txn.transactionId} is already fully refunded` };
   if (requested && requested.currency !== txn.amount.currency) {
     return { ok: false, code: "CURRENCY_MISMATCH", message: `the purchase was paid in ${txn.amount.currency}` };
   }
   const units = requested?.units ?? remaining;
   if (units > remaining) {
-    return { ok: false, code: "AMOUNT_EXCEEDS_REMAINING", message: `only ${remaining} ${txn.amount.currency} minor units remain refundable` };
+    return {
+      ok: false,
+      code: "AMOUNT_EXCEEDS_REMAINING",
+      message: `only ${remaining} ${txn.amount.currency} minor units remain refundable`,
+    };
   }
   const total = refunded + units;
   return {

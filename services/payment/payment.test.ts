@@ -33,14 +33,24 @@ const gold = (n: number) => ({ currency: "GOLD", minorUnits: String(n) });
 
 describe("payment domain", () => {
   it("rejects a purchase that would overdraw and keeps the balance", () => {
-    const funded = applyToWallet(emptyWallet(), { txnId: "d", kind: "TRANSACTION_KIND_DEPOSIT", currency: "GOLD", units: 50n }).wallet!;
+    const funded = applyToWallet(emptyWallet(), {
+      txnId: "d",
+      kind: "TRANSACTION_KIND_DEPOSIT",
+      currency: "GOLD",
+      units: 50n,
+    }).wallet!;
     const r = applyToWallet(funded, { txnId: "p", kind: "TRANSACTION_KIND_PURCHASE", currency: "GOLD", units: 51n });
     expect(r.entry).toMatchObject({ status: "TRANSACTION_STATUS_REJECTED", balanceAfter: "50", seq: 2 });
     expect(r.wallet!.balances.GOLD).toBe("50");
   });
 
   it("applies a transaction id only once", () => {
-    const once = applyToWallet(emptyWallet(), { txnId: "d", kind: "TRANSACTION_KIND_DEPOSIT", currency: "GOLD", units: 5n }).wallet!;
+    const once = applyToWallet(emptyWallet(), {
+      txnId: "d",
+      kind: "TRANSACTION_KIND_DEPOSIT",
+      currency: "GOLD",
+      units: 5n,
+    }).wallet!;
     const again = applyToWallet(once, { txnId: "d", kind: "TRANSACTION_KIND_DEPOSIT", currency: "GOLD", units: 5n });
     expect(again.wallet).toBeUndefined();
     expect(again.entry.balanceAfter).toBe("5");
@@ -65,13 +75,23 @@ describe("payment domain", () => {
       },
     };
     const a = reserveRefund(p, "r1", { currency: "GOLD", units: 60n });
-    expect(a).toMatchObject({ ok: true, units: 60n, next: { txn: { status: "TRANSACTION_STATUS_PARTIALLY_REFUNDED", refundedAmount: gold(60) } } });
+    expect(a).toMatchObject({
+      ok: true,
+      units: 60n,
+      next: { txn: { status: "TRANSACTION_STATUS_PARTIALLY_REFUNDED", refundedAmount: gold(60) } },
+    });
     const after = (a as { next: StoredTransaction }).next;
-    expect(reserveRefund(after, "r2", { currency: "GOLD", units: 41n })).toMatchObject({ ok: false, code: "AMOUNT_EXCEEDS_REMAINING" });
+    expect(reserveRefund(after, "r2", { currency: "GOLD", units: 41n })).toMatchObject({
+      ok: false,
+      code: "AMOUNT_EXCEEDS_REMAINING",
+    });
     expect(reserveRefund(after, "r1", undefined)).toEqual({ ok: true, units: 60n });
     const rest = reserveRefund(after, "r3", undefined);
     expect(rest).toMatchObject({ ok: true, units: 40n, next: { txn: { status: "TRANSACTION_STATUS_REFUNDED" } } });
-    expect(reserveRefund((rest as { next: StoredTransaction }).next, "r4", undefined)).toMatchObject({ ok: false, code: "NOT_REFUNDABLE" });
+    expect(reserveRefund((rest as { next: StoredTransaction }).next, "r4", undefined)).toMatchObject({
+      ok: false,
+      code: "NOT_REFUNDABLE",
+    });
   });
 });
 
@@ -85,11 +105,19 @@ describe("payment service, two instances", () => {
   });
   afterAll(async () => h?.stop());
 
-  const deposit = (playerId: string, n: number, key: string) => h.call<{ replayed: boolean; balance: { minorUnits: string } }>("payment.deposit", { playerId, amount: gold(n), idempotencyKey: key });
+  const deposit = (playerId: string, n: number, key: string) =>
+    h.call<{ replayed: boolean; balance: { minorUnits: string } }>("payment.deposit", {
+      playerId,
+      amount: gold(n),
+      idempotencyKey: key,
+    });
   const purchase = (playerId: string, n: number, key: string, sku = "sword") =>
     h.call<PurchaseRes>("payment.purchase", { playerId, sku, price: { minorUnits: String(n) }, idempotencyKey: key });
   const balance = async (playerId: string) =>
-    Number((await h.call<{ balances: { minorUnits: string }[] }>("payment.get-balance", { playerId, currency: "GOLD" })).balances[0]!.minorUnits);
+    Number(
+      (await h.call<{ balances: { minorUnits: string }[] }>("payment.get-balance", { playerId, currency: "GOLD" }))
+        .balances[0]!.minorUnits,
+    );
 
   it("deposits once per idempotency key and replays the original result", async () => {
     const a = await deposit("alice", 500, "dep-1");
@@ -100,7 +128,9 @@ describe("payment service, two instances", () => {
   });
 
   it("refuses an idempotency key reused for a different request", async () => {
-    expect((await h.fail("payment.deposit", { playerId: "alice", amount: gold(1), idempotencyKey: "dep-1" })).code).toBe(409);
+    expect(
+      (await h.fail("payment.deposit", { playerId: "alice", amount: gold(1), idempotencyKey: "dep-1" })).code,
+    ).toBe(409);
   });
 
   it("charges once for 50 concurrent purchases with the same idempotency key", async () => {
@@ -119,7 +149,10 @@ describe("payment service, two instances", () => {
     expect(ok).toHaveLength(33); // floor(1000 / 30)
     expect(results.filter((r) => !r.success).every((r) => r.error?.code === "INSUFFICIENT_FUNDS")).toBe(true);
     expect(await balance("carol")).toBe(10);
-    const all = await h.call<{ transactions: Txn[] }>("payment.list-transactions", { playerId: "carol", page: { pageSize: 100 } });
+    const all = await h.call<{ transactions: Txn[] }>("payment.list-transactions", {
+      playerId: "carol",
+      page: { pageSize: 100 },
+    });
     expect(all.transactions).toHaveLength(51);
     expect(all.transactions.map((t) => Number(t.sequence))).toEqual(Array.from({ length: 51 }, (_, i) => 51 - i));
     expect(all.transactions.every((t) => Number(t.balanceAfter.minorUnits) >= 0)).toBe(true);
@@ -136,12 +169,17 @@ describe("payment service, two instances", () => {
 
   it("never goes negative under 100 concurrent purchases worth more than the balance, across both instances", async () => {
     await deposit("carol100", 1000, "carol100-dep");
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => purchase("carol100", 30, `carol100-buy-${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => purchase("carol100", 30, `carol100-buy-${i}`)),
+    );
     expect(results.filter((r) => r.success)).toHaveLength(33); // floor(1000 / 30)
     expect(results.filter((r) => !r.success).every((r) => r.error?.code === "INSUFFICIENT_FUNDS")).toBe(true);
     expect(await balance("carol100")).toBe(10);
     // the newest 100 of the 101 ledger entries (a page holds at most 100)
-    const all = await h.call<{ transactions: Txn[] }>("payment.list-transactions", { playerId: "carol100", page: { pageSize: 100 } });
+    const all = await h.call<{ transactions: Txn[] }>("payment.list-transactions", {
+      playerId: "carol100",
+      page: { pageSize: 100 },
+    });
     expect(all.transactions).toHaveLength(100);
     expect(all.transactions.every((t) => Number(t.balanceAfter.minorUnits) >= 0)).toBe(true);
   });
@@ -151,22 +189,52 @@ describe("payment service, two instances", () => {
     expect([first.success, first.error?.code]).toEqual([false, "INSUFFICIENT_FUNDS"]);
     await deposit("dave", 1000, "dave-dep");
     const again = await purchase("dave", 100, "dave-buy");
-    expect([again.success, again.replayed, again.transaction.status]).toEqual([false, true, "TRANSACTION_STATUS_REJECTED"]);
+    expect([again.success, again.replayed, again.transaction.status]).toEqual([
+      false,
+      true,
+      "TRANSACTION_STATUS_REJECTED",
+    ]);
     expect(await balance("dave")).toBe(1000);
   });
 
   it("refunds part of a purchase, then the rest, and never more than was paid", async () => {
     await deposit("erin", 300, "erin-dep");
     const p = await purchase("erin", 200, "erin-buy");
-    const part = await h.call<RefundRes>("payment.refund", { transactionId: p.transaction.transactionId, amount: gold(50), idempotencyKey: "erin-r1" });
-    expect(part).toMatchObject({ success: true, original: { status: "TRANSACTION_STATUS_PARTIALLY_REFUNDED", refundedAmount: { minorUnits: "50" } }, balance: { minorUnits: "150" } });
-    const replay = await h.call<RefundRes>("payment.refund", { transactionId: p.transaction.transactionId, amount: gold(50), idempotencyKey: "erin-r1" });
+    const part = await h.call<RefundRes>("payment.refund", {
+      transactionId: p.transaction.transactionId,
+      amount: gold(50),
+      idempotencyKey: "erin-r1",
+    });
+    expect(part).toMatchObject({
+      success: true,
+      original: { status: "TRANSACTION_STATUS_PARTIALLY_REFUNDED", refundedAmount: { minorUnits: "50" } },
+      balance: { minorUnits: "150" },
+    });
+    const replay = await h.call<RefundRes>("payment.refund", {
+      transactionId: p.transaction.transactionId,
+      amount: gold(50),
+      idempotencyKey: "erin-r1",
+    });
     expect([replay.replayed, replay.refund?.transactionId]).toEqual([true, part.refund?.transactionId]);
-    const tooMuch = await h.call<RefundRes>("payment.refund", { transactionId: p.transaction.transactionId, amount: gold(151), idempotencyKey: "erin-r2" });
+    const tooMuch = await h.call<RefundRes>("payment.refund", {
+      transactionId: p.transaction.transactionId,
+      amount: gold(151),
+      idempotencyKey: "erin-r2",
+    });
     expect(tooMuch.error?.code).toBe("AMOUNT_EXCEEDS_REMAINING");
-    const rest = await h.call<RefundRes>("payment.refund", { transactionId: p.transaction.transactionId, idempotencyKey: "erin-r3" });
-    expect(rest).toMatchObject({ success: true, refund: { amount: { minorUnits: "150" } }, original: { status: "TRANSACTION_STATUS_REFUNDED" } });
-    const none = await h.call<RefundRes>("payment.refund", { transactionId: p.transaction.transactionId, idempotencyKey: "erin-r4" });
+    const rest = await h.call<RefundRes>("payment.refund", {
+      transactionId: p.transaction.transactionId,
+      idempotencyKey: "erin-r3",
+    });
+    expect(rest).toMatchObject({
+      success: true,
+      refund: { amount: { minorUnits: "150" } },
+      original: { status: "TRANSACTION_STATUS_REFUNDED" },
+    });
+    const none = await h.call<RefundRes>("payment.refund", {
+      transactionId: p.transaction.transactionId,
+      idempotencyKey: "erin-r4",
+    });
     expect(none.error?.code).toBe("NOT_REFUNDABLE");
     expect(await balance("erin")).toBe(300);
   });
@@ -175,7 +243,13 @@ describe("payment service, two instances", () => {
     await deposit("finn", 100, "finn-dep");
     const p = await purchase("finn", 100, "finn-buy");
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => h.call<RefundRes>("payment.refund", { transactionId: p.transaction.transactionId, amount: gold(30), idempotencyKey: `finn-r${i}` })),
+      Array.from({ length: 20 }, (_, i) =>
+        h.call<RefundRes>("payment.refund", {
+          transactionId: p.transaction.transactionId,
+          amount: gold(30),
+          idempotencyKey: `finn-r${i}`,
+        }),
+      ),
     );
     expect(results.filter((r) => r.success)).toHaveLength(3);
     expect(await balance("finn")).toBe(90);
@@ -189,7 +263,18 @@ describe("payment service, two instances", () => {
   it("finishes a purchase whose first attempt died after claiming its key", async () => {
     await deposit("gina", 100, "gina-dep");
     // what an instance that crashed right after the claim leaves behind
-    await state.put("idem.gina.gina-buy", { op: "purchase", fingerprint: "sword|1|GOLD|40", txnId: "txn-from-crash", createdAt: new Date().toISOString(), status: "pending", claimedAt: 0 }, 0);
+    await state.put(
+      "idem.gina.gina-buy",
+      {
+        op: "purchase",
+        fingerprint: "sword|1|GOLD|40",
+        txnId: "txn-from-crash",
+        createdAt: new Date().toISOString(),
+        status: "pending",
+        claimedAt: 0,
+      },
+      0,
+    );
     const r = await purchase("gina", 40, "gina-buy");
     expect([r.success, r.replayed, r.transaction.transactionId]).toEqual([true, false, "txn-from-crash"]);
     expect((await purchase("gina", 40, "gina-buy")).replayed).toBe(true);
@@ -199,27 +284,46 @@ describe("payment service, two instances", () => {
   it("pages the ledger newest first and filters by kind", async () => {
     for (let i = 0; i < 5; i++) await deposit("hana", 10, `hana-${i}`);
     await purchase("hana", 5, "hana-buy");
-    const first = await h.call<{ transactions: Txn[]; page: { nextPageToken: string; total: number } }>("payment.list-transactions", { playerId: "hana", page: { pageSize: 4 } });
+    const first = await h.call<{ transactions: Txn[]; page: { nextPageToken: string; total: number } }>(
+      "payment.list-transactions",
+      { playerId: "hana", page: { pageSize: 4 } },
+    );
     expect(first.transactions.map((t) => t.sequence)).toEqual(["6", "5", "4", "3"]);
     expect(first.page.total).toBe(6);
-    const second = await h.call<{ transactions: Txn[]; page: { nextPageToken: string } }>("payment.list-transactions", { playerId: "hana", page: { pageSize: 4, pageToken: first.page.nextPageToken } });
+    const second = await h.call<{ transactions: Txn[]; page: { nextPageToken: string } }>("payment.list-transactions", {
+      playerId: "hana",
+      page: { pageSize: 4, pageToken: first.page.nextPageToken },
+    });
     expect(second.transactions.map((t) => t.sequence)).toEqual(["2", "1"]);
     expect(second.page.nextPageToken).toBe("");
-    const buys = await h.call<{ transactions: Txn[] }>("payment.list-transactions", { playerId: "hana", kind: "TRANSACTION_KIND_PURCHASE" });
+    const buys = await h.call<{ transactions: Txn[] }>("payment.list-transactions", {
+      playerId: "hana",
+      kind: "TRANSACTION_KIND_PURCHASE",
+    });
     expect(buys.transactions.map((t) => t.kind)).toEqual(["TRANSACTION_KIND_PURCHASE"]);
   });
 
   it("lists every currency a player holds", async () => {
-    await h.call("payment.deposit", { playerId: "ivan", amount: { currency: "usd", minorUnits: "250" }, idempotencyKey: "i1" });
+    await h.call("payment.deposit", {
+      playerId: "ivan",
+      amount: { currency: "usd", minorUnits: "250" },
+      idempotencyKey: "i1",
+    });
     await deposit("ivan", 7, "i2");
-    const r = await h.call<{ balances: { currency: string; minorUnits: string }[] }>("payment.get-balance", { playerId: "ivan" });
+    const r = await h.call<{ balances: { currency: string; minorUnits: string }[] }>("payment.get-balance", {
+      playerId: "ivan",
+    });
     expect(r.balances).toEqual([gold(7), { currency: "USD", minorUnits: "250" }]);
   });
 
   it("rejects a missing idempotency key, a non-positive amount and a bad page token with 400", async () => {
     expect((await h.fail("payment.deposit", { playerId: "x", amount: gold(5) })).code).toBe(400);
-    expect((await h.fail("payment.purchase", { playerId: "x", sku: "s", price: gold(0), idempotencyKey: "k" })).code).toBe(400);
+    expect(
+      (await h.fail("payment.purchase", { playerId: "x", sku: "s", price: gold(0), idempotencyKey: "k" })).code,
+    ).toBe(400);
     expect((await h.fail("payment.deposit", { playerId: "x", amount: gold(-5), idempotencyKey: "k" })).code).toBe(400);
-    expect((await h.fail("payment.list-transactions", { playerId: "x", page: { pageToken: "garbage" } })).code).toBe(400);
+    expect((await h.fail("payment.list-transactions", { playerId: "x", page: { pageToken: "garbage" } })).code).toBe(
+      400,
+    );
   });
 });

@@ -145,7 +145,9 @@ export default defineService({
     const defaultCurrency = (env.PAYMENT_CURRENCY ?? "USD").toUpperCase();
     const leaseMs = Number(env.PAYMENT_CLAIM_LEASE_MS ?? 30_000);
     const publish = (name: string, data: unknown) =>
-      events.publish(name, data).catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
+      events
+        .publish(name, data)
+        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
 
     const amountOf = (m: Money | undefined, field: string, fallbackCurrency = defaultCurrency) => {
       try {
@@ -169,7 +171,11 @@ export default defineService({
     }
 
     /** Read-modify-write of one key at the revision read; `fn` returning no `write` ends without writing. */
-    async function mutate<T, R>(key: string, deadline: number, fn: (cur: Versioned<T> | null) => { write?: T; result: R }): Promise<R> {
+    async function mutate<T, R>(
+      key: string,
+      deadline: number,
+      fn: (cur: Versioned<T> | null) => { write?: T; result: R },
+    ): Promise<R> {
       for (let attempt = 0; ; attempt++) {
         const cur = await state.get<T>(key);
         const { write, result } = fn(cur);
@@ -235,9 +241,11 @@ export default defineService({
           throw err;
         }
         if (outcome.final) {
-          await state.put<IdemRecord>(k, { ...claim, status: "done", response: outcome.response }, revision).catch((err) => {
-            if (!(err instanceof RevisionConflict)) throw err; // taken over meanwhile: the taker records the same outcome
-          });
+          await state
+            .put<IdemRecord>(k, { ...claim, status: "done", response: outcome.response }, revision)
+            .catch((err) => {
+              if (!(err instanceof RevisionConflict)) throw err; // taken over meanwhile: the taker records the same outcome
+            });
         } else {
           await state.delete(k, revision).catch(() => undefined);
         }
@@ -247,7 +255,14 @@ export default defineService({
       for (;;) {
         const cur = await state.get<IdemRecord>(k);
         if (!cur) {
-          const claim: IdemRecord = { op, fingerprint, txnId: randomUUID(), createdAt: new Date().toISOString(), status: "pending", claimedAt: Date.now() };
+          const claim: IdemRecord = {
+            op,
+            fingerprint,
+            txnId: randomUUID(),
+            createdAt: new Date().toISOString(),
+            status: "pending",
+            claimedAt: Date.now(),
+          };
           let revision: number;
           try {
             revision = await state.put(k, claim, 0);
@@ -274,7 +289,8 @@ export default defineService({
           log.warn("finishing a request another attempt left unfinished", { op, txnId: rec.txnId });
           return execute(taken, revision);
         }
-        if (Date.now() + 30 >= deadline) throw conflict(`a ${op} with idempotency key ${key} is still in progress; retry it`);
+        if (Date.now() + 30 >= deadline)
+          throw conflict(`a ${op} with idempotency key ${key} is still in progress; retry it`);
         await sleep(3 + Math.random() * 7);
       }
     }
@@ -328,13 +344,31 @@ export default defineService({
         const key = requireText(req.idempotencyKey, "idempotency_key");
         const { currency, units } = amountOf(req.amount, "amount");
         const reason = req.reason.slice(0, 200);
-        return idempotent<Omit<DepositResponse, "replayed">>(playerId, key, "deposit", `${currency}|${units}`, call.deadline, async (claim) => {
-          const entry = await applyOp(playerId, { txnId: claim.txnId, kind: "TRANSACTION_KIND_DEPOSIT", currency, units }, call.deadline);
-          const txn = transaction(claim, playerId, "TRANSACTION_KIND_DEPOSIT", entry, units, key, { reason });
-          await record(txn);
-          await publish("FundsDepositedEvent", { playerId, transactionId: txn.transactionId, amount: txn.amount, balance: txn.balanceAfter, reason, at: txn.createdAt });
-          return { response: { transaction: txn, balance: txn.balanceAfter }, final: true };
-        });
+        return idempotent<Omit<DepositResponse, "replayed">>(
+          playerId,
+          key,
+          "deposit",
+          `${currency}|${units}`,
+          call.deadline,
+          async (claim) => {
+            const entry = await applyOp(
+              playerId,
+              { txnId: claim.txnId, kind: "TRANSACTION_KIND_DEPOSIT", currency, units },
+              call.deadline,
+            );
+            const txn = transaction(claim, playerId, "TRANSACTION_KIND_DEPOSIT", entry, units, key, { reason });
+            await record(txn);
+            await publish("FundsDepositedEvent", {
+              playerId,
+              transactionId: txn.transactionId,
+              amount: txn.amount,
+              balance: txn.balanceAfter,
+              reason,
+              at: txn.createdAt,
+            });
+            return { response: { transaction: txn, balance: txn.balanceAfter }, final: true };
+          },
+        );
       },
 
       async Purchase(req: PurchaseRequest, call: CallContext): Promise<PurchaseResponse> {
@@ -345,23 +379,52 @@ export default defineService({
         if (quantity > 10_000) throw badRequest("quantity must be at most 10000");
         const { currency, units } = amountOf(req.price, "price");
         const reason = req.reason.slice(0, 200);
-        return idempotent<Omit<PurchaseResponse, "replayed">>(playerId, key, "purchase", `${sku}|${quantity}|${currency}|${units}`, call.deadline, async (claim) => {
-          const entry = await applyOp(playerId, { txnId: claim.txnId, kind: "TRANSACTION_KIND_PURCHASE", currency, units }, call.deadline);
-          const txn = transaction(claim, playerId, "TRANSACTION_KIND_PURCHASE", entry, units, key, {
-            sku,
-            quantity,
-            reason,
-            refundedAmount: money(currency, 0n),
-          });
-          await record(txn);
-          if (entry.status === "TRANSACTION_STATUS_REJECTED") {
-            const error = { code: "INSUFFICIENT_FUNDS", message: `the ${currency} balance ${entry.balanceAfter} is less than the price ${units}`, field: "price" };
-            await publish("PurchaseRejectedEvent", { playerId, sku, price: txn.amount, code: error.code, at: txn.createdAt });
-            return { response: { success: false, transaction: txn, balance: txn.balanceAfter, error }, final: true };
-          }
-          await publish("PurchaseCompletedEvent", { playerId, transactionId: txn.transactionId, sku, quantity, price: txn.amount, balance: txn.balanceAfter, at: txn.createdAt });
-          return { response: { success: true, transaction: txn, balance: txn.balanceAfter }, final: true };
-        });
+        return idempotent<Omit<PurchaseResponse, "replayed">>(
+          playerId,
+          key,
+          "purchase",
+          `${sku}|${quantity}|${currency}|${units}`,
+          call.deadline,
+          async (claim) => {
+            const entry = await applyOp(
+              playerId,
+              { txnId: claim.txnId, kind: "TRANSACTION_KIND_PURCHASE", currency, units },
+              call.deadline,
+            );
+            const txn = transaction(claim, playerId, "TRANSACTION_KIND_PURCHASE", entry, units, key, {
+              sku,
+              quantity,
+              reason,
+              refundedAmount: money(currency, 0n),
+            });
+            await record(txn);
+            if (entry.status === "TRANSACTION_STATUS_REJECTED") {
+              const error = {
+                code: "INSUFFICIENT_FUNDS",
+                message: `the ${currency} balance ${entry.balanceAfter} is less than the price ${units}`,
+                field: "price",
+              };
+              await publish("PurchaseRejectedEvent", {
+                playerId,
+                sku,
+                price: txn.amount,
+                code: error.code,
+                at: txn.createdAt,
+              });
+              return { response: { success: false, transaction: txn, balance: txn.balanceAfter, error }, final: true };
+            }
+            await publish("PurchaseCompletedEvent", {
+              playerId,
+              transactionId: txn.transactionId,
+              sku,
+              quantity,
+              price: txn.amount,
+              balance: txn.balanceAfter,
+              at: txn.createdAt,
+            });
+            return { response: { success: true, transaction: txn, balance: txn.balanceAfter }, final: true };
+          },
+        );
       },
 
       async Refund(req: RefundRequest, call: CallContext): Promise<RefundResponse> {
@@ -369,40 +432,70 @@ export default defineService({
         const key = requireText(req.idempotencyKey, "idempotency_key");
         const reason = req.reason.slice(0, 200);
         const found = await state.get<StoredTransaction>(txnKey(purchaseId));
-        if (!found) return { success: false, replayed: false, error: { code: "NOT_FOUND", message: `no transaction ${purchaseId}`, field: "transaction_id" } };
+        if (!found)
+          return {
+            success: false,
+            replayed: false,
+            error: { code: "NOT_FOUND", message: `no transaction ${purchaseId}`, field: "transaction_id" },
+          };
         const purchase = found.value.txn;
         const playerId = purchase.playerId;
         const requested = req.amount ? amountOf(req.amount, "amount", purchase.amount.currency) : undefined;
         const fingerprint = `${purchaseId}|${requested ? `${requested.currency}|${requested.units}` : "rest"}`;
 
-        return idempotent<Omit<RefundResponse, "replayed">>(playerId, key, "refund", fingerprint, call.deadline, async (claim) => {
-          const refundId = claim.txnId;
-          const reserved = await mutate<StoredTransaction, { ok: boolean; units: bigint; original: Transaction; error?: ErrorDetail }>(
-            txnKey(purchaseId),
-            call.deadline,
-            (cur) => {
+        return idempotent<Omit<RefundResponse, "replayed">>(
+          playerId,
+          key,
+          "refund",
+          fingerprint,
+          call.deadline,
+          async (claim) => {
+            const refundId = claim.txnId;
+            const reserved = await mutate<
+              StoredTransaction,
+              { ok: boolean; units: bigint; original: Transaction; error?: ErrorDetail }
+            >(txnKey(purchaseId), call.deadline, (cur) => {
               const r = reserveRefund(cur!.value, refundId, requested);
-              if (!r.ok) return { result: { ok: false, units: 0n, original: cur!.value.txn, error: { code: r.code, message: r.message, field: "amount" } } };
+              if (!r.ok)
+                return {
+                  result: {
+                    ok: false,
+                    units: 0n,
+                    original: cur!.value.txn,
+                    error: { code: r.code, message: r.message, field: "amount" },
+                  },
+                };
               return { write: r.next, result: { ok: true, units: r.units, original: (r.next ?? cur!.value).txn } };
-            },
-          );
-          if (!reserved.ok) return { response: { success: false, original: reserved.original, error: reserved.error }, final: false };
-          const currency = purchase.amount.currency;
-          const entry = await applyOp(playerId, { txnId: refundId, kind: "TRANSACTION_KIND_REFUND", currency, units: reserved.units }, call.deadline);
-          const refund = transaction(claim, playerId, "TRANSACTION_KIND_REFUND", entry, reserved.units, key, { originalTransactionId: purchaseId, reason });
-          await record(refund);
-          const full = reserved.original.status === "TRANSACTION_STATUS_REFUNDED";
-          await publish("PurchaseRefundedEvent", {
-            playerId,
-            refundTransactionId: refundId,
-            originalTransactionId: purchaseId,
-            amount: refund.amount,
-            balance: refund.balanceAfter,
-            full,
-            at: refund.createdAt,
-          });
-          return { response: { success: true, refund, original: reserved.original, balance: refund.balanceAfter }, final: true };
-        });
+            });
+            if (!reserved.ok)
+              return { response: { success: false, original: reserved.original, error: reserved.error }, final: false };
+            const currency = purchase.amount.currency;
+            const entry = await applyOp(
+              playerId,
+              { txnId: refundId, kind: "TRANSACTION_KIND_REFUND", currency, units: reserved.units },
+              call.deadline,
+            );
+            const refund = transaction(claim, playerId, "TRANSACTION_KIND_REFUND", entry, reserved.units, key, {
+              originalTransactionId: purchaseId,
+              reason,
+            });
+            await record(refund);
+            const full = reserved.original.status === "TRANSACTION_STATUS_REFUNDED";
+            await publish("PurchaseRefundedEvent", {
+              playerId,
+              refundTransactionId: refundId,
+              originalTransactionId: purchaseId,
+              amount: refund.amount,
+              balance: refund.balanceAfter,
+              full,
+              at: refund.createdAt,
+            });
+            return {
+              response: { success: true, refund, original: reserved.original, balance: refund.balanceAfter },
+              final: true,
+            };
+          },
+        );
       },
 
       async ListTransactions(req: ListTransactionsRequest): Promise<ListTransactionsResponse> {

@@ -9,11 +9,28 @@
 // 1440p-equivalent internal resolution) before a lower preset is chosen. RAM caps the preset and VRAM caps
 // texture quality.
 
-export type Preset = "QUALITY_PRESET_POTATO" | "QUALITY_PRESET_LOW" | "QUALITY_PRESET_MEDIUM" | "QUALITY_PRESET_HIGH" | "QUALITY_PRESET_ULTRA";
-export type GpuTier = "GPU_TIER_UNSPECIFIED" | "GPU_TIER_INTEGRATED" | "GPU_TIER_LOW" | "GPU_TIER_MID" | "GPU_TIER_HIGH" | "GPU_TIER_ENTHUSIAST";
+export type Preset =
+  | "QUALITY_PRESET_POTATO"
+  | "QUALITY_PRESET_LOW"
+  | "QUALITY_PRESET_MEDIUM"
+  | "QUALITY_PRESET_HIGH"
+  | "QUALITY_PRESET_ULTRA";
+export type GpuTier =
+  | "GPU_TIER_UNSPECIFIED"
+  | "GPU_TIER_INTEGRATED"
+  | "GPU_TIER_LOW"
+  | "GPU_TIER_MID"
+  | "GPU_TIER_HIGH"
+  | "GPU_TIER_ENTHUSIAST";
 
 /** Weakest first. */
-export const PRESETS_ASC: readonly Preset[] = ["QUALITY_PRESET_POTATO", "QUALITY_PRESET_LOW", "QUALITY_PRESET_MEDIUM", "QUALITY_PRESET_HIGH", "QUALITY_PRESET_ULTRA"];
+export const PRESETS_ASC: readonly Preset[] = [
+  "QUALITY_PRESET_POTATO",
+  "QUALITY_PRESET_LOW",
+  "QUALITY_PRESET_MEDIUM",
+  "QUALITY_PRESET_HIGH",
+  "QUALITY_PRESET_ULTRA",
+];
 
 export interface PresetSettings {
   preset: Preset;
@@ -131,7 +148,11 @@ export interface Estimate {
   bound: "GPU" | "CPU";
 }
 
-export function estimate(m: Pick<Machine, "gpu" | "cpu" | "megapixels">, preset: Preset, renderScale: number): Estimate {
+export function estimate(
+  m: Pick<Machine, "gpu" | "cpu" | "megapixels">,
+  preset: Preset,
+  renderScale: number,
+): Estimate {
   const gpuFps = (GPU_K * m.gpu) / (GPU_COST[preset] * m.megapixels * renderScale * renderScale);
   const cpuFps = (CPU_K * m.cpu) / CPU_COST[preset];
   return { fps: Math.min(gpuFps, cpuFps), gpuFps, cpuFps, bound: gpuFps <= cpuFps ? "GPU" : "CPU" };
@@ -155,7 +176,8 @@ export function fitPreset(hw: HardwareProfile, preset: Preset, targetFps: number
   const reasons: string[] = [];
   const s = { ...PRESETS[preset] };
   let e = estimate(m, preset, s.renderScale);
-  const floor = m.megapixels > UPSCALE_FLOOR_MP ? Math.max(0.5, Math.sqrt(UPSCALE_FLOOR_MP / m.megapixels)) : s.renderScale;
+  const floor =
+    m.megapixels > UPSCALE_FLOOR_MP ? Math.max(0.5, Math.sqrt(UPSCALE_FLOOR_MP / m.megapixels)) : s.renderScale;
   if (e.fps < targetFps && floor < s.renderScale && e.cpuFps >= targetFps) {
     // the render scale at which the GPU reaches the target, in steps of 0.05, not below the floor
     const needed = Math.sqrt((GPU_K * m.gpu) / (GPU_COST[preset] * m.megapixels * targetFps));
@@ -208,7 +230,9 @@ export function recommend(hw: HardwareProfile, targetFps: number): Recommendatio
       reasons.push(`${label(p)}: ~${round1(fit.estimate.fps)} fps meets the ${targetFps} fps target`);
       break;
     }
-    reasons.push(`${label(p)}: ~${round1(fit.estimate.fps)} fps is below the ${targetFps} fps target (${fit.estimate.bound}-bound)`);
+    reasons.push(
+      `${label(p)}: ~${round1(fit.estimate.fps)} fps is below the ${targetFps} fps target (${fit.estimate.bound}-bound)`,
+    );
   }
   if (!chosen) {
     chosen = fitPreset(hw, "QUALITY_PRESET_POTATO", targetFps, m);
@@ -228,8 +252,14 @@ export function hardwareProblems(hw: HardwareProfile | undefined, targetFps: num
   if (!hw) return ["hardware is required"];
   const p: string[] = [];
   if (hw.cpuCores < 1 || hw.cpuCores > 512) p.push("hardware.cpu_cores must be 1..512");
-  if (!Number.isFinite(hw.cpuGhz) || hw.cpuGhz < 0 || hw.cpuGhz > 10) p.push("hardware.cpu_ghz must be 0 (unknown) or up to 10");
-  if (hw.resolutionWidth < 320 || hw.resolutionWidth > 16384 || hw.resolutionHeight < 200 || hw.resolutionHeight > 16384) {
+  if (!Number.isFinite(hw.cpuGhz) || hw.cpuGhz < 0 || hw.cpuGhz > 10)
+    p.push("hardware.cpu_ghz must be 0 (unknown) or up to 10");
+  if (
+    hw.resolutionWidth < 320 ||
+    hw.resolutionWidth > 16384 ||
+    hw.resolutionHeight < 200 ||
+    hw.resolutionHeight > 16384
+  ) {
     p.push("hardware.resolution_width/height must be a real display size (320x200 .. 16384x16384)");
   }
   if (hw.refreshRateHz > 1000) p.push("hardware.refresh_rate_hz must be at most 1000");

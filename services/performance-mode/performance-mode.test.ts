@@ -28,13 +28,22 @@ describe("performance-mode model", () => {
     const rank = (p: string) => PRESETS_ASC.indexOf(p as (typeof PRESETS_ASC)[number]);
     const byTarget = [30, 60, 90, 144, 240].map((t) => rank(recommend(hw(), t).preset));
     expect(byTarget).toEqual([...byTarget].sort((a, b) => b - a));
-    const tiers = ["GPU_TIER_INTEGRATED", "GPU_TIER_LOW", "GPU_TIER_MID", "GPU_TIER_HIGH", "GPU_TIER_ENTHUSIAST"] as const;
+    const tiers = [
+      "GPU_TIER_INTEGRATED",
+      "GPU_TIER_LOW",
+      "GPU_TIER_MID",
+      "GPU_TIER_HIGH",
+      "GPU_TIER_ENTHUSIAST",
+    ] as const;
     const byTier = tiers.map((t) => rank(recommend(hw({ gpuTier: t }), 60).preset));
     expect(byTier).toEqual([...byTier].sort((a, b) => a - b));
   });
 
   it("lowers the render scale at 4K before dropping a preset", () => {
-    const r = recommend(hw({ gpuTier: "GPU_TIER_ENTHUSIAST", cpuCores: 16, cpuGhz: 4.5, resolutionWidth: 3840, resolutionHeight: 2160 }), 60);
+    const r = recommend(
+      hw({ gpuTier: "GPU_TIER_ENTHUSIAST", cpuCores: 16, cpuGhz: 4.5, resolutionWidth: 3840, resolutionHeight: 2160 }),
+      60,
+    );
     expect(r.preset).toBe("QUALITY_PRESET_ULTRA");
     expect(r.settings.renderScale).toBeLessThan(1);
     expect(r.reasons).toContain(`4K resolution lowers render_scale to ${r.settings.renderScale}`);
@@ -51,11 +60,18 @@ describe("performance-mode model", () => {
     const r = recommend(hw({ gpuTier: "GPU_TIER_ENTHUSIAST", memoryMb: 6144, gpuMemoryMb: 2048 }), 30);
     expect(r.preset).toBe("QUALITY_PRESET_MEDIUM");
     expect(r.settings.textureQuality).toBe(1);
-    expect(r.reasons.join("\n")).toMatch(/RAM caps the preset at MEDIUM[\s\S]*video memory lowers texture_quality to 1/);
+    expect(r.reasons.join("\n")).toMatch(
+      /RAM caps the preset at MEDIUM[\s\S]*video memory lowers texture_quality to 1/,
+    );
   });
 
   it("caps the frame rate at the target on a battery device and at the refresh rate elsewhere", () => {
-    expect(recommend(hw({ platform: "steamdeck", gpuTier: "GPU_TIER_INTEGRATED", resolutionWidth: 1280, resolutionHeight: 800 }), 40).settings.fpsCap).toBe(40);
+    expect(
+      recommend(
+        hw({ platform: "steamdeck", gpuTier: "GPU_TIER_INTEGRATED", resolutionWidth: 1280, resolutionHeight: 800 }),
+        40,
+      ).settings.fpsCap,
+    ).toBe(40);
     const r = recommend(hw({ refreshRateHz: 75 }), 30);
     expect(r.settings.fpsCap).toBe(75);
     expect(r.estimatedFps).toBeLessThanOrEqual(75);
@@ -71,8 +87,18 @@ describe("performance-mode service", () => {
   afterAll(async () => h?.stop());
 
   it("recommends from hardware alone, defaulting the target to 60 fps", async () => {
-    const r = await h.call<{ preset: string; overridden: boolean; recommendedPreset: string; hardwareScore: number; reasons: string[] }>("performance-mode.recommend", { hardware: hw() });
-    expect(r).toMatchObject({ preset: "QUALITY_PRESET_HIGH", overridden: false, recommendedPreset: "QUALITY_PRESET_HIGH" });
+    const r = await h.call<{
+      preset: string;
+      overridden: boolean;
+      recommendedPreset: string;
+      hardwareScore: number;
+      reasons: string[];
+    }>("performance-mode.recommend", { hardware: hw() });
+    expect(r).toMatchObject({
+      preset: "QUALITY_PRESET_HIGH",
+      overridden: false,
+      recommendedPreset: "QUALITY_PRESET_HIGH",
+    });
     expect(r.hardwareScore).toBeGreaterThan(0);
     expect(r.reasons.length).toBeGreaterThan(1);
   });
@@ -83,14 +109,31 @@ describe("performance-mode service", () => {
   });
 
   it("lets a player's override win, and reports what the hardware alone would get", async () => {
-    const set = await h.call<{ override: { preset: string; setAt: string } }>("performance-mode.set-override", { playerId: "p1", preset: "QUALITY_PRESET_ULTRA", reason: "screenshots" });
+    const set = await h.call<{ override: { preset: string; setAt: string } }>("performance-mode.set-override", {
+      playerId: "p1",
+      preset: "QUALITY_PRESET_ULTRA",
+      reason: "screenshots",
+    });
     expect(set.override.preset).toBe("QUALITY_PRESET_ULTRA");
-    expect(await h.call("performance-mode.get-override", { playerId: "p1" })).toMatchObject({ found: true, override: { preset: "QUALITY_PRESET_ULTRA", reason: "screenshots" } });
-    const r = await h.call<{ preset: string; overridden: boolean; recommendedPreset: string; estimatedFps: number; reasons: string[] }>("performance-mode.recommend", {
+    expect(await h.call("performance-mode.get-override", { playerId: "p1" })).toMatchObject({
+      found: true,
+      override: { preset: "QUALITY_PRESET_ULTRA", reason: "screenshots" },
+    });
+    const r = await h.call<{
+      preset: string;
+      overridden: boolean;
+      recommendedPreset: string;
+      estimatedFps: number;
+      reasons: string[];
+    }>("performance-mode.recommend", {
       hardware: hw(),
       playerId: "p1",
     });
-    expect(r).toMatchObject({ preset: "QUALITY_PRESET_ULTRA", overridden: true, recommendedPreset: "QUALITY_PRESET_HIGH" });
+    expect(r).toMatchObject({
+      preset: "QUALITY_PRESET_ULTRA",
+      overridden: true,
+      recommendedPreset: "QUALITY_PRESET_HIGH",
+    });
     expect(r.estimatedFps).toBeLessThan(60);
     expect(r.reasons[0]).toMatch(/player override: ULTRA \(screenshots\)/);
   });

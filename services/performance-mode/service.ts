@@ -4,7 +4,17 @@
 import { badRequest } from "../sdk/errors.js";
 import { defineService } from "../sdk/runtime.js";
 import { RevisionConflict } from "../sdk/state.js";
-import { PRESETS, PRESETS_ASC, fitPreset, hardwareProblems, label, recommend, type HardwareProfile, type Preset, type PresetSettings } from "./domain.js";
+import {
+  PRESETS,
+  PRESETS_ASC,
+  fitPreset,
+  hardwareProblems,
+  label,
+  recommend,
+  type HardwareProfile,
+  type Preset,
+  type PresetSettings,
+} from "./domain.js";
 
 // ---- proto shapes (JSON form) ----
 type QualityPreset = Preset | "QUALITY_PRESET_UNSPECIFIED";
@@ -51,7 +61,9 @@ export default defineService({
   description: "Quality preset recommendations from hardware profiles, with player overrides",
   start({ state, events, log }) {
     const publish = (name: string, data: unknown) =>
-      events.publish(name, data).catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
+      events
+        .publish(name, data)
+        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
 
     return {
       async Recommend(req: RecommendRequest): Promise<RecommendResponse> {
@@ -75,7 +87,11 @@ export default defineService({
           recommendedPreset: rec.preset,
           reasons: [
             `player override: ${label(pinned.preset)}${pinned.reason ? ` (${pinned.reason})` : ""} instead of the recommended ${label(rec.preset)}`,
-            ...(fit.meets ? [] : [`${label(pinned.preset)} is estimated at ~${Math.round(fit.estimate.fps)} fps, below the ${target} fps target`]),
+            ...(fit.meets
+              ? []
+              : [
+                  `${label(pinned.preset)} is estimated at ~${Math.round(fit.estimate.fps)} fps, below the ${target} fps target`,
+                ]),
             ...fit.reasons,
           ],
         };
@@ -89,7 +105,12 @@ export default defineService({
         const playerId = requirePlayer(req.playerId);
         if (req.preset === "QUALITY_PRESET_UNSPECIFIED") throw badRequest("preset is required");
         if (req.reason.length > 200) throw badRequest("reason must be at most 200 characters");
-        const override: PerformanceOverride = { playerId, preset: req.preset, reason: req.reason, setAt: new Date().toISOString() };
+        const override: PerformanceOverride = {
+          playerId,
+          preset: req.preset,
+          reason: req.reason,
+          setAt: new Date().toISOString(),
+        };
         await state.put(overrideKey(playerId), override);
         await publish("PerformanceOverrideSetEvent", { override });
         return { override };

@@ -2,7 +2,12 @@
 // prerequisites without cycles), who may start what, progress clamped at the required count, completion
 // only when every non-optional objective is done, and deadlines that fail an active quest.
 
-export type QuestStatus = "QUEST_STATUS_UNSPECIFIED" | "QUEST_STATUS_ACTIVE" | "QUEST_STATUS_COMPLETED" | "QUEST_STATUS_ABANDONED" | "QUEST_STATUS_FAILED";
+export type QuestStatus =
+  | "QUEST_STATUS_UNSPECIFIED"
+  | "QUEST_STATUS_ACTIVE"
+  | "QUEST_STATUS_COMPLETED"
+  | "QUEST_STATUS_ABANDONED"
+  | "QUEST_STATUS_FAILED";
 
 export interface Objective {
   objectiveId: string;
@@ -83,21 +88,26 @@ export function validateDefinition(q: QuestDefinition, known: ReadonlyMap<string
   if (q.title.length > 200) err("TOO_LONG", "quest.title", "title is longer than 200 characters");
   if (q.description.length > 4000) err("TOO_LONG", "quest.description", "description is longer than 4000 characters");
   if (!q.objectives.length) err("REQUIRED", "quest.objectives", "a quest needs at least one objective");
-  else if (q.objectives.every((o) => o.optional)) err("NO_REQUIRED_OBJECTIVE", "quest.objectives", "at least one objective must not be optional");
+  else if (q.objectives.every((o) => o.optional))
+    err("NO_REQUIRED_OBJECTIVE", "quest.objectives", "at least one objective must not be optional");
   const seen = new Set<string>();
   q.objectives.forEach((o, i) => {
     const f = `quest.objectives[${i}]`;
     if (!o.objectiveId.trim()) err("REQUIRED", `${f}.objectiveId`, "objective id is required");
-    else if (seen.has(o.objectiveId)) err("DUPLICATE_OBJECTIVE", `${f}.objectiveId`, `objective id ${o.objectiveId} is used twice`);
+    else if (seen.has(o.objectiveId))
+      err("DUPLICATE_OBJECTIVE", `${f}.objectiveId`, `objective id ${o.objectiveId} is used twice`);
     seen.add(o.objectiveId);
     if (o.requiredCount < 1) err("OUT_OF_RANGE", `${f}.requiredCount`, "requiredCount must be at least 1");
   });
   q.rewards.forEach((r, i) => {
     const f = `quest.rewards[${i}]`;
-    if (!REWARD_KINDS.includes(r.kind)) err("UNKNOWN_REWARD_KIND", `${f}.kind`, `reward kind must be one of ${REWARD_KINDS.join(", ")}`);
-    if (r.kind === "item" && (!r.itemId || r.quantity < 1)) err("INVALID_REWARD", f, "an item reward needs itemId and quantity >= 1");
+    if (!REWARD_KINDS.includes(r.kind))
+      err("UNKNOWN_REWARD_KIND", `${f}.kind`, `reward kind must be one of ${REWARD_KINDS.join(", ")}`);
+    if (r.kind === "item" && (!r.itemId || r.quantity < 1))
+      err("INVALID_REWARD", f, "an item reward needs itemId and quantity >= 1");
     if (r.kind === "xp" && r.quantity < 1) err("INVALID_REWARD", f, "an xp reward needs quantity >= 1");
-    if (r.kind === "currency" && (!r.money?.currency || !(BigInt(r.money.minorUnits) > 0n))) err("INVALID_REWARD", f, "a currency reward needs money with a currency and positive minorUnits");
+    if (r.kind === "currency" && (!r.money?.currency || !(BigInt(r.money.minorUnits) > 0n)))
+      err("INVALID_REWARD", f, "a currency reward needs money with a currency and positive minorUnits");
   });
   const limit = durationMs(q.timeLimit);
   if (!(limit >= 0)) err("OUT_OF_RANGE", "quest.timeLimit", "timeLimit must not be negative");
@@ -106,7 +116,8 @@ export function validateDefinition(q: QuestDefinition, known: ReadonlyMap<string
     if (p === q.questId) err("SELF_PREREQUISITE", f, "a quest cannot require itself");
     else if (!known.has(p)) err("UNKNOWN_PREREQUISITE", f, `no quest ${p}`);
   });
-  if (!errors.length && requiresItself(q, known)) err("PREREQUISITE_CYCLE", "quest.prerequisiteQuestIds", `prerequisites of ${q.questId} lead back to it`);
+  if (!errors.length && requiresItself(q, known))
+    err("PREREQUISITE_CYCLE", "quest.prerequisiteQuestIds", `prerequisites of ${q.questId} lead back to it`);
   return errors;
 }
 
@@ -127,7 +138,10 @@ function requiresItself(q: QuestDefinition, known: ReadonlyMap<string, QuestDefi
 /** Every non-optional objective of the definition is completed (objectives no longer defined do not count). */
 export function isReady(objectives: readonly ObjectiveProgress[], def: QuestDefinition): boolean {
   const required = new Set(def.objectives.filter((o) => !o.optional).map((o) => o.objectiveId));
-  return objectives.every((o) => o.completed || !required.has(o.objectiveId)) && [...required].every((id) => objectives.some((o) => o.objectiveId === id));
+  return (
+    objectives.every((o) => o.completed || !required.has(o.objectiveId)) &&
+    [...required].every((id) => objectives.some((o) => o.objectiveId === id))
+  );
 }
 
 export interface StartCheck {
@@ -140,21 +154,33 @@ export interface StartCheck {
 
 /** Whether a player may start a quest now; throws QuestRuleError with the reason when not. */
 export function checkStart({ def, previous, playerLevel, completed }: StartCheck): void {
-  if (playerLevel < def.minLevel) throw new QuestRuleError(412, `${def.questId} needs level ${def.minLevel} (player is ${playerLevel})`);
+  if (playerLevel < def.minLevel)
+    throw new QuestRuleError(412, `${def.questId} needs level ${def.minLevel} (player is ${playerLevel})`);
   const missing = def.prerequisiteQuestIds.filter((p) => !completed.has(p));
   if (missing.length) throw new QuestRuleError(412, `${def.questId} needs ${missing.join(", ")} completed first`);
   if (previous?.status === "QUEST_STATUS_ACTIVE") throw new QuestRuleError(409, `${def.questId} is already active`);
-  if (previous && previous.completionCount > 0 && !def.repeatable) throw new QuestRuleError(409, `${def.questId} is already completed and not repeatable`);
+  if (previous && previous.completionCount > 0 && !def.repeatable)
+    throw new QuestRuleError(409, `${def.questId} is already completed and not repeatable`);
 }
 
-export function startQuest(def: QuestDefinition, playerId: string, previous: PlayerQuest | undefined, now: Date): PlayerQuest {
+export function startQuest(
+  def: QuestDefinition,
+  playerId: string,
+  previous: PlayerQuest | undefined,
+  now: Date,
+): PlayerQuest {
   const limit = durationMs(def.timeLimit);
   const at = now.toISOString();
   const pq: PlayerQuest = {
     playerId,
     questId: def.questId,
     status: "QUEST_STATUS_ACTIVE",
-    objectives: def.objectives.map((o) => ({ objectiveId: o.objectiveId, currentCount: 0, requiredCount: o.requiredCount, completed: false })),
+    objectives: def.objectives.map((o) => ({
+      objectiveId: o.objectiveId,
+      currentCount: 0,
+      requiredCount: o.requiredCount,
+      completed: false,
+    })),
     readyToComplete: false,
     completionCount: previous?.completionCount ?? 0,
     startedAt: at,
@@ -165,7 +191,13 @@ export function startQuest(def: QuestDefinition, playerId: string, previous: Pla
 }
 
 /** Adds `amount` to one objective, clamped at its required count. */
-export function progressQuest(pq: PlayerQuest, def: QuestDefinition, objectiveId: string, amount: number, now: Date): { quest: PlayerQuest; objective: ObjectiveProgress; objectiveCompleted: boolean; changed: boolean } {
+export function progressQuest(
+  pq: PlayerQuest,
+  def: QuestDefinition,
+  objectiveId: string,
+  amount: number,
+  now: Date,
+): { quest: PlayerQuest; objective: ObjectiveProgress; objectiveCompleted: boolean; changed: boolean } {
   if (pq.status !== "QUEST_STATUS_ACTIVE") throw new QuestRuleError(412, `${pq.questId} is not active (${pq.status})`);
   const cur = pq.objectives.find((o) => o.objectiveId === objectiveId);
   if (!cur) throw new QuestRuleError(412, `${pq.questId} has no objective ${objectiveId}`);
@@ -173,7 +205,9 @@ export function progressQuest(pq: PlayerQuest, def: QuestDefinition, objectiveId
   const objective = { ...cur, currentCount, completed: currentCount >= cur.requiredCount };
   const objectives = pq.objectives.map((o) => (o.objectiveId === objectiveId ? objective : o));
   const changed = currentCount !== cur.currentCount;
-  const quest = changed ? { ...pq, objectives, readyToComplete: isReady(objectives, def), updatedAt: now.toISOString() } : pq;
+  const quest = changed
+    ? { ...pq, objectives, readyToComplete: isReady(objectives, def), updatedAt: now.toISOString() }
+    : pq;
   return { quest, objective, objectiveCompleted: objective.completed && !cur.completed, changed };
 }
 
@@ -184,7 +218,14 @@ export function completeQuest(pq: PlayerQuest, def: QuestDefinition, now: Date):
     throw new QuestRuleError(412, `${pq.questId} still has objectives to do: ${open.join(", ")}`);
   }
   const at = now.toISOString();
-  return { ...pq, status: "QUEST_STATUS_COMPLETED", readyToComplete: false, completionCount: pq.completionCount + 1, updatedAt: at, finishedAt: at };
+  return {
+    ...pq,
+    status: "QUEST_STATUS_COMPLETED",
+    readyToComplete: false,
+    completionCount: pq.completionCount + 1,
+    updatedAt: at,
+    finishedAt: at,
+  };
 }
 
 export function abandonQuest(pq: PlayerQuest, now: Date): PlayerQuest {

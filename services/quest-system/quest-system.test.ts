@@ -15,7 +15,14 @@ import {
 } from "./domain.js";
 import service from "./service.js";
 
-const obj = (objectiveId: string, requiredCount = 1, optional = false) => ({ objectiveId, description: "", kind: "kill", target: "wolf", requiredCount, optional });
+const obj = (objectiveId: string, requiredCount = 1, optional = false) => ({
+  objectiveId,
+  description: "",
+  kind: "kill",
+  target: "wolf",
+  requiredCount,
+  optional,
+});
 const quest = (questId: string, over: Partial<QuestDefinition> = {}): QuestDefinition => ({
   questId,
   title: `Quest ${questId}`,
@@ -39,15 +46,28 @@ describe("quest definitions", () => {
     const bad = quest("q1", {
       title: "",
       objectives: [obj("a"), obj("a", 0)],
-      rewards: [{ kind: "gold", itemId: "", quantity: 1 }, { kind: "currency", itemId: "", quantity: 0, money: { currency: "GOLD", minorUnits: "0" } }],
+      rewards: [
+        { kind: "gold", itemId: "", quantity: 1 },
+        { kind: "currency", itemId: "", quantity: 0, money: { currency: "GOLD", minorUnits: "0" } },
+      ],
       prerequisiteQuestIds: ["nope", "q1"],
     });
     const codes = validateDefinition(bad, new Map()).map((e) => e.code);
-    expect(codes).toEqual(["REQUIRED", "DUPLICATE_OBJECTIVE", "OUT_OF_RANGE", "UNKNOWN_REWARD_KIND", "INVALID_REWARD", "UNKNOWN_PREREQUISITE", "SELF_PREREQUISITE"]);
+    expect(codes).toEqual([
+      "REQUIRED",
+      "DUPLICATE_OBJECTIVE",
+      "OUT_OF_RANGE",
+      "UNKNOWN_REWARD_KIND",
+      "INVALID_REWARD",
+      "UNKNOWN_PREREQUISITE",
+      "SELF_PREREQUISITE",
+    ]);
   });
 
   it("refuses a quest whose objectives are all optional", () => {
-    expect(validateDefinition(quest("q", { objectives: [obj("a", 1, true)] }), new Map()).map((e) => e.code)).toEqual(["NO_REQUIRED_OBJECTIVE"]);
+    expect(validateDefinition(quest("q", { objectives: [obj("a", 1, true)] }), new Map()).map((e) => e.code)).toEqual([
+      "NO_REQUIRED_OBJECTIVE",
+    ]);
   });
 
   it("detects prerequisite cycles through a replaced definition", () => {
@@ -55,7 +75,9 @@ describe("quest definitions", () => {
       ["a", quest("a")],
       ["b", quest("b", { prerequisiteQuestIds: ["a"] })],
     ]);
-    expect(validateDefinition(quest("a", { prerequisiteQuestIds: ["b"] }), known).map((e) => e.code)).toEqual(["PREREQUISITE_CYCLE"]);
+    expect(validateDefinition(quest("a", { prerequisiteQuestIds: ["b"] }), known).map((e) => e.code)).toEqual([
+      "PREREQUISITE_CYCLE",
+    ]);
   });
 
   it("parses proto durations", () => {
@@ -69,7 +91,8 @@ describe("player quest rules", () => {
   const def = quest("q1");
 
   it("checks level, prerequisites, an active run and repeatability before starting", () => {
-    const start = (over: Partial<Parameters<typeof checkStart>[0]>) => () => checkStart({ def, previous: undefined, playerLevel: 1, completed: new Set(), ...over });
+    const start = (over: Partial<Parameters<typeof checkStart>[0]>) => () =>
+      checkStart({ def, previous: undefined, playerLevel: 1, completed: new Set(), ...over });
     expect(start({ def: quest("q", { minLevel: 5 }) })).toThrow(/level 5/);
     expect(start({ def: quest("q", { prerequisiteQuestIds: ["p"] }) })).toThrow(/needs p completed/);
     expect(start({ def: quest("q", { prerequisiteQuestIds: ["p"] }), completed: new Set(["p"]) })).not.toThrow();
@@ -99,7 +122,11 @@ describe("player quest rules", () => {
     const ready = progressQuest(pq, def, "wolves", 3, now).quest;
     expect(isReady(ready.objectives, def)).toBe(true);
     const done = completeQuest(ready, def, now);
-    expect([done.status, done.completionCount, done.finishedAt]).toEqual(["QUEST_STATUS_COMPLETED", 1, now.toISOString()]);
+    expect([done.status, done.completionCount, done.finishedAt]).toEqual([
+      "QUEST_STATUS_COMPLETED",
+      1,
+      now.toISOString(),
+    ]);
     expect(() => completeQuest(done, def, now)).toThrow(/not active/);
     expect(() => abandonQuest(done, now)).toThrow(/not active/);
   });
@@ -129,27 +156,46 @@ describe("quest-system over NATS", () => {
     await h.start(service);
     await h.start(service);
     h.nc.subscribe("events.quest-system.>", { callback: (_e, m) => void events.push(m.subject.split(".")[2]!) });
-    await h.call("quest-system.define-quest", { quest: quest("wolf.hunt", { tags: ["Hunting"], rewards: [{ kind: "currency", itemId: "", quantity: 0, money: { currency: "GOLD", minorUnits: "50" } }] }) });
-    await h.call("quest-system.define-quest", { quest: quest("den", { prerequisiteQuestIds: ["wolf.hunt"], minLevel: 3, objectives: [obj("enter")] }) });
-    await h.call("quest-system.define-quest", { quest: quest("daily", { repeatable: true, objectives: [obj("x")], tags: ["hunting"] }) });
+    await h.call("quest-system.define-quest", {
+      quest: quest("wolf.hunt", {
+        tags: ["Hunting"],
+        rewards: [{ kind: "currency", itemId: "", quantity: 0, money: { currency: "GOLD", minorUnits: "50" } }],
+      }),
+    });
+    await h.call("quest-system.define-quest", {
+      quest: quest("den", { prerequisiteQuestIds: ["wolf.hunt"], minLevel: 3, objectives: [obj("enter")] }),
+    });
+    await h.call("quest-system.define-quest", {
+      quest: quest("daily", { repeatable: true, objectives: [obj("x")], tags: ["hunting"] }),
+    });
     await h.call("quest-system.define-quest", { quest: quest("timed", { timeLimit: "0.3s", objectives: [obj("x")] }) });
   });
   afterAll(async () => h?.stop());
 
   it("reports definition problems in errors instead of storing them", async () => {
-    const r = await h.call<{ created: boolean; errors: { code: string }[] }>("quest-system.define-quest", { quest: quest("broken", { objectives: [] }) });
+    const r = await h.call<{ created: boolean; errors: { code: string }[] }>("quest-system.define-quest", {
+      quest: quest("broken", { objectives: [] }),
+    });
     expect(r.created).toBe(false);
     expect(r.errors.map((e) => e.code)).toEqual(["REQUIRED"]);
     expect((await h.fail("quest-system.define-quest", { quest: { questId: "" } })).code).toBe(400);
-    const again = await h.call<{ created: boolean }>("quest-system.define-quest", { quest: quest("daily", { repeatable: true, objectives: [obj("x")], tags: ["hunting"] }) });
+    const again = await h.call<{ created: boolean }>("quest-system.define-quest", {
+      quest: quest("daily", { repeatable: true, objectives: [obj("x")], tags: ["hunting"] }),
+    });
     expect(again.created).toBe(false);
   });
 
   it("lists definitions by tag, page by page", async () => {
-    const p1 = await h.call<{ quests: { questId: string }[]; page: { nextPageToken: string; total: number } }>("quest-system.list-quests", { tag: "hunting", page: { pageSize: 1 } });
+    const p1 = await h.call<{ quests: { questId: string }[]; page: { nextPageToken: string; total: number } }>(
+      "quest-system.list-quests",
+      { tag: "hunting", page: { pageSize: 1 } },
+    );
     expect(p1.quests.map((q) => q.questId)).toEqual(["daily"]);
     expect(p1.page.total).toBe(2);
-    const p2 = await h.call<{ quests: { questId: string }[]; page: { nextPageToken: string } }>("quest-system.list-quests", { tag: "hunting", page: { pageSize: 1, pageToken: p1.page.nextPageToken } });
+    const p2 = await h.call<{ quests: { questId: string }[]; page: { nextPageToken: string } }>(
+      "quest-system.list-quests",
+      { tag: "hunting", page: { pageSize: 1, pageToken: p1.page.nextPageToken } },
+    );
     expect(p2.quests.map((q) => q.questId)).toEqual(["wolf.hunt"]);
     expect(p2.page.nextPageToken).toBe("");
   });
@@ -159,21 +205,40 @@ describe("quest-system over NATS", () => {
     expect(s.quest.status).toBe("QUEST_STATUS_ACTIVE");
     expect((await h.fail("quest-system.start-quest", { playerId: "ann", questId: "wolf.hunt" })).code).toBe(409);
     expect((await h.fail("quest-system.complete-quest", { playerId: "ann", questId: "wolf.hunt" })).code).toBe(412);
-    const p = await h.call<{ quest: PQ; objectiveCompleted: boolean }>("quest-system.progress-quest", { playerId: "ann", questId: "wolf.hunt", objectiveId: "wolves", amount: 5 });
+    const p = await h.call<{ quest: PQ; objectiveCompleted: boolean }>("quest-system.progress-quest", {
+      playerId: "ann",
+      questId: "wolf.hunt",
+      objectiveId: "wolves",
+      amount: 5,
+    });
     expect(p.objectiveCompleted).toBe(true);
     expect(p.quest.objectives[0]).toMatchObject({ currentCount: 3, completed: true });
     expect(p.quest.readyToComplete).toBe(true);
-    expect((await h.fail("quest-system.progress-quest", { playerId: "ann", questId: "wolf.hunt", objectiveId: "ghost" })).code).toBe(404);
-    const c = await h.call<{ quest: PQ; rewards: { kind: string; money: { minorUnits: string } }[] }>("quest-system.complete-quest", { playerId: "ann", questId: "wolf.hunt" });
+    expect(
+      (await h.fail("quest-system.progress-quest", { playerId: "ann", questId: "wolf.hunt", objectiveId: "ghost" }))
+        .code,
+    ).toBe(404);
+    const c = await h.call<{ quest: PQ; rewards: { kind: string; money: { minorUnits: string } }[] }>(
+      "quest-system.complete-quest",
+      { playerId: "ann", questId: "wolf.hunt" },
+    );
     expect(c.quest).toMatchObject({ status: "QUEST_STATUS_COMPLETED", completionCount: 1 });
     expect(c.rewards[0]).toMatchObject({ kind: "currency", money: { minorUnits: "50" } });
     expect((await h.fail("quest-system.start-quest", { playerId: "ann", questId: "wolf.hunt" })).code).toBe(409);
   });
 
   it("enforces prerequisites and level", async () => {
-    expect((await h.fail("quest-system.start-quest", { playerId: "bob", questId: "den", playerLevel: 5 })).code).toBe(412);
-    expect((await h.fail("quest-system.start-quest", { playerId: "ann", questId: "den", playerLevel: 1 })).code).toBe(412);
-    const ok = await h.call<{ quest: PQ }>("quest-system.start-quest", { playerId: "ann", questId: "den", playerLevel: 3 });
+    expect((await h.fail("quest-system.start-quest", { playerId: "bob", questId: "den", playerLevel: 5 })).code).toBe(
+      412,
+    );
+    expect((await h.fail("quest-system.start-quest", { playerId: "ann", questId: "den", playerLevel: 1 })).code).toBe(
+      412,
+    );
+    const ok = await h.call<{ quest: PQ }>("quest-system.start-quest", {
+      playerId: "ann",
+      questId: "den",
+      playerLevel: 3,
+    });
     expect(ok.quest.status).toBe("QUEST_STATUS_ACTIVE");
     expect((await h.fail("quest-system.start-quest", { playerId: "ann", questId: "nope" })).code).toBe(404);
   });
@@ -181,15 +246,26 @@ describe("quest-system over NATS", () => {
   it("counts concurrent progress exactly with two instances", async () => {
     await h.call("quest-system.define-quest", { quest: quest("gather", { objectives: [obj("herb", 100)] }) });
     await h.call("quest-system.start-quest", { playerId: "cy", questId: "gather" });
-    await Promise.all(Array.from({ length: 20 }, () => h.call("quest-system.progress-quest", { playerId: "cy", questId: "gather", objectiveId: "herb", amount: 2 })));
-    const g = await h.call<{ found: boolean; quest: PQ; definition: { questId: string } }>("quest-system.get-player-quest", { playerId: "cy", questId: "gather" });
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        h.call("quest-system.progress-quest", { playerId: "cy", questId: "gather", objectiveId: "herb", amount: 2 }),
+      ),
+    );
+    const g = await h.call<{ found: boolean; quest: PQ; definition: { questId: string } }>(
+      "quest-system.get-player-quest",
+      { playerId: "cy", questId: "gather" },
+    );
     expect(g.quest.objectives[0]!.currentCount).toBe(40);
     expect(g.definition.questId).toBe("gather");
   });
 
   it("abandons and restarts, repeats repeatable quests, and keeps the completion count", async () => {
     await h.call("quest-system.start-quest", { playerId: "dee", questId: "daily" });
-    const a = await h.call<{ quest: PQ }>("quest-system.abandon-quest", { playerId: "dee", questId: "daily", reason: "bored" });
+    const a = await h.call<{ quest: PQ }>("quest-system.abandon-quest", {
+      playerId: "dee",
+      questId: "daily",
+      reason: "bored",
+    });
     expect(a.quest.status).toBe("QUEST_STATUS_ABANDONED");
     expect((await h.fail("quest-system.abandon-quest", { playerId: "dee", questId: "daily" })).code).toBe(412);
     for (let i = 0; i < 2; i++) {
@@ -204,7 +280,9 @@ describe("quest-system over NATS", () => {
   it("fails a quest whose time limit ran out", async () => {
     await h.call("quest-system.start-quest", { playerId: "eve", questId: "timed" });
     await new Promise((r) => setTimeout(r, 400));
-    expect((await h.fail("quest-system.progress-quest", { playerId: "eve", questId: "timed", objectiveId: "x" })).code).toBe(412);
+    expect(
+      (await h.fail("quest-system.progress-quest", { playerId: "eve", questId: "timed", objectiveId: "x" })).code,
+    ).toBe(412);
     const g = await h.call<{ quest: PQ }>("quest-system.get-player-quest", { playerId: "eve", questId: "timed" });
     expect(g.quest.status).toBe("QUEST_STATUS_FAILED");
   });
@@ -212,11 +290,25 @@ describe("quest-system over NATS", () => {
   it("lists a player's quests by status and publishes quest events", async () => {
     const all = await h.call<{ quests: { questId: string }[] }>("quest-system.list-player-quests", { playerId: "ann" });
     expect(all.quests.map((q) => q.questId)).toEqual(["den", "wolf.hunt"]);
-    const done = await h.call<{ quests: { questId: string }[] }>("quest-system.list-player-quests", { playerId: "ann", status: "QUEST_STATUS_COMPLETED" });
+    const done = await h.call<{ quests: { questId: string }[] }>("quest-system.list-player-quests", {
+      playerId: "ann",
+      status: "QUEST_STATUS_COMPLETED",
+    });
     expect(done.quests.map((q) => q.questId)).toEqual(["wolf.hunt"]);
-    expect((await h.call<{ found: boolean }>("quest-system.get-player-quest", { playerId: "nobody", questId: "den" })).found).toBe(false);
+    expect(
+      (await h.call<{ found: boolean }>("quest-system.get-player-quest", { playerId: "nobody", questId: "den" })).found,
+    ).toBe(false);
     expect((await h.fail("quest-system.list-player-quests", { playerId: "" })).code).toBe(400);
     await h.nc.flush();
-    expect(new Set(events)).toEqual(new Set(["quest-defined", "quest-started", "quest-progressed", "quest-completed", "quest-abandoned", "quest-failed"]));
+    expect(new Set(events)).toEqual(
+      new Set([
+        "quest-defined",
+        "quest-started",
+        "quest-progressed",
+        "quest-completed",
+        "quest-abandoned",
+        "quest-failed",
+      ]),
+    );
   });
 });

@@ -23,15 +23,40 @@ import {
 } from "./domain.js";
 
 // ---- proto types (quest_system.v1) ----
-interface DefineQuestRequest { quest?: QuestDefinition }
-interface DefineQuestResponse { quest?: QuestDefinition; created: boolean; errors: ErrorDetail[] }
-interface ListQuestsRequest { tag: string; page?: { pageSize: number; pageToken: string } }
-interface ListQuestsResponse { quests: QuestDefinition[]; page: { nextPageToken: string; total: number } }
-interface PlayerQuestRequest { playerId: string; questId: string }
-interface StartQuestRequest extends PlayerQuestRequest { playerLevel: number }
-interface ProgressQuestRequest extends PlayerQuestRequest { objectiveId: string; amount: number }
-interface AbandonQuestRequest extends PlayerQuestRequest { reason: string }
-interface ListPlayerQuestsRequest { playerId: string; status: QuestStatus }
+interface DefineQuestRequest {
+  quest?: QuestDefinition;
+}
+interface DefineQuestResponse {
+  quest?: QuestDefinition;
+  created: boolean;
+  errors: ErrorDetail[];
+}
+interface ListQuestsRequest {
+  tag: string;
+  page?: { pageSize: number; pageToken: string };
+}
+interface ListQuestsResponse {
+  quests: QuestDefinition[];
+  page: { nextPageToken: string; total: number };
+}
+interface PlayerQuestRequest {
+  playerId: string;
+  questId: string;
+}
+interface StartQuestRequest extends PlayerQuestRequest {
+  playerLevel: number;
+}
+interface ProgressQuestRequest extends PlayerQuestRequest {
+  objectiveId: string;
+  amount: number;
+}
+interface AbandonQuestRequest extends PlayerQuestRequest {
+  reason: string;
+}
+interface ListPlayerQuestsRequest {
+  playerId: string;
+  status: QuestStatus;
+}
 
 // ids may contain dots, the store's key separator: escape them so `player.<p>.<q>` stays three tokens
 const token = (id: string) => id.replace(/%/g, "%25").replace(/\./g, "%2E");
@@ -92,7 +117,12 @@ export default defineService({
     }
 
     async function publishFailed(pq: PlayerQuest): Promise<void> {
-      await ctx.events.publish("QuestFailedEvent", { playerId: pq.playerId, questId: pq.questId, reason: "deadline passed", at: pq.finishedAt });
+      await ctx.events.publish("QuestFailedEvent", {
+        playerId: pq.playerId,
+        questId: pq.questId,
+        reason: "deadline passed",
+        at: pq.finishedAt,
+      });
     }
 
     /** The player's quest with its deadline applied (persisted and announced when it just ran out). */
@@ -107,7 +137,10 @@ export default defineService({
     }
 
     /** Applies a rule to an existing player quest, failing it first if its deadline passed. */
-    async function change(req: PlayerQuestRequest, fn: (pq: PlayerQuest, now: Date) => PlayerQuest | undefined): Promise<PlayerQuest> {
+    async function change(
+      req: PlayerQuestRequest,
+      fn: (pq: PlayerQuest, now: Date) => PlayerQuest | undefined,
+    ): Promise<PlayerQuest> {
       const playerId = requireId(req.playerId, "playerId");
       const questId = requireId(req.questId, "questId");
       await current(playerId, questId);
@@ -123,7 +156,11 @@ export default defineService({
         const q = req.quest;
         if (!q) throw badRequest("quest is required");
         const questId = requireId(q.questId, "quest.questId");
-        const def: QuestDefinition = { ...q, questId, tags: [...new Set(q.tags.map((t) => t.trim().toLowerCase()).filter(Boolean))] };
+        const def: QuestDefinition = {
+          ...q,
+          questId,
+          tags: [...new Set(q.tags.map((t) => t.trim().toLowerCase()).filter(Boolean))],
+        };
         const errors = validateDefinition(def, await allDefinitions());
         if (errors.length) return { quest: def, created: false, errors };
         let created = false;
@@ -140,10 +177,13 @@ export default defineService({
         if (size > maxPageSize) throw badRequest(`page.pageSize must be <= ${maxPageSize}`);
         const after = req.page?.pageToken ? Buffer.from(req.page.pageToken, "base64url").toString("utf8") : "";
         const tag = req.tag.trim().toLowerCase();
-        const all = [...(await allDefinitions()).values()].filter((d) => !tag || d.tags.includes(tag)).sort((a, b) => (a.questId < b.questId ? -1 : 1));
+        const all = [...(await allDefinitions()).values()]
+          .filter((d) => !tag || d.tags.includes(tag))
+          .sort((a, b) => (a.questId < b.questId ? -1 : 1));
         const rest = all.filter((d) => d.questId > after);
         const quests = rest.slice(0, size);
-        const nextPageToken = rest.length > size ? Buffer.from(quests[quests.length - 1]!.questId, "utf8").toString("base64url") : "";
+        const nextPageToken =
+          rest.length > size ? Buffer.from(quests[quests.length - 1]!.questId, "utf8").toString("base64url") : "";
         return { quests, page: { nextPageToken, total: all.length } };
       },
 
@@ -151,7 +191,9 @@ export default defineService({
         const playerId = requireId(req.playerId, "playerId");
         const questId = requireId(req.questId, "questId");
         const def = await loadDefinition(questId);
-        const prereqs = await Promise.all(def.prerequisiteQuestIds.map((p) => ctx.state.get<PlayerQuest>(playerKey(playerId, p))));
+        const prereqs = await Promise.all(
+          def.prerequisiteQuestIds.map((p) => ctx.state.get<PlayerQuest>(playerKey(playerId, p))),
+        );
         const completed = new Set(prereqs.flatMap((p) => (p && p.value.completionCount > 0 ? [p.value.questId] : [])));
         await current(playerId, questId);
         const quest = (await mutate<PlayerQuest>(playerKey(playerId, questId), (previous) =>
@@ -168,7 +210,8 @@ export default defineService({
         const objectiveId = requireId(req.objectiveId, "objectiveId");
         if (req.amount > MAX_AMOUNT) throw badRequest(`amount must be <= ${MAX_AMOUNT}`);
         const def = await loadDefinition(requireId(req.questId, "questId"));
-        if (!def.objectives.some((o) => o.objectiveId === objectiveId)) throw notFound(`${def.questId} has no objective ${objectiveId}`);
+        if (!def.objectives.some((o) => o.objectiveId === objectiveId))
+          throw notFound(`${def.questId} has no objective ${objectiveId}`);
         let outcome: ReturnType<typeof progressQuest> | undefined;
         const quest = await change(req, (pq, now) => {
           outcome = progressQuest(pq, def, objectiveId, req.amount, now);
@@ -193,14 +236,25 @@ export default defineService({
         const def = await loadDefinition(requireId(req.questId, "questId"));
         const quest = await change(req, (pq, now) => completeQuest(pq, def, now));
         const rewards: Reward[] = def.rewards;
-        await ctx.events.publish("QuestCompletedEvent", { playerId: quest.playerId, questId: quest.questId, rewards, completionCount: quest.completionCount, at: quest.finishedAt });
+        await ctx.events.publish("QuestCompletedEvent", {
+          playerId: quest.playerId,
+          questId: quest.questId,
+          rewards,
+          completionCount: quest.completionCount,
+          at: quest.finishedAt,
+        });
         return { quest, rewards };
       },
 
       async AbandonQuest(req: AbandonQuestRequest) {
         if (req.reason.length > 200) throw badRequest("reason is longer than 200 characters");
         const quest = await change(req, (pq, now) => abandonQuest(pq, now));
-        await ctx.events.publish("QuestAbandonedEvent", { playerId: quest.playerId, questId: quest.questId, reason: req.reason || "abandoned", at: quest.finishedAt });
+        await ctx.events.publish("QuestAbandonedEvent", {
+          playerId: quest.playerId,
+          questId: quest.questId,
+          reason: req.reason || "abandoned",
+          at: quest.finishedAt,
+        });
         return { quest };
       },
 
@@ -217,7 +271,8 @@ export default defineService({
         const playerId = requireId(req.playerId, "playerId");
         const questIds = (await ctx.state.keys(`player.${token(playerId)}`)).map((k) => untoken(k.split(".")[2]!));
         const quests = (await Promise.all(questIds.map((q) => current(playerId, q)))).flatMap((q) => (q ? [q] : []));
-        const wanted = req.status === "QUEST_STATUS_UNSPECIFIED" ? quests : quests.filter((q) => q.status === req.status);
+        const wanted =
+          req.status === "QUEST_STATUS_UNSPECIFIED" ? quests : quests.filter((q) => q.status === req.status);
         return { quests: wanted.sort((a, b) => (a.questId < b.questId ? -1 : 1)) };
       },
     };

@@ -18,18 +18,28 @@ export interface Target {
  * (as an Error) when it cannot be decided from what the instances offer.
  */
 export function chooseMethod(instances: Instance[], capability: string, method: string): string {
-  const offered = new Set(instances.flatMap((i) => i.capabilities.filter((c) => c.name === capability).flatMap((c) => c.methods)));
+  const offered = new Set(
+    instances.flatMap((i) => i.capabilities.filter((c) => c.name === capability).flatMap((c) => c.methods)),
+  );
   if (method) return method;
   if (offered.size === 1) return [...offered][0]!;
   if (offered.size === 0) throw new Error(`capability ${capability} declares no methods: name one in method`);
-  throw new Error(`capability ${capability} has several methods (${[...offered].sort().join(", ")}): name one in method`);
+  throw new Error(
+    `capability ${capability} has several methods (${[...offered].sort().join(", ")}): name one in method`,
+  );
 }
 
 /** Instances whose registration of `capability` lists `method` (or lists no methods at all), as targets. */
 export function targetsFor(instances: Instance[], capability: string, method: string): Target[] {
   return instances
-    .filter((i) => i.capabilities.some((c) => c.name === capability && (c.methods.length === 0 || c.methods.includes(method))))
-    .map((i) => ({ instanceId: i.instanceId, serviceName: i.serviceName, subject: `${i.serviceName}.${kebabCase(method)}` }))
+    .filter((i) =>
+      i.capabilities.some((c) => c.name === capability && (c.methods.length === 0 || c.methods.includes(method))),
+    )
+    .map((i) => ({
+      instanceId: i.instanceId,
+      serviceName: i.serviceName,
+      subject: `${i.serviceName}.${kebabCase(method)}`,
+    }))
     .sort((a, b) => a.instanceId.localeCompare(b.instanceId));
 }
 

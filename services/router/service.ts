@@ -27,16 +27,25 @@ interface ForwardResponse {
   latencyMs: number;
   attempts: number;
 }
-interface ResolveRequest { capability: string; method: string }
-interface ResolveResponse { found: boolean; chosen?: Target; candidates: Target[] }
+interface ResolveRequest {
+  capability: string;
+  method: string;
+}
+interface ResolveResponse {
+  found: boolean;
+  chosen?: Target;
+  candidates: Target[];
+}
 
 const CAPABILITY = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/;
 const METHOD = /^[A-Z][A-Za-z0-9]{0,63}$/;
 
 function validate(capability: string, method: string): void {
   if (!capability) throw badRequest("capability is required");
-  if (!CAPABILITY.test(capability) || capability.length > 128) throw badRequest(`capability "${capability.slice(0, 128)}" must be dotted lowercase (e.g. quest.start)`);
-  if (method && !METHOD.test(method)) throw badRequest(`method "${method.slice(0, 64)}" must be a PascalCase rpc name (e.g. StartQuest)`);
+  if (!CAPABILITY.test(capability) || capability.length > 128)
+    throw badRequest(`capability "${capability.slice(0, 128)}" must be dotted lowercase (e.g. quest.start)`);
+  if (method && !METHOD.test(method))
+    throw badRequest(`method "${method.slice(0, 64)}" must be a PascalCase rpc name (e.g. StartQuest)`);
 }
 
 export default defineService({
@@ -49,9 +58,11 @@ export default defineService({
     const resolve = async (capability: string, method: string): Promise<{ method: string; targets: Target[] }> => {
       let instances: Instance[];
       try {
-        instances = (await ctx.client.call<{ instances: Instance[] }>("capability-registry.lookup", { capability })).instances;
+        instances = (await ctx.client.call<{ instances: Instance[] }>("capability-registry.lookup", { capability }))
+          .instances;
       } catch (err) {
-        if (err instanceof ServiceError && err.code >= 500) throw unavailable(`capability-registry is unavailable: ${err.message}`);
+        if (err instanceof ServiceError && err.code >= 500)
+          throw unavailable(`capability-registry is unavailable: ${err.message}`);
         throw err;
       }
       if (!instances.length) return { method, targets: [] };
@@ -64,9 +75,21 @@ export default defineService({
       return { method: chosen, targets: targetsFor(instances, capability, chosen) };
     };
 
-    const forwardFailed = async (capability: string, method: string, code: number, message: string, attempts: number) => {
+    const forwardFailed = async (
+      capability: string,
+      method: string,
+      code: number,
+      message: string,
+      attempts: number,
+    ) => {
       await ctx.events
-        .publish("ForwardFailedEvent", { capability, method, error: { code: code === 503 ? "UNAVAILABLE" : code === 504 ? "TIMEOUT" : `HTTP_${code}`, message }, attempts, at: new Date().toISOString() })
+        .publish("ForwardFailedEvent", {
+          capability,
+          method,
+          error: { code: code === 503 ? "UNAVAILABLE" : code === 504 ? "TIMEOUT" : `HTTP_${code}`, message },
+          attempts,
+          at: new Date().toISOString(),
+        })
         .catch((err) => ctx.log.warn("could not publish ForwardFailedEvent", { err: (err as Error).message }));
     };
 
@@ -94,11 +117,15 @@ export default defineService({
         const encodeFor = (target: Target): { rpc?: RpcDef; data: Uint8Array } => {
           if (!asJson) return { data: Buffer.from(req.payloadBytes ?? "", "base64") };
           const rpc = ctx.registry.rpc(target.subject);
-          if (!rpc) throw badRequest(`payload_json needs a subject known to the proto registry; ${target.subject} is not: send payload_bytes`);
+          if (!rpc)
+            throw badRequest(
+              `payload_json needs a subject known to the proto registry; ${target.subject} is not: send payload_bytes`,
+            );
           try {
             return { rpc, data: encodeJson(rpc.request, parsed) };
           } catch (err) {
-            if (err instanceof SchemaError) throw badRequest(`payload_json does not fit ${rpc.request.name}: ${err.message}`);
+            if (err instanceof SchemaError)
+              throw badRequest(`payload_json does not fit ${rpc.request.name}: ${err.message}`);
             throw err;
           }
         };
@@ -126,18 +153,34 @@ export default defineService({
             }
             let payload: { payloadJson: string } | { payloadBytes: string };
             try {
-              payload = rpc ? { payloadJson: JSON.stringify(decodeToJson(rpc.response, reply.data)) } : { payloadBytes: Buffer.from(reply.data).toString("base64") };
+              payload = rpc
+                ? { payloadJson: JSON.stringify(decodeToJson(rpc.response, reply.data)) }
+                : { payloadBytes: Buffer.from(reply.data).toString("base64") };
             } catch (err) {
-              throw new ServiceError(502, `${target.subject} sent a reply that is not a ${rpc?.response.name}: ${(err as Error).message}`);
+              throw new ServiceError(
+                502,
+                `${target.subject} sent a reply that is not a ${rpc?.response.name}: ${(err as Error).message}`,
+              );
             }
             const latencyMs = Date.now() - started;
             await ctx.events
-              .publish("RequestForwardedEvent", { capability: req.capability, method, target, latencyMs, attempts, at: new Date().toISOString() })
+              .publish("RequestForwardedEvent", {
+                capability: req.capability,
+                method,
+                target,
+                latencyMs,
+                attempts,
+                at: new Date().toISOString(),
+              })
               .catch((err) => ctx.log.warn("could not publish RequestForwardedEvent", { err: (err as Error).message }));
             return { target, ...payload, latencyMs, attempts };
           } catch (err) {
             last = translateRequestError(err, target.subject);
-            ctx.log.warn("forward attempt failed", { subject: target.subject, instance: target.instanceId, err: last.message });
+            ctx.log.warn("forward attempt failed", {
+              subject: target.subject,
+              instance: target.instanceId,
+              err: last.message,
+            });
             if (!(last instanceof ServiceError) || !retryable(last.code)) break;
           }
         }

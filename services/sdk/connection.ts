@@ -34,7 +34,8 @@ export interface ConnectionSettings {
 export function toConnectionOptions(s: ConnectionSettings): ConnectionOptions {
   const opts: ConnectionOptions = { servers: s.servers, name: s.name, timeout: s.timeout ?? 5000 };
   if (s.creds) opts.authenticator = credsAuthenticator(readFileSync(s.creds));
-  else if (s.nkey) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(s.nkey, "utf8").trim()));
+  else if (s.nkey)
+    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(s.nkey, "utf8").trim()));
   if (s.user) {
     opts.user = s.user;
     opts.pass = s.password;
@@ -68,7 +69,10 @@ export function toConnectionOptions(s: ConnectionSettings): ConnectionOptions {
  */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, name?: string): ConnectionSettings {
   return {
-    servers: (env.NATS_URL ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()).filter(Boolean),
+    servers: (env.NATS_URL ?? "nats://127.0.0.1:4222")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     name,
     creds: env.NATS_CREDS || undefined,
     nkey: env.NATS_NKEY || undefined,

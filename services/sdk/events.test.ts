@@ -59,7 +59,12 @@ describe("domain events on JetStream", () => {
     });
     try {
       await events.publish("PlayerRegisteredEvent", { playerId: "p-2", username: "bob" });
-      await events.publish("PlayerLoggedInEvent", { playerId: "p-2", username: "bob", client: "cli", at: "2024-05-01T12:00:01Z" });
+      await events.publish("PlayerLoggedInEvent", {
+        playerId: "p-2",
+        username: "bob",
+        client: "cli",
+        at: "2024-05-01T12:00:01Z",
+      });
       await events.publish("PlayerLoggedInEvent", { playerId: "p-3", username: "eve" });
       await twoArrived;
     } finally {
@@ -95,7 +100,9 @@ describe("domain events on JetStream", () => {
   });
 
   it("refuses an event name that is not a message of the service's proto package", async () => {
-    await expect(events.publish("QuestCompletedEvent", {})).rejects.toThrow("auth has no event message QuestCompletedEvent in its proto package");
+    await expect(events.publish("QuestCompletedEvent", {})).rejects.toThrow(
+      "auth has no event message QuestCompletedEvent in its proto package",
+    );
     await expect(events.publish("NoSuchEvent", {})).rejects.toThrow(/no event message NoSuchEvent/);
   });
 

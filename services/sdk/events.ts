@@ -24,7 +24,12 @@ export async function ensureEventsStream(nc: NatsConnection, replicas = 1): Prom
     await jsm.streams.info(EVENTS_STREAM);
   } catch {
     try {
-      await jsm.streams.add({ name: EVENTS_STREAM, subjects: ["events.>"], num_replicas: replicas, max_age: 7 * 24 * 3600 * 1e9 });
+      await jsm.streams.add({
+        name: EVENTS_STREAM,
+        subjects: ["events.>"],
+        num_replicas: replicas,
+        max_age: 7 * 24 * 3600 * 1e9,
+      });
     } catch (err) {
       if (!/already in use|already exists/i.test((err as Error).message)) throw err;
     }
@@ -53,7 +58,11 @@ export class Events {
   }
 
   /** A durable consumer over `subject` (wildcards allowed); handler errors redeliver the event. Returns a stop function. */
-  async consume(durable: string, subject: string, handler: (ev: DomainEvent) => Promise<void>): Promise<() => Promise<void>> {
+  async consume(
+    durable: string,
+    subject: string,
+    handler: (ev: DomainEvent) => Promise<void>,
+  ): Promise<() => Promise<void>> {
     const jsm = await jetstreamManager(this.nc);
     const name = `${this.service}-${durable}`.replace(/[^-_a-zA-Z0-9]/g, "_");
     try {
@@ -74,7 +83,13 @@ export class Events {
         const def = this.registry.event(m.subject);
         try {
           const data = def ? decodeToJson(def.type, m.data) : {};
-          await handler({ subject: m.subject, type: def?.type.fullName.slice(1) ?? "", data, seq: m.seq, time: m.time });
+          await handler({
+            subject: m.subject,
+            type: def?.type.fullName.slice(1) ?? "",
+            data,
+            seq: m.seq,
+            time: m.time,
+          });
           m.ack();
         } catch {
           m.nak(1000);

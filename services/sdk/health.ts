@@ -26,7 +26,9 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env, timeoutM
   try {
     const reply = await nc.request(`$SRV.PING.${ident.name}.${ident.id}`, "", { timeout: timeoutMs });
     const pong = reply.json<{ id: string }>();
-    return pong.id === ident.id ? { ok: true, reason: `${ident.name} ${ident.id} answers` } : { ok: false, reason: "another instance answered" };
+    return pong.id === ident.id
+      ? { ok: true, reason: `${ident.name} ${ident.id} answers` }
+      : { ok: false, reason: "another instance answered" };
   } catch (err) {
     return { ok: false, reason: `${ident.name} ${ident.id} does not answer: ${(err as Error).message}` };
   } finally {

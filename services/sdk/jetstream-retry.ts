@@ -21,7 +21,11 @@ export function isLeaderless(err: unknown): boolean {
 }
 
 /** Run `op`, again while `retryable(err)` and the budget lasts (backoff 25ms doubling to 400ms). */
-export async function retryWhile<T>(op: () => Promise<T>, retryable: (err: unknown) => boolean = isLeaderless, budgetMs?: number): Promise<T> {
+export async function retryWhile<T>(
+  op: () => Promise<T>,
+  retryable: (err: unknown) => boolean = isLeaderless,
+  budgetMs?: number,
+): Promise<T> {
   const t0 = Date.now();
   for (let delay = 25; ; delay = Math.min(delay * 2, 400)) {
     try {

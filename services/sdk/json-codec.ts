@@ -18,7 +18,14 @@ export class SchemaError extends Error {
 
   /** The same problem, one level further out (paths are built only when something is wrong). */
   under(key: string | number): SchemaError {
-    const path = typeof key === "number" ? `[${key}]${this.path.startsWith("[") || !this.path ? "" : "."}${this.path}` : this.path ? (this.path.startsWith("[") ? `${key}${this.path}` : `${key}.${this.path}`) : key;
+    const path =
+      typeof key === "number"
+        ? `[${key}]${this.path.startsWith("[") || !this.path ? "" : "."}${this.path}`
+        : this.path
+          ? this.path.startsWith("[")
+            ? `${key}${this.path}`
+            : `${key}.${this.path}`
+          : key;
     return new SchemaError(path, this.problem);
   }
 }
@@ -81,7 +88,16 @@ function typeInfo(type: PbType): TypeInfo {
     const list = type.fieldsArray.map((field): FieldInfo => {
       const rt = field.resolvedType;
       const rtName = rt ? fullName(rt) : "";
-      const kind: Kind = rt instanceof Type ? (rtName === TIMESTAMP ? "timestamp" : rtName === DURATION ? "duration" : "message") : rt instanceof Enum ? "enum" : "scalar";
+      const kind: Kind =
+        rt instanceof Type
+          ? rtName === TIMESTAMP
+            ? "timestamp"
+            : rtName === DURATION
+              ? "duration"
+              : "message"
+          : rt instanceof Enum
+            ? "enum"
+            : "scalar";
       return {
         field,
         json: jsonName(field.name),
@@ -134,14 +150,18 @@ function messageFromJson(t: TypeInfo, json: unknown): Record<string, unknown> {
   for (const key in obj) {
     const info = t.byName.get(key);
     if (!info) {
-      throw new SchemaError(key, `unknown field in ${t.name} (fields: ${t.list.map((f) => f.json).join(", ") || "none"})`);
+      throw new SchemaError(
+        key,
+        `unknown field in ${t.name} (fields: ${t.list.map((f) => f.json).join(", ") || "none"})`,
+      );
     }
     const value = obj[key];
     if (value === null || value === undefined) continue; // proto3 JSON: null means default
     if (info.oneof) {
       oneofSeen ??= new Map();
       const other = oneofSeen.get(info.oneof);
-      if (other) throw new SchemaError(key, `only one of ${info.field.partOf!.oneof.join(", ")} may be set (also got ${other})`);
+      if (other)
+        throw new SchemaError(key, `only one of ${info.field.partOf!.oneof.join(", ")} may be set (also got ${other})`);
       oneofSeen.set(info.oneof, key);
     }
     try {
@@ -205,7 +225,10 @@ function enumFromJson(en: protobuf.Enum, value: unknown): number {
   if (typeof value === "string") {
     const n = en.values[value];
     if (n === undefined) {
-      throw new SchemaError("", `unknown ${fullName(en)} value ${describe(value)} (one of: ${Object.keys(en.values).join(", ")})`);
+      throw new SchemaError(
+        "",
+        `unknown ${fullName(en)} value ${describe(value)} (one of: ${Object.keys(en.values).join(", ")})`,
+      );
     }
     return n;
   }
@@ -258,8 +281,10 @@ function scalarFromJson(type: string, value: unknown, isMapKey: boolean): unknow
 
 function int32FromJson(value: unknown, range: { min: number; max: number }, type: string): number {
   const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isInteger(n)) throw new SchemaError("", `expected an integer (${type}), got ${describe(value)}`);
-  if (n < range.min || n > range.max) throw new SchemaError("", `${n} is out of range for ${type} (${range.min}..${range.max})`);
+  if (typeof n !== "number" || !Number.isInteger(n))
+    throw new SchemaError("", `expected an integer (${type}), got ${describe(value)}`);
+  if (n < range.min || n > range.max)
+    throw new SchemaError("", `${n} is out of range for ${type} (${range.min}..${range.max})`);
   return n;
 }
 
@@ -273,10 +298,12 @@ function int64FromJson(value: unknown, range: { min: bigint; max: bigint }, type
 }
 
 function timestampFromJson(value: unknown): { seconds: string; nanos: number } {
-  if (typeof value !== "string") throw new SchemaError("", `expected an RFC 3339 timestamp string, got ${describe(value)}`);
+  if (typeof value !== "string")
+    throw new SchemaError("", `expected an RFC 3339 timestamp string, got ${describe(value)}`);
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(value);
   const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
-  if (!m || Number.isNaN(ms)) throw new SchemaError("", `expected an RFC 3339 timestamp like 2025-11-13T10:00:00Z, got ${describe(value)}`);
+  if (!m || Number.isNaN(ms))
+    throw new SchemaError("", `expected an RFC 3339 timestamp like 2025-11-13T10:00:00Z, got ${describe(value)}`);
   return { seconds: String(Math.floor(ms / 1000)), nanos: Number((m[2] ?? "").padEnd(9, "0")) };
 }
 
@@ -307,7 +334,8 @@ function messageToJson(t: TypeInfo, message: Record<string, unknown>, defaults: 
     const json = info.json;
     // oneof members (proto3 `optional` fields too) exist only when set: decode makes them own
     // properties, while unset ones would show the prototype's default
-    if (info.inOneof && (value === undefined || value === null || !Object.prototype.hasOwnProperty.call(message, name))) continue;
+    if (info.inOneof && (value === undefined || value === null || !Object.prototype.hasOwnProperty.call(message, name)))
+      continue;
     if (info.map) {
       const obj: JsonObject = {};
       const m = (value as Record<string, unknown>) ?? {};
@@ -399,7 +427,9 @@ function timestampToJson(m: { seconds?: unknown; nanos?: number }): string {
   const iso = new Date(seconds * 1000).toISOString().replace(".000Z", "");
   const nanos = m.nanos ?? 0;
   if (!nanos) return iso.endsWith("Z") ? iso : `${iso}Z`;
-  const frac = String(nanos).padStart(9, "0").replace(/(\d{3})(0{3}){1,2}$|0+$/, (all, keep) => keep ?? "");
+  const frac = String(nanos)
+    .padStart(9, "0")
+    .replace(/(\d{3})(0{3}){1,2}$|0+$/, (all, keep) => keep ?? "");
   return `${iso.replace(/Z$/, "")}.${frac}Z`;
 }
 

@@ -52,7 +52,11 @@ export function kvStreamOf(service: string): string {
 }
 
 /** Every subject a service may publish to and subscribe to. Throws for a service without protos. */
-export function servicePermissions(registry: ProtoRegistry, service: string, access: ServiceAccess = FLEET_ACCESS[service] ?? { calls: [] }): NatsPermissions {
+export function servicePermissions(
+  registry: ProtoRegistry,
+  service: string,
+  access: ServiceAccess = FLEET_ACCESS[service] ?? { calls: [] },
+): NatsPermissions {
   const def = registry.service(service);
   if (!def) throw new Error(`no proto service for ${service}`);
   const kv = kvStreamOf(service);
@@ -87,7 +91,13 @@ export function servicePermissions(registry: ProtoRegistry, service: string, acc
   ];
   const deny: string[] = [];
   if (access.eventsAdmin) {
-    publish.push("$JS.API.*.*.EVENTS", "$JS.API.*.*.EVENTS.>", "$JS.API.*.*.*.EVENTS.>", "$JS.ACK.EVENTS.>", "$JS.FC.EVENTS.>");
+    publish.push(
+      "$JS.API.*.*.EVENTS",
+      "$JS.API.*.*.EVENTS.>",
+      "$JS.API.*.*.*.EVENTS.>",
+      "$JS.ACK.EVENTS.>",
+      "$JS.FC.EVENTS.>",
+    );
     deny.push("$JS.API.STREAM.DELETE.EVENTS", "$JS.API.STREAM.PURGE.EVENTS", "$JS.API.STREAM.UPDATE.EVENTS");
   }
   const subscribe = [
@@ -100,5 +110,9 @@ export function servicePermissions(registry: ProtoRegistry, service: string, acc
     `$SRV.*.${service}.*`,
     `${inboxPrefixOf(service)}.>`,
   ];
-  return { publish: { allow: [...new Set(publish)], ...(deny.length ? { deny } : {}) }, subscribe: { allow: subscribe }, allow_responses: true };
+  return {
+    publish: { allow: [...new Set(publish)], ...(deny.length ? { deny } : {}) },
+    subscribe: { allow: subscribe },
+    allow_responses: true,
+  };
 }

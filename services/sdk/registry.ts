@@ -148,12 +148,17 @@ export class ProtoRegistry {
     const files: string[] = [];
     for (const svc of services) {
       const pkg = svc.replace(/-/g, "_");
-      const folder = dirs.map((d) => path.join(path.resolve(d), pkg)).find((f) => existsSync(f) && statSync(f).isDirectory());
+      const folder = dirs
+        .map((d) => path.join(path.resolve(d), pkg))
+        .find((f) => existsSync(f) && statSync(f).isDirectory());
       if (!folder) return undefined;
       files.push(...listProtoFiles(folder));
     }
     if (files.length === 0) return undefined;
-    return ProtoRegistry.loadFiles(dirs.map((d) => path.resolve(d)), files);
+    return ProtoRegistry.loadFiles(
+      dirs.map((d) => path.resolve(d)),
+      files,
+    );
   }
 
   /** Rebuild from `toDescriptor()` output: no .proto parsing (used by bundles and the CLI's cache). */
@@ -258,6 +263,9 @@ export class ProtoRegistry {
     });
     scored.sort((a, b) => a.score - b.score || a.s.localeCompare(b.s));
     const cutoff = Math.max(4, Math.ceil(subject.length / 2));
-    return scored.filter((x) => x.score <= cutoff).slice(0, limit).map((x) => x.s);
+    return scored
+      .filter((x) => x.score <= cutoff)
+      .slice(0, limit)
+      .map((x) => x.s);
   }
 }

@@ -64,7 +64,9 @@ describe("service runtime", () => {
   });
 
   it("counts requests and errors in $SRV.STATS", async () => {
-    const st = (await h.nc.request("$SRV.STATS.npc-behavior", "", { timeout: 1000 })).json<{ endpoints: { name: string; num_requests: number; num_errors: number }[] }>();
+    const st = (await h.nc.request("$SRV.STATS.npc-behavior", "", { timeout: 1000 })).json<{
+      endpoints: { name: string; num_requests: number; num_errors: number }[];
+    }>();
     const decide = st.endpoints.find((e) => e.name === "Decide")!;
     expect(decide.num_requests).toBeGreaterThanOrEqual(6);
     expect(decide.num_errors).toBeGreaterThanOrEqual(4);

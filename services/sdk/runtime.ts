@@ -121,7 +121,11 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     await ensureEventsStream(nc, Number(env.GS_JS_REPLICAS ?? 1));
     state =
       opts.state ??
-      (await openStore(nc, mod.name, { backend: env.GS_STATE_BACKEND, redisUrl: env.GS_REDIS_URL, replicas: Number(env.GS_JS_REPLICAS ?? 1) }));
+      (await openStore(nc, mod.name, {
+        backend: env.GS_STATE_BACKEND,
+        redisUrl: env.GS_REDIS_URL,
+        replicas: Number(env.GS_JS_REPLICAS ?? 1),
+      }));
   } catch (err) {
     await srv.stop();
     throw err;
@@ -292,8 +296,18 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
 function isInfrastructureUnavailable(err: unknown): boolean {
   // a stream without a leader, as the SDK's retries recognise it (NATS.js reports it as JetStreamNotEnabled)
   if (isLeaderless(err)) return true;
-  if (err instanceof errors.TimeoutError || err instanceof errors.NoRespondersError || err instanceof errors.RequestError) return true;
-  if (err instanceof errors.ConnectionError || err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) return true;
+  if (
+    err instanceof errors.TimeoutError ||
+    err instanceof errors.NoRespondersError ||
+    err instanceof errors.RequestError
+  )
+    return true;
+  if (
+    err instanceof errors.ConnectionError ||
+    err instanceof errors.ClosedConnectionError ||
+    err instanceof errors.DrainingConnectionError
+  )
+    return true;
   const name = (err as Error | undefined)?.name ?? "";
   const message = (err as Error | undefined)?.message ?? "";
   return /JetStream/.test(name) && /timeout|no responders|leader|unavailable|503/i.test(message);
@@ -314,7 +328,8 @@ export async function runServiceProcess(mod: ServiceModule): Promise<void> {
   });
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === "disconnect" || s.type === "reconnect") log.warn(`nats ${s.type}`, { server: "server" in s ? s.server : undefined });
+      if (s.type === "disconnect" || s.type === "reconnect")
+        log.warn(`nats ${s.type}`, { server: "server" in s ? s.server : undefined });
     }
   })();
   // signals are handled from the start: endpoints go live inside startService, before it returns

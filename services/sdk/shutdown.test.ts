@@ -82,7 +82,8 @@ async function startProbe(env: Record<string, string> = {}): Promise<Probe> {
 
 /** Requests Decide at `rate` per second for `durationMs`; `at(ms)` callbacks fire during the run. */
 async function load(rate: number, durationMs: number, at: Record<number, () => void>) {
-  type Result = { ok: true; pid: string; sent: number; done: number } | { ok: false; error: string; sent: number; done: number };
+  type Result =
+    { ok: true; pid: string; sent: number; done: number } | { ok: false; error: string; sent: number; done: number };
   const calls: Promise<Result>[] = [];
   const start = Date.now();
   const pending = Object.entries(at).map(([ms, fn]) => ({ ms: Number(ms), fn, fired: false }));
@@ -100,7 +101,12 @@ async function load(rate: number, durationMs: number, at: Record<number, () => v
       calls.push(
         client.call<{ reason: string }>("npc-behavior.decide", { npcId: `npc-${sent}` }, { timeout: 10_000 }).then(
           (r) => ({ ok: true as const, pid: r.reason, sent: t, done: Date.now() }),
-          (e: Error) => ({ ok: false as const, error: e instanceof ServiceError ? `${e.code} ${e.message}` : e.message, sent: t, done: Date.now() }),
+          (e: Error) => ({
+            ok: false as const,
+            error: e instanceof ServiceError ? `${e.code} ${e.message}` : e.message,
+            sent: t,
+            done: Date.now(),
+          }),
         ),
       );
     }
@@ -162,7 +168,9 @@ describe("graceful shutdown of a service process", () => {
   it("answers a request that is in flight when SIGTERM arrives, then exits 0", async () => {
     const p = await startProbe();
     const sent = Date.now();
-    const reply = client.call<{ npcId: string; reason: string }>("npc-behavior.decide", { npcId: "wait-1000" }, { timeout: 5000 }).then((r) => ({ r, at: Date.now() }));
+    const reply = client
+      .call<{ npcId: string; reason: string }>("npc-behavior.decide", { npcId: "wait-1000" }, { timeout: 5000 })
+      .then((r) => ({ r, at: Date.now() }));
     await sleep(200); // the request is being worked on
     p.child.kill("SIGTERM");
     const { r, at } = await reply;

@@ -98,7 +98,15 @@ function contract(name: string, open: () => Promise<KvStore>): void {
 
     it("lists only the keys under a prefix, decoded and sorted, whatever characters they hold", async () => {
       const s = await open();
-      const under = ["player.a b", "player.x:y", "player.p/q", "player.ünïcødé ✓", "player.1.inventory", "player.Z", "player.-dash_"];
+      const under = [
+        "player.a b",
+        "player.x:y",
+        "player.p/q",
+        "player.ünïcødé ✓",
+        "player.1.inventory",
+        "player.Z",
+        "player.-dash_",
+      ];
       const others = ["playerx.z", "other.player.a", "player", "guild.x y.member"];
       for (const k of [...others, ...under]) await s.put(k, k);
       await s.put("player.gone", 1);
@@ -112,7 +120,9 @@ function contract(name: string, open: () => Promise<KvStore>): void {
 
     it("counts exactly 20 when 20 writers increment the same counter concurrently", async () => {
       const s = await open();
-      const results = await Promise.all(Array.from({ length: 20 }, () => s.update<number>("stats.counter", (n) => (n ?? 0) + 1)));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => s.update<number>("stats.counter", (n) => (n ?? 0) + 1)),
+      );
       expect((await s.get("stats.counter"))?.value).toBe(20);
       // every writer saw a different value: no increment was lost or applied twice
       expect(results.map((r) => r.value).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -135,8 +145,14 @@ function contract(name: string, open: () => Promise<KvStore>): void {
   });
 }
 
-contract("JetStreamKvStore", fresh((ns) => JetStreamKvStore.open(nc, ns)));
-contract("RedisKvStore", fresh((ns) => RedisKvStore.open(redis.url, ns)));
+contract(
+  "JetStreamKvStore",
+  fresh((ns) => JetStreamKvStore.open(nc, ns)),
+);
+contract(
+  "RedisKvStore",
+  fresh((ns) => RedisKvStore.open(redis.url, ns)),
+);
 
 describe("openStore", () => {
   it("opens a Redis store for backend redis, isolated per service", async () => {
@@ -160,10 +176,14 @@ describe("openStore", () => {
   });
 
   it("says GS_REDIS_URL is needed when backend redis has no URL", async () => {
-    await expect(openStore(nc, "auth", { backend: "redis" })).rejects.toThrow(/GS_STATE_BACKEND=redis needs GS_REDIS_URL/);
+    await expect(openStore(nc, "auth", { backend: "redis" })).rejects.toThrow(
+      /GS_STATE_BACKEND=redis needs GS_REDIS_URL/,
+    );
   });
 
   it("names the valid backends when the backend is unknown", async () => {
-    await expect(openStore(nc, "auth", { backend: "etcd" })).rejects.toThrow('unknown state backend "etcd": use jetstream or redis');
+    await expect(openStore(nc, "auth", { backend: "etcd" })).rejects.toThrow(
+      'unknown state backend "etcd": use jetstream or redis',
+    );
   });
 });

@@ -29,7 +29,10 @@ export interface KvStore {
 /** The key was changed (or created, or deleted) by someone else since the revision given. */
 export class RevisionConflict extends ServiceError {
   constructor(key: string, expected: number | undefined) {
-    super(409, expected === 0 ? `${key} already exists` : `${key} was modified concurrently (expected revision ${expected})`);
+    super(
+      409,
+      expected === 0 ? `${key} already exists` : `${key} was modified concurrently (expected revision ${expected})`,
+    );
   }
 }
 
@@ -49,7 +52,8 @@ export function encodeKey(key: string): string {
     .split(".")
     .map((t) => (SAFE_TOKEN.test(t) && !t.startsWith("=") ? t : "=" + Buffer.from(t, "utf8").toString("base64url")))
     .join(".");
-  if (out.length > MAX_KEY_LENGTH) throw new ServiceError(400, `key is longer than ${MAX_KEY_LENGTH} characters once encoded`);
+  if (out.length > MAX_KEY_LENGTH)
+    throw new ServiceError(400, `key is longer than ${MAX_KEY_LENGTH} characters once encoded`);
   return out;
 }
 export function decodeKey(key: string): string {
@@ -82,14 +86,19 @@ abstract class BaseStore implements KvStore {
 }
 
 /** A read changes nothing: retry it on a timeout as well as while the stream has no leader. */
-const isLeaderlessOrTimeout = (err: unknown): boolean => isLeaderless(err) || /timeout/i.test((err as Error)?.message ?? "");
+const isLeaderlessOrTimeout = (err: unknown): boolean =>
+  isLeaderless(err) || /timeout/i.test((err as Error)?.message ?? "");
 
 export class JetStreamKvStore extends BaseStore {
   private constructor(private readonly kv: KV) {
     super();
   }
 
-  static async open(nc: NatsConnection, bucket: string, opts: { replicas?: number; history?: number } = {}): Promise<JetStreamKvStore> {
+  static async open(
+    nc: NatsConnection,
+    bucket: string,
+    opts: { replicas?: number; history?: number } = {},
+  ): Promise<JetStreamKvStore> {
     const kv = await new Kvm(nc).create(bucket, { history: opts.history ?? 5, replicas: opts.replicas ?? 1 });
     return new JetStreamKvStore(kv);
   }
@@ -117,7 +126,9 @@ export class JetStreamKvStore extends BaseStore {
 
   async delete(key: string, expectedRevision?: number): Promise<void> {
     try {
-      await retryWhile(() => this.kv.delete(encodeKey(key), expectedRevision ? { previousSeq: expectedRevision } : undefined));
+      await retryWhile(() =>
+        this.kv.delete(encodeKey(key), expectedRevision ? { previousSeq: expectedRevision } : undefined),
+      );
     } catch (err) {
       if (isWrongSequence(err)) throw new RevisionConflict(key, expectedRevision);
       throw err;
@@ -187,13 +198,25 @@ export class RedisKvStore extends BaseStore {
   }
 
   async put<T>(key: string, value: T, expectedRevision?: number): Promise<number> {
-    const rev = (await this.redis.eval(PUT_SCRIPT, 2, this.k(key), `gs:{${this.ns}}:rev`, JSON.stringify(value), expectedRevision === undefined ? "" : String(expectedRevision))) as number;
+    const rev = (await this.redis.eval(
+      PUT_SCRIPT,
+      2,
+      this.k(key),
+      `gs:{${this.ns}}:rev`,
+      JSON.stringify(value),
+      expectedRevision === undefined ? "" : String(expectedRevision),
+    )) as number;
     if (rev < 0) throw new RevisionConflict(key, expectedRevision);
     return rev;
   }
 
   async delete(key: string, expectedRevision?: number): Promise<void> {
-    const ok = (await this.redis.eval(DEL_SCRIPT, 1, this.k(key), expectedRevision ? String(expectedRevision) : "")) as number;
+    const ok = (await this.redis.eval(
+      DEL_SCRIPT,
+      1,
+      this.k(key),
+      expectedRevision ? String(expectedRevision) : "",
+    )) as number;
     if (ok < 0) throw new RevisionConflict(key, expectedRevision);
   }
 

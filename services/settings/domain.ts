@@ -1,9 +1,11 @@
 // Settings domain: the typed schema with defaults, and validation of values against it. No NATS here.
 
-export type SettingType = "SETTING_TYPE_BOOL" | "SETTING_TYPE_INT" | "SETTING_TYPE_DOUBLE" | "SETTING_TYPE_STRING" | "SETTING_TYPE_ENUM";
+export type SettingType =
+  "SETTING_TYPE_BOOL" | "SETTING_TYPE_INT" | "SETTING_TYPE_DOUBLE" | "SETTING_TYPE_STRING" | "SETTING_TYPE_ENUM";
 
 /** proto SettingValue in JSON form: exactly one member set. */
-export type SettingValue = { boolValue: boolean } | { intValue: number } | { doubleValue: number } | { stringValue: string };
+export type SettingValue =
+  { boolValue: boolean } | { intValue: number } | { doubleValue: number } | { stringValue: string };
 
 export interface SettingDefinition {
   key: string;
@@ -30,19 +32,69 @@ export const DEFAULT_STRING_MAX = 256;
 const LANGUAGES = ["en", "de", "fr", "es", "it", "pt-BR", "pl", "ru", "ja", "ko", "zh-CN"];
 
 function int(key: string, def: number, min: number, max: number, description: string): SettingDefinition {
-  return { key, type: "SETTING_TYPE_INT", defaultValue: { intValue: def }, min, max, allowedValues: [], maxLength: 0, description, category: key.split(".")[0]! };
+  return {
+    key,
+    type: "SETTING_TYPE_INT",
+    defaultValue: { intValue: def },
+    min,
+    max,
+    allowedValues: [],
+    maxLength: 0,
+    description,
+    category: key.split(".")[0]!,
+  };
 }
 function dbl(key: string, def: number, min: number, max: number, description: string): SettingDefinition {
-  return { key, type: "SETTING_TYPE_DOUBLE", defaultValue: { doubleValue: def }, min, max, allowedValues: [], maxLength: 0, description, category: key.split(".")[0]! };
+  return {
+    key,
+    type: "SETTING_TYPE_DOUBLE",
+    defaultValue: { doubleValue: def },
+    min,
+    max,
+    allowedValues: [],
+    maxLength: 0,
+    description,
+    category: key.split(".")[0]!,
+  };
 }
 function bool(key: string, def: boolean, description: string): SettingDefinition {
-  return { key, type: "SETTING_TYPE_BOOL", defaultValue: { boolValue: def }, min: 0, max: 0, allowedValues: [], maxLength: 0, description, category: key.split(".")[0]! };
+  return {
+    key,
+    type: "SETTING_TYPE_BOOL",
+    defaultValue: { boolValue: def },
+    min: 0,
+    max: 0,
+    allowedValues: [],
+    maxLength: 0,
+    description,
+    category: key.split(".")[0]!,
+  };
 }
 function oneOf(key: string, def: string, allowed: string[], description: string): SettingDefinition {
-  return { key, type: "SETTING_TYPE_ENUM", defaultValue: { stringValue: def }, min: 0, max: 0, allowedValues: allowed, maxLength: 0, description, category: key.split(".")[0]! };
+  return {
+    key,
+    type: "SETTING_TYPE_ENUM",
+    defaultValue: { stringValue: def },
+    min: 0,
+    max: 0,
+    allowedValues: allowed,
+    maxLength: 0,
+    description,
+    category: key.split(".")[0]!,
+  };
 }
 function str(key: string, def: string, maxLength: number, description: string): SettingDefinition {
-  return { key, type: "SETTING_TYPE_STRING", defaultValue: { stringValue: def }, min: 0, max: 0, allowedValues: [], maxLength, description, category: key.split(".")[0]! };
+  return {
+    key,
+    type: "SETTING_TYPE_STRING",
+    defaultValue: { stringValue: def },
+    min: 0,
+    max: 0,
+    allowedValues: [],
+    maxLength,
+    description,
+    category: key.split(".")[0]!,
+  };
 }
 
 export const SCHEMA: readonly SettingDefinition[] = [
@@ -85,13 +137,17 @@ const MEMBERS = ["boolValue", "intValue", "doubleValue", "stringValue"] as const
  * Check `raw` against the definition of `key`; returns the value to store, or the problem.
  * An int is accepted for a DOUBLE setting (lossless widening); every other type mismatch is rejected.
  */
-export function validate(key: string, raw: Record<string, unknown> | undefined): { value: SettingValue } | { error: ErrorDetail } {
+export function validate(
+  key: string,
+  raw: Record<string, unknown> | undefined,
+): { value: SettingValue } | { error: ErrorDetail } {
   const def = BY_KEY.get(key);
   const fail = (code: string, message: string) => ({ error: { code, message, field: key } });
   if (!def) return fail("UNKNOWN_KEY", `${key} is not a setting`);
   // the codec fills every oneof member of an empty SettingValue with its default: "exactly one" is the only trustworthy shape
   const set = MEMBERS.filter((m) => raw?.[m] !== undefined && raw?.[m] !== null);
-  if (set.length !== 1) return fail("MISSING_VALUE", `${key} needs exactly one of bool_value, int_value, double_value, string_value`);
+  if (set.length !== 1)
+    return fail("MISSING_VALUE", `${key} needs exactly one of bool_value, int_value, double_value, string_value`);
   const member = set[0]!;
   const v = raw![member];
   switch (def.type) {
@@ -100,25 +156,32 @@ export function validate(key: string, raw: Record<string, unknown> | undefined):
     case "SETTING_TYPE_INT": {
       if (member !== "intValue") return fail("WRONG_TYPE", `${key} is an int`);
       const n = v as number;
-      return n < def.min || n > def.max ? fail("OUT_OF_RANGE", `${key} must be between ${def.min} and ${def.max}, got ${n}`) : { value: { intValue: n } };
+      return n < def.min || n > def.max
+        ? fail("OUT_OF_RANGE", `${key} must be between ${def.min} and ${def.max}, got ${n}`)
+        : { value: { intValue: n } };
     }
     case "SETTING_TYPE_DOUBLE": {
       if (member !== "doubleValue" && member !== "intValue") return fail("WRONG_TYPE", `${key} is a double`);
       const n = v as number;
       if (!Number.isFinite(n)) return fail("OUT_OF_RANGE", `${key} must be a finite number`);
-      return n < def.min || n > def.max ? fail("OUT_OF_RANGE", `${key} must be between ${def.min} and ${def.max}, got ${n}`) : { value: { doubleValue: n } };
+      return n < def.min || n > def.max
+        ? fail("OUT_OF_RANGE", `${key} must be between ${def.min} and ${def.max}, got ${n}`)
+        : { value: { doubleValue: n } };
     }
     case "SETTING_TYPE_ENUM": {
       if (member !== "stringValue") return fail("WRONG_TYPE", `${key} is one of ${def.allowedValues.join(", ")}`);
       const s = v as string;
-      return def.allowedValues.includes(s) ? { value: { stringValue: s } } : fail("NOT_ALLOWED", `${key} must be one of ${def.allowedValues.join(", ")}, got "${s}"`);
+      return def.allowedValues.includes(s)
+        ? { value: { stringValue: s } }
+        : fail("NOT_ALLOWED", `${key} must be one of ${def.allowedValues.join(", ")}, got "${s}"`);
     }
     case "SETTING_TYPE_STRING": {
       if (member !== "stringValue") return fail("WRONG_TYPE", `${key} is a string`);
       const s = v as string;
       const max = def.maxLength || DEFAULT_STRING_MAX;
       if ([...s].length > max) return fail("TOO_LONG", `${key} must be at most ${max} characters`);
-      if (def.allowedValues.length && !def.allowedValues.includes(s)) return fail("NOT_ALLOWED", `${key} must be one of ${def.allowedValues.join(", ")}`);
+      if (def.allowedValues.length && !def.allowedValues.includes(s))
+        return fail("NOT_ALLOWED", `${key} must be one of ${def.allowedValues.join(", ")}`);
       return { value: { stringValue: s } };
     }
   }

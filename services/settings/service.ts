@@ -84,7 +84,9 @@ export default defineService({
   description: "Per-player settings with a typed schema and defaults",
   start({ state, events, log }) {
     const publish = (name: string, data: unknown) =>
-      events.publish(name, data).catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
+      events
+        .publish(name, data)
+        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
     const load = async (playerId: string) => (await state.get<PlayerSettings>(playerKey(playerId)))?.value.values ?? {};
 
     return {
@@ -112,7 +114,12 @@ export default defineService({
         }
         if (errors.length) {
           const stored = await load(playerId);
-          return { playerId, applied: false, settings: keys.filter((k) => definition(k)).map((k) => effective(k, stored)), errors };
+          return {
+            playerId,
+            applied: false,
+            settings: keys.filter((k) => definition(k)).map((k) => effective(k, stored)),
+            errors,
+          };
         }
 
         const now = new Date().toISOString();
@@ -142,7 +149,12 @@ export default defineService({
           for (const k of keys) if (k in values && delete values[k]) removed++;
           return { values };
         });
-        if (removed) await publish("SettingsResetEvent", { playerId, keys: req.keys.length ? keys : [], at: new Date().toISOString() });
+        if (removed)
+          await publish("SettingsResetEvent", {
+            playerId,
+            keys: req.keys.length ? keys : [],
+            at: new Date().toISOString(),
+          });
         return { playerId, settings: keys.map((k) => effective(k, saved.value.values)) };
       },
     };

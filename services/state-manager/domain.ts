@@ -68,9 +68,13 @@ export function trimHistory(history: Revision[], limits: HistoryLimits): Revisio
   return kept;
 }
 
-export type DeleteDecision = { ok: true; next: EntityRecord; lastRevision: number } | { ok: false; current: number; conflict: boolean };
+export type DeleteDecision =
+  { ok: true; next: EntityRecord; lastRevision: number } | { ok: false; current: number; conflict: boolean };
 
-export function decideDelete(rec: EntityRecord | undefined, req: { expectedRevision: number; force: boolean }): DeleteDecision {
+export function decideDelete(
+  rec: EntityRecord | undefined,
+  req: { expectedRevision: number; force: boolean },
+): DeleteDecision {
   const current = currentRevision(rec);
   if (current === 0) return { ok: false, current, conflict: !req.force && req.expectedRevision !== 0 };
   if (!req.force && req.expectedRevision !== current) return { ok: false, current, conflict: true };

@@ -116,10 +116,16 @@ export default defineService({
       maxBytes: Math.max(intEnv(ctx, "STATE_HISTORY_BYTES", 512 * 1024), maxData),
     };
     const publish = (name: string, data: unknown) =>
-      events.publish(name, data).catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
+      events
+        .publish(name, data)
+        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
 
     /** Read, decide, write at the revision read; on a lost race decide again against what won. */
-    async function writeLoop<R>(key: string, deadline: number, step: (rec: EntityRecord | undefined) => { next?: EntityRecord; result: R }): Promise<R> {
+    async function writeLoop<R>(
+      key: string,
+      deadline: number,
+      step: (rec: EntityRecord | undefined) => { next?: EntityRecord; result: R },
+    ): Promise<R> {
       for (let attempt = 0; ; attempt++) {
         const cur = await state.get<EntityRecord>(key);
         const { next, result } = step(cur?.value);
@@ -148,7 +154,8 @@ export default defineService({
       async SaveState(req: SaveStateRequest, call: CallContext): Promise<SaveStateResponse> {
         const key = entityKey(req);
         const expectedRevision = revisionArg(req.expectedRevision, "expected_revision");
-        if (Buffer.byteLength(req.dataJson, "utf8") > maxData) throw badRequest(`data_json must be at most ${maxData} bytes`);
+        if (Buffer.byteLength(req.dataJson, "utf8") > maxData)
+          throw badRequest(`data_json must be at most ${maxData} bytes`);
         try {
           JSON.parse(req.dataJson);
         } catch (err) {
@@ -156,17 +163,40 @@ export default defineService({
         }
         const updatedBy = req.updatedBy.slice(0, 128);
         const outcome = await writeLoop<SaveDecision>(key, call.deadline, (rec) => {
-          const d = decideSave(rec, { dataJson: req.dataJson, expectedRevision, force: req.force, updatedBy }, new Date().toISOString(), limits);
+          const d = decideSave(
+            rec,
+            { dataJson: req.dataJson, expectedRevision, force: req.force, updatedBy },
+            new Date().toISOString(),
+            limits,
+          );
           return d.ok ? { next: d.next, result: d } : { result: d };
         });
         const at = new Date().toISOString();
         if (!outcome.ok) {
-          await publish("StateConflictEvent", { entityType: req.entityType, entityId: req.entityId, expectedRevision: String(expectedRevision), currentRevision: String(outcome.current), at });
+          await publish("StateConflictEvent", {
+            entityType: req.entityType,
+            entityId: req.entityId,
+            expectedRevision: String(expectedRevision),
+            currentRevision: String(outcome.current),
+            at,
+          });
           return { saved: false, revision: "0", currentRevision: String(outcome.current), conflict: true };
         }
         const r = outcome.revision;
-        await publish("StateSavedEvent", { entityType: req.entityType, entityId: req.entityId, revision: String(r.revision), updatedBy, at: r.savedAt });
-        return { saved: true, revision: String(r.revision), currentRevision: String(r.revision), conflict: false, savedAt: r.savedAt };
+        await publish("StateSavedEvent", {
+          entityType: req.entityType,
+          entityId: req.entityId,
+          revision: String(r.revision),
+          updatedBy,
+          at: r.savedAt,
+        });
+        return {
+          saved: true,
+          revision: String(r.revision),
+          currentRevision: String(r.revision),
+          conflict: false,
+          savedAt: r.savedAt,
+        };
       },
 
       async LoadState(req: LoadStateRequest): Promise<LoadStateResponse> {
@@ -174,8 +204,11 @@ export default defineService({
         const wanted = revisionArg(req.revision, "revision");
         const rec = (await state.get<EntityRecord>(key))?.value;
         const latest = currentRevision(rec);
-        const r = latest === 0 ? undefined : wanted === 0 ? rec!.history[0] : rec!.history.find((h) => h.revision === wanted);
-        return r ? { found: true, state: toState(req, r), latestRevision: String(latest) } : { found: false, latestRevision: String(latest) };
+        const r =
+          latest === 0 ? undefined : wanted === 0 ? rec!.history[0] : rec!.history.find((h) => h.revision === wanted);
+        return r
+          ? { found: true, state: toState(req, r), latestRevision: String(latest) }
+          : { found: false, latestRevision: String(latest) };
       },
 
       async ListRevisions(req: ListRevisionsRequest): Promise<ListRevisionsResponse> {
@@ -194,8 +227,16 @@ export default defineService({
         const rest = history.filter((h) => h.revision < below);
         const page = rest.slice(0, pageSize);
         return {
-          revisions: page.map((h) => ({ revision: String(h.revision), sizeBytes: h.sizeBytes, updatedBy: h.updatedBy, savedAt: h.savedAt })),
-          page: { nextPageToken: rest.length > pageSize ? encodeCursor(page[page.length - 1]!.revision) : "", total: history.length },
+          revisions: page.map((h) => ({
+            revision: String(h.revision),
+            sizeBytes: h.sizeBytes,
+            updatedBy: h.updatedBy,
+            savedAt: h.savedAt,
+          })),
+          page: {
+            nextPageToken: rest.length > pageSize ? encodeCursor(page[page.length - 1]!.revision) : "",
+            total: history.length,
+          },
         };
       },
 
@@ -209,11 +250,22 @@ export default defineService({
         const at = new Date().toISOString();
         if (!outcome.ok) {
           if (outcome.conflict) {
-            await publish("StateConflictEvent", { entityType: req.entityType, entityId: req.entityId, expectedRevision: String(expectedRevision), currentRevision: String(outcome.current), at });
+            await publish("StateConflictEvent", {
+              entityType: req.entityType,
+              entityId: req.entityId,
+              expectedRevision: String(expectedRevision),
+              currentRevision: String(outcome.current),
+              at,
+            });
           }
           return { deleted: false, conflict: outcome.conflict, currentRevision: String(outcome.current) };
         }
-        await publish("StateDeletedEvent", { entityType: req.entityType, entityId: req.entityId, lastRevision: String(outcome.lastRevision), at });
+        await publish("StateDeletedEvent", {
+          entityType: req.entityType,
+          entityId: req.entityId,
+          lastRevision: String(outcome.lastRevision),
+          at,
+        });
         return { deleted: true, conflict: false, currentRevision: "0" };
       },
     };

@@ -41,7 +41,8 @@ export function validateStory(s: StoryGraph): Problem[] {
   const add = (code: string, field: string, message: string) => problems.push({ code, field, message });
   const checkId = (v: string, field: string) => {
     if (!v) add("REQUIRED", field, `${field} is required`);
-    else if (v.length > LIMITS.id || !ID_RE.test(v)) add("INVALID_ID", field, `${field} "${v}" must be 1-${LIMITS.id} letters, digits, _ or -`);
+    else if (v.length > LIMITS.id || !ID_RE.test(v))
+      add("INVALID_ID", field, `${field} "${v}" must be 1-${LIMITS.id} letters, digits, _ or -`);
   };
   checkId(s.storyId, "story.storyId");
   if (!s.title) add("REQUIRED", "story.title", "story.title is required");
@@ -55,18 +56,23 @@ export function validateStory(s: StoryGraph): Problem[] {
     if (byId.has(n.nodeId)) add("DUPLICATE_NODE", `${f}.nodeId`, `node id "${n.nodeId}" is used twice`);
     else byId.set(n.nodeId, n);
     if (n.text.length > LIMITS.text) add("TOO_LONG", `${f}.text`, `node text is limited to ${LIMITS.text} characters`);
-    if (n.isEnding && n.choices.length) add("ENDING_HAS_CHOICES", `${f}.choices`, `ending node "${n.nodeId}" must have no choices`);
-    if (!n.isEnding && n.choices.length === 0) add("DEAD_END", `${f}.choices`, `node "${n.nodeId}" has no choices and is not an ending`);
-    if (n.choices.length > LIMITS.choicesPerNode) add("TOO_MANY_CHOICES", `${f}.choices`, `at most ${LIMITS.choicesPerNode} choices per node`);
+    if (n.isEnding && n.choices.length)
+      add("ENDING_HAS_CHOICES", `${f}.choices`, `ending node "${n.nodeId}" must have no choices`);
+    if (!n.isEnding && n.choices.length === 0)
+      add("DEAD_END", `${f}.choices`, `node "${n.nodeId}" has no choices and is not an ending`);
+    if (n.choices.length > LIMITS.choicesPerNode)
+      add("TOO_MANY_CHOICES", `${f}.choices`, `at most ${LIMITS.choicesPerNode} choices per node`);
     const seen = new Set<string>();
     n.choices.forEach((c, j) => {
       const cf = `${f}.choices[${j}]`;
       checkId(c.choiceId, `${cf}.choiceId`);
-      if (seen.has(c.choiceId)) add("DUPLICATE_CHOICE", `${cf}.choiceId`, `choice id "${c.choiceId}" is used twice in node "${n.nodeId}"`);
+      if (seen.has(c.choiceId))
+        add("DUPLICATE_CHOICE", `${cf}.choiceId`, `choice id "${c.choiceId}" is used twice in node "${n.nodeId}"`);
       seen.add(c.choiceId);
       if (!c.text) add("REQUIRED", `${cf}.text`, "a choice needs text");
       const flags = [...c.requiredFlags, ...c.forbiddenFlags, ...c.setsFlags];
-      if (flags.some((fl) => !fl || fl.length > LIMITS.id)) add("INVALID_FLAG", cf, `flags must be 1-${LIMITS.id} characters`);
+      if (flags.some((fl) => !fl || fl.length > LIMITS.id))
+        add("INVALID_FLAG", cf, `flags must be 1-${LIMITS.id} characters`);
       if (flags.length > LIMITS.flagsPerChoice * 3) add("TOO_MANY_FLAGS", cf, "too many flags on one choice");
       if (c.requiredFlags.some((fl) => c.forbiddenFlags.includes(fl))) {
         add("IMPOSSIBLE_CHOICE", cf, `choice "${c.choiceId}" requires and forbids the same flag`);
@@ -77,16 +83,22 @@ export function validateStory(s: StoryGraph): Problem[] {
   s.nodes.forEach((n, i) =>
     n.choices.forEach((c, j) => {
       if (!byId.has(c.nextNodeId)) {
-        add("UNKNOWN_NODE", `story.nodes[${i}].choices[${j}].nextNodeId`, `choice "${c.choiceId}" of "${n.nodeId}" leads to unknown node "${c.nextNodeId}"`);
+        add(
+          "UNKNOWN_NODE",
+          `story.nodes[${i}].choices[${j}].nextNodeId`,
+          `choice "${c.choiceId}" of "${n.nodeId}" leads to unknown node "${c.nextNodeId}"`,
+        );
       }
     }),
   );
   if (!s.startNodeId) add("REQUIRED", "story.startNodeId", "story.startNodeId is required");
-  else if (!byId.has(s.startNodeId)) add("UNKNOWN_NODE", "story.startNodeId", `start node "${s.startNodeId}" does not exist`);
+  else if (!byId.has(s.startNodeId))
+    add("UNKNOWN_NODE", "story.startNodeId", `start node "${s.startNodeId}" does not exist`);
   else {
     const reached = reachable(byId, s.startNodeId);
     s.nodes.forEach((n, i) => {
-      if (!reached.has(n.nodeId)) add("UNREACHABLE_NODE", `story.nodes[${i}]`, `node "${n.nodeId}" cannot be reached from "${s.startNodeId}"`);
+      if (!reached.has(n.nodeId))
+        add("UNREACHABLE_NODE", `story.nodes[${i}]`, `node "${n.nodeId}" cannot be reached from "${s.startNodeId}"`);
     });
     if (problems.length === 0 && ![...reached].some((id) => byId.get(id)?.isEnding)) {
       add("NO_ENDING", "story.nodes", "no ending node can be reached from the start");
@@ -158,11 +170,15 @@ export function applyChoice(s: StoryGraph, p: Progress, choiceId: string, expect
     throw new ChoiceRejected("STALE_NODE", `the player is at node "${p.nodeId}", not "${expectedNodeId}"`);
   }
   const node = nodeOf(s, p.nodeId)!;
-  if (node.isEnding) throw new ChoiceRejected("AT_ENDING", `node "${node.nodeId}" is an ending: nothing left to choose`);
+  if (node.isEnding)
+    throw new ChoiceRejected("AT_ENDING", `node "${node.nodeId}" is an ending: nothing left to choose`);
   const choice = node.choices.find((c) => c.choiceId === choiceId);
   if (!choice) {
     const ids = node.choices.filter((c) => isAvailable(c, p.flags)).map((c) => c.choiceId);
-    throw new ChoiceRejected("UNKNOWN_CHOICE", `node "${node.nodeId}" has no choice "${choiceId}" (available: ${ids.join(", ") || "none"})`);
+    throw new ChoiceRejected(
+      "UNKNOWN_CHOICE",
+      `node "${node.nodeId}" has no choice "${choiceId}" (available: ${ids.join(", ") || "none"})`,
+    );
   }
   if (!isAvailable(choice, p.flags)) {
     throw new ChoiceRejected("CHOICE_UNAVAILABLE", `choice "${choiceId}" is not available with the player's flags`);

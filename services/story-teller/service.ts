@@ -68,7 +68,12 @@ interface ChooseRequest extends PlayerStoryRequest {
 // ---------- state ----------
 type StoredStory = StoryGraph & { version: number; updatedAt: string };
 
-const STATUS: Record<ChoiceRejected["code"], number> = { STALE_NODE: 409, AT_ENDING: 412, UNKNOWN_CHOICE: 400, CHOICE_UNAVAILABLE: 412 };
+const STATUS: Record<ChoiceRejected["code"], number> = {
+  STALE_NODE: 409,
+  AT_ENDING: 412,
+  UNKNOWN_CHOICE: 400,
+  CHOICE_UNAVAILABLE: 412,
+};
 
 function requireIds(req: PlayerStoryRequest): void {
   if (!req.playerId) throw badRequest("playerId is required");
@@ -112,7 +117,13 @@ export default defineService({
       async DefineStory(req: DefineStoryRequest): Promise<DefineStoryResponse> {
         if (!req.story) throw badRequest("story is required");
         const { storyId, title, description, startNodeId } = req.story;
-        const nodes: StoryNode[] = req.story.nodes.map(({ nodeId, text, speaker, choices, isEnding }) => ({ nodeId, text, speaker, choices, isEnding }));
+        const nodes: StoryNode[] = req.story.nodes.map(({ nodeId, text, speaker, choices, isEnding }) => ({
+          nodeId,
+          text,
+          speaker,
+          choices,
+          isEnding,
+        }));
         const graph: StoryGraph = { storyId, title, description, startNodeId, nodes };
         const errors = validateStory(graph);
         if (errors.length) return { stored: false, created: false, errors };
@@ -150,7 +161,11 @@ export default defineService({
           return started ? startProgress(story, new Date().toISOString()) : cur!;
         });
         if (started) {
-          await ctx.events.publish("StoryStartedEvent", { playerId: req.playerId, storyId: req.storyId, at: saved.value.startedAt });
+          await ctx.events.publish("StoryStartedEvent", {
+            playerId: req.playerId,
+            storyId: req.storyId,
+            at: saved.value.startedAt,
+          });
         }
         return { beat: beat(story, req.playerId, saved.value), started };
       },
@@ -163,16 +178,22 @@ export default defineService({
         let saved;
         try {
           saved = await ctx.state.update<Progress>(progressKey(req), (cur) => {
-            if (!cur) throw failedPrecondition(`player "${req.playerId}" has not started "${req.storyId}": call GetCurrentBeat first`);
+            if (!cur)
+              throw failedPrecondition(
+                `player "${req.playerId}" has not started "${req.storyId}": call GetCurrentBeat first`,
+              );
             if (!nodeOf(story, cur.nodeId)) {
-              throw failedPrecondition(`"${req.storyId}" was redefined without node "${cur.nodeId}": call GetCurrentBeat to restart`);
+              throw failedPrecondition(
+                `"${req.storyId}" was redefined without node "${cur.nodeId}": call GetCurrentBeat to restart`,
+              );
             }
             move = applyChoice(story, cur, req.choiceId, req.expectedNodeId, new Date().toISOString());
             return move.progress;
           });
         } catch (err) {
           if (err instanceof ChoiceRejected) throw new ServiceError(STATUS[err.code], err.message);
-          if (err instanceof ServiceError && err.code === 409) throw conflict(`progress of "${req.playerId}" changed concurrently: retry`);
+          if (err instanceof ServiceError && err.code === 409)
+            throw conflict(`progress of "${req.playerId}" changed concurrently: retry`);
           throw err;
         }
         const m = move!;
@@ -188,7 +209,12 @@ export default defineService({
         });
         const b = beat(story, req.playerId, p);
         if (b.isEnding) {
-          await ctx.events.publish("StoryEndingReachedEvent", { playerId: req.playerId, storyId: req.storyId, nodeId: p.nodeId, at: p.updatedAt });
+          await ctx.events.publish("StoryEndingReachedEvent", {
+            playerId: req.playerId,
+            storyId: req.storyId,
+            nodeId: p.nodeId,
+            at: p.updatedAt,
+          });
         }
         return { beat: b, previousNodeId: m.from };
       },
@@ -198,7 +224,11 @@ export default defineService({
         const story = await loadStory(req.storyId);
         const fresh = startProgress(story, new Date().toISOString());
         await ctx.state.put(progressKey(req), fresh);
-        await ctx.events.publish("StoryProgressResetEvent", { playerId: req.playerId, storyId: req.storyId, at: fresh.updatedAt });
+        await ctx.events.publish("StoryProgressResetEvent", {
+          playerId: req.playerId,
+          storyId: req.storyId,
+          at: fresh.updatedAt,
+        });
         return { beat: beat(story, req.playerId, fresh) };
       },
     };

@@ -46,7 +46,13 @@ export async function startHarness(): Promise<Harness> {
       // each service gets its own connection, as in production
       const snc = await connect({ servers: server.url });
       conns.push(snc);
-      const s = await startService(mod, { nc: snc, registry, env: { ...process.env, ...opts.env }, log: quiet, state: opts.state });
+      const s = await startService(mod, {
+        nc: snc,
+        registry,
+        env: { ...process.env, ...opts.env },
+        log: quiet,
+        state: opts.state,
+      });
       running.push(s);
       return s;
     },

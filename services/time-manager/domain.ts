@@ -8,7 +8,8 @@ export const DAY_MS = 86_400_000;
 /** 4 seasons of 30 days: spring, summer, autumn, winter (weather-manager uses the same calendar). */
 export const SEASON_DAYS = 30;
 
-export type DayPhase = "DAY_PHASE_DAWN" | "DAY_PHASE_MORNING" | "DAY_PHASE_AFTERNOON" | "DAY_PHASE_EVENING" | "DAY_PHASE_NIGHT";
+export type DayPhase =
+  "DAY_PHASE_DAWN" | "DAY_PHASE_MORNING" | "DAY_PHASE_AFTERNOON" | "DAY_PHASE_EVENING" | "DAY_PHASE_NIGHT";
 export type Season = "SEASON_SPRING" | "SEASON_SUMMER" | "SEASON_AUTUMN" | "SEASON_WINTER";
 const SEASONS: Season[] = ["SEASON_SPRING", "SEASON_SUMMER", "SEASON_AUTUMN", "SEASON_WINTER"];
 
@@ -26,7 +27,11 @@ export function gameTimeAt(c: ClockDoc, realMs: number): number {
 }
 
 /** The clock re-anchored at `realMs`, with changes applied from that instant on. */
-export function reanchor(c: ClockDoc, realMs: number, change: Partial<Pick<ClockDoc, "anchorGameMs" | "scale" | "paused">> = {}): ClockDoc {
+export function reanchor(
+  c: ClockDoc,
+  realMs: number,
+  change: Partial<Pick<ClockDoc, "anchorGameMs" | "scale" | "paused">> = {},
+): ClockDoc {
   return { anchorGameMs: gameTimeAt(c, realMs), scale: c.scale, paused: c.paused, ...change, anchorRealMs: realMs };
 }
 
@@ -91,7 +96,15 @@ export function planFiring(t: TimerDoc, now: number, maxCatchUp = 100): { firing
   }
   const firedCount = t.firedCount + 1;
   const lastFiring = t.repeatEveryGameMs <= 0;
-  const firing: Firing = { timerId: t.timerId, name: t.name, scheduledGameTimeMs: scheduled, gameTimeMs: now, payloadJson: t.payloadJson, firedCount, lastFiring };
+  const firing: Firing = {
+    timerId: t.timerId,
+    name: t.name,
+    scheduledGameTimeMs: scheduled,
+    gameTimeMs: now,
+    payloadJson: t.payloadJson,
+    firedCount,
+    lastFiring,
+  };
   const next = lastFiring ? null : { ...t, fireAtGameMs: scheduled + t.repeatEveryGameMs, firedCount };
   return { firing, next };
 }

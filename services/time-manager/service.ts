@@ -14,7 +14,17 @@ import { badRequest, ServiceError } from "../sdk/errors.js";
 import { encodeJson } from "../sdk/json-codec.js";
 import { eventSubject } from "../sdk/registry.js";
 import { RevisionConflict, type Versioned } from "../sdk/state.js";
-import { calendar, dueAt, gameTimeAt, planFiring, reanchor, timerAction, type ClockDoc, type Firing, type TimerDoc } from "./domain.js";
+import {
+  calendar,
+  dueAt,
+  gameTimeAt,
+  planFiring,
+  reanchor,
+  timerAction,
+  type ClockDoc,
+  type Firing,
+  type TimerDoc,
+} from "./domain.js";
 
 // ---- proto types (time_manager.v1) ----
 interface ClockState {
@@ -38,11 +48,26 @@ interface Timer {
   createdAt: string;
 }
 type Empty = Record<string, never>;
-interface SetTimeRequest { gameTimeMs: string }
-interface SetScaleRequest { scale: number }
-interface ScheduleTimerRequest { name: string; fireAtGameTimeMs: string; inGameMs: string; repeatEveryGameMs: string; payloadJson: string }
-interface ListTimersRequest { namePrefix: string; limit: number }
-interface CancelTimerRequest { timerId: string }
+interface SetTimeRequest {
+  gameTimeMs: string;
+}
+interface SetScaleRequest {
+  scale: number;
+}
+interface ScheduleTimerRequest {
+  name: string;
+  fireAtGameTimeMs: string;
+  inGameMs: string;
+  repeatEveryGameMs: string;
+  payloadJson: string;
+}
+interface ListTimersRequest {
+  namePrefix: string;
+  limit: number;
+}
+interface CancelTimerRequest {
+  timerId: string;
+}
 
 const CLOCK_KEY = "clock";
 const timerKey = (id: string) => `timer.${id}`;
@@ -50,7 +75,13 @@ const MAX_FIRINGS_PER_TICK = 500;
 
 function toClockState(c: ClockDoc, realMs: number): ClockState {
   const game = gameTimeAt(c, realMs);
-  return { gameTimeMs: String(game), scale: c.scale, paused: c.paused, realTime: new Date(realMs).toISOString(), ...calendar(game) };
+  return {
+    gameTimeMs: String(game),
+    scale: c.scale,
+    paused: c.paused,
+    realTime: new Date(realMs).toISOString(),
+    ...calendar(game),
+  };
 }
 
 const toTimer = (t: TimerDoc): Timer => ({
@@ -65,7 +96,8 @@ const toTimer = (t: TimerDoc): Timer => ({
 
 function gameMs(value: string, field: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw badRequest(`${field} must be a non-negative game time in ms (got ${value})`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw badRequest(`${field} must be a non-negative game time in ms (got ${value})`);
   return n;
 }
 
@@ -89,7 +121,12 @@ export default defineService({
     async function readClock(): Promise<ClockDoc> {
       const cur = await ctx.state.get<ClockDoc>(CLOCK_KEY);
       if (cur) return cur.value;
-      const fresh: ClockDoc = { anchorGameMs: startGameMs, anchorRealMs: Date.now(), scale: defaultScale, paused: false };
+      const fresh: ClockDoc = {
+        anchorGameMs: startGameMs,
+        anchorRealMs: Date.now(),
+        scale: defaultScale,
+        paused: false,
+      };
       try {
         await ctx.state.put(CLOCK_KEY, fresh, 0);
         return fresh;
@@ -100,7 +137,10 @@ export default defineService({
     }
 
     /** Re-anchors the stored clock with a change, under optimistic concurrency. */
-    async function changeClock(change: string, fn: (c: ClockDoc, realMs: number) => ClockDoc): Promise<{ before: ClockDoc; after: ClockDoc; realMs: number }> {
+    async function changeClock(
+      change: string,
+      fn: (c: ClockDoc, realMs: number) => ClockDoc,
+    ): Promise<{ before: ClockDoc; after: ClockDoc; realMs: number }> {
       await readClock();
       let before!: ClockDoc;
       let realMs = 0;
@@ -151,7 +191,11 @@ export default defineService({
         for (const t of timers.values()) {
           const action = timerAction(t.value, now, Date.now(), leaseMs);
           if (!action) continue;
-          if (!best || dueAt(t.value) < dueAt(best.t.value) || (dueAt(t.value) === dueAt(best.t.value) && t.value.timerId < best.t.value.timerId)) {
+          if (
+            !best ||
+            dueAt(t.value) < dueAt(best.t.value) ||
+            (dueAt(t.value) === dueAt(best.t.value) && t.value.timerId < best.t.value.timerId)
+          ) {
             best = { t, action };
           }
         }
@@ -222,13 +266,18 @@ export default defineService({
 
       async SetTime(req: SetTimeRequest) {
         const target = gameMs(req.gameTimeMs, "gameTimeMs");
-        const { before, after, realMs } = await changeClock("set", (c, real) => reanchor(c, real, { anchorGameMs: target }));
+        const { before, after, realMs } = await changeClock("set", (c, real) =>
+          reanchor(c, real, { anchorGameMs: target }),
+        );
         return { clock: toClockState(after, realMs), previousGameTimeMs: String(gameTimeAt(before, realMs)) };
       },
 
       async SetScale(req: SetScaleRequest) {
-        if (!Number.isFinite(req.scale) || req.scale <= 0 || req.scale > maxScale) throw badRequest(`scale must be > 0 and <= ${maxScale} (got ${req.scale})`);
-        const { before, after, realMs } = await changeClock("scale", (c, real) => reanchor(c, real, { scale: req.scale }));
+        if (!Number.isFinite(req.scale) || req.scale <= 0 || req.scale > maxScale)
+          throw badRequest(`scale must be > 0 and <= ${maxScale} (got ${req.scale})`);
+        const { before, after, realMs } = await changeClock("scale", (c, real) =>
+          reanchor(c, real, { scale: req.scale }),
+        );
         return { clock: toClockState(after, realMs), previousScale: before.scale };
       },
 
@@ -242,7 +291,9 @@ export default defineService({
       async Resume(_req: Empty) {
         const clock = await readClock();
         if (!clock.paused) return { clock: toClockState(clock, Date.now()), changed: false };
-        const { before, after, realMs } = await changeClock("resume", (c, real) => reanchor(c, real, { paused: false }));
+        const { before, after, realMs } = await changeClock("resume", (c, real) =>
+          reanchor(c, real, { paused: false }),
+        );
         return { clock: toClockState(after, realMs), changed: before.paused };
       },
 
@@ -255,8 +306,19 @@ export default defineService({
         if (!Number.isSafeInteger(inGame) || inGame < 0) throw badRequest("inGameMs must be >= 0");
         const repeat = gameMs(req.repeatEveryGameMs, "repeatEveryGameMs");
         if (repeat > 0 && repeat < minRepeat) throw badRequest(`repeatEveryGameMs must be 0 or >= ${minRepeat}`);
-        const fireAt = inGame > 0 ? gameTimeAt(await readClock(), Date.now()) + inGame : gameMs(req.fireAtGameTimeMs, "fireAtGameTimeMs");
-        const doc: TimerDoc = { timerId: randomUUID(), name, fireAtGameMs: fireAt, repeatEveryGameMs: repeat, payloadJson: req.payloadJson, firedCount: 0, createdAt: new Date().toISOString() };
+        const fireAt =
+          inGame > 0
+            ? gameTimeAt(await readClock(), Date.now()) + inGame
+            : gameMs(req.fireAtGameTimeMs, "fireAtGameTimeMs");
+        const doc: TimerDoc = {
+          timerId: randomUUID(),
+          name,
+          fireAtGameMs: fireAt,
+          repeatEveryGameMs: repeat,
+          payloadJson: req.payloadJson,
+          firedCount: 0,
+          createdAt: new Date().toISOString(),
+        };
         await ctx.state.put(timerKey(doc.timerId), doc, 0);
         await ctx.events.publish("TimerScheduledEvent", { timer: toTimer(doc) });
         kick();
@@ -266,7 +328,9 @@ export default defineService({
       async ListTimers(req: ListTimersRequest) {
         const loaded = await Promise.all((await ctx.state.keys("timer")).map((k) => ctx.state.get<TimerDoc>(k)));
         const timers = loaded
-          .flatMap((t) => (t && !t.value.pending?.lastFiring && t.value.name.startsWith(req.namePrefix) ? [t.value] : []))
+          .flatMap((t) =>
+            t && !t.value.pending?.lastFiring && t.value.name.startsWith(req.namePrefix) ? [t.value] : [],
+          )
           .sort((a, b) => a.fireAtGameMs - b.fireAtGameMs || a.timerId.localeCompare(b.timerId));
         return { timers: (req.limit > 0 ? timers.slice(0, req.limit) : timers).map(toTimer) };
       },

@@ -22,16 +22,37 @@ describe("game clock", () => {
   });
 
   it("derives day, hour, phase and season from game time", () => {
-    expect(calendar(0)).toMatchObject({ day: 0, hour: 0, minute: 0, dayPhase: "DAY_PHASE_NIGHT", season: "SEASON_SPRING" });
+    expect(calendar(0)).toMatchObject({
+      day: 0,
+      hour: 0,
+      minute: 0,
+      dayPhase: "DAY_PHASE_NIGHT",
+      season: "SEASON_SPRING",
+    });
     expect(calendar(6 * HOUR_MS + 30 * 60_000)).toMatchObject({ hour: 6, minute: 30, dayPhase: "DAY_PHASE_DAWN" });
-    expect(calendar(35 * DAY_MS + 13 * HOUR_MS)).toMatchObject({ day: 35, dayPhase: "DAY_PHASE_AFTERNOON", season: "SEASON_SUMMER" });
-    expect(calendar(95 * DAY_MS + 18 * HOUR_MS)).toMatchObject({ dayPhase: "DAY_PHASE_EVENING", season: "SEASON_WINTER" });
+    expect(calendar(35 * DAY_MS + 13 * HOUR_MS)).toMatchObject({
+      day: 35,
+      dayPhase: "DAY_PHASE_AFTERNOON",
+      season: "SEASON_SUMMER",
+    });
+    expect(calendar(95 * DAY_MS + 18 * HOUR_MS)).toMatchObject({
+      dayPhase: "DAY_PHASE_EVENING",
+      season: "SEASON_WINTER",
+    });
     expect(calendar(125 * DAY_MS).season).toBe("SEASON_SPRING");
   });
 });
 
 describe("timer planning", () => {
-  const t: TimerDoc = { timerId: "t", name: "n", fireAtGameMs: 1000, repeatEveryGameMs: 0, payloadJson: "", firedCount: 0, createdAt: "" };
+  const t: TimerDoc = {
+    timerId: "t",
+    name: "n",
+    fireAtGameMs: 1000,
+    repeatEveryGameMs: 0,
+    payloadJson: "",
+    firedCount: 0,
+    createdAt: "",
+  };
 
   it("fires a one-shot timer once and drops it", () => {
     const { firing, next } = planFiring(t, 1500);
@@ -86,7 +107,9 @@ describe("time-manager with two instances", () => {
     await h.start(service, { env });
     // decode the fired events as any subscriber would, from the stream's subject
     const def = defaultRegistry().event("events.time-manager.timer-fired")!;
-    sub = h.nc.subscribe("events.time-manager.timer-fired", { callback: (_e, m) => void fired.push(decodeToJson(def.type, m.data) as unknown as Fired) });
+    sub = h.nc.subscribe("events.time-manager.timer-fired", {
+      callback: (_e, m) => void fired.push(decodeToJson(def.type, m.data) as unknown as Fired),
+    });
   });
   afterAll(async () => {
     sub?.unsubscribe();
@@ -108,7 +131,9 @@ describe("time-manager with two instances", () => {
   });
 
   it("sets the time and scale, and refuses a scale out of range with a 400", async () => {
-    const s = await h.call<{ clock: Clock; previousGameTimeMs: string }>("time-manager.set-time", { gameTimeMs: String(10 * HOUR_MS) });
+    const s = await h.call<{ clock: Clock; previousGameTimeMs: string }>("time-manager.set-time", {
+      gameTimeMs: String(10 * HOUR_MS),
+    });
     expect(s.clock.hour).toBe(10);
     const sc = await h.call<{ previousScale: number; clock: Clock }>("time-manager.set-scale", { scale: 2000 });
     expect([sc.previousScale, sc.clock.scale]).toEqual([1000, 2000]);
@@ -121,7 +146,10 @@ describe("time-manager with two instances", () => {
   it("publishes each due timer exactly once with two instances polling", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const r = await h.call<{ timer: { timerId: string } }>("time-manager.schedule-timer", { name: `race.${i}`, inGameMs: String(50 + i * 10) });
+      const r = await h.call<{ timer: { timerId: string } }>("time-manager.schedule-timer", {
+        name: `race.${i}`,
+        inGameMs: String(50 + i * 10),
+      });
       ids.push(r.timer.timerId);
     }
     await waitFor(() => ids.every((id) => fired.some((f) => f.timerId === id)));
@@ -135,15 +163,24 @@ describe("time-manager with two instances", () => {
   it("fires timers passed over by a jump immediately, in order", async () => {
     await h.call("time-manager.pause");
     const now = Number((await h.call<{ clock: Clock }>("time-manager.get-time")).clock.gameTimeMs);
-    const late = await h.call<{ timer: { timerId: string } }>("time-manager.schedule-timer", { name: "jump.b", fireAtGameTimeMs: String(now + 2 * HOUR_MS) });
-    const early = await h.call<{ timer: { timerId: string } }>("time-manager.schedule-timer", { name: "jump.a", fireAtGameTimeMs: String(now + HOUR_MS) });
+    const late = await h.call<{ timer: { timerId: string } }>("time-manager.schedule-timer", {
+      name: "jump.b",
+      fireAtGameTimeMs: String(now + 2 * HOUR_MS),
+    });
+    const early = await h.call<{ timer: { timerId: string } }>("time-manager.schedule-timer", {
+      name: "jump.a",
+      fireAtGameTimeMs: String(now + HOUR_MS),
+    });
     const listed = await h.call<{ timers: { name: string }[] }>("time-manager.list-timers", { namePrefix: "jump." });
     expect(listed.timers.map((t) => t.name)).toEqual(["jump.a", "jump.b"]);
     await new Promise((r) => setTimeout(r, 100));
     expect(fired.some((f) => f.name.startsWith("jump."))).toBe(false); // paused: not due yet
     await h.call("time-manager.set-time", { gameTimeMs: String(now + 3 * HOUR_MS) });
     await waitFor(() => fired.filter((f) => f.name.startsWith("jump.")).length === 2);
-    expect(fired.filter((f) => f.name.startsWith("jump.")).map((f) => f.timerId)).toEqual([early.timer.timerId, late.timer.timerId]);
+    expect(fired.filter((f) => f.name.startsWith("jump.")).map((f) => f.timerId)).toEqual([
+      early.timer.timerId,
+      late.timer.timerId,
+    ]);
     await h.call("time-manager.resume");
   });
 

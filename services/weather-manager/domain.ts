@@ -59,7 +59,11 @@ function valueNoise(seed: number, channel: number, hours: number, period: number
 
 /** Three octaves (3 days, 12 hours, 3 hours), in [0, 1). */
 export function noise(seed: number, channel: number, hours: number): number {
-  return (valueNoise(seed, channel, hours, 72) * 0.55 + valueNoise(seed, channel + 100, hours, 12) * 0.3 + valueNoise(seed, channel + 200, hours, 3) * 0.15);
+  return (
+    valueNoise(seed, channel, hours, 72) * 0.55 +
+    valueNoise(seed, channel + 100, hours, 12) * 0.3 +
+    valueNoise(seed, channel + 200, hours, 3) * 0.15
+  );
 }
 
 /** +1 at mid-summer (day 45 of the year), -1 at mid-winter (day 105). */
@@ -76,7 +80,11 @@ export function diurnal(gameMs: number): number {
 
 /** The region's climate, fixed by its seed: mean temperature, how wet and how windy it tends to be. */
 export function climate(seed: number): { meanC: number; wetness: number; windiness: number } {
-  return { meanC: 2 + hash01(seed, 900, 0) * 20, wetness: 0.35 + hash01(seed, 901, 0) * 0.35, windiness: 0.6 + hash01(seed, 902, 0) * 0.8 };
+  return {
+    meanC: 2 + hash01(seed, 900, 0) * 20,
+    wetness: 0.35 + hash01(seed, 901, 0) * 0.35,
+    windiness: 0.6 + hash01(seed, 902, 0) * 0.8,
+  };
 }
 
 const round = (n: number, digits: number) => {
@@ -116,7 +124,7 @@ export function computeWeather(seed: number, gameMs: number): Weather {
   const day = diurnal(gameMs);
   const temperatureC = c.meanC + 11 * season + 4.5 * day + (noise(seed, 1, hours) - 0.5) * 10;
   const humidity = clamp(c.wetness + (noise(seed, 2, hours) - 0.5) * 0.9 - 0.12 * day + 0.05 * -season, 0, 1);
-  const windSpeedMps = Math.max(0, c.windiness * (noise(seed, 3, hours) ** 2) * 24);
+  const windSpeedMps = Math.max(0, c.windiness * noise(seed, 3, hours) ** 2 * 24);
   const windDirectionDeg = (noise(seed, 4, hours) * 720) % 360;
   // rain needs a wet spell (humidity) and a front passing (storminess)
   const storminess = noise(seed, 5, hours);
@@ -130,7 +138,10 @@ export function computeWeather(seed: number, gameMs: number): Weather {
     precipitationMmPerHour: round(precipitationMmPerHour, 1),
   };
   const condition = classify(base, hour);
-  const visibilityM = round(VISIBILITY[condition] * (1 - 0.5 * base.humidity * (base.precipitationMmPerHour > 0 ? 1 : 0.3)), -1);
+  const visibilityM = round(
+    VISIBILITY[condition] * (1 - 0.5 * base.humidity * (base.precipitationMmPerHour > 0 ? 1 : 0.3)),
+    -1,
+  );
   return { ...base, condition, visibilityM };
 }
 
@@ -149,7 +160,11 @@ export function overrideActive(o: Override, gameMs: number): boolean {
 /** The computed weather bent to an override: its condition, temperature and wind win, the rest follows them. */
 export function applyOverride(w: Weather, o: Override): Weather {
   const wet = ["WEATHER_CONDITION_RAIN", "WEATHER_CONDITION_STORM", "WEATHER_CONDITION_SNOW"].includes(o.condition);
-  const precipitation = !wet ? 0 : o.condition === "WEATHER_CONDITION_STORM" ? Math.max(8, w.precipitationMmPerHour) : Math.max(1.5, w.precipitationMmPerHour);
+  const precipitation = !wet
+    ? 0
+    : o.condition === "WEATHER_CONDITION_STORM"
+      ? Math.max(8, w.precipitationMmPerHour)
+      : Math.max(1.5, w.precipitationMmPerHour);
   return {
     condition: o.condition,
     temperatureC: o.temperatureC,

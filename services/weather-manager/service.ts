@@ -6,7 +6,15 @@
 import { defineService, type ServiceContext } from "../sdk/runtime.js";
 import { badRequest } from "../sdk/errors.js";
 import { RevisionConflict } from "../sdk/state.js";
-import { applyOverride, computeWeather, MINUTE_MS, overrideActive, regionSeed, type Condition, type Weather } from "./domain.js";
+import {
+  applyOverride,
+  computeWeather,
+  MINUTE_MS,
+  overrideActive,
+  regionSeed,
+  type Condition,
+  type Weather,
+} from "./domain.js";
 
 // ---- proto types (weather_manager.v1) ----
 interface WeatherSnapshot extends Weather {
@@ -25,11 +33,26 @@ interface WeatherOverride {
   setBy: string;
   createdAt?: string;
 }
-interface GetWeatherRequest { regionId: string; gameTimeMs: string }
-interface GetForecastRequest { regionId: string; fromGameTimeMs: string; stepMinutes: number; count: number }
-interface SetOverrideRequest { override?: WeatherOverride }
-interface SetOverrideResponse { override: WeatherOverride; previous?: WeatherOverride }
-interface ClearOverrideRequest { regionId: string }
+interface GetWeatherRequest {
+  regionId: string;
+  gameTimeMs: string;
+}
+interface GetForecastRequest {
+  regionId: string;
+  fromGameTimeMs: string;
+  stepMinutes: number;
+  count: number;
+}
+interface SetOverrideRequest {
+  override?: WeatherOverride;
+}
+interface SetOverrideResponse {
+  override: WeatherOverride;
+  previous?: WeatherOverride;
+}
+interface ClearOverrideRequest {
+  regionId: string;
+}
 type Empty = Record<string, never>;
 
 const overrideKey = (regionId: string) => `override.${regionId}`;
@@ -44,7 +67,8 @@ function requireRegion(id: string): string {
 
 function gameMs(value: string, field: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw badRequest(`${field} must be a non-negative game time in ms (got ${value})`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw badRequest(`${field} must be a non-negative game time in ms (got ${value})`);
   return n;
 }
 
@@ -56,14 +80,24 @@ export default defineService({
     const maxForecast = Number(ctx.env.WEATHER_MAX_FORECAST ?? 168);
     const clockTimeout = Number(ctx.env.WEATHER_CLOCK_TIMEOUT_MS ?? 500);
 
-    const loadOverride = async (regionId: string) => (await ctx.state.get<WeatherOverride>(overrideKey(regionId)))?.value;
+    const loadOverride = async (regionId: string) =>
+      (await ctx.state.get<WeatherOverride>(overrideKey(regionId)))?.value;
 
     function snapshot(regionId: string, t: number, o: WeatherOverride | undefined): WeatherSnapshot {
       const seed = regionSeed(worldSeed, regionId);
       const computed = computeWeather(seed, t);
-      const ov = o && o.condition !== "WEATHER_CONDITION_UNSPECIFIED" ? { ...o, condition: o.condition, untilGameTimeMs: Number(o.untilGameTimeMs) } : undefined;
+      const ov =
+        o && o.condition !== "WEATHER_CONDITION_UNSPECIFIED"
+          ? { ...o, condition: o.condition, untilGameTimeMs: Number(o.untilGameTimeMs) }
+          : undefined;
       const active = ov && overrideActive(ov, t);
-      return { regionId, gameTimeMs: String(t), ...(active ? applyOverride(computed, ov) : computed), overridden: !!active, seed };
+      return {
+        regionId,
+        gameTimeMs: String(t),
+        ...(active ? applyOverride(computed, ov) : computed),
+        overridden: !!active,
+        seed,
+      };
     }
 
     async function publishCleared(regionId: string, reason: "manual" | "expired"): Promise<void> {
@@ -92,10 +126,13 @@ export default defineService({
         if (!o) throw badRequest("override is required");
         const regionId = requireRegion(o.regionId);
         if (o.condition === "WEATHER_CONDITION_UNSPECIFIED") throw badRequest("override.condition is required");
-        if (!Number.isFinite(o.temperatureC) || o.temperatureC < -90 || o.temperatureC > 60) throw badRequest("override.temperatureC must be within -90..60");
-        if (!Number.isFinite(o.windSpeedMps) || o.windSpeedMps < 0 || o.windSpeedMps > 120) throw badRequest("override.windSpeedMps must be within 0..120");
+        if (!Number.isFinite(o.temperatureC) || o.temperatureC < -90 || o.temperatureC > 60)
+          throw badRequest("override.temperatureC must be within -90..60");
+        if (!Number.isFinite(o.windSpeedMps) || o.windSpeedMps < 0 || o.windSpeedMps > 120)
+          throw badRequest("override.windSpeedMps must be within 0..120");
         gameMs(o.untilGameTimeMs, "override.untilGameTimeMs");
-        if (o.reason.length > 200 || o.setBy.length > 100) throw badRequest("override.reason (200) or override.setBy (100) is too long");
+        if (o.reason.length > 200 || o.setBy.length > 100)
+          throw badRequest("override.reason (200) or override.setBy (100) is too long");
         const next: WeatherOverride = { ...o, regionId, createdAt: new Date().toISOString() };
         let previous: WeatherOverride | undefined;
         await ctx.state.update<WeatherOverride>(overrideKey(regionId), (cur) => {
@@ -121,11 +158,17 @@ export default defineService({
       },
 
       async ListOverrides(_req: Empty) {
-        const loaded = await Promise.all((await ctx.state.keys("override")).map((k) => ctx.state.get<WeatherOverride>(k)));
+        const loaded = await Promise.all(
+          (await ctx.state.keys("override")).map((k) => ctx.state.get<WeatherOverride>(k)),
+        );
         // the clock decides which overrides have run out; without it, list them all
         let now: number | undefined;
         try {
-          const r = await ctx.client.call<{ clock?: { gameTimeMs: string } }>("time-manager.get-time", {}, { timeout: clockTimeout });
+          const r = await ctx.client.call<{ clock?: { gameTimeMs: string } }>(
+            "time-manager.get-time",
+            {},
+            { timeout: clockTimeout },
+          );
           now = Number(r.clock?.gameTimeMs ?? 0);
         } catch (err) {
           ctx.log.warn("time-manager unavailable; overrides not expired", { err: (err as Error).message });

@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../test-support/harness.js";
 import timeManager from "../time-manager/service.js";
-import { applyOverride, classify, computeWeather, DAY_MS, diurnal, hash01, HOUR_MS, overrideActive, regionSeed, seasonal } from "./domain.js";
+import {
+  applyOverride,
+  classify,
+  computeWeather,
+  DAY_MS,
+  diurnal,
+  hash01,
+  HOUR_MS,
+  overrideActive,
+  regionSeed,
+  seasonal,
+} from "./domain.js";
 import service from "./service.js";
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -17,7 +28,8 @@ describe("weather function", () => {
   });
 
   it("returns the same weather for the same region and game time", () => {
-    for (const t of [0, 1, 12345678, 77 * DAY_MS + 5 * HOUR_MS]) expect(computeWeather(seed, t)).toEqual(computeWeather(seed, t));
+    for (const t of [0, 1, 12345678, 77 * DAY_MS + 5 * HOUR_MS])
+      expect(computeWeather(seed, t)).toEqual(computeWeather(seed, t));
   });
 
   it("keeps every value within physical ranges over a year", () => {
@@ -61,7 +73,12 @@ describe("weather function", () => {
   });
 
   it("lets an override win until its expiry", () => {
-    const o = { condition: "WEATHER_CONDITION_STORM" as const, temperatureC: 3, windSpeedMps: 25, untilGameTimeMs: 1000 };
+    const o = {
+      condition: "WEATHER_CONDITION_STORM" as const,
+      temperatureC: 3,
+      windSpeedMps: 25,
+      untilGameTimeMs: 1000,
+    };
     expect(overrideActive(o, 999)).toBe(true);
     expect(overrideActive(o, 1000)).toBe(false);
     expect(overrideActive({ ...o, untilGameTimeMs: 0 }, 1e12)).toBe(true);
@@ -88,24 +105,47 @@ describe("weather-manager over NATS", () => {
     await h.start(service);
     await h.start(service);
     await h.start(timeManager, { env: { TIME_DEFAULT_SCALE: "1" } });
-    h.nc.subscribe("events.weather-manager.weather-override-cleared", { callback: (_e, m) => void cleared.push(m.subject) });
+    h.nc.subscribe("events.weather-manager.weather-override-cleared", {
+      callback: (_e, m) => void cleared.push(m.subject),
+    });
   });
   afterAll(async () => h?.stop());
 
   it("answers the same snapshot from either instance, equal to the weather function", async () => {
     const t = String(33 * DAY_MS + 7 * HOUR_MS);
-    const answers = await Promise.all(Array.from({ length: 8 }, () => h.call<{ weather: Snapshot }>("weather-manager.get-weather", { regionId: "coast", gameTimeMs: t })));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        h.call<{ weather: Snapshot }>("weather-manager.get-weather", { regionId: "coast", gameTimeMs: t }),
+      ),
+    );
     for (const a of answers) expect(a.weather).toEqual(answers[0]!.weather);
     const local = computeWeather(regionSeed("gs", "coast"), Number(t));
-    expect(answers[0]!.weather).toMatchObject({ ...local, regionId: "coast", overridden: false, seed: regionSeed("gs", "coast") });
+    expect(answers[0]!.weather).toMatchObject({
+      ...local,
+      regionId: "coast",
+      overridden: false,
+      seed: regionSeed("gs", "coast"),
+    });
   });
 
   it("forecasts count snapshots at the given step, capped by the service", async () => {
-    const f = await h.call<{ snapshots: Snapshot[] }>("weather-manager.get-forecast", { regionId: "coast", fromGameTimeMs: "0", stepMinutes: 30, count: 4 });
+    const f = await h.call<{ snapshots: Snapshot[] }>("weather-manager.get-forecast", {
+      regionId: "coast",
+      fromGameTimeMs: "0",
+      stepMinutes: 30,
+      count: 4,
+    });
     expect(f.snapshots.map((s) => s.gameTimeMs)).toEqual(["0", "1800000", "3600000", "5400000"]);
-    const d = await h.call<{ snapshots: Snapshot[] }>("weather-manager.get-forecast", { regionId: "coast", fromGameTimeMs: "0" });
+    const d = await h.call<{ snapshots: Snapshot[] }>("weather-manager.get-forecast", {
+      regionId: "coast",
+      fromGameTimeMs: "0",
+    });
     expect(d.snapshots).toHaveLength(24);
-    const capped = await h.call<{ snapshots: Snapshot[] }>("weather-manager.get-forecast", { regionId: "coast", fromGameTimeMs: "0", count: 100000 });
+    const capped = await h.call<{ snapshots: Snapshot[] }>("weather-manager.get-forecast", {
+      regionId: "coast",
+      fromGameTimeMs: "0",
+      count: 100000,
+    });
     expect(capped.snapshots).toHaveLength(168);
   });
 
@@ -113,24 +153,48 @@ describe("weather-manager over NATS", () => {
     expect((await h.fail("weather-manager.get-weather", { regionId: "" })).code).toBe(400);
     expect((await h.fail("weather-manager.get-weather", { regionId: "a", gameTimeMs: "-5" })).code).toBe(400);
     expect((await h.fail("weather-manager.set-override", { override: { regionId: "a" } })).code).toBe(400);
-    expect((await h.fail("weather-manager.set-override", { override: { regionId: "a", condition: "WEATHER_CONDITION_RAIN", windSpeedMps: -1 } })).code).toBe(400);
+    expect(
+      (
+        await h.fail("weather-manager.set-override", {
+          override: { regionId: "a", condition: "WEATHER_CONDITION_RAIN", windSpeedMps: -1 },
+        })
+      ).code,
+    ).toBe(400);
   });
 
   it("applies an override until its game-time expiry and reports the one it replaced", async () => {
-    const set = { regionId: "forest", condition: "WEATHER_CONDITION_SNOW", temperatureC: -4, windSpeedMps: 6, untilGameTimeMs: String(10 * DAY_MS), reason: "event", setBy: "gm" };
+    const set = {
+      regionId: "forest",
+      condition: "WEATHER_CONDITION_SNOW",
+      temperatureC: -4,
+      windSpeedMps: 6,
+      untilGameTimeMs: String(10 * DAY_MS),
+      reason: "event",
+      setBy: "gm",
+    };
     const first = await h.call<{ previous?: unknown }>("weather-manager.set-override", { override: set });
     expect(first.previous).toBeUndefined();
-    const second = await h.call<{ previous?: { temperatureC: number } }>("weather-manager.set-override", { override: { ...set, temperatureC: -6 } });
+    const second = await h.call<{ previous?: { temperatureC: number } }>("weather-manager.set-override", {
+      override: { ...set, temperatureC: -6 },
+    });
     expect(second.previous?.temperatureC).toBe(-4);
-    const during = await h.call<{ weather: Snapshot }>("weather-manager.get-weather", { regionId: "forest", gameTimeMs: String(DAY_MS) });
+    const during = await h.call<{ weather: Snapshot }>("weather-manager.get-weather", {
+      regionId: "forest",
+      gameTimeMs: String(DAY_MS),
+    });
     expect(during.weather).toMatchObject({ condition: "WEATHER_CONDITION_SNOW", temperatureC: -6, overridden: true });
-    const after = await h.call<{ weather: Snapshot }>("weather-manager.get-weather", { regionId: "forest", gameTimeMs: String(10 * DAY_MS) });
+    const after = await h.call<{ weather: Snapshot }>("weather-manager.get-weather", {
+      regionId: "forest",
+      gameTimeMs: String(10 * DAY_MS),
+    });
     expect(after.weather.overridden).toBe(false);
     expect(after.weather.temperatureC).toBe(computeWeather(regionSeed("gs", "forest"), 10 * DAY_MS).temperatureC);
   });
 
   it("lists active overrides and expires the ones the game clock has passed", async () => {
-    await h.call("weather-manager.set-override", { override: { regionId: "short", condition: "WEATHER_CONDITION_FOG", untilGameTimeMs: String(HOUR_MS) } });
+    await h.call("weather-manager.set-override", {
+      override: { regionId: "short", condition: "WEATHER_CONDITION_FOG", untilGameTimeMs: String(HOUR_MS) },
+    });
     await h.call("time-manager.set-time", { gameTimeMs: String(2 * HOUR_MS) });
     const list = await h.call<{ overrides: { regionId: string }[] }>("weather-manager.list-overrides");
     expect(list.overrides.map((o) => o.regionId)).toEqual(["forest"]);
@@ -139,8 +203,12 @@ describe("weather-manager over NATS", () => {
   });
 
   it("clears an override once", async () => {
-    expect((await h.call<{ cleared: boolean }>("weather-manager.clear-override", { regionId: "forest" })).cleared).toBe(true);
-    expect((await h.call<{ cleared: boolean }>("weather-manager.clear-override", { regionId: "forest" })).cleared).toBe(false);
+    expect((await h.call<{ cleared: boolean }>("weather-manager.clear-override", { regionId: "forest" })).cleared).toBe(
+      true,
+    );
+    expect((await h.call<{ cleared: boolean }>("weather-manager.clear-override", { regionId: "forest" })).cleared).toBe(
+      false,
+    );
     expect((await h.call<{ overrides: unknown[] }>("weather-manager.list-overrides")).overrides).toEqual([]);
   });
 });

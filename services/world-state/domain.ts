@@ -62,7 +62,10 @@ export interface RegionQuery {
  * Entities matching a query: type filter, optional sphere, sorted by distance to the center when a sphere
  * is given (ties and the no-sphere case by id), cut at `limit`. `total` counts matches before the cut.
  */
-export function selectEntities<T extends Locatable>(entities: readonly T[], q: RegionQuery): { matches: T[]; total: number } {
+export function selectEntities<T extends Locatable>(
+  entities: readonly T[],
+  q: RegionQuery,
+): { matches: T[]; total: number } {
   const sphere = q.center && q.radius && q.radius > 0 ? { c: q.center, r: q.radius } : undefined;
   const scored: { e: T; d: number }[] = [];
   for (const e of entities) {

@@ -30,20 +30,69 @@ interface Entity {
   spawnedAt: string;
   updatedAt: string;
 }
-interface DefineRegionRequest { region?: Region }
-interface DefineRegionResponse { region: Region; created: boolean }
-interface ListRegionsRequest { biome: string }
-interface ListRegionsResponse { regions: Region[] }
-interface SpawnEntityRequest { entityId: string; entityType: string; regionId: string; position?: Vec3; headingDeg: number; attributes: Record<string, string> }
-interface SpawnEntityResponse { entity: Entity }
-interface MoveEntityRequest { entityId: string; position?: Vec3; headingDeg: number; regionId: string; expectedVersion: string }
-interface MoveEntityResponse { entity: Entity; fromRegionId: string; fromPosition?: Vec3 }
-interface DespawnEntityRequest { entityId: string; reason: string }
-interface DespawnEntityResponse { despawned: boolean; entity?: Entity }
-interface GetEntityRequest { entityId: string }
-interface GetEntityResponse { found: boolean; entity?: Entity }
-interface QueryRegionRequest { regionId: string; entityType: string; center?: Vec3; radius: number; limit: number }
-interface QueryRegionResponse { region: Region; entities: Entity[]; totalMatches: number }
+interface DefineRegionRequest {
+  region?: Region;
+}
+interface DefineRegionResponse {
+  region: Region;
+  created: boolean;
+}
+interface ListRegionsRequest {
+  biome: string;
+}
+interface ListRegionsResponse {
+  regions: Region[];
+}
+interface SpawnEntityRequest {
+  entityId: string;
+  entityType: string;
+  regionId: string;
+  position?: Vec3;
+  headingDeg: number;
+  attributes: Record<string, string>;
+}
+interface SpawnEntityResponse {
+  entity: Entity;
+}
+interface MoveEntityRequest {
+  entityId: string;
+  position?: Vec3;
+  headingDeg: number;
+  regionId: string;
+  expectedVersion: string;
+}
+interface MoveEntityResponse {
+  entity: Entity;
+  fromRegionId: string;
+  fromPosition?: Vec3;
+}
+interface DespawnEntityRequest {
+  entityId: string;
+  reason: string;
+}
+interface DespawnEntityResponse {
+  despawned: boolean;
+  entity?: Entity;
+}
+interface GetEntityRequest {
+  entityId: string;
+}
+interface GetEntityResponse {
+  found: boolean;
+  entity?: Entity;
+}
+interface QueryRegionRequest {
+  regionId: string;
+  entityType: string;
+  center?: Vec3;
+  radius: number;
+  limit: number;
+}
+interface QueryRegionResponse {
+  region: Region;
+  entities: Entity[];
+  totalMatches: number;
+}
 
 // ---- state ----
 type RegionDoc = Omit<Region, "entityCount"> & { members: string[] };
@@ -132,7 +181,9 @@ export default defineService({
           created = !cur;
           const members = cur?.members ?? [];
           if (r.capacity > 0 && members.length > r.capacity) {
-            throw failedPrecondition(`region ${regionId} holds ${members.length} entities, more than the new capacity ${r.capacity}`);
+            throw failedPrecondition(
+              `region ${regionId} holds ${members.length} entities, more than the new capacity ${r.capacity}`,
+            );
           }
           return {
             regionId,

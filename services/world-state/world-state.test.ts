@@ -55,15 +55,22 @@ describe("world-state over NATS", () => {
     h = await startHarness();
     await h.start(service);
     h.nc.subscribe("events.world-state.>", { callback: (_e, m) => void events.push(m.subject) });
-    await h.call("world-state.define-region", { region: { regionId: "forest", name: "Elderwood", biome: "Forest", min: v(0, 0, 0), max: v(100, 100, 100) } });
-    await h.call("world-state.define-region", { region: { regionId: "hut", biome: "city", min: v(200, 0, 0), max: v(210, 10, 10), capacity: 1 } });
+    await h.call("world-state.define-region", {
+      region: { regionId: "forest", name: "Elderwood", biome: "Forest", min: v(0, 0, 0), max: v(100, 100, 100) },
+    });
+    await h.call("world-state.define-region", {
+      region: { regionId: "hut", biome: "city", min: v(200, 0, 0), max: v(210, 10, 10), capacity: 1 },
+    });
   });
   afterAll(async () => h?.stop());
 
   it("defines regions and reports whether one was created or replaced", async () => {
-    const again = await h.call<{ created: boolean; region: { biome: string; name: string } }>("world-state.define-region", {
-      region: { regionId: "forest", name: "Elderwood", biome: "FOREST", min: v(0, 0, 0), max: v(100, 100, 100) },
-    });
+    const again = await h.call<{ created: boolean; region: { biome: string; name: string } }>(
+      "world-state.define-region",
+      {
+        region: { regionId: "forest", name: "Elderwood", biome: "FOREST", min: v(0, 0, 0), max: v(100, 100, 100) },
+      },
+    );
     expect(again.created).toBe(false);
     expect(again.region.biome).toBe("forest");
     const list = await h.call<{ regions: { regionId: string }[] }>("world-state.list-regions", { biome: "city" });
@@ -76,28 +83,59 @@ describe("world-state over NATS", () => {
   });
 
   it("spawns inside the bounds and refuses positions outside them", async () => {
-    const r = await h.call<{ entity: { entityId: string; version: string; headingDeg: number } }>("world-state.spawn-entity", {
-      entityId: "wolf-1",
-      entityType: "npc",
-      regionId: "forest",
-      position: v(10, 0, 10),
-      headingDeg: -90,
-    });
+    const r = await h.call<{ entity: { entityId: string; version: string; headingDeg: number } }>(
+      "world-state.spawn-entity",
+      {
+        entityId: "wolf-1",
+        entityType: "npc",
+        regionId: "forest",
+        position: v(10, 0, 10),
+        headingDeg: -90,
+      },
+    );
     expect(r.entity).toMatchObject({ entityId: "wolf-1", version: "1", headingDeg: 270 });
-    expect((await h.fail("world-state.spawn-entity", { entityType: "npc", regionId: "forest", position: v(101) })).code).toBe(400);
-    expect((await h.fail("world-state.spawn-entity", { entityId: "wolf-1", entityType: "npc", regionId: "forest", position: v(1) })).code).toBe(409);
-    expect((await h.fail("world-state.spawn-entity", { entityType: "npc", regionId: "nowhere", position: v(1) })).code).toBe(404);
+    expect(
+      (await h.fail("world-state.spawn-entity", { entityType: "npc", regionId: "forest", position: v(101) })).code,
+    ).toBe(400);
+    expect(
+      (
+        await h.fail("world-state.spawn-entity", {
+          entityId: "wolf-1",
+          entityType: "npc",
+          regionId: "forest",
+          position: v(1),
+        })
+      ).code,
+    ).toBe(409);
+    expect(
+      (await h.fail("world-state.spawn-entity", { entityType: "npc", regionId: "nowhere", position: v(1) })).code,
+    ).toBe(404);
   });
 
   it("enforces region capacity and leaves no entity behind when full", async () => {
-    await h.call("world-state.spawn-entity", { entityId: "p1", entityType: "player", regionId: "hut", position: v(205, 1, 1) });
-    const err = await h.fail("world-state.spawn-entity", { entityId: "p2", entityType: "player", regionId: "hut", position: v(205, 1, 1) });
+    await h.call("world-state.spawn-entity", {
+      entityId: "p1",
+      entityType: "player",
+      regionId: "hut",
+      position: v(205, 1, 1),
+    });
+    const err = await h.fail("world-state.spawn-entity", {
+      entityId: "p2",
+      entityType: "player",
+      regionId: "hut",
+      position: v(205, 1, 1),
+    });
     expect(err.code).toBe(412);
     expect((await h.call<{ found: boolean }>("world-state.get-entity", { entityId: "p2" })).found).toBe(false);
   });
 
   it("moves with optimistic concurrency on the entity version", async () => {
-    await h.call("world-state.spawn-entity", { entityId: "deer", entityType: "npc", regionId: "forest", position: v(1, 1, 1) });
+    await h.call("world-state.spawn-entity", {
+      entityId: "deer",
+      entityType: "npc",
+      regionId: "forest",
+      position: v(1, 1, 1),
+    });
     const m = await h.call<{ entity: { version: string }; fromPosition: { x: number } }>("world-state.move-entity", {
       entityId: "deer",
       position: v(2, 1, 1),
@@ -105,13 +143,22 @@ describe("world-state over NATS", () => {
     });
     expect(m.entity.version).toBe("2");
     expect(m.fromPosition.x).toBe(1);
-    const stale = await h.fail("world-state.move-entity", { entityId: "deer", position: v(3, 1, 1), expectedVersion: "1" });
+    const stale = await h.fail("world-state.move-entity", {
+      entityId: "deer",
+      position: v(3, 1, 1),
+      expectedVersion: "1",
+    });
     expect(stale.code).toBe(409);
     expect((await h.fail("world-state.move-entity", { entityId: "deer", position: v(300, 1, 1) })).code).toBe(400);
   });
 
   it("moves an entity between regions and updates both entity counts", async () => {
-    await h.call("world-state.spawn-entity", { entityId: "fox", entityType: "npc", regionId: "forest", position: v(5, 5, 5) });
+    await h.call("world-state.spawn-entity", {
+      entityId: "fox",
+      entityType: "npc",
+      regionId: "forest",
+      position: v(5, 5, 5),
+    });
     await h.call("world-state.despawn-entity", { entityId: "p1", reason: "logout" });
     const m = await h.call<{ fromRegionId: string; entity: { regionId: string } }>("world-state.move-entity", {
       entityId: "fox",
@@ -126,7 +173,12 @@ describe("world-state over NATS", () => {
   });
 
   it("queries a region by type and radius, nearest first", async () => {
-    await h.call("world-state.spawn-entity", { entityId: "rock", entityType: "prop", regionId: "forest", position: v(11, 0, 10) });
+    await h.call("world-state.spawn-entity", {
+      entityId: "rock",
+      entityType: "prop",
+      regionId: "forest",
+      position: v(11, 0, 10),
+    });
     const q = await h.call<{ entities: { entityId: string }[]; totalMatches: number }>("world-state.query-region", {
       regionId: "forest",
       entityType: "npc",
@@ -139,9 +191,14 @@ describe("world-state over NATS", () => {
   });
 
   it("despawns once and publishes entity events", async () => {
-    const d = await h.call<{ despawned: boolean; entity: { entityId: string } }>("world-state.despawn-entity", { entityId: "rock", reason: "expired" });
+    const d = await h.call<{ despawned: boolean; entity: { entityId: string } }>("world-state.despawn-entity", {
+      entityId: "rock",
+      reason: "expired",
+    });
     expect(d.despawned).toBe(true);
-    expect((await h.call<{ despawned: boolean }>("world-state.despawn-entity", { entityId: "rock" })).despawned).toBe(false);
+    expect((await h.call<{ despawned: boolean }>("world-state.despawn-entity", { entityId: "rock" })).despawned).toBe(
+      false,
+    );
     await h.nc.flush();
     expect(events).toEqual(
       expect.arrayContaining([

@@ -35,31 +35,93 @@ export default class Bench extends BaseCommand {
     ...natsFlags,
     ...targetFlags,
     ...protoFlags,
-    "data-file": Flags.string({ char: "f", description: "Read DATA from a file (`-` for stdin).", helpGroup: "PAYLOAD" }),
+    "data-file": Flags.string({
+      char: "f",
+      description: "Read DATA from a file (`-` for stdin).",
+      helpGroup: "PAYLOAD",
+    }),
     raw: Flags.boolean({ description: "Send DATA as bytes (no protobuf).", helpGroup: "PAYLOAD" }),
     size: Flags.string({ description: "Send N random bytes, e.g. 128, 1KiB (instead of DATA).", helpGroup: "PAYLOAD" }),
-    header: Flags.string({ char: "H", description: "Header KEY=VALUE (repeatable).", multiple: true, helpGroup: "PAYLOAD" }),
-    rate: Flags.integer({ char: "r", description: "Open loop: send R requests/s on a fixed schedule.", min: 1, helpGroup: "LOAD" }),
-    concurrency: Flags.integer({ char: "c", description: "Closed loop: keep C requests in flight [default: 64].", min: 1, helpGroup: "LOAD" }),
+    header: Flags.string({
+      char: "H",
+      description: "Header KEY=VALUE (repeatable).",
+      multiple: true,
+      helpGroup: "PAYLOAD",
+    }),
+    rate: Flags.integer({
+      char: "r",
+      description: "Open loop: send R requests/s on a fixed schedule.",
+      min: 1,
+      helpGroup: "LOAD",
+    }),
+    concurrency: Flags.integer({
+      char: "c",
+      description: "Closed loop: keep C requests in flight [default: 64].",
+      min: 1,
+      helpGroup: "LOAD",
+    }),
     duration: durationFlag({ char: "d", description: "How long to measure [default: 10s].", helpGroup: "LOAD" }),
-    requests: Flags.integer({ char: "n", description: "Measure N requests instead of a duration.", min: 1, helpGroup: "LOAD" }),
-    warmup: durationOrZeroFlag({ description: "Send load this long first, unmeasured.", default: 0, helpGroup: "LOAD" }),
-    workers: Flags.integer({ char: "w", description: "Worker threads generating load [default: the machine's cores].", min: 1, helpGroup: "LOAD" }),
-    connections: Flags.integer({ description: "NATS connections in all, shared out among workers [default: one per worker].", min: 1, helpGroup: "LOAD" }),
+    requests: Flags.integer({
+      char: "n",
+      description: "Measure N requests instead of a duration.",
+      min: 1,
+      helpGroup: "LOAD",
+    }),
+    warmup: durationOrZeroFlag({
+      description: "Send load this long first, unmeasured.",
+      default: 0,
+      helpGroup: "LOAD",
+    }),
+    workers: Flags.integer({
+      char: "w",
+      description: "Worker threads generating load [default: the machine's cores].",
+      min: 1,
+      helpGroup: "LOAD",
+    }),
+    connections: Flags.integer({
+      description: "NATS connections in all, shared out among workers [default: one per worker].",
+      min: 1,
+      helpGroup: "LOAD",
+    }),
     out: Flags.string({ char: "o", description: "Also save the --json result to FILE.", helpGroup: "RESULT" }),
-    baseline: Flags.string({ description: "Compare throughput and p99 with a saved result; exit 1 on a regression.", helpGroup: "RESULT" }),
-    "max-regression": Flags.string({ description: "Largest allowed regression against --baseline [default: 10%].", helpGroup: "RESULT" }),
+    baseline: Flags.string({
+      description: "Compare throughput and p99 with a saved result; exit 1 on a regression.",
+      helpGroup: "RESULT",
+    }),
+    "max-regression": Flags.string({
+      description: "Largest allowed regression against --baseline [default: 10%].",
+      helpGroup: "RESULT",
+    }),
   };
 
   async run(): Promise<BenchJson> {
     const { args, flags } = await this.parse(Bench);
-    if (flags["max-regression"] !== undefined && !flags.baseline) throw new UsageError("--max-regression needs --baseline FILE", "save a baseline with --out FILE");
+    if (flags["max-regression"] !== undefined && !flags.baseline)
+      throw new UsageError("--max-regression needs --baseline FILE", "save a baseline with --out FILE");
     const maxPct = parsePercent(flags["max-regression"] ?? "10%");
     if (maxPct === undefined) throw new UsageError(`bad --max-regression "${flags["max-regression"]}": use e.g. 10%`);
-    const load = { headers: parseHeaders(flags.header), rate: flags.rate, concurrency: flags.concurrency, workers: flags.workers, connections: flags.connections, durationMs: flags.duration, requests: flags.requests, warmupMs: flags.warmup, timeoutMs: flags.timeout };
+    const load = {
+      headers: parseHeaders(flags.header),
+      rate: flags.rate,
+      concurrency: flags.concurrency,
+      workers: flags.workers,
+      connections: flags.connections,
+      durationMs: flags.duration,
+      requests: flags.requests,
+      warmupMs: flags.warmup,
+      timeoutMs: flags.timeout,
+    };
     checkBenchOptions(load);
     const baseline = flags.baseline ? readBaseline(flags.baseline) : undefined;
-    const payload = preparePayload({ subject: args.subject, data: args.data, dataFile: flags["data-file"], raw: flags.raw, size: flags.size, cwd: process.cwd(), proto: flags.proto });
+    const payload = preparePayload({
+      subject: args.subject,
+      data: args.data,
+      dataFile: flags["data-file"],
+      raw: flags.raw,
+      size: flags.size,
+      cwd: process.cwd(),
+      proto: flags.proto,
+    });
     const progress = benchProgress({ mode: this.mode, color: colorEnabled(process.stderr), stream: process.stderr });
     const abort = new AbortController();
     // the first Ctrl-C stops the run (it still reports), a second one ends the process. Not `once`:
@@ -74,7 +136,13 @@ export default class Bench extends BaseCommand {
     let result: BenchResult;
     try {
       result = await bench(
-        { ...load, subject: args.subject, payload: payload.bytes, payloadSizes: payload.sizes, replyType: payload.replyType },
+        {
+          ...load,
+          subject: args.subject,
+          payload: payload.bytes,
+          payloadSizes: payload.sizes,
+          replyType: payload.replyType,
+        },
         {
           settings: await natsSettings(flags),
           workerFile: benchWorkerFile(),
@@ -84,7 +152,10 @@ export default class Bench extends BaseCommand {
           onWarning: (text) => this.note(`${this.color("yellow", "warning:")} ${text}`),
           onStart: (p) => {
             progress.start(p);
-            if (this.mode === "plain") this.note(`benchmarking ${args.subject}: ${p.mode} loop, ${p.workers.length} workers, ${p.connections} connections`);
+            if (this.mode === "plain")
+              this.note(
+                `benchmarking ${args.subject}: ${p.mode} loop, ${p.workers.length} workers, ${p.connections} connections`,
+              );
           },
         },
       );
@@ -92,11 +163,14 @@ export default class Bench extends BaseCommand {
       await progress.end();
       process.off("SIGINT", onSigint);
     }
-    if (abort.signal.aborted) this.note(this.color("yellow", "stopped early (Ctrl-C): the report covers what was measured until then"));
+    if (abort.signal.aborted)
+      this.note(this.color("yellow", "stopped early (Ctrl-C): the report covers what was measured until then"));
     if (baseline) result.regression = compareWithBaseline(result, baseline, maxPct, flags.baseline!);
     if (flags.out) writeResult(flags.out, result);
-    if (!this.jsonEnabled()) this.out(renderReport(result, { paint: this.color, bar: this.mode === "tty" ? "█" : "#" }));
-    for (const r of result.regression?.regressed ?? []) this.note(`${this.color("red", "regression:")} ${describeRegression(r, maxPct)}`);
+    if (!this.jsonEnabled())
+      this.out(renderReport(result, { paint: this.color, bar: this.mode === "tty" ? "█" : "#" }));
+    for (const r of result.regression?.regressed ?? [])
+      this.note(`${this.color("red", "regression:")} ${describeRegression(r, maxPct)}`);
     if (result.regression && !result.regression.ok) this.setExit(EXIT.failed);
     if (result.requests > 0 && result.requests === result.errors) {
       this.note(`${this.color("red", "error:")} every request failed`);

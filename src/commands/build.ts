@@ -25,25 +25,41 @@ export interface BuildJson {
 
 export default class Build extends BaseCommand {
   static override summary = "Build service images (one Dockerfile, tagged by content hash), in parallel.";
-  static override description = "Bundles each service with esbuild and builds its image with docker (buildx) or buildah. An image whose content hash the engine already holds is not rebuilt.";
-  static override examples = ["<%= config.bin %> build", "<%= config.bin %> build auth payment --engine buildah", "<%= config.bin %> build --base-image node:20-slim --json"];
+  static override description =
+    "Bundles each service with esbuild and builds its image with docker (buildx) or buildah. An image whose content hash the engine already holds is not rebuilt.";
+  static override examples = [
+    "<%= config.bin %> build",
+    "<%= config.bin %> build auth payment --engine buildah",
+    "<%= config.bin %> build --base-image node:20-slim --json",
+  ];
   static override strict = false;
   static override args = { services: Args.string({ description: "Services to build (default: all in gs.yaml)." }) };
   static override flags = {
-    engine: Flags.option({ options: ENGINE_NAMES, description: "Image builder (default: docker when its engine answers, else buildah)." })(),
-    "base-image": Flags.string({ description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim)." }),
+    engine: Flags.option({
+      options: ENGINE_NAMES,
+      description: "Image builder (default: docker when its engine answers, else buildah).",
+    })(),
+    "base-image": Flags.string({
+      description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim).",
+    }),
     config: Flags.string({ description: "Path of gs.yaml.", env: "GS_CONFIG" }),
   };
 
   async run(): Promise<BuildJson> {
     const { argv, flags } = await this.parse(Build);
-    const project = imageProject({ cwd: process.cwd(), config: flags.config, services: argv as string[], baseImage: flags["base-image"] });
+    const project = imageProject({
+      cwd: process.cwd(),
+      config: flags.config,
+      services: argv as string[],
+      baseImage: flags["base-image"],
+    });
     const engine = await selectEngine(flags.engine);
     const json = this.jsonEnabled();
     const results = await buildImages(project.services, engine, {
       ...project.image,
       onProgress: (p) => {
-        if (!json && p.stage !== "bundling") this.note(`${p.service}: ${p.stage}${p.detail && p.stage !== "failed" ? ` ${p.detail}` : ""}`);
+        if (!json && p.stage !== "bundling")
+          this.note(`${p.service}: ${p.stage}${p.detail && p.stage !== "failed" ? ` ${p.detail}` : ""}`);
       },
     });
     for (const r of results) if (!r.ok) this.note(`${this.color("red", "error:")} ${r.service}: ${r.error.message}`);
@@ -55,7 +71,15 @@ export default class Build extends BaseCommand {
       baseImage: project.image.baseImage,
       images: results.map((r) =>
         r.ok
-          ? { service: r.service, ok: true, tag: r.image.tag, version: r.image.version, image: r.image.localRef, built: r.image.built, seconds: r.image.seconds }
+          ? {
+              service: r.service,
+              ok: true,
+              tag: r.image.tag,
+              version: r.image.version,
+              image: r.image.localRef,
+              built: r.image.built,
+              seconds: r.image.seconds,
+            }
           : { service: r.service, ok: false, error: r.error.message },
       ),
     };

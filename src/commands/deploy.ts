@@ -19,7 +19,8 @@ export type DeployJson = DeployResult & { platform: "local" | "ecs"; images?: Pu
 export type DeployPlanJson = DeployPlan;
 
 export default class Deploy extends BaseCommand {
-  static override summary = "Roll out the services whose build changed: new instances first, old ones drained once the new ones answer.";
+  static override summary =
+    "Roll out the services whose build changed: new instances first, old ones drained once the new ones answer.";
   static override description =
     "Builds every service (or SERVICES), skips those whose content hash equals the running version, and rolls the others out in parallel. " +
     "On ecs targets images are pushed to the target's registry and each service gets a new task-definition revision pinned by digest. " +
@@ -36,21 +37,44 @@ export default class Deploy extends BaseCommand {
   static override flags = {
     ...targetFlags,
     concurrency: Flags.integer({ description: "Services rolled out at once.", default: 6, min: 1, max: 64 }),
-    timeout: durationFlag({ description: "How long new instances of one service may take to become healthy (default: 1m local, 10m ecs)." }),
+    timeout: durationFlag({
+      description: "How long new instances of one service may take to become healthy (default: 1m local, 10m ecs).",
+    }),
     "dry-run": Flags.boolean({ description: "Show what would change and the exact API calls, making none." }),
-    yes: Flags.boolean({ char: "y", description: "Deploy to a `confirm: true` target without asking (required without a terminal)." }),
-    rollback: Flags.boolean({ description: "Roll a failed service back to its previous revision (ecs; --no-rollback leaves it as it failed).", default: true, allowNo: true }),
-    engine: Flags.option({ options: ENGINE_NAMES, description: "Image builder for ecs targets (default: docker when its engine answers, else buildah)." })(),
-    "base-image": Flags.string({ description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim)." }),
+    yes: Flags.boolean({
+      char: "y",
+      description: "Deploy to a `confirm: true` target without asking (required without a terminal).",
+    }),
+    rollback: Flags.boolean({
+      description: "Roll a failed service back to its previous revision (ecs; --no-rollback leaves it as it failed).",
+      default: true,
+      allowNo: true,
+    }),
+    engine: Flags.option({
+      options: ENGINE_NAMES,
+      description: "Image builder for ecs targets (default: docker when its engine answers, else buildah).",
+    })(),
+    "base-image": Flags.string({
+      description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim).",
+    }),
     "create-repos": Flags.boolean({ description: "Create missing ECR repositories (scan on push, immutable tags)." }),
-    "poll-interval": durationFlag({ description: "How often to ask the platform (default: 3s ecs, 250ms local).", hidden: true }),
+    "poll-interval": durationFlag({
+      description: "How often to ask the platform (default: 3s ecs, 250ms local).",
+      hidden: true,
+    }),
   };
 
   async run(): Promise<DeployJson | DeployPlanJson> {
     const { argv, flags } = await this.parse(Deploy);
     const services = (argv as string[]).filter(Boolean);
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
-    const common = { cwd: process.cwd(), services, engine: flags.engine, baseImage: flags["base-image"], createRepos: flags["create-repos"] };
+    const common = {
+      cwd: process.cwd(),
+      services,
+      engine: flags.engine,
+      baseImage: flags["base-image"],
+      createRepos: flags["create-repos"],
+    };
     if (flags["dry-run"]) {
       const plan = await planForTarget(ctx, common);
       this.out(planLines(plan).join("\n"));
@@ -59,7 +83,12 @@ export default class Deploy extends BaseCommand {
     }
     if (ctx.target.confirm && !flags.yes) await this.confirmTarget(ctx);
 
-    const t = await openDeployTarget(ctx, { ...common, rollback: flags.rollback, dryRun: false, onImage: (p) => reporter.image(p) });
+    const t = await openDeployTarget(ctx, {
+      ...common,
+      rollback: flags.rollback,
+      dryRun: false,
+      onImage: (p) => reporter.image(p),
+    });
     // lines in CI, without a terminal and under --json; the live view on a terminal (nothing else prints while it is up)
     const reporter = deployReporter({
       mode: this.mode,
@@ -89,7 +118,12 @@ export default class Deploy extends BaseCommand {
       await reporter.close().finally(() => t.close());
     }
     this.setExit(deployExitCode(result));
-    this.out(renderTable(["SERVICE", "ACTION", "FROM", "TO", "SECONDS"], result.services.map((s) => [s.name, s.action, s.from ?? "-", s.to ?? "-", s.seconds])));
+    this.out(
+      renderTable(
+        ["SERVICE", "ACTION", "FROM", "TO", "SECONDS"],
+        result.services.map((s) => [s.name, s.action, s.from ?? "-", s.to ?? "-", s.seconds]),
+      ),
+    );
     const images = t.images();
     return { ...result, platform: ctx.target.platform, ...(images.length ? { images } : {}) };
   }
@@ -98,8 +132,13 @@ export default class Deploy extends BaseCommand {
   private async confirmTarget(ctx: PlatformContext): Promise<void> {
     const where = ctx.target.platform === "ecs" ? `${ctx.target.cluster} in ${ctx.target.region}` : "the local fleet";
     if (!canPrompt()) {
-      throw new UsageError(`target "${ctx.targetName}" asks for confirmation (confirm: true in gs.yaml) and there is no terminal to ask on`, "pass --yes to deploy", "confirmation_required");
+      throw new UsageError(
+        `target "${ctx.targetName}" asks for confirmation (confirm: true in gs.yaml) and there is no terminal to ask on`,
+        "pass --yes to deploy",
+        "confirmation_required",
+      );
     }
-    if (!(await confirm(`Deploy to ${ctx.targetName} (${where})?`))) throw new GsError("deploy cancelled: nothing was changed", { code: "cancelled" });
+    if (!(await confirm(`Deploy to ${ctx.targetName} (${where})?`)))
+      throw new GsError("deploy cancelled: nothing was changed", { code: "cancelled" });
   }
 }

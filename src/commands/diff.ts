@@ -11,22 +11,36 @@ import { platformContext } from "../lib/platform/open-platform.js";
 export type DiffJson = DeployPlan;
 
 export default class Diff extends BaseCommand {
-  static override summary = "Show what `gs deploy` would change: services and why, images to push, task-definition diffs, the exact API calls.";
-  static override description = "The same plan as `gs deploy --dry-run`. Makes only reads (ecs: DescribeServices, DescribeTaskDefinition, DescribeImages); builds nothing but the local bundles the image tags are hashed from.";
-  static override examples = [`<%= config.bin %> diff --target prod`, `<%= config.bin %> diff auth payment --target prod --json`];
+  static override summary =
+    "Show what `gs deploy` would change: services and why, images to push, task-definition diffs, the exact API calls.";
+  static override description =
+    "The same plan as `gs deploy --dry-run`. Makes only reads (ecs: DescribeServices, DescribeTaskDefinition, DescribeImages); builds nothing but the local bundles the image tags are hashed from.";
+  static override examples = [
+    `<%= config.bin %> diff --target prod`,
+    `<%= config.bin %> diff auth payment --target prod --json`,
+  ];
   static override strict = false;
   static override args = { services: Args.string({ description: "Services to compare (default: all)." }) };
   static override flags = {
     ...targetFlags,
-    "base-image": Flags.string({ description: "Base image the tags are hashed with (default: GS_BASE_IMAGE or node:20-slim)." }),
-    "create-repos": Flags.boolean({ description: "Plan with missing ECR repositories created, as `gs deploy --create-repos` would." }),
+    "base-image": Flags.string({
+      description: "Base image the tags are hashed with (default: GS_BASE_IMAGE or node:20-slim).",
+    }),
+    "create-repos": Flags.boolean({
+      description: "Plan with missing ECR repositories created, as `gs deploy --create-repos` would.",
+    }),
   };
 
   async run(): Promise<DiffJson> {
     const { argv, flags } = await this.parse(Diff);
     const services = (argv as string[]).filter(Boolean);
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
-    const plan = await planForTarget(ctx, { cwd: process.cwd(), services, baseImage: flags["base-image"], createRepos: flags["create-repos"] });
+    const plan = await planForTarget(ctx, {
+      cwd: process.cwd(),
+      services,
+      baseImage: flags["base-image"],
+      createRepos: flags["create-repos"],
+    });
     this.out(planLines(plan).join("\n"));
     if (plan.summary.failed) this.setExit(EXIT.failed);
     return plan;

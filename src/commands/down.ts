@@ -20,7 +20,10 @@ export default class Down extends BaseCommand {
     const r = await downLocalFleet(ctx, { purge: flags.purge });
     const purged = r.purged ? `; deleted ${ctx.paths.home}` : "";
     if (r.wasRunning) this.note(`the local fleet is stopped${purged}`);
-    else this.note(`the local fleet was not running${r.leftovers ? ` (stopped ${r.leftovers} leftover processes)` : ""}${purged}`);
+    else
+      this.note(
+        `the local fleet was not running${r.leftovers ? ` (stopped ${r.leftovers} leftover processes)` : ""}${purged}`,
+      );
     return r;
   }
 }

@@ -12,8 +12,13 @@ export interface LogsJson {
 }
 
 export default class Logs extends BaseCommand {
-  static override summary = "Print a service's instance logs, newest last, each line prefixed with its instance (ecs: from CloudWatch Logs).";
-  static override examples = [`<%= config.bin %> logs auth`, `<%= config.bin %> logs auth --since 10m`, `<%= config.bin %> logs payment -f --instance payment-3fa2b1`];
+  static override summary =
+    "Print a service's instance logs, newest last, each line prefixed with its instance (ecs: from CloudWatch Logs).";
+  static override examples = [
+    `<%= config.bin %> logs auth`,
+    `<%= config.bin %> logs auth --since 10m`,
+    `<%= config.bin %> logs payment -f --instance payment-3fa2b1`,
+  ];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
   static override flags = {
     ...targetFlags,
@@ -24,7 +29,8 @@ export default class Logs extends BaseCommand {
 
   async run(): Promise<LogsJson> {
     const { args, flags } = await this.parse(Logs);
-    if (flags.follow && this.jsonEnabled()) throw new UsageError("--follow cannot be combined with --json", "drop one of them");
+    if (flags.follow && this.jsonEnabled())
+      throw new UsageError("--follow cannot be combined with --json", "drop one of them");
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
     const { platform, nc, close } = await openPlatform(ctx, { requireRunning: false });
     const abort = new AbortController();
@@ -37,7 +43,12 @@ export default class Logs extends BaseCommand {
         throw new UsageError(`no logs of ${args.service} in ${ctx.paths.logs}`, "start the fleet with `gs up`");
       }
       const since = flags.since === undefined ? undefined : Date.now() - flags.since;
-      for await (const line of platform.logs(args.service, { since, instance: flags.instance, follow: flags.follow, signal: abort.signal })) {
+      for await (const line of platform.logs(args.service, {
+        since,
+        instance: flags.instance,
+        follow: flags.follow,
+        signal: abort.signal,
+      })) {
         if (this.jsonEnabled()) lines.push(line);
         else this.out(`${line.instance} | ${line.text}`);
       }

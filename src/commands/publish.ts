@@ -32,14 +32,24 @@ export default class Publish extends BaseCommand {
   async run(): Promise<PublishJson> {
     const { args, flags } = await this.parse(Publish);
     const bytes = readData({ arg: args.data, file: flags["data-file"] });
-    const json = flags.raw ? undefined : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
+    const json = flags.raw
+      ? undefined
+      : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
     const registry = loadRegistryForSubject({ cwd: process.cwd(), extra: flags.proto, subject: args.subject });
-    const opts = { subject: args.subject, json, raw: flags.raw ? new Uint8Array(bytes) : undefined, headers: parseHeaders(flags.header), count: flags.count };
+    const opts = {
+      subject: args.subject,
+      json,
+      raw: flags.raw ? new Uint8Array(bytes) : undefined,
+      headers: parseHeaders(flags.header),
+      count: flags.count,
+    };
     const prepared = preparePublish(registry, opts);
     const { nc } = await openNats(flags);
     try {
       const result = await publish(nc, prepared, opts);
-      this.note(`published ${result.count} × ${formatBytes(result.bytes)} to ${result.subject}${result.type ? ` (${result.type})` : ""}`);
+      this.note(
+        `published ${result.count} × ${formatBytes(result.bytes)} to ${result.subject}${result.type ? ` (${result.type})` : ""}`,
+      );
       return result;
     } finally {
       await nc.close();

@@ -29,23 +29,46 @@ export interface PushJson {
 
 export default class Push extends BaseCommand {
   static override summary = "Push service images to the target's registry (ECR), skipping tags already there.";
-  static override description = "Builds what is missing, logs in to ECR (the token is never printed), skips images whose tag the repository already holds, pushes the rest and records each digest.";
-  static override examples = ["<%= config.bin %> push --target prod", "<%= config.bin %> push auth --target prod --create-repos", "<%= config.bin %> push --target prod --json"];
+  static override description =
+    "Builds what is missing, logs in to ECR (the token is never printed), skips images whose tag the repository already holds, pushes the rest and records each digest.";
+  static override examples = [
+    "<%= config.bin %> push --target prod",
+    "<%= config.bin %> push auth --target prod --create-repos",
+    "<%= config.bin %> push --target prod --json",
+  ];
   static override strict = false;
   static override args = { services: Args.string({ description: "Services to push (default: all in gs.yaml)." }) };
   static override flags = {
-    target: Flags.string({ char: "t", description: "ecs target from gs.yaml whose registry receives the images.", env: "GS_TARGET" }),
+    target: Flags.string({
+      char: "t",
+      description: "ecs target from gs.yaml whose registry receives the images.",
+      env: "GS_TARGET",
+    }),
     config: Flags.string({ description: "Path of gs.yaml.", env: "GS_CONFIG" }),
     "create-repos": Flags.boolean({ description: "Create missing repositories (scan on push, immutable tags)." }),
-    engine: Flags.option({ options: ENGINE_NAMES, description: "Image builder (default: docker when its engine answers, else buildah)." })(),
-    "base-image": Flags.string({ description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim)." }),
+    engine: Flags.option({
+      options: ENGINE_NAMES,
+      description: "Image builder (default: docker when its engine answers, else buildah).",
+    })(),
+    "base-image": Flags.string({
+      description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim).",
+    }),
   };
 
   async run(): Promise<PushJson> {
     const { argv, flags } = await this.parse(Push);
-    const project = imageProject({ cwd: process.cwd(), config: flags.config, services: argv as string[], baseImage: flags["base-image"] });
+    const project = imageProject({
+      cwd: process.cwd(),
+      config: flags.config,
+      services: argv as string[],
+      baseImage: flags["base-image"],
+    });
     const { name, target } = resolveTarget(project.cfg, flags.target);
-    if (target.platform !== "ecs") throw new UsageError(`target "${name}" has no registry (it runs on ${target.platform})`, "pick an ecs target with --target");
+    if (target.platform !== "ecs")
+      throw new UsageError(
+        `target "${name}" has no registry (it runs on ${target.platform})`,
+        "pick an ecs target with --target",
+      );
     const registry = await openRegistry(target.registry, { region: target.region, profile: target.profile });
     const engine = await selectEngine(flags.engine);
     const json = this.jsonEnabled();
@@ -56,10 +79,15 @@ export default class Push extends BaseCommand {
       engine,
       createRepos: flags["create-repos"],
       onProgress: (p) => {
-        if (!json && p.stage !== "checking" && p.stage !== "failed") this.note(`${p.service}: ${p.stage}${p.detail ? ` ${p.detail}` : ""}`);
+        if (!json && p.stage !== "checking" && p.stage !== "failed")
+          this.note(`${p.service}: ${p.stage}${p.detail ? ` ${p.detail}` : ""}`);
       },
     });
-    for (const r of results) if (!r.ok) this.note(`${this.color("red", "error:")} ${r.service}: ${r.error.message}${"hint" in r.error && r.error.hint ? ` — ${String(r.error.hint)}` : ""}`);
+    for (const r of results)
+      if (!r.ok)
+        this.note(
+          `${this.color("red", "error:")} ${r.service}: ${r.error.message}${"hint" in r.error && r.error.hint ? ` — ${String(r.error.hint)}` : ""}`,
+        );
     const pushed = results.filter((r) => r.ok && r.image.pushed).length;
     const present = results.filter((r) => r.ok && !r.image.pushed).length;
     this.out(`${pushed} pushed, ${present} already in ${target.registry}, ${results.length - pushed - present} failed`);
@@ -67,7 +95,9 @@ export default class Push extends BaseCommand {
     return {
       target: name,
       registry: target.registry,
-      images: results.map((r) => (r.ok ? { ok: true, ...r.image } : { service: r.service, ok: false, error: r.error.message })),
+      images: results.map((r) =>
+        r.ok ? { ok: true, ...r.image } : { service: r.service, ok: false, error: r.error.message },
+      ),
     };
   }
 }

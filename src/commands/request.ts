@@ -10,7 +10,8 @@ import { openNats } from "../nats-session.js";
 export type RequestJson = RequestResult;
 
 export default class Request extends BaseCommand {
-  static override summary = "Send a request to a service and print the reply (JSON in, protobuf on the wire, JSON out).";
+  static override summary =
+    "Send a request to a service and print the reply (JSON in, protobuf on the wire, JSON out).";
   static override description =
     "DATA is JSON for the rpc's request type, encoded with the .proto files in proto/. The reply is decoded with the response type. " +
     "An error reply (Nats-Service-Error headers) prints its code and message and exits 1.";
@@ -29,13 +30,19 @@ export default class Request extends BaseCommand {
     raw: Flags.boolean({ description: "Send DATA as bytes and print the reply raw (no protobuf)." }),
     header: Flags.string({ char: "H", description: "Header KEY=VALUE (repeatable).", multiple: true }),
     count: Flags.integer({ description: "Send the request N times, one after another.", default: 1, min: 1 }),
-    replies: Flags.integer({ description: "Gather up to N replies per request within the timeout.", default: 1, min: 1 }),
+    replies: Flags.integer({
+      description: "Gather up to N replies per request within the timeout.",
+      default: 1,
+      min: 1,
+    }),
   };
 
   async run(): Promise<RequestJson> {
     const { args, flags } = await this.parse(Request);
     const bytes = readData({ arg: args.data, file: flags["data-file"] });
-    const json = flags.raw ? undefined : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
+    const json = flags.raw
+      ? undefined
+      : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
     const registry = loadRegistryForSubject({ cwd: process.cwd(), extra: flags.proto, subject: args.subject });
     const opts = {
       subject: args.subject,
@@ -54,7 +61,10 @@ export default class Request extends BaseCommand {
         const pretty = this.mode === "tty";
         for (const r of result.replies) {
           this.note(this.color("dim", `← ${result.subject} ${formatDuration(r.rtt_ms)} ${formatBytes(r.bytes)}`));
-          const body = "text" in r.reply && Object.keys(r.reply).length === 1 ? String(r.reply.text) : JSON.stringify(r.reply, null, pretty ? 2 : undefined);
+          const body =
+            "text" in r.reply && Object.keys(r.reply).length === 1
+              ? String(r.reply.text)
+              : JSON.stringify(r.reply, null, pretty ? 2 : undefined);
           this.out(body);
         }
       }

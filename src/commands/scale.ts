@@ -25,7 +25,8 @@ export default class Scale extends BaseCommand {
   async run(): Promise<ScaleJson> {
     const { args, flags } = await this.parse(Scale);
     const count = Number(args.count);
-    if (!/^\d+$/.test(args.count) || count > 100) throw new UsageError(`bad count "${args.count}"`, "pass a whole number from 0 to 100");
+    if (!/^\d+$/.test(args.count) || count > 100)
+      throw new UsageError(`bad count "${args.count}"`, "pass a whole number from 0 to 100");
     const ctx = localContext({ cwd: process.cwd(), config: flags.config, target: flags.target, command: "scale" });
     const { platform, close } = await openLocalPlatform(ctx.targetName, ctx.paths);
     try {

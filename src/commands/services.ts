@@ -12,12 +12,19 @@ export interface ServicesJson {
 
 export default class Services extends BaseCommand {
   static override summary = "Discover running services over the NATS micro protocol ($SRV.PING / INFO / STATS).";
-  static override examples = [`<%= config.bin %> services`, `<%= config.bin %> services --name payment --endpoints`, `<%= config.bin %> services --json`];
+  static override examples = [
+    `<%= config.bin %> services`,
+    `<%= config.bin %> services --name payment --endpoints`,
+    `<%= config.bin %> services --json`,
+  ];
   static override flags = {
     ...natsFlags,
     ...targetFlags,
     name: Flags.string({ description: "Only this service." }),
-    endpoints: Flags.boolean({ char: "e", description: "Also list each service's subjects with request and response types." }),
+    endpoints: Flags.boolean({
+      char: "e",
+      description: "Also list each service's subjects with request and response types.",
+    }),
     wait: Flags.string({ description: "How long to wait for answers.", default: "1s", hidden: true }),
   };
 
@@ -31,18 +38,40 @@ export default class Services extends BaseCommand {
       await nc.close();
     }
     if (!this.jsonEnabled()) {
-      if (services.length === 0) this.note(`no services answer on ${url}${flags.name ? ` named ${flags.name}` : ""} — start the fleet with \`gs up\``);
+      if (services.length === 0)
+        this.note(
+          `no services answer on ${url}${flags.name ? ` named ${flags.name}` : ""} — start the fleet with \`gs up\``,
+        );
       else {
         this.out(
           renderTable(
             ["SERVICE", "VERSION", "INSTANCES", "REQUESTS", "ERRORS", "AVG"],
-            services.map((s) => [s.name, s.versions.join(","), s.instances.length, s.requests, s.errors, s.requests ? formatDuration(s.average_ms) : "-"]),
+            services.map((s) => [
+              s.name,
+              s.versions.join(","),
+              s.instances.length,
+              s.requests,
+              s.errors,
+              s.requests ? formatDuration(s.average_ms) : "-",
+            ]),
           ),
         );
         if (flags.endpoints) {
           for (const s of services) {
             this.out(`\n${s.name}`);
-            this.out(renderTable(["  SUBJECT", "REQUEST", "RESPONSE", "REQUESTS", "ERRORS", "AVG"], s.endpoints.map((e) => [`  ${e.subject}`, e.request ?? "?", e.response ?? "?", e.requests, e.errors, e.requests ? formatDuration(e.average_ms) : "-"])));
+            this.out(
+              renderTable(
+                ["  SUBJECT", "REQUEST", "RESPONSE", "REQUESTS", "ERRORS", "AVG"],
+                s.endpoints.map((e) => [
+                  `  ${e.subject}`,
+                  e.request ?? "?",
+                  e.response ?? "?",
+                  e.requests,
+                  e.errors,
+                  e.requests ? formatDuration(e.average_ms) : "-",
+                ]),
+              ),
+            );
           }
         }
       }

@@ -5,7 +5,13 @@ import { durationFlag, targetFlags } from "../flags.js";
 import { EXIT, GsError } from "../lib/output/errors.js";
 import { renderTable } from "../lib/output/format.js";
 import { colorEnabled } from "../lib/output/mode.js";
-import { openPlatform, platformContext, type OpenedPlatform, type OpenPlatformOptions, type PlatformContext } from "../lib/platform/open-platform.js";
+import {
+  openPlatform,
+  platformContext,
+  type OpenedPlatform,
+  type OpenPlatformOptions,
+  type PlatformContext,
+} from "../lib/platform/open-platform.js";
 import { FleetStore } from "../lib/status/fleet-store.js";
 import { gatherStatus, isUnhealthy, type StatusReport } from "../lib/status/status.js";
 import { snapshotUnhealthy } from "../lib/status/watch-output.js";
@@ -25,15 +31,22 @@ export default class Status extends BaseCommand {
   ];
   static override flags = {
     ...targetFlags,
-    check: Flags.boolean({ description: "Exit 5 when a service is below its desired count or silent on NATS (with --watch: as of the last poll)." }),
-    watch: Flags.boolean({ char: "w", description: "Keep watching: a live dashboard on a terminal, one line per change otherwise, NDJSON with --json." }),
+    check: Flags.boolean({
+      description:
+        "Exit 5 when a service is below its desired count or silent on NATS (with --watch: as of the last poll).",
+    }),
+    watch: Flags.boolean({
+      char: "w",
+      description: "Keep watching: a live dashboard on a terminal, one line per change otherwise, NDJSON with --json.",
+    }),
     interval: durationFlag({ description: "With --watch: how often each source is polled.", default: 2000 }),
   };
 
   async run(): Promise<StatusJson | undefined> {
     const { flags } = await this.parse(Status);
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
-    const notUp = (err: unknown) => (flags.check && err instanceof GsError ? new GsError(err.message, { ...err.opts, exit: EXIT.unhealthy }) : err);
+    const notUp = (err: unknown) =>
+      flags.check && err instanceof GsError ? new GsError(err.message, { ...err.opts, exit: EXIT.unhealthy }) : err;
     if (flags.watch) return this.watch(ctx, flags.interval, flags.check, notUp);
 
     const { opened, nc } = await openFleet(ctx, notUp);
@@ -46,16 +59,32 @@ export default class Status extends BaseCommand {
     this.out(
       renderTable(
         ["SERVICE", "DESIRED", "RUNNING", "PENDING", "RESPONDING", "RESTARTS", "VERSION", "STATE"],
-        report.services.map((s) => [s.name, s.desired, s.running, s.pending, s.responding, s.restarts, s.version ?? "-", s.state]),
+        report.services.map((s) => [
+          s.name,
+          s.desired,
+          s.running,
+          s.pending,
+          s.responding,
+          s.restarts,
+          s.version ?? "-",
+          s.state,
+        ]),
       ),
     );
     const t = report.totals;
-    this.note(`${t.healthy}/${t.services} services healthy, ${t.running}/${t.desired} instances running (target ${report.target})`);
+    this.note(
+      `${t.healthy}/${t.services} services healthy, ${t.running}/${t.desired} instances running (target ${report.target})`,
+    );
     if (flags.check && report.services.some(isUnhealthy)) this.setExit(EXIT.unhealthy);
     return report;
   }
 
-  private async watch(ctx: PlatformContext, intervalMs: number, check: boolean, notUp: (e: unknown) => unknown): Promise<undefined> {
+  private async watch(
+    ctx: PlatformContext,
+    intervalMs: number,
+    check: boolean,
+    notUp: (e: unknown) => unknown,
+  ): Promise<undefined> {
     // unlike a one-shot command, the watch keeps its NATS connection through outages (reconnecting
     // forever, on the local platform), so NATS going down shows as "NATS down" and the dashboard
     // recovers on its own when it comes back
@@ -70,7 +99,15 @@ export default class Status extends BaseCommand {
     const mode = this.mode === "tty" && !process.stderr.isTTY ? "plain" : this.mode;
     try {
       const store = new FleetStore({ platform: opened.platform, nc, natsServer, intervalMs });
-      const last = await watchStatus({ mode, store, color: colorEnabled(process.stderr), stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, signal: stop.signal });
+      const last = await watchStatus({
+        mode,
+        store,
+        color: colorEnabled(process.stderr),
+        stdout: process.stdout,
+        stderr: process.stderr,
+        stdin: process.stdin,
+        signal: stop.signal,
+      });
       if (check && (!last || snapshotUnhealthy(last))) this.setExit(EXIT.unhealthy);
     } finally {
       process.off("SIGINT", onSignal);
@@ -82,7 +119,11 @@ export default class Status extends BaseCommand {
 }
 
 /** The target's platform and its NATS; with --check, a fleet that is not up is unhealthy. */
-async function openFleet(ctx: PlatformContext, notUp: (e: unknown) => unknown, opts?: OpenPlatformOptions): Promise<{ opened: OpenedPlatform; nc: NatsConnection }> {
+async function openFleet(
+  ctx: PlatformContext,
+  notUp: (e: unknown) => unknown,
+  opts?: OpenPlatformOptions,
+): Promise<{ opened: OpenedPlatform; nc: NatsConnection }> {
   let opened: OpenedPlatform | undefined;
   try {
     opened = await openPlatform(ctx, opts);

@@ -22,9 +22,16 @@ export interface EventEntry {
 export type SubjectsJson = SubjectEntry[] | EventEntry[];
 
 export default class Subjects extends BaseCommand {
-  static override summary = "List every rpc subject in proto/ with its request and response types and an example request.";
-  static override description = "Subjects are derived from the proto service definitions: rpc StartQuest of quest_system.v1.QuestSystemService answers on quest-system.start-quest.";
-  static override examples = [`<%= config.bin %> subjects`, `<%= config.bin %> subjects --service payment --examples`, `<%= config.bin %> subjects --events`, `<%= config.bin %> subjects --json`];
+  static override summary =
+    "List every rpc subject in proto/ with its request and response types and an example request.";
+  static override description =
+    "Subjects are derived from the proto service definitions: rpc StartQuest of quest_system.v1.QuestSystemService answers on quest-system.start-quest.";
+  static override examples = [
+    `<%= config.bin %> subjects`,
+    `<%= config.bin %> subjects --service payment --examples`,
+    `<%= config.bin %> subjects --events`,
+    `<%= config.bin %> subjects --json`,
+  ];
   static override flags = {
     ...protoFlags,
     service: Flags.string({ description: "Only this service's subjects." }),
@@ -36,18 +43,45 @@ export default class Subjects extends BaseCommand {
     const { flags } = await this.parse(Subjects);
     const registry = loadRegistry({ cwd: process.cwd(), extra: flags.proto });
     if (flags.events) {
-      const events = registry.events.filter((e) => !flags.service || e.service === flags.service).sort((a, b) => a.subject.localeCompare(b.subject));
-      this.out(renderTable(["SUBJECT", "SERVICE", "MESSAGE"], events.map((e) => [e.subject, e.service, e.type.fullName.slice(1)])));
-      return events.map((e) => ({ subject: e.subject, service: e.service, message: e.type.fullName.slice(1), example: exampleJson(e.type) }));
+      const events = registry.events
+        .filter((e) => !flags.service || e.service === flags.service)
+        .sort((a, b) => a.subject.localeCompare(b.subject));
+      this.out(
+        renderTable(
+          ["SUBJECT", "SERVICE", "MESSAGE"],
+          events.map((e) => [e.subject, e.service, e.type.fullName.slice(1)]),
+        ),
+      );
+      return events.map((e) => ({
+        subject: e.subject,
+        service: e.service,
+        message: e.type.fullName.slice(1),
+        example: exampleJson(e.type),
+      }));
     }
     const entries: SubjectEntry[] = registry.rpcs
       .filter((r) => !flags.service || r.service === flags.service)
       .sort((a, b) => a.subject.localeCompare(b.subject))
-      .map((r) => ({ subject: r.subject, service: r.service, rpc: `${r.protoService}.${r.method}`, request: r.request.fullName.slice(1), response: r.response.fullName.slice(1), example: exampleJson(r.request) }));
+      .map((r) => ({
+        subject: r.subject,
+        service: r.service,
+        rpc: `${r.protoService}.${r.method}`,
+        request: r.request.fullName.slice(1),
+        response: r.response.fullName.slice(1),
+        example: exampleJson(r.request),
+      }));
     if (flags.examples) {
-      for (const e of entries) this.out(`${e.subject}  ${e.request} -> ${e.response}\n  gs request ${e.subject} '${JSON.stringify(e.example)}'`);
+      for (const e of entries)
+        this.out(
+          `${e.subject}  ${e.request} -> ${e.response}\n  gs request ${e.subject} '${JSON.stringify(e.example)}'`,
+        );
     } else {
-      this.out(renderTable(["SUBJECT", "REQUEST", "RESPONSE"], entries.map((e) => [e.subject, e.request, e.response])));
+      this.out(
+        renderTable(
+          ["SUBJECT", "REQUEST", "RESPONSE"],
+          entries.map((e) => [e.subject, e.request, e.response]),
+        ),
+      );
     }
     return entries;
   }

@@ -9,10 +9,17 @@ import { openNats } from "../nats-session.js";
 export type SubscribeJsonLine = ReceivedMessage;
 
 export default class Subscribe extends BaseCommand {
-  static override summary = "Print messages on a subject, decoded with their proto types (hex and base64 for unknown ones).";
-  static override description = "With --json, prints one JSON object per message (NDJSON). Stops after --count messages, or on Ctrl-C.";
-  static override examples = [`<%= config.bin %> subscribe 'events.>'`, `<%= config.bin %> subscribe events.payment.purchase-completed --count 1 --json`];
-  static override args = { subject: Args.string({ description: "Subject; * and > wildcards allowed.", required: true }) };
+  static override summary =
+    "Print messages on a subject, decoded with their proto types (hex and base64 for unknown ones).";
+  static override description =
+    "With --json, prints one JSON object per message (NDJSON). Stops after --count messages, or on Ctrl-C.";
+  static override examples = [
+    `<%= config.bin %> subscribe 'events.>'`,
+    `<%= config.bin %> subscribe events.payment.purchase-completed --count 1 --json`,
+  ];
+  static override args = {
+    subject: Args.string({ description: "Subject; * and > wildcards allowed.", required: true }),
+  };
   static override flags = {
     ...natsFlags,
     ...targetFlags,
@@ -29,17 +36,28 @@ export default class Subscribe extends BaseCommand {
     const { nc } = await openNats(flags);
     const json = this.jsonEnabled();
     const pretty = this.mode === "tty";
-    const s = subscribe(nc, registry, { subject: args.subject, count: flags.count, queue: flags.queue, raw: flags.raw }, (m) => {
-      if (json) {
-        process.stdout.write(JSON.stringify(m) + "\n");
-        return;
-      }
-      const head = `[${m.received.slice(11, 23)}] ${m.subject}${m.type ? ` ${m.type}` : ""} ${formatBytes(m.bytes)}`;
-      if (pretty) this.out(`${this.color("cyan", head)}\n${JSON.stringify(m.data, null, 2)}`);
-      else this.out(`${head} ${JSON.stringify(m.data)}`);
-    });
+    const s = subscribe(
+      nc,
+      registry,
+      { subject: args.subject, count: flags.count, queue: flags.queue, raw: flags.raw },
+      (m) => {
+        if (json) {
+          process.stdout.write(JSON.stringify(m) + "\n");
+          return;
+        }
+        const head = `[${m.received.slice(11, 23)}] ${m.subject}${m.type ? ` ${m.type}` : ""} ${formatBytes(m.bytes)}`;
+        if (pretty) this.out(`${this.color("cyan", head)}\n${JSON.stringify(m.data, null, 2)}`);
+        else this.out(`${head} ${JSON.stringify(m.data)}`);
+      },
+    );
     await nc.flush();
-    if (!json) this.note(this.color("dim", `listening on ${args.subject}${flags.count ? ` for ${flags.count} message(s)` : " (Ctrl-C to stop)"}`));
+    if (!json)
+      this.note(
+        this.color(
+          "dim",
+          `listening on ${args.subject}${flags.count ? ` for ${flags.count} message(s)` : " (Ctrl-C to stop)"}`,
+        ),
+      );
     const onSignal = () => void s.stop();
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);

@@ -17,17 +17,32 @@ export interface UpJson {
 }
 
 export default class Up extends BaseCommand {
-  static override summary = "Start the local fleet: nats-server with JetStream and every service as supervised processes.";
+  static override summary =
+    "Start the local fleet: nats-server with JetStream and every service as supervised processes.";
   static override description =
     "Builds each service (esbuild, content-hashed), starts nats-server on free loopback ports and each service at its desired count, " +
     "restarts instances that exit, and stays in the foreground until Ctrl-C. Everything lives in .gs/.";
-  static override examples = [`<%= config.bin %> up`, `<%= config.bin %> up --detach`, `<%= config.bin %> up --services auth,settings --replicas 1 --cluster 3`, `<%= config.bin %> up --detach --secure --cluster 3`];
+  static override examples = [
+    `<%= config.bin %> up`,
+    `<%= config.bin %> up --detach`,
+    `<%= config.bin %> up --services auth,settings --replicas 1 --cluster 3`,
+    `<%= config.bin %> up --detach --secure --cluster 3`,
+  ];
   static override flags = {
     ...targetFlags,
-    detach: Flags.boolean({ char: "d", description: "Run in the background; return once every service answers over NATS." }),
-    cluster: Flags.string({ description: "nats-server nodes: 1, or 3 for a JetStream cluster (default: the target's).", options: ["1", "3"] }),
+    detach: Flags.boolean({
+      char: "d",
+      description: "Run in the background; return once every service answers over NATS.",
+    }),
+    cluster: Flags.string({
+      description: "nats-server nodes: 1, or 3 for a JetStream cluster (default: the target's).",
+      options: ["1", "3"],
+    }),
     services: Flags.string({ description: "Only these services, comma-separated." }),
-    secure: Flags.boolean({ description: "Mutual TLS on every connection and route (a local CA under .gs/secure), and one NATS user per service allowed only its own subjects." }),
+    secure: Flags.boolean({
+      description:
+        "Mutual TLS on every connection and route (a local CA under .gs/secure), and one NATS user per service allowed only its own subjects.",
+    }),
     replicas: Flags.integer({ description: "Desired count of every service (default: gs.yaml's).", min: 0, max: 100 }),
     timeout: durationFlag({ description: "How long to wait for every service to answer.", default: 120_000 }),
     // internal: what `--detach` runs in the background
@@ -48,7 +63,10 @@ export default class Up extends BaseCommand {
     const r = await upLocalFleet(
       ctx,
       {
-        services: flags.services?.split(",").map((s) => s.trim()).filter(Boolean),
+        services: flags.services
+          ?.split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
         replicas: flags.replicas,
         cluster: flags.cluster ? (Number(flags.cluster) as 1 | 3) : undefined,
         secure: flags.secure,
@@ -64,14 +82,27 @@ export default class Up extends BaseCommand {
       detached: r.detached,
       nats: r.nats,
       secure: r.secure,
-      services: r.services.map((s) => ({ name: s.name, desired: s.desired, running: s.running, version: s.version ?? null, state: s.state })),
+      services: r.services.map((s) => ({
+        name: s.name,
+        desired: s.desired,
+        running: s.running,
+        version: s.version ?? null,
+        state: s.state,
+      })),
     };
     if (r.alreadyUp) {
       const mismatch = flags.secure && !r.secure ? "; it runs without --secure: `gs down`, then `gs up --secure`" : "";
-      this.note(`the local fleet is already up (nats ${r.nats.url}, supervisor pid ${r.supervisorPid})${mismatch} — see \`gs status\`, or stop it with \`gs down\``);
+      this.note(
+        `the local fleet is already up (nats ${r.nats.url}, supervisor pid ${r.supervisorPid})${mismatch} — see \`gs status\`, or stop it with \`gs down\``,
+      );
       return json;
     }
-    this.out(renderTable(["SERVICE", "RUNNING", "DESIRED", "VERSION"], json.services.map((s) => [s.name, s.running, s.desired, s.version ?? "-"])));
+    this.out(
+      renderTable(
+        ["SERVICE", "RUNNING", "DESIRED", "VERSION"],
+        json.services.map((s) => [s.name, s.running, s.desired, s.version ?? "-"]),
+      ),
+    );
     if (r.detached || !r.supervisor) {
       this.note(`the local fleet is up on ${r.nats.url} — \`gs status\` shows it, \`gs down\` stops it`);
       return json;

@@ -101,7 +101,17 @@ describe("gs bench", () => {
     expect(open.doc.latency_ms.p90).toBeGreaterThan(300);
 
     // over 1000 requests, so that one outlier is beyond the 99.9th percentile
-    const closed = await bench(["bench.stall.closed", "--size", "32", "--concurrency", "1", "--workers", "1", "--requests", "1500"]);
+    const closed = await bench([
+      "bench.stall.closed",
+      "--size",
+      "32",
+      "--concurrency",
+      "1",
+      "--workers",
+      "1",
+      "--requests",
+      "1500",
+    ]);
     expect(closed.code).toBe(0);
     expect(closed.doc.latency_ms.max).toBeGreaterThanOrEqual(950);
     // the one slow reply held back every request behind it, so it is 1 sample in 1500: coordinated omission
@@ -128,7 +138,17 @@ describe("gs bench", () => {
         if (n === 300) sub.unsubscribe(); // gone: the rest find no responders
       }
     });
-    const { code, doc } = await bench(["bench.failing", "--size", "16", "--rate", "200", "--requests", "600", "--timeout", "300ms"]);
+    const { code, doc } = await bench([
+      "bench.failing",
+      "--size",
+      "16",
+      "--rate",
+      "200",
+      "--requests",
+      "600",
+      "--timeout",
+      "300ms",
+    ]);
     expect(code).toBe(0);
     expect(doc.requests).toBe(600);
     // the first request gs sends is its pre-flight check, outside the measured run
@@ -136,16 +156,47 @@ describe("gs bench", () => {
     expect(doc.errors_by_kind["error_reply:503"]).toBe(seen.errorReplies);
     expect(doc.errors_by_kind.timeout).toBeGreaterThanOrEqual(seen.dropped);
     expect(doc.errors_by_kind.no_responders).toBeGreaterThan(0);
-    expect(doc.errors_by_kind.timeout! + doc.errors_by_kind.no_responders!).toBe(600 - (seen.ok - 1) - seen.errorReplies);
+    expect(doc.errors_by_kind.timeout! + doc.errors_by_kind.no_responders!).toBe(
+      600 - (seen.ok - 1) - seen.errorReplies,
+    );
     expect(Object.keys(doc.errors_by_kind).sort()).toEqual(["error_reply:503", "no_responders", "timeout"]);
   });
 
   it("prints the documented --json shape, with protobuf vs JSON sizes, and saves it with --out", async () => {
     const out = path.join(tmp, "result.json");
-    const { code, doc } = await bench(["npc-behavior.decide", '{"npcId":"n1","archetype":"villager"}', "--rate", "500", "--requests", "250", "--warmup", "200ms", "--out", out]);
+    const { code, doc } = await bench([
+      "npc-behavior.decide",
+      '{"npcId":"n1","archetype":"villager"}',
+      "--rate",
+      "500",
+      "--requests",
+      "250",
+      "--warmup",
+      "200ms",
+      "--out",
+      out,
+    ]);
     expect(code).toBe(0);
-    expect(Object.keys(doc)).toEqual(expect.arrayContaining(["subject", "mode", "requests", "errors", "seconds", "throughput_rps", "latency_ms", "payload_bytes"]));
-    expect(doc).toMatchObject({ subject: "npc-behavior.decide", mode: "open", requests: 250, errors: 0, rate_rps: 500, warmup_s: 0.2 });
+    expect(Object.keys(doc)).toEqual(
+      expect.arrayContaining([
+        "subject",
+        "mode",
+        "requests",
+        "errors",
+        "seconds",
+        "throughput_rps",
+        "latency_ms",
+        "payload_bytes",
+      ]),
+    );
+    expect(doc).toMatchObject({
+      subject: "npc-behavior.decide",
+      mode: "open",
+      requests: 250,
+      errors: 0,
+      rate_rps: 500,
+      warmup_s: 0.2,
+    });
     expect(Object.keys(doc.latency_ms)).toEqual(["p50", "p90", "p99", "p999", "max"]);
     expect(doc.throughput_rps).toBeGreaterThan(300);
     expect(doc.payload_bytes.json!).toBeGreaterThan(doc.payload_bytes.protobuf!);
@@ -156,11 +207,35 @@ describe("gs bench", () => {
   it("exits 1 naming the figure that regressed against --baseline, and 0 within it", async () => {
     const fast = path.join(tmp, "fast.json");
     const slow = path.join(tmp, "slow.json");
-    writeFileSync(fast, JSON.stringify({ throughput_rps: 1_000_000, latency_ms: { p50: 0.001, p90: 0.001, p99: 0.001, p999: 0.001, max: 0.001 } }));
-    writeFileSync(slow, JSON.stringify({ throughput_rps: 1, latency_ms: { p50: 9e5, p90: 9e5, p99: 9e5, p999: 9e5, max: 9e5 } }));
-    const worse = await runCli(["bench", "npc-behavior.decide", "--concurrency", "2", "--requests", "100", "-s", server.url, "--baseline", fast, "--max-regression", "10%"]);
+    writeFileSync(
+      fast,
+      JSON.stringify({
+        throughput_rps: 1_000_000,
+        latency_ms: { p50: 0.001, p90: 0.001, p99: 0.001, p999: 0.001, max: 0.001 },
+      }),
+    );
+    writeFileSync(
+      slow,
+      JSON.stringify({ throughput_rps: 1, latency_ms: { p50: 9e5, p90: 9e5, p99: 9e5, p999: 9e5, max: 9e5 } }),
+    );
+    const worse = await runCli([
+      "bench",
+      "npc-behavior.decide",
+      "--concurrency",
+      "2",
+      "--requests",
+      "100",
+      "-s",
+      server.url,
+      "--baseline",
+      fast,
+      "--max-regression",
+      "10%",
+    ]);
     expect(worse.code).toBe(1);
-    expect(worse.stderr).toMatch(/regression: throughput_rps regressed [\d.]+% \(1000000 -> [\d.]+ req\/s\), more than the allowed 10%/);
+    expect(worse.stderr).toMatch(
+      /regression: throughput_rps regressed [\d.]+% \(1000000 -> [\d.]+ req\/s\), more than the allowed 10%/,
+    );
     expect(worse.stderr).toMatch(/regression: latency_ms\.p99 regressed/);
     expect(worse.stdout).toMatch(/^npc-behavior\.decide\s+closed loop, 2 in flight/);
     const better = await bench(["npc-behavior.decide", "--concurrency", "2", "--requests", "100", "--baseline", slow]);

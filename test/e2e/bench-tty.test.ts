@@ -37,18 +37,28 @@ describe.runIf(hasTmux)("gs bench in a terminal", () => {
     term.start(cmd, { cwd: REPO, env: terminalEnv(), columns: 100, rows: 30 });
 
     // a frame while measuring (one capture for every check: the panel redraws)
-    const live = await waitFor("the panel measuring", () => {
-      const s = term.screen();
-      return /^measuring /m.test(s) ? s : undefined;
-    }, 20_000, 50);
+    const live = await waitFor(
+      "the panel measuring",
+      () => {
+        const s = term.screen();
+        return /^measuring /m.test(s) ? s : undefined;
+      },
+      20_000,
+      50,
+    );
     expect(live).toMatch(/^bench bench\.tty {2}open loop at 500 req\/s · 1 worker(s)? · 1 connection(s)?$/m);
     expect(live).toMatch(/^measuring [█░]+ \d+(\.\d+)?(ms|s)\/3s {2}\d+%$/m);
     expect(live).toMatch(/^ok [\d,]+ {2}errors 0 {2}max /m);
 
-    const end = await waitFor("gs to exit", () => {
-      const s = term.screen();
-      return /gs exited with \d+/.test(s) ? s : undefined;
-    }, 30_000, 100);
+    const end = await waitFor(
+      "gs to exit",
+      () => {
+        const s = term.screen();
+        return /gs exited with \d+/.test(s) ? s : undefined;
+      },
+      30_000,
+      100,
+    );
     expect(end).toContain("gs exited with 0");
     // the report, where the panel was: the panel itself is gone
     expect(end).toMatch(/^requests +1,500 in 3s after 1s warm-up, 0 errors$/m);

@@ -4,7 +4,15 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, createProject, existingServices, REPO, runGs, waitFor, type TestProject } from "../support/local-fleet.js";
+import {
+  CLI,
+  createProject,
+  existingServices,
+  REPO,
+  runGs,
+  waitFor,
+  type TestProject,
+} from "../support/local-fleet.js";
 import { hasTmux, terminalEnv, tmuxTerminal } from "../support/terminal.js";
 
 const wanted = ["auth", "settings", "payment"];
@@ -13,7 +21,10 @@ const canRun = hasTmux && wanted.every((s) => existingServices().includes(s));
 describe.runIf(canRun)("gs status --watch in a terminal", () => {
   const term = tmuxTerminal("gs-dash");
   const screen = () => term.screen();
-  const row = (name: string) => screen().split("\n").find((l) => new RegExp(`^[› ] ${name}\\s`).test(l)) ?? "";
+  const row = (name: string) =>
+    screen()
+      .split("\n")
+      .find((l) => new RegExp(`^[› ] ${name}\\s`).test(l)) ?? "";
   let project: TestProject;
   /** waitFor, and on a timeout say what the terminal showed */
   const until = async <T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> => {
@@ -45,23 +56,39 @@ describe.runIf(canRun)("gs status --watch in a terminal", () => {
 
     // a full frame: every source has answered once (the header's time of the last poll is set)
     // (one capture for every check: the first frame is written before Ink loads, and Ink then redraws it)
-    const first = await until("the healthy fleet on screen", () => {
-      const s = screen();
-      return s.includes("3/3 services healthy, 6/6 tasks") && /last poll \d/.test(s) && /^[› ] settings /m.test(s) ? s : undefined;
-    }, 20_000);
-    expect(first).toMatch(/gs status {2}target local \(local\) {2}NATS nats:\/\/127\.0\.0\.1:\d+ {2}last poll \d\d:\d\d:\d\d/);
+    const first = await until(
+      "the healthy fleet on screen",
+      () => {
+        const s = screen();
+        return s.includes("3/3 services healthy, 6/6 tasks") && /last poll \d/.test(s) && /^[› ] settings /m.test(s)
+          ? s
+          : undefined;
+      },
+      20_000,
+    );
+    expect(first).toMatch(
+      /gs status {2}target local \(local\) {2}NATS nats:\/\/127\.0\.0\.1:\d+ {2}last poll \d\d:\d\d:\d\d/,
+    );
     expect(first).toMatch(/^[› ] settings\s+● healthy\s+2\/2\s+0\s+2/m);
 
     const victim = project.record()!.pids.find((p) => p.what.startsWith("settings-"))!;
     process.kill(victim.pid, "SIGKILL");
     // the row turns degraded (the change is also logged above the table, so a short window is not missed)
-    const degraded = await until("settings degraded", () => {
-      const s = screen();
-      return /^[› ] settings\s+▲ degraded/m.test(s) || /settings: degraded/.test(s) ? s : undefined;
-    }, 15_000);
+    const degraded = await until(
+      "settings degraded",
+      () => {
+        const s = screen();
+        return /^[› ] settings\s+▲ degraded/m.test(s) || /settings: degraded/.test(s) ? s : undefined;
+      },
+      15_000,
+    );
     // the row or the change line above the table, whichever the frame caught first
     expect(degraded).toMatch(/^[› ] settings\s+▲ degraded|settings: degraded \(1\/2 running/m);
-    await until("settings healthy again", () => /settings: healthy .*\(was degraded\)/.test(screen()) && /● healthy\s+2\/2/.test(row("settings")), 30_000);
+    await until(
+      "settings healthy again",
+      () => /settings: healthy .*\(was degraded\)/.test(screen()) && /● healthy\s+2\/2/.test(row("settings")),
+      30_000,
+    );
     expect(row("settings")).toMatch(/● healthy\s+2\/2\s+0\s+2\s.*\s1\s+0\.1\.0\+/);
 
     // Enter opens the detail, with the stopped instance and why

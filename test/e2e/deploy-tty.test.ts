@@ -7,7 +7,15 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusJson } from "../../src/commands/status.js";
-import { CLI, createProject, existingServices, REPO, runGs, waitFor, type TestProject } from "../support/local-fleet.js";
+import {
+  CLI,
+  createProject,
+  existingServices,
+  REPO,
+  runGs,
+  waitFor,
+  type TestProject,
+} from "../support/local-fleet.js";
 import { hasTmux, terminalEnv, tmuxTerminal } from "../support/terminal.js";
 
 const wanted = ["auth", "settings", "payment"];
@@ -56,22 +64,33 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
     project.useServices(project.brokenServices("settings"));
     // no CI in its environment, so gs sees a terminal
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} deploy --timeout 30s; echo "gs exited with $?"; sleep 60`;
-    term.start(cmd, { cwd: project.dir, env: terminalEnv({ GS_BUILD_SALT: `e2e-tty-${Date.now()}` }), columns: 150, rows: 40 });
+    term.start(cmd, {
+      cwd: project.dir,
+      env: terminalEnv({ GS_BUILD_SALT: `e2e-tty-${Date.now()}` }),
+      columns: 150,
+      rows: 40,
+    });
 
     // poll until gs exits, keeping the first frame caught building and the first caught rolling out (either may be missed)
     const frames: { building?: string; rollingOut?: string } = {};
     let last = "";
     let code: string;
     try {
-      code = await waitFor("gs to exit", () => {
-        last = screen();
-        // a whole frame of the running view: its header, and its totals still counting
-        if (HEADER.test(last) && /^\d+ in progress\b|· \d+ in progress\b/m.test(last)) {
-          if (!frames.building && /^ {2}(auth|settings|payment)\s+◐ building\b/m.test(last)) frames.building = last;
-          if (!frames.rollingOut && /^ {2}(auth|settings|payment)\s+◐ rolling out\b/m.test(last)) frames.rollingOut = last;
-        }
-        return /^gs exited with (\d+)$/m.exec(last)?.[1];
-      }, 75_000, 100);
+      code = await waitFor(
+        "gs to exit",
+        () => {
+          last = screen();
+          // a whole frame of the running view: its header, and its totals still counting
+          if (HEADER.test(last) && /^\d+ in progress\b|· \d+ in progress\b/m.test(last)) {
+            if (!frames.building && /^ {2}(auth|settings|payment)\s+◐ building\b/m.test(last)) frames.building = last;
+            if (!frames.rollingOut && /^ {2}(auth|settings|payment)\s+◐ rolling out\b/m.test(last))
+              frames.rollingOut = last;
+          }
+          return /^gs exited with (\d+)$/m.exec(last)?.[1];
+        },
+        75_000,
+        100,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}; the terminal showed:\n${last}`);
     } finally {
@@ -89,29 +108,52 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
     expect(lines[header + 1], final).toBe("");
     const [auth, payment, settings] = [1, 2, 3].map((i) => lines[header + 1 + i] ?? "");
     expect(lines[header + 5], final).toBe("");
-    expect(lines[header + 6], final).toMatch(new RegExp(`^done in ${DURATION}: 2 deployed, 0 unchanged, 1 rolled back, 0 failed$`));
+    expect(lines[header + 6], final).toMatch(
+      new RegExp(`^done in ${DURATION}: 2 deployed, 0 unchanged, 1 rolled back, 0 failed$`),
+    );
     // each row: its final stage, the full bar of a finished rollout, its time, the versions from -> to, the outcome
     const rowTo = new Map<string, string>();
-    for (const [name, text] of [["auth", auth], ["payment", payment]] as const) {
-      const m = new RegExp(`^ {2}${name}\\s+✔ deployed\\s+\\[█{6}\\] 2/2\\s+${DURATION}\\s+${escape(before.get(name)!)} -> (${VERSION})\\s+answers over NATS$`).exec(text!);
+    for (const [name, text] of [
+      ["auth", auth],
+      ["payment", payment],
+    ] as const) {
+      const m = new RegExp(
+        `^ {2}${name}\\s+✔ deployed\\s+\\[█{6}\\] 2/2\\s+${DURATION}\\s+${escape(before.get(name)!)} -> (${VERSION})\\s+answers over NATS$`,
+      ).exec(text!);
       expect(m, `${name} deployed from the version it ran:\n${final}`).not.toBeNull();
       rowTo.set(name, m![1]!);
     }
     // settings: rolled back (the bar only while counts remain), why on its row (cut to fit) and whole below the totals
-    const rolled = new RegExp(`^ {2}settings\\s+↺ rolled back\\s+(?:\\[[█░]{6}\\] \\d/\\d\\s+)?${DURATION}\\s+${escape(before.get("settings")!)} -> (${VERSION})\\s+\\S`).exec(settings!);
+    const rolled = new RegExp(
+      `^ {2}settings\\s+↺ rolled back\\s+(?:\\[[█░]{6}\\] \\d/\\d\\s+)?${DURATION}\\s+${escape(before.get("settings")!)} -> (${VERSION})\\s+\\S`,
+    ).exec(settings!);
     expect(rolled, `settings rolled back from the version it ran:\n${final}`).not.toBeNull();
     rowTo.set("settings", rolled![1]!);
     for (const name of wanted) expect(rowTo.get(name), name).not.toBe(before.get(name));
-    expect(lines.slice(header + 7).join("\n")).toMatch(/^ {2}settings rolled back: .*exited with code 1: Error: cannot load time zone data/m);
+    expect(lines.slice(header + 7).join("\n")).toMatch(
+      /^ {2}settings rolled back: .*exited with code 1: Error: cannot load time zone data/m,
+    );
 
     // then the result table (stdout) below the view, and the exit code
     const head = lines.findIndex((l) => /^SERVICE\s+ACTION\s+FROM\s+TO\s+SECONDS$/.test(l.trimEnd()));
     expect(head, final).toBeGreaterThan(header + 6);
     const table = lines.slice(head + 1, head + 4).map((l) => l.trimEnd());
     expect(table, final).toEqual([
-      expect.stringMatching(new RegExp(`^auth\\s+deployed\\s+${escape(before.get("auth")!)}\\s+${escape(rowTo.get("auth")!)}\\s+\\d+(\\.\\d)?$`)),
-      expect.stringMatching(new RegExp(`^payment\\s+deployed\\s+${escape(before.get("payment")!)}\\s+${escape(rowTo.get("payment")!)}\\s+\\d+(\\.\\d)?$`)),
-      expect.stringMatching(new RegExp(`^settings\\s+rolled_back\\s+${escape(before.get("settings")!)}\\s+${escape(rowTo.get("settings")!)}\\s+\\d+(\\.\\d)?$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^auth\\s+deployed\\s+${escape(before.get("auth")!)}\\s+${escape(rowTo.get("auth")!)}\\s+\\d+(\\.\\d)?$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^payment\\s+deployed\\s+${escape(before.get("payment")!)}\\s+${escape(rowTo.get("payment")!)}\\s+\\d+(\\.\\d)?$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^settings\\s+rolled_back\\s+${escape(before.get("settings")!)}\\s+${escape(rowTo.get("settings")!)}\\s+\\d+(\\.\\d)?$`,
+        ),
+      ),
     ]);
     expect(lines[head + 4], final).toBe("gs exited with 3");
 
@@ -121,15 +163,23 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
 
     // frames from while it ran: the totals counting by stage, no outcome, no table, no CI lines
     for (const frame of Object.values(frames)) {
-      expect(frame).toMatch(/^\d+ (deployed|in progress|waiting|unchanged|rolled back|failed)( · \d+ (deployed|in progress|waiting|unchanged|rolled back|failed))*$/m);
+      expect(frame).toMatch(
+        /^\d+ (deployed|in progress|waiting|unchanged|rolled back|failed)( · \d+ (deployed|in progress|waiting|unchanged|rolled back|failed))*$/m,
+      );
       expect(frame).not.toMatch(/^done in /m);
       expect(frame).not.toMatch(/^SERVICE\s+ACTION/m);
       expect(frame).not.toMatch(CI_LINE);
     }
-    if (frames.building) expect(frames.building).toMatch(new RegExp(`^ {2}(auth|payment|settings)\\s+◐ building\\s+${DURATION}\\s+bundling$`, "m"));
+    if (frames.building)
+      expect(frames.building).toMatch(
+        new RegExp(`^ {2}(auth|payment|settings)\\s+◐ building\\s+${DURATION}\\s+bundling$`, "m"),
+      );
     // a rollout in progress: its clock, the versions (the bar once the platform reported counts) and what is happening
     if (frames.rollingOut) {
-      const m = new RegExp(`^ {2}(auth|payment|settings)\\s+◐ rolling out\\s+(\\[[█░]{6}\\] [0-2]/2\\s+)?${DURATION}\\s+(${VERSION}) -> (${VERSION})\\s+\\S`, "m").exec(frames.rollingOut);
+      const m = new RegExp(
+        `^ {2}(auth|payment|settings)\\s+◐ rolling out\\s+(\\[[█░]{6}\\] [0-2]/2\\s+)?${DURATION}\\s+(${VERSION}) -> (${VERSION})\\s+\\S`,
+        "m",
+      ).exec(frames.rollingOut);
       expect(m, frames.rollingOut).not.toBeNull();
       expect(m![3]).toBe(before.get(m![1]!));
       expect(m![4]).toBe(rowTo.get(m![1]!));

@@ -42,23 +42,35 @@ async function oneLineError(args: string[], opts: { cwd?: string; exit?: number 
 describe("gs with hostile input", () => {
   it("refuses a 40 MiB DATA file larger than the server's max_payload", async () => {
     const huge = file("huge.json", `{"username":"${"A".repeat(40 * 1024 * 1024)}"}`);
-    expect(await oneLineError(["request", "auth.login", "--data-file", huge, "-s", server.url])).toMatch(/larger than the server's max_payload/);
+    expect(await oneLineError(["request", "auth.login", "--data-file", huge, "-s", server.url])).toMatch(
+      /larger than the server's max_payload/,
+    );
   }, 60_000);
 
   it("refuses binary bytes where JSON is expected", async () => {
     const bin = file("binary.json", Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x00, 0xff, 0xfe, 0x7d]));
     expect(await oneLineError(["request", "auth.login", "--data-file", bin, "-s", server.url])).toMatch(/binary data/);
-    expect(await oneLineError(["request", "auth.login", '{"username":"\u0001\u0002"}', "-s", server.url])).toMatch(/not valid JSON/);
+    expect(await oneLineError(["request", "auth.login", '{"username":"\u0001\u0002"}', "-s", server.url])).toMatch(
+      /not valid JSON/,
+    );
   });
 
   it("refuses JSON nested deeper than any message, valid or not, without overflowing its stack", async () => {
-    expect(await oneLineError(["request", "auth.login", "[".repeat(100_000), "-s", server.url])).toMatch(/not valid JSON/);
-    expect(await oneLineError(["request", "auth.login", "[".repeat(5000) + "]".repeat(5000), "-s", server.url])).toMatch(/nested 101 levels deep/);
+    expect(await oneLineError(["request", "auth.login", "[".repeat(100_000), "-s", server.url])).toMatch(
+      /not valid JSON/,
+    );
+    expect(
+      await oneLineError(["request", "auth.login", "[".repeat(5000) + "]".repeat(5000), "-s", server.url]),
+    ).toMatch(/nested 101 levels deep/);
   });
 
   it("refuses hostile flag values", async () => {
-    expect(await oneLineError(["request", "auth.login", "{}", "--timeout", "9".repeat(400)])).toMatch(/timeout|duration/i);
-    expect(await oneLineError(["request", "auth.login", "{}", "-s", `nats://${"a".repeat(100_000)} b`])).toMatch(/not a NATS server address/);
+    expect(await oneLineError(["request", "auth.login", "{}", "--timeout", "9".repeat(400)])).toMatch(
+      /timeout|duration/i,
+    );
+    expect(await oneLineError(["request", "auth.login", "{}", "-s", `nats://${"a".repeat(100_000)} b`])).toMatch(
+      /not a NATS server address/,
+    );
     expect(await oneLineError(["request", "x".repeat(50_000), "{}", "-s", server.url])).toMatch(/subject|unknown/i);
   });
 
@@ -84,11 +96,23 @@ describe("gs with hostile input", () => {
     mkdirSync(path.join(proj, ".gs"), { recursive: true });
     writeFileSync(path.join(proj, "gs.yaml"), "project: x\nservices:\n  auth: {}\n");
     writeFileSync(path.join(proj, ".gs", "local.json"), Buffer.from([0x7b, 0x00, 0xff, 0x13, 0x37]));
-    expect(await oneLineError(["request", "auth.login", "{}"], { cwd: proj })).toMatch(/local fleet record .* is unusable/);
-    writeFileSync(path.join(proj, ".gs", "local.json"), JSON.stringify({ version: 1, nats: { url: server.url, tls: 5 } }));
+    expect(await oneLineError(["request", "auth.login", "{}"], { cwd: proj })).toMatch(
+      /local fleet record .* is unusable/,
+    );
+    writeFileSync(
+      path.join(proj, ".gs", "local.json"),
+      JSON.stringify({ version: 1, nats: { url: server.url, tls: 5 } }),
+    );
     expect(await oneLineError(["request", "auth.login", "{}"], { cwd: proj })).toMatch(/nats\.tls/);
     // a forged record naming pid 1 as its supervisor: gs must neither trust nor signal it
-    const forged = { version: 1, supervisor: { pid: 1, startedAt: "x", detached: true }, nats: { url: server.url, nodes: [] }, control: { prefix: "x" }, pids: [{ pid: 1, what: "x" }], services: {} };
+    const forged = {
+      version: 1,
+      supervisor: { pid: 1, startedAt: "x", detached: true },
+      nats: { url: server.url, nodes: [] },
+      control: { prefix: "x" },
+      pids: [{ pid: 1, what: "x" }],
+      services: {},
+    };
     writeFileSync(path.join(proj, ".gs", "local.json"), JSON.stringify(forged));
     expect(await oneLineError(["status"], { cwd: proj, exit: 1 })).toMatch(/not running/);
     const down = await runCli(["down"], { cwd: proj, timeoutMs: 30_000 });

@@ -39,16 +39,31 @@ describe("gs messaging commands, run as a user runs them", () => {
   });
 
   it("gs request --json prints the documented result document", async () => {
-    const r = await runCli(["request", "npc-behavior.decide", '{"npcId":"n2"}', "-s", server.url, "--json", "--count", "2"]);
+    const r = await runCli([
+      "request",
+      "npc-behavior.decide",
+      '{"npcId":"n2"}',
+      "-s",
+      server.url,
+      "--json",
+      "--count",
+      "2",
+    ]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as RequestJson;
-    expect(doc).toMatchObject({ subject: "npc-behavior.decide", request_type: "npc_behavior.v1.DecideRequest", response_type: "npc_behavior.v1.DecideResponse" });
+    expect(doc).toMatchObject({
+      subject: "npc-behavior.decide",
+      request_type: "npc_behavior.v1.DecideRequest",
+      response_type: "npc_behavior.v1.DecideResponse",
+    });
     expect(doc.replies).toHaveLength(2);
     expect(doc.replies[0]!.rtt_ms).toBeGreaterThan(0);
   });
 
   it("gs request reads DATA from stdin with --data-file -", async () => {
-    const r = await runCli(["request", "npc-behavior.decide", "--data-file", "-", "-s", server.url], { input: '{"npc_id":"from-stdin"}' });
+    const r = await runCli(["request", "npc-behavior.decide", "--data-file", "-", "-s", server.url], {
+      input: '{"npc_id":"from-stdin"}',
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).npcId).toBe("from-stdin");
   });
@@ -68,11 +83,20 @@ describe("gs messaging commands, run as a user runs them", () => {
   it("an error under --json is a JSON document on stdout", async () => {
     const r = await runCli(["request", "npc-behavior.decide", '{"npcId":"missing"}', "-s", server.url, "--json"]);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { code: "service_error", message: "npc-behavior.decide answered with error 404: no npc missing", exitCode: 1 } });
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: "service_error",
+        message: "npc-behavior.decide answered with error 404: no npc missing",
+        exitCode: 1,
+      },
+    });
   });
 
   it.each([
-    [["npc-behavior.decide", '{"npcId": }'], /^error: DATA is not valid JSON at line 1, column 11: value expected near "}"/],
+    [
+      ["npc-behavior.decide", '{"npcId": }'],
+      /^error: DATA is not valid JSON at line 1, column 11: value expected near "}"/,
+    ],
     [["npc-behavior.decide", '{"npcid":"x"}'], /^error: invalid npc_behavior\.v1\.DecideRequest: npcid: unknown field/],
     [["npc-behavior.decid", "{}"], /^error: unknown subject npc-behavior\.decid \(did you mean npc-behavior\.decide/],
     [["npc-behavior.decide", "--header", "oops"], /^error: bad --header "oops": expected KEY=VALUE/],
@@ -98,11 +122,17 @@ describe("gs messaging commands, run as a user runs them", () => {
     await new Promise((r) => setTimeout(r, 800)); // let the subscriber start
     const pub = await runCli(["publish", "events.npc-behavior.npc-action-changed", '{"npcId":"n9"}', "-s", server.url]);
     expect(pub.code).toBe(0);
-    expect(pub.stderr).toMatch(/^published 1 × \d+B to events\.npc-behavior\.npc-action-changed \(npc_behavior\.v1\.NpcActionChangedEvent\)/);
+    expect(pub.stderr).toMatch(
+      /^published 1 × \d+B to events\.npc-behavior\.npc-action-changed \(npc_behavior\.v1\.NpcActionChangedEvent\)/,
+    );
     const r = await sub;
     expect(r.code).toBe(0);
     const msg = JSON.parse(lines(r.stdout)[0]!);
-    expect(msg).toMatchObject({ subject: "events.npc-behavior.npc-action-changed", type: "npc_behavior.v1.NpcActionChangedEvent", data: { npcId: "n9" } });
+    expect(msg).toMatchObject({
+      subject: "events.npc-behavior.npc-action-changed",
+      type: "npc_behavior.v1.NpcActionChangedEvent",
+      data: { npcId: "n9" },
+    });
   });
 
   it("gs services lists discovered services with their stats", async () => {
@@ -113,8 +143,12 @@ describe("gs messaging commands, run as a user runs them", () => {
     expect(npc.instances).toHaveLength(1);
     expect(npc.requests).toBeGreaterThan(0);
     const plain = await runCli(["services", "-s", server.url, "--endpoints"]);
-    expect(plain.stdout).toMatch(/^SERVICE\s+VERSION\s+INSTANCES\s+REQUESTS\s+ERRORS\s+AVG\nnpc-behavior\s+0\.1\.0\s+1/);
-    expect(plain.stdout).toMatch(/npc-behavior\.decide\s+npc_behavior\.v1\.DecideRequest\s+npc_behavior\.v1\.DecideResponse/);
+    expect(plain.stdout).toMatch(
+      /^SERVICE\s+VERSION\s+INSTANCES\s+REQUESTS\s+ERRORS\s+AVG\nnpc-behavior\s+0\.1\.0\s+1/,
+    );
+    expect(plain.stdout).toMatch(
+      /npc-behavior\.decide\s+npc_behavior\.v1\.DecideRequest\s+npc_behavior\.v1\.DecideResponse/,
+    );
   });
 
   it("gs subjects --json gives every rpc with an example request that encodes", async () => {
@@ -122,11 +156,24 @@ describe("gs messaging commands, run as a user runs them", () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as SubjectsJson as SubjectEntry[];
     expect(doc.length).toBeGreaterThanOrEqual(66);
-    expect(doc.find((s) => s.subject === "auth.login")).toMatchObject({ service: "auth", rpc: "auth.v1.AuthService.Login", request: "auth.v1.LoginRequest", response: "auth.v1.LoginResponse" });
+    expect(doc.find((s) => s.subject === "auth.login")).toMatchObject({
+      service: "auth",
+      rpc: "auth.v1.AuthService.Login",
+      request: "auth.v1.LoginRequest",
+      response: "auth.v1.LoginResponse",
+    });
     // every example is a valid request: gs request accepts it (and fails only at the connection)
     const sample = doc.filter((_, i) => i % 9 === 0);
     for (const s of sample) {
-      const rr = await runCli(["request", s.subject, JSON.stringify(s.example), "-s", "nats://127.0.0.1:1", "--timeout", "500ms"]);
+      const rr = await runCli([
+        "request",
+        s.subject,
+        JSON.stringify(s.example),
+        "-s",
+        "nats://127.0.0.1:1",
+        "--timeout",
+        "500ms",
+      ]);
       expect(rr.stderr, s.subject).toMatch(/cannot connect to NATS/);
     }
   });

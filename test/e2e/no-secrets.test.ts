@@ -59,7 +59,10 @@ beforeAll(async () => {
     path.join(dir, "user.creds"),
     `-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2ln\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${SEED}\n------END USER NKEY SEED------\n`,
   );
-  writeFileSync(path.join(dir, "client.key"), `-----BEGIN PRIVATE KEY-----\n${KEY_MARKER}AQYIKoZIzj0DAQcEbTBrAgEBBCBsecret\n-----END PRIVATE KEY-----\n`);
+  writeFileSync(
+    path.join(dir, "client.key"),
+    `-----BEGIN PRIVATE KEY-----\n${KEY_MARKER}AQYIKoZIzj0DAQcEbTBrAgEBBCBsecret\n-----END PRIVATE KEY-----\n`,
+  );
   writeFileSync(path.join(dir, "data.json"), '{"username":"u","password":"p"}');
 }, 30_000);
 
@@ -74,7 +77,20 @@ describe("secrets in output", () => {
     const right = ["-s", userServer.url, "--user", "gs-user", "--password", PASSWORD, "--timeout", "2s"];
     const wrong = ["-s", userServer.url, "--user", "gs-user", "--password", WRONG_PASSWORD, "--timeout", "2s"];
     const creds = ["-s", userServer.url, "--creds", "user.creds", "--timeout", "2s"];
-    const tls = ["-s", `tls://127.0.0.1:${userServer.port}`, "--tls-key", "client.key", "--tls-cert", "client.key", "--user", "gs-user", "--password", PASSWORD, "--timeout", "2s"];
+    const tls = [
+      "-s",
+      `tls://127.0.0.1:${userServer.port}`,
+      "--tls-key",
+      "client.key",
+      "--tls-cert",
+      "client.key",
+      "--user",
+      "gs-user",
+      "--password",
+      PASSWORD,
+      "--timeout",
+      "2s",
+    ];
     const inUrl = ["-s", `nats://gs-user:${PASSWORD}@127.0.0.1:${userServer.port}`, "--timeout", "2s"];
     const natsCommands: string[][] = [
       ["request", "auth.login", "{}"],
@@ -87,7 +103,8 @@ describe("secrets in output", () => {
     const runs: Promise<Out>[] = [];
     for (const cmd of natsCommands) {
       for (const auth of [right, wrong, creds, tls, inUrl]) runs.push(run([...cmd, ...auth], {}));
-      for (const auth of [right, wrong]) runs.push(run([...cmd, ...auth, "--json"], {}), run([...cmd, ...auth], { env: { DEBUG: "gs*" } }));
+      for (const auth of [right, wrong])
+        runs.push(run([...cmd, ...auth, "--json"], {}), run([...cmd, ...auth], { env: { DEBUG: "gs*" } }));
       if (hasScript) runs.push(run([...cmd, ...right], { tty: true }), run([...cmd, ...wrong], { tty: true }));
       // credentials from the environment, as services and natscli users pass them
       runs.push(run(cmd, { env: { NATS_URL: userServer.url, NATS_USER: "gs-user", NATS_PASSWORD: WRONG_PASSWORD } }));
@@ -95,15 +112,32 @@ describe("secrets in output", () => {
       runs.push(run([...cmd, "--json"], { env: { NATS_URL: userServer.url, NATS_TOKEN: TOKEN, DEBUG: "gs*" } }));
     }
     // the commands without NATS flags, with the secrets in the environment they inherit
-    const env = { NATS_URL: userServer.url, NATS_PASSWORD: PASSWORD, NATS_TOKEN: TOKEN, NATS_CREDS: path.join(dir, "user.creds") };
-    for (const cmd of [["status"], ["status", "--json"], ["logs", "auth"], ["scale", "auth", "1"], ["down"], ["subjects", "--service", "auth"], ["deploy", "--dry-run"], ["build", "auth", "--json"], ["up", "--timeout", "1s", "--services", "nope"]]) {
+    const env = {
+      NATS_URL: userServer.url,
+      NATS_PASSWORD: PASSWORD,
+      NATS_TOKEN: TOKEN,
+      NATS_CREDS: path.join(dir, "user.creds"),
+    };
+    for (const cmd of [
+      ["status"],
+      ["status", "--json"],
+      ["logs", "auth"],
+      ["scale", "auth", "1"],
+      ["down"],
+      ["subjects", "--service", "auth"],
+      ["deploy", "--dry-run"],
+      ["build", "auth", "--json"],
+      ["up", "--timeout", "1s", "--services", "nope"],
+    ]) {
       runs.push(run(cmd, { env }), run(cmd, { env: { ...env, DEBUG: "gs*" } }));
       if (hasScript) runs.push(run(cmd, { env, tty: true }));
     }
     // a few at a time: 2 cores
     const outs: Out[] = [];
     for (let i = 0; i < runs.length; i += 8) outs.push(...(await Promise.all(runs.slice(i, i + 8))));
-    const leaks = outs.flatMap((o) => SECRETS.filter((s) => o.output.includes(s)).map((s) => `${o.argv}: prints ${s.slice(0, 6)}…`));
+    const leaks = outs.flatMap((o) =>
+      SECRETS.filter((s) => o.output.includes(s)).map((s) => `${o.argv}: prints ${s.slice(0, 6)}…`),
+    );
     expect(leaks).toEqual([]);
     // the runs did exercise both paths: success with the right password, an auth failure with the wrong one
     const outputs = outs.map((o) => o.output).join("\n");

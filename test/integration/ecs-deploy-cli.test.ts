@@ -34,7 +34,8 @@ const fakes: Service[] = [];
 beforeAll(async () => {
   // a project beside the repository: its services, protos and Dockerfile, its own gs.yaml and .gs/
   dir = mkdtempSync(path.join(os.tmpdir(), "gs-ecs-cli-"));
-  for (const f of ["services", "proto", "Dockerfile", "package-lock.json"]) symlinkSync(path.join(repoRoot, f), path.join(dir, f));
+  for (const f of ["services", "proto", "Dockerfile", "package-lock.json"])
+    symlinkSync(path.join(repoRoot, f), path.join(dir, f));
   server = await startNatsServer();
   nc = await connect({ servers: server.url });
   config = path.join(dir, "gs.yaml");
@@ -57,7 +58,9 @@ beforeAll(async () => {
     ].join("\n"),
   );
   const project = imageProject({ cwd: dir, config, env: {} });
-  plans = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await planImage(s, project.image)] as const)));
+  plans = Object.fromEntries(
+    await Promise.all(SERVICES.map(async (s) => [s, await planImage(s, project.image)] as const)),
+  );
 }, 120_000);
 
 afterEach(async () => {
@@ -104,10 +107,16 @@ describe("gs deploy --target <ecs>", () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as DeployJson;
     expect(out).toMatchObject({ target: "prod", platform: "ecs" });
-    expect(out.services.map((x) => [x.name, x.action, x.to])).toEqual(SERVICES.map((svc) => [svc, "deployed", plans[svc]!.version]));
-    expect(out.images!.map((i) => [i.service, i.digest, i.pushed])).toEqual(SERVICES.map((svc) => [svc, DIGEST[svc], false]));
+    expect(out.services.map((x) => [x.name, x.action, x.to])).toEqual(
+      SERVICES.map((svc) => [svc, "deployed", plans[svc]!.version]),
+    );
+    expect(out.images!.map((i) => [i.service, i.digest, i.pushed])).toEqual(
+      SERVICES.map((svc) => [svc, DIGEST[svc], false]),
+    );
     expect(s.liveTaskDefinition("auth").containerDefinitions![0]!.image).toBe(`${s.registry}/auth@${DIGEST.auth}`);
-    expect(s.registered.map((t) => t.tags?.find((x) => x.key === VERSION_TAG)?.value)).toEqual(SERVICES.map((svc) => plans[svc]!.version));
+    expect(s.registered.map((t) => t.tags?.find((x) => x.key === VERSION_TAG)?.value)).toEqual(
+      SERVICES.map((svc) => plans[svc]!.version),
+    );
     expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ auth\s+rollout\s+2\/2 running/m);
     expect(r.stderr).toMatch(/summary\s+target prod: 2 deployed, 0 unchanged, 0 rolled back, 0 failed/);
 
@@ -183,20 +192,48 @@ describe("gs deploy --dry-run and gs diff", () => {
     const s = simulate({ repositories: { auth: { [plans.auth!.tag]: DIGEST.auth }, payment: {} } });
     const r = await deploy(["--dry-run", "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(new Set(s.calls.map((c) => c.command))).toEqual(new Set(["DescribeServices", "DescribeTaskDefinition", "DescribeImages"]));
+    expect(new Set(s.calls.map((c) => c.command))).toEqual(
+      new Set(["DescribeServices", "DescribeTaskDefinition", "DescribeImages"]),
+    );
     const plan = JSON.parse(r.stdout) as DeployPlanJson;
-    expect(plan).toMatchObject({ target: "prod", platform: "ecs", dryRun: true, summary: { deploy: 2, unchanged: 0, imagesToPush: 1, calls: 5 } });
+    expect(plan).toMatchObject({
+      target: "prod",
+      platform: "ecs",
+      dryRun: true,
+      summary: { deploy: 2, unchanged: 0, imagesToPush: 1, calls: 5 },
+    });
     const [auth, payment] = plan.services;
     expect(auth!.changes).toEqual([
-      { path: "containerDefinitions[0].image", from: `${s.registry}/auth@sha256:${"0".repeat(64)}`, to: `${s.registry}/auth@${DIGEST.auth}` },
-      { path: "tags.gs:inputs", from: null, to: expect.stringMatching(/^bundle=[0-9a-f]{8} dockerfile=[0-9a-f]{8} base=/) },
+      {
+        path: "containerDefinitions[0].image",
+        from: `${s.registry}/auth@sha256:${"0".repeat(64)}`,
+        to: `${s.registry}/auth@${DIGEST.auth}`,
+      },
+      {
+        path: "tags.gs:inputs",
+        from: null,
+        to: expect.stringMatching(/^bundle=[0-9a-f]{8} dockerfile=[0-9a-f]{8} base=/),
+      },
       { path: `tags.${VERSION_TAG}`, from: null, to: plans.auth!.version },
     ]);
     expect(auth!.calls.map((c) => c.api)).toEqual(["ecs:RegisterTaskDefinition", "ecs:UpdateService"]);
-    expect(auth!.calls[1]!.input).toEqual({ cluster: s.cluster, service: "auth-nats", taskDefinition: "auth-nats:<registered revision>" });
+    expect(auth!.calls[1]!.input).toEqual({
+      cluster: s.cluster,
+      service: "auth-nats",
+      taskDefinition: "auth-nats:<registered revision>",
+    });
     expect(auth!.why[0]).toMatch(/does not record its inputs/);
-    expect(payment!.image).toMatchObject({ repository: "payment", tag: plans.payment!.tag, present: false, digest: null });
-    expect(payment!.calls.map((c) => c.api)).toEqual(["registry:push", "ecs:RegisterTaskDefinition", "ecs:UpdateService"]);
+    expect(payment!.image).toMatchObject({
+      repository: "payment",
+      tag: plans.payment!.tag,
+      present: false,
+      digest: null,
+    });
+    expect(payment!.calls.map((c) => c.api)).toEqual([
+      "registry:push",
+      "ecs:RegisterTaskDefinition",
+      "ecs:UpdateService",
+    ]);
   });
 
   it("says which inputs changed since the running revision, in plain text", async () => {
@@ -205,14 +242,18 @@ describe("gs deploy --dry-run and gs diff", () => {
     expect((await deploy(["--yes"])).code).toBe(0);
     // what a code change looks like to the plan: the running revision recorded other bundle and proto digests
     const { tags } = s.taskDefinitions.get(s.service("auth").taskDefinition)!;
-    tags.find((t) => t.key === "gs:inputs")!.value = tags.find((t) => t.key === "gs:inputs")!.value!.replace(/bundle=\w+/, "bundle=00000000");
+    tags.find((t) => t.key === "gs:inputs")!.value = tags
+      .find((t) => t.key === "gs:inputs")!
+      .value!.replace(/bundle=\w+/, "bundle=00000000");
     tags.find((t) => t.key === VERSION_TAG)!.value = "0.1.0+000000000000";
     const r = await runCommand(Diff, ["--target", "prod", "--config", config]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^auth {2}0\.1\.0\+000000000000 -> /m);
     expect(r.stdout).toMatch(/^ {2}why {5}bundle changed \(00000000 -> [0-9a-f]{8}\)$/m);
     expect(r.stdout).toMatch(/^payment {2}unchanged/m);
-    expect(r.stdout).toMatch(/1 to deploy, 1 unchanged; 0 images to push; 2 write calls a deploy would make \(none made\)/);
+    expect(r.stdout).toMatch(
+      /1 to deploy, 1 unchanged; 0 images to push; 2 write calls a deploy would make \(none made\)/,
+    );
     expect(writes(s)).toHaveLength(4);
   });
 });

@@ -52,7 +52,11 @@ function platformFor(s: EcsSimulator, extra: Partial<EcsPlatformOptions> = {}): 
 /** A builder whose images are "already pushed": the new artifact of every service is NEW_DIGEST. */
 function builderFor(s: EcsSimulator): ArtifactBuilder {
   return {
-    build: async (service: string): Promise<Artifact> => ({ version: "0.1.0+aaaaaaaaaaaa", hash: "aaaaaaaaaaaa", ref: `${s.registry}/${service}@${NEW_DIGEST}` }),
+    build: async (service: string): Promise<Artifact> => ({
+      version: "0.1.0+aaaaaaaaaaaa",
+      hash: "aaaaaaaaaaaa",
+      ref: `${s.registry}/${service}@${NEW_DIGEST}`,
+    }),
   };
 }
 
@@ -74,7 +78,11 @@ describe("ecs platform: rollouts", () => {
   });
 
   it("exits 3, not 0, when the circuit breaker rolls a crash loop back", async () => {
-    const s = simulate({ services: { "time-manager": 2 }, behavior: crashesNewImage, circuitBreaker: { enable: true, rollback: true, threshold: 2 } });
+    const s = simulate({
+      services: { "time-manager": 2 },
+      behavior: crashesNewImage,
+      circuitBreaker: { enable: true, rollback: true, threshold: 2 },
+    });
     const platform = platformFor(s, { crashLoopAfter: 100 });
     const result = await deploy({ platform, builder: builderFor(s), concurrency: 1, timeoutMs: 60_000, pollMs: 1 });
     const r = result.services[0]!;
@@ -99,13 +107,18 @@ describe("ecs platform: rollouts", () => {
     expect(r.reason).toMatch(/crash loop: \d+ tasks of the new deployment stopped \(failedTasks 0\)/);
     expect(r.reason).toMatch(/Essential container in task exited/);
     expect(r.reason).toMatch(/Cannot find module/);
-    const updates = s.calls.filter((c) => c.command === "UpdateService").map((c) => (c.input as { taskDefinition?: string }).taskDefinition);
+    const updates = s.calls
+      .filter((c) => c.command === "UpdateService")
+      .map((c) => (c.input as { taskDefinition?: string }).taskDefinition);
     expect(updates).toHaveLength(2);
     expect(updates[1]).toBe(before);
   });
 
   it("times out a stuck deployment (exit 4) and rolls it back", async () => {
-    const s = simulate({ services: { router: 2 }, behavior: (img) => (img.endsWith(NEW_DIGEST) ? "stuck" : "healthy") });
+    const s = simulate({
+      services: { router: 2 },
+      behavior: (img) => (img.endsWith(NEW_DIGEST) ? "stuck" : "healthy"),
+    });
     const platform = platformFor(s);
     const result = await deploy({ platform, builder: builderFor(s), concurrency: 1, timeoutMs: 60, pollMs: 5 });
     const r = result.services[0]!;
@@ -117,29 +130,43 @@ describe("ecs platform: rollouts", () => {
 
   it("retries throttled calls and still deploys", async () => {
     const s = simulate({ services: { auth: 2 }, throttleFirst: 4 });
-    const result = await deploy({ platform: platformFor(s), builder: builderFor(s), concurrency: 1, timeoutMs: 60_000, pollMs: 1 });
+    const result = await deploy({
+      platform: platformFor(s),
+      builder: builderFor(s),
+      concurrency: 1,
+      timeoutMs: 60_000,
+      pollMs: 1,
+    });
     expect(result.services[0]!.action).toBe("deployed");
     expect(s.calls.length).toBeGreaterThan(4);
   });
 
   it("gives up on endless throttling with one clear error", async () => {
     const s = simulate({ services: { auth: 2 }, throttleFirst: 1000 });
-    await expect(platformFor(s).describeServices()).rejects.toMatchObject({ message: expect.stringMatching(/AWS kept throttling ecs:DescribeServices \(6 attempts\)/) });
+    await expect(platformFor(s).describeServices()).rejects.toMatchObject({
+      message: expect.stringMatching(/AWS kept throttling ecs:DescribeServices \(6 attempts\)/),
+    });
   });
 });
 
 describe("ecs platform: errors a user can fix", () => {
   it("names a missing service and how to fix it", async () => {
     const s = simulate({ services: { auth: 2, payment: 2 }, missingServices: ["payment"] });
-    const err = await platformFor(s).describeServices().catch((e: unknown) => e);
+    const err = await platformFor(s)
+      .describeServices()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GsError);
-    expect((err as GsError).message).toBe("ECS service payment-nats (payment) not found in cluster gaming-system-cluster (us-east-1)");
+    expect((err as GsError).message).toBe(
+      "ECS service payment-nats (payment) not found in cluster gaming-system-cluster (us-east-1)",
+    );
     expect((err as GsError).hint).toMatch(/serviceNameFormat/);
   });
 
   it("names a missing cluster", async () => {
     const s = simulate({ services: { auth: 2 }, missingCluster: true });
-    const err = (await platformFor(s).describeServices().catch((e: unknown) => e)) as GsError;
+    const err = (await platformFor(s)
+      .describeServices()
+      .catch((e: unknown) => e)) as GsError;
     expect(err).toBeInstanceOf(GsError);
     expect(err.opts.code).toBe("ecs_cluster_not_found");
     expect(err.hint).toMatch(/cluster and region in gs.yaml/);
@@ -147,7 +174,9 @@ describe("ecs platform: errors a user can fix", () => {
 
   it("says in one line that credentials have expired", async () => {
     const s = simulate({ services: { auth: 2 }, expiredCredentials: true });
-    const err = (await platformFor(s).describeServices().catch((e: unknown) => e)) as GsError;
+    const err = (await platformFor(s)
+      .describeServices()
+      .catch((e: unknown) => e)) as GsError;
     expect(err).toBeInstanceOf(GsError);
     expect(err.message).toBe("AWS credentials have expired (ecs:DescribeServices)");
     expect(err.message).not.toContain("\n");
@@ -168,14 +197,18 @@ describe("ecs platform: status, scale, logs", () => {
     const all = await platformFor(s).describeServices();
     expect(all).toHaveLength(22);
     expect(all.every((d) => d.state === "steady" && d.running === 2)).toBe(true);
-    const batches = s.calls.filter((c) => c.command === "DescribeServices").map((c) => (c.input as { services: string[] }).services.length);
+    const batches = s.calls
+      .filter((c) => c.command === "DescribeServices")
+      .map((c) => (c.input as { services: string[] }).services.length);
     expect(batches.sort()).toEqual([10, 10, 2]);
   });
 
   it("shows why tasks stopped, with exit codes and last log lines", async () => {
     const s = simulate({ services: { "time-manager": 2 }, behavior: crashesNewImage, countFailedTasks: false });
     const platform = platformFor(s, { rollback: false });
-    const dep = await platform.startDeployment("time-manager", await builderFor(s).build("time-manager"), { timeoutMs: 60_000 });
+    const dep = await platform.startDeployment("time-manager", await builderFor(s).build("time-manager"), {
+      timeoutMs: 60_000,
+    });
     for (let i = 0; i < 4; i++) await platform.describeDeployment("time-manager", dep.id);
     expect(s.count("UpdateService")).toBe(1); // --no-rollback
     const [d] = await platform.describeServices(["time-manager"]);
@@ -190,13 +223,19 @@ describe("ecs platform: status, scale, logs", () => {
     const s = simulate({ services: { auth: 2 } });
     const d = await platformFor(s).scale("auth", 4);
     expect(d.desired).toBe(4);
-    expect(s.calls.find((c) => c.command === "UpdateService")!.input).toMatchObject({ service: "auth-nats", desiredCount: 4, cluster: s.cluster });
+    expect(s.calls.find((c) => c.command === "UpdateService")!.input).toMatchObject({
+      service: "auth-nats",
+      desiredCount: 4,
+      cluster: s.cluster,
+    });
   });
 
   it("reads a service's logs from its awslogs group", async () => {
     const s = simulate({ services: { "time-manager": 2 }, behavior: crashesNewImage, countFailedTasks: false });
     const platform = platformFor(s, { rollback: false, crashLoopAfter: 100 });
-    const dep = await platform.startDeployment("time-manager", await builderFor(s).build("time-manager"), { timeoutMs: 60_000 });
+    const dep = await platform.startDeployment("time-manager", await builderFor(s).build("time-manager"), {
+      timeoutMs: 60_000,
+    });
     await platform.describeDeployment("time-manager", dep.id);
     await platform.describeDeployment("time-manager", dep.id);
     const lines = [];
@@ -204,7 +243,10 @@ describe("ecs platform: status, scale, logs", () => {
     expect(lines.length).toBeGreaterThan(0);
     expect(lines[0]!.service).toBe("time-manager");
     expect(lines.map((l) => l.text).join("\n")).toMatch(/Cannot find module/);
-    const filter = s.calls.find((c) => c.command === "FilterLogEvents")!.input as { logGroupName: string; logStreamNamePrefix: string };
+    const filter = s.calls.find((c) => c.command === "FilterLogEvents")!.input as {
+      logGroupName: string;
+      logStreamNamePrefix: string;
+    };
     expect(filter).toMatchObject({ logGroupName: "/ecs/time-manager-nats", logStreamNamePrefix: "ecs/time-manager/" });
   });
 });
@@ -230,7 +272,13 @@ describe("ecs platform: task definition revisions", () => {
       const index = Math.floor(rand() * td.containerDefinitions!.length);
       const image = `123456789012.dkr.ecr.us-east-1.amazonaws.com/svc-${run}@sha256:${"b".repeat(64)}`;
       const before = structuredClone(td);
-      const clone = cloneTaskDefinition(td, index, image, [{ key: "team", value: "x" }], "0.1.0+bbbbbbbbbbbb") as unknown as Record<string, unknown>;
+      const clone = cloneTaskDefinition(
+        td,
+        index,
+        image,
+        [{ key: "team", value: "x" }],
+        "0.1.0+bbbbbbbbbbbb",
+      ) as unknown as Record<string, unknown>;
       expect(td).toEqual(before); // the live definition is not touched
       for (const f of READ_ONLY_FIELDS) expect(clone).not.toHaveProperty(f);
       const { tags, ...rest } = clone;
@@ -238,24 +286,43 @@ describe("ecs platform: task definition revisions", () => {
       for (const f of READ_ONLY_FIELDS) delete expected[f];
       (expected.containerDefinitions as ContainerDefinition[])[index] = { ...td.containerDefinitions![index]!, image };
       expect(rest).toEqual(expected);
-      expect(tags).toEqual([{ key: "team", value: "x" }, { key: VERSION_TAG, value: "0.1.0+bbbbbbbbbbbb" }]);
+      expect(tags).toEqual([
+        { key: "team", value: "x" },
+        { key: VERSION_TAG, value: "0.1.0+bbbbbbbbbbbb" },
+      ]);
     }
   });
 });
 
 describe("ecr registry", () => {
-  const plan = (s: EcsSimulator): ImagePlan => ({ service: "auth", tag: "3fa2b1c9d0e1", version: "0.1.0+3fa2b1c9d0e1", bundle: "/dev/null", localRef: "localhost/gs/auth:3fa2b1c9d0e1", baseImage: `${s.registry}/node:20-slim` });
+  const plan = (s: EcsSimulator): ImagePlan => ({
+    service: "auth",
+    tag: "3fa2b1c9d0e1",
+    version: "0.1.0+3fa2b1c9d0e1",
+    bundle: "/dev/null",
+    localRef: "localhost/gs/auth:3fa2b1c9d0e1",
+    baseImage: `${s.registry}/node:20-slim`,
+  });
   const fakeEngine = () => {
     const pushes: { local: string; remote: string; auth: unknown }[] = [];
     const engine: ImageEngine = {
       name: "buildah",
       build: async () => ({ imageId: "x" }),
       exists: async () => true,
-      push: async (local, p) => (pushes.push({ local, remote: p.remote, auth: p.auth }), { digest: `sha256:${"c".repeat(64)}` }),
+      push: async (local, p) => (
+        pushes.push({ local, remote: p.remote, auth: p.auth }),
+        { digest: `sha256:${"c".repeat(64)}` }
+      ),
     };
     return { engine, pushes };
   };
-  const registryFor = (s: EcsSimulator) => new EcrRegistry(s.registry, new ECRClient({ region: s.region }), { region: s.region, registryId: s.account }, { attempts: 3, baseMs: 1 });
+  const registryFor = (s: EcsSimulator) =>
+    new EcrRegistry(
+      s.registry,
+      new ECRClient({ region: s.region }),
+      { region: s.region, registryId: s.account },
+      { attempts: 3, baseMs: 1 },
+    );
   const pushOpts = (s: EcsSimulator, engine: ImageEngine, createRepos: boolean) => ({
     root: "/nonexistent",
     baseImage: "node:20-slim",
@@ -270,7 +337,11 @@ describe("ecr registry", () => {
     const s = simulate({ services: {}, repositories: { auth: { "3fa2b1c9d0e1": `sha256:${"d".repeat(64)}` } } });
     const { engine, pushes } = fakeEngine();
     const img = await pushPlanned(plan(s), pushOpts(s, engine, false));
-    expect(img).toMatchObject({ pushed: false, digest: `sha256:${"d".repeat(64)}`, uri: `${s.registry}/auth@sha256:${"d".repeat(64)}` });
+    expect(img).toMatchObject({
+      pushed: false,
+      digest: `sha256:${"d".repeat(64)}`,
+      uri: `${s.registry}/auth@sha256:${"d".repeat(64)}`,
+    });
     expect(pushes).toHaveLength(0);
     expect(s.count("GetAuthorizationToken")).toBe(0);
   });
@@ -279,8 +350,18 @@ describe("ecr registry", () => {
     const s = simulate({ services: {}, repositories: { auth: {} } });
     const { engine, pushes } = fakeEngine();
     const img = await pushPlanned(plan(s), pushOpts(s, engine, false));
-    expect(img).toMatchObject({ pushed: true, digest: `sha256:${"c".repeat(64)}`, uri: `${s.registry}/auth@sha256:${"c".repeat(64)}` });
-    expect(pushes).toEqual([{ local: "localhost/gs/auth:3fa2b1c9d0e1", remote: `${s.registry}/auth:3fa2b1c9d0e1`, auth: { username: "AWS", password: "sim-secret-ecr-token" } }]);
+    expect(img).toMatchObject({
+      pushed: true,
+      digest: `sha256:${"c".repeat(64)}`,
+      uri: `${s.registry}/auth@sha256:${"c".repeat(64)}`,
+    });
+    expect(pushes).toEqual([
+      {
+        local: "localhost/gs/auth:3fa2b1c9d0e1",
+        remote: `${s.registry}/auth:3fa2b1c9d0e1`,
+        auth: { username: "AWS", password: "sim-secret-ecr-token" },
+      },
+    ]);
     expect(JSON.stringify(img)).not.toContain("sim-secret-ecr-token");
   });
 
@@ -290,12 +371,21 @@ describe("ecr registry", () => {
     await expect(pushPlanned(plan(s), pushOpts(s, engine, false))).rejects.toThrow(/repository auth does not exist/);
     const img = await pushPlanned(plan(s), pushOpts(s, engine, true));
     expect(img.createdRepository).toBe(true);
-    expect(s.createdRepositories).toEqual([{ registryId: s.account, repositoryName: "auth", imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "IMMUTABLE" }]);
+    expect(s.createdRepositories).toEqual([
+      {
+        registryId: s.account,
+        repositoryName: "auth",
+        imageScanningConfiguration: { scanOnPush: true },
+        imageTagMutability: "IMMUTABLE",
+      },
+    ]);
   });
 
   it("says in one line that credentials have expired, without the token", async () => {
     const s = simulate({ services: {}, expiredCredentials: true });
-    const err = (await registryFor(s).auth().catch((e: unknown) => e)) as GsError;
+    const err = (await registryFor(s)
+      .auth()
+      .catch((e: unknown) => e)) as GsError;
     expect(err.message).toBe("AWS credentials have expired (ecr:GetAuthorizationToken)");
   });
 });
@@ -313,8 +403,8 @@ function mulberry32(seed: number): () => number {
 }
 
 function randomTaskDefinition(rand: () => number): TaskDefinition {
-  const pick = <T,>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const maybe = <T,>(v: T): T | undefined => (rand() < 0.5 ? v : undefined);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const maybe = <T>(v: T): T | undefined => (rand() < 0.5 ? v : undefined);
   const word = () => Math.floor(rand() * 1e9).toString(36);
   const container = (): ContainerDefinition =>
     JSON.parse(
@@ -326,11 +416,16 @@ function randomTaskDefinition(rand: () => number): TaskDefinition {
         memory: maybe(128 + Math.floor(rand() * 2048)),
         command: maybe([word(), word()]),
         entryPoint: maybe(["node"]),
-        environment: maybe(Array.from({ length: Math.floor(rand() * 4) }, () => ({ name: word().toUpperCase(), value: word() }))),
+        environment: maybe(
+          Array.from({ length: Math.floor(rand() * 4) }, () => ({ name: word().toUpperCase(), value: word() })),
+        ),
         secrets: maybe([{ name: "TOKEN", valueFrom: `arn:aws:secretsmanager:us-east-1:1:secret:${word()}` }]),
         portMappings: maybe([{ containerPort: Math.floor(rand() * 65535), protocol: pick(["tcp", "udp"]) }]),
         healthCheck: maybe({ command: ["CMD", "node", "/app/service.mjs", "--health"], interval: 15, retries: 3 }),
-        logConfiguration: maybe({ logDriver: "awslogs", options: { "awslogs-group": `/ecs/${word()}`, "awslogs-stream-prefix": "ecs" } }),
+        logConfiguration: maybe({
+          logDriver: "awslogs",
+          options: { "awslogs-group": `/ecs/${word()}`, "awslogs-stream-prefix": "ecs" },
+        }),
         dependsOn: maybe([{ containerName: word(), condition: "START" }]),
         ulimits: maybe([{ name: "nofile", softLimit: 1024, hardLimit: 4096 }]),
         dockerLabels: maybe({ team: word() }),

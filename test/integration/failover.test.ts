@@ -6,7 +6,13 @@ import { runFailover } from "../support/failover.js";
 
 describe("node failover", () => {
   it("survives the loss of the nats-server leading payment's state: < 0.1% failed, no acknowledged write lost", async () => {
-    const r = await runFailover({ seconds: 15, killAfterSeconds: 3, rate: 100, secure: true, log: (l) => console.log(l) });
+    const r = await runFailover({
+      seconds: 15,
+      killAfterSeconds: 3,
+      rate: 100,
+      secure: true,
+      log: (l) => console.log(l),
+    });
     console.log(JSON.stringify(r));
     expect(r.replicas).toEqual({ paymentKv: 3, events: 3 });
     // a loaded CI machine sends fewer than the nominal rate; a few hundred still exercise the failover

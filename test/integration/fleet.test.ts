@@ -28,7 +28,13 @@ async function startGateway(url: string): Promise<{ base: string; stop(): void; 
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 100) {
       gw.kill("SIGTERM");
       throw new Error("gateway did not start");
@@ -40,9 +46,11 @@ async function startGateway(url: string): Promise<{ base: string; stop(): void; 
 
 async function pool<T>(items: T[], size: number, fn: (x: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: size }, async () => {
-    for (let x = queue.shift(); x !== undefined; x = queue.shift()) await fn(x);
-  }));
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      for (let x = queue.shift(); x !== undefined; x = queue.shift()) await fn(x);
+    }),
+  );
 }
 
 describe("the fleet", () => {
@@ -67,11 +75,21 @@ describe("the fleet", () => {
     expect(subjects.length).toBe(registry.rpcs.length);
     const bad: string[] = [];
     await pool(subjects, 4, async (s) => {
-      const r = await runCli(["request", s.subject, JSON.stringify(s.example), "-s", fleet.server.url, "--timeout", "10s", "--json"]);
+      const r = await runCli([
+        "request",
+        s.subject,
+        JSON.stringify(s.example),
+        "-s",
+        fleet.server.url,
+        "--timeout",
+        "10s",
+        "--json",
+      ]);
       if (r.code === 0) return;
       const err = JSON.parse(r.stdout || "{}").error as { code: string; message: string } | undefined;
       const status = /answered with error (\d+)/.exec(err?.message ?? "")?.[1];
-      if (!(err?.code === "service_error" && status && Number(status) < 500)) bad.push(`${s.subject}: ${r.code} ${err?.message ?? r.stderr}`);
+      if (!(err?.code === "service_error" && status && Number(status) < 500))
+        bad.push(`${s.subject}: ${r.code} ${err?.message ?? r.stderr}`);
     });
     expect(bad).toEqual([]);
   }, 240_000);
@@ -79,7 +97,9 @@ describe("the fleet", () => {
   it("answers every example of the README's service table, in order, with success", async () => {
     const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
     const table = readme.slice(readme.indexOf("<!-- services:start"), readme.indexOf("<!-- services:end"));
-    const examples = [...table.matchAll(/`gs request ([a-z-]+\.[a-z-]+)(?: '([^`]*)')?`/g)].map((m) => [m[1]!, m[2] ?? ""] as const);
+    const examples = [...table.matchAll(/`gs request ([a-z-]+\.[a-z-]+)(?: '([^`]*)')?`/g)].map(
+      (m) => [m[1]!, m[2] ?? ""] as const,
+    );
     expect(examples).toHaveLength(22);
     const failed: string[] = [];
     for (const [subject, data] of examples) {
@@ -92,7 +112,12 @@ describe("the fleet", () => {
   it("serves every service through the HTTP gateway: JSON in, JSON out, with HTTP status codes", async () => {
     const gw = await startGateway(fleet.server.url);
     try {
-      const post = (subject: string, body: unknown) => fetch(`${gw.base}/v1/${subject}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const post = (subject: string, body: unknown) =>
+        fetch(`${gw.base}/v1/${subject}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
       const reg = await post("auth.register", { username: "gateway-user", password: "correct-horse-battery" });
       expect(reg.status).toBe(200);
       expect(await reg.json()).toMatchObject({ username: "gateway-user" });
@@ -104,7 +129,9 @@ describe("the fleet", () => {
       const subjects = JSON.parse((await runCli(["subjects", "--json"])).stdout) as SubjectEntry[];
       const firstPerService = [...new Map(subjects.map((s) => [s.service, s])).values()];
       expect(firstPerService).toHaveLength(22);
-      const statuses = await Promise.all(firstPerService.map(async (s) => [s.subject, (await post(s.subject, s.example)).status] as const));
+      const statuses = await Promise.all(
+        firstPerService.map(async (s) => [s.subject, (await post(s.subject, s.example)).status] as const),
+      );
       expect(statuses.filter(([, st]) => st >= 500)).toEqual([]);
     } finally {
       gw.stop();
@@ -115,7 +142,13 @@ describe("the fleet", () => {
     const problems: string[] = [];
     for (const rpc of registry.rpcs) {
       const valid = encodeJson(rpc.request, {});
-      const payloads = [randomBytes(1 + Math.floor(Math.random() * 64)), randomBytes(512), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.from([0x08]), Buffer.concat([Buffer.from(valid), Buffer.from([0x12])])];
+      const payloads = [
+        randomBytes(1 + Math.floor(Math.random() * 64)),
+        randomBytes(512),
+        Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        Buffer.from([0x08]),
+        Buffer.concat([Buffer.from(valid), Buffer.from([0x12])]),
+      ];
       for (const p of payloads) {
         try {
           const reply = await nc.request(rpc.subject, p, { timeout: 5000 });
@@ -138,9 +171,13 @@ describe("the fleet", () => {
     const before = new Map(pids.map(([n, pid]) => [n, rssMiB(pid)]));
     const r = await fuzz(nc, registry.rpcs, { total: 10_000, concurrency: 64, seed: 7 });
     const after = new Map(pids.map(([n, pid]) => [n, rssMiB(pid)]));
-    console.log(`fuzz: ${r.sent} requests in ${r.seconds}s, error replies ${JSON.stringify(r.errorReplies)}, ok ${r.okReplies}`);
+    console.log(
+      `fuzz: ${r.sent} requests in ${r.seconds}s, error replies ${JSON.stringify(r.errorReplies)}, ok ${r.okReplies}`,
+    );
     expect(r.problems, r.examples.join("\n")).toBe(0);
-    const grew = pids.filter(([n]) => after.get(n)! - before.get(n)! > 48).map(([n]) => `${n}: ${before.get(n)} -> ${after.get(n)} MiB`);
+    const grew = pids
+      .filter(([n]) => after.get(n)! - before.get(n)! > 48)
+      .map(([n]) => `${n}: ${before.get(n)} -> ${after.get(n)} MiB`);
     expect(grew).toEqual([]);
     expect([...fleet.processes].filter(([, c]) => c.exitCode !== null).map(([n]) => n)).toEqual([]);
     expect(await pingAll(nc, 2000)).toHaveLength(22);
@@ -150,7 +187,9 @@ describe("the fleet", () => {
     const gw = await startGateway(fleet.server.url);
     try {
       const post = (subject: string, body: string | Uint8Array, type = "application/json") =>
-        fetch(`${gw.base}/v1/${subject}`, { method: "POST", headers: { "content-type": type }, body }).then(async (r) => ({ status: r.status, body: await r.text() }));
+        fetch(`${gw.base}/v1/${subject}`, { method: "POST", headers: { "content-type": type }, body }).then(
+          async (r) => ({ status: r.status, body: await r.text() }),
+        );
       expect((await post("auth.login", "x".repeat(2 * 1024 * 1024))).status).toBe(413);
       const deep = "[".repeat(200_000) + "]".repeat(200_000);
       expect((await post("auth.login", deep)).status).toBe(413); // over 64 KiB: refused before parsing
@@ -159,8 +198,13 @@ describe("the fleet", () => {
       const nested = '{"a":'.repeat(10_000) + "1" + "}".repeat(10_000);
       expect((await post("world-state.query-region", nested)).status).toBe(400);
       expect((await post("auth.login", Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22]))).status).toBe(400);
-      expect((await post("auth.login", JSON.stringify({ username: "\u0000\ud800".repeat(1000), password: "p" }))).status).toBeLessThan(500);
-      const long = await post("auth.register", JSON.stringify({ username: "u".repeat(60_000), password: "correct-horse-battery" }));
+      expect(
+        (await post("auth.login", JSON.stringify({ username: "\u0000\ud800".repeat(1000), password: "p" }))).status,
+      ).toBeLessThan(500);
+      const long = await post(
+        "auth.register",
+        JSON.stringify({ username: "u".repeat(60_000), password: "correct-horse-battery" }),
+      );
       expect(long.status).toBeGreaterThanOrEqual(400);
       expect(long.status).toBeLessThan(500);
       expect((await post("auth.login", "{}", "text/plain")).status).toBe(415);

@@ -4,7 +4,16 @@
 // back over the registry API must have the digest gs recorded.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -33,7 +42,8 @@ let storage: { root: string; runroot: string };
 let registry: ChildProcess | undefined;
 let port: number;
 
-const buildah = (...args: string[]) => execa("buildah", ["--storage-driver", "vfs", "--root", storage.root, "--runroot", storage.runroot, ...args]);
+const buildah = (...args: string[]) =>
+  execa("buildah", ["--storage-driver", "vfs", "--root", storage.root, "--runroot", storage.runroot, ...args]);
 
 /** scratch + the host's node binary and the shared libraries it links: a base image without a pull. */
 async function makeBaseImage(): Promise<void> {
@@ -58,10 +68,16 @@ async function makeBaseImage(): Promise<void> {
 async function startRegistry(): Promise<void> {
   port = await freePort();
   const config = path.join(tmp, "registry.yml");
-  writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(tmp, "registry-data")}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(tmp, "registry-data")}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   registry = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: "ignore" });
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -84,7 +100,11 @@ describe.skipIf(!canRun)("image build and push (buildah, docker-registry)", () =
   const imageOptions = () => ({
     root: repoRoot,
     baseImage: BASE,
-    bundle: { servicesDir: path.join(repoRoot, "services"), protoDir: path.join(repoRoot, "proto"), outDir: path.join(tmp, "builds") },
+    bundle: {
+      servicesDir: path.join(repoRoot, "services"),
+      protoDir: path.join(repoRoot, "proto"),
+      outDir: path.join(tmp, "builds"),
+    },
   });
 
   it("builds a service image whose health check runs with node alone, as a non-root user", async () => {
@@ -104,7 +124,26 @@ describe.skipIf(!canRun)("image build and push (buildah, docker-registry)", () =
 
     // the HEALTHCHECK command itself, inside the image: no NATS here, so "unhealthy", but it ran
     const { stdout: c } = await buildah("from", "--pull-never", r!.image.localRef);
-    const run = await execa("buildah", ["--storage-driver", "vfs", "--root", storage.root, "--runroot", storage.runroot, "run", "--isolation", "chroot", c, "--", "node", "/app/service.mjs", "--health"], { reject: false });
+    const run = await execa(
+      "buildah",
+      [
+        "--storage-driver",
+        "vfs",
+        "--root",
+        storage.root,
+        "--runroot",
+        storage.runroot,
+        "run",
+        "--isolation",
+        "chroot",
+        c,
+        "--",
+        "node",
+        "/app/service.mjs",
+        "--health",
+      ],
+      { reject: false },
+    );
     await buildah("rm", c);
     expect(run.stdout).toMatch(/^unhealthy: no instance record at \/tmp\/gs-health.json/);
     expect(run.exitCode).toBe(1);
@@ -117,13 +156,21 @@ describe.skipIf(!canRun)("image build and push (buildah, docker-registry)", () =
 
   it("pushes to a registry and records the digest the registry serves", async () => {
     const host = `127.0.0.1:${port}`;
-    const opts = { ...imageOptions(), registry: `${host}/gs`, target: new PlainRegistry(host), engine: engine(), createRepos: false };
+    const opts = {
+      ...imageOptions(),
+      registry: `${host}/gs`,
+      target: new PlainRegistry(host),
+      engine: engine(),
+      createRepos: false,
+    };
     const [r] = await pushImages(["auth"], opts);
     if (!r!.ok) throw r!.error;
     expect(r!.image).toMatchObject({ pushed: true, repository: "gs/auth" });
     expect(r!.image.uri).toBe(`${host}/gs/auth@${r!.image.digest}`);
 
-    const res = await fetch(`http://${host}/v2/gs/auth/manifests/${r!.image.tag}`, { headers: { Accept: MANIFEST_TYPES } });
+    const res = await fetch(`http://${host}/v2/gs/auth/manifests/${r!.image.tag}`, {
+      headers: { Accept: MANIFEST_TYPES },
+    });
     expect(res.status).toBe(200);
     const body = Buffer.from(await res.arrayBuffer());
     expect(res.headers.get("docker-content-digest")).toBe(r!.image.digest);

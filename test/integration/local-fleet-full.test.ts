@@ -4,7 +4,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { defaultRegistry } from "../../services/sdk/runtime.js";
 import type { DeployJson } from "../../src/commands/deploy.js";
 import type { StatusJson } from "../../src/commands/status.js";
-import { createProject, existingServices, isAlive, runGs, steadyLoad, waitFor, type TestProject } from "../support/local-fleet.js";
+import {
+  createProject,
+  existingServices,
+  isAlive,
+  runGs,
+  steadyLoad,
+  waitFor,
+  type TestProject,
+} from "../support/local-fleet.js";
 
 const all = existingServices();
 
@@ -24,13 +32,19 @@ describe.runIf(all.length === 22)("the full local fleet", () => {
     expect(up.code, up.stderr).toBe(0);
     const upMs = Date.now() - t0;
     // NATS sees every instance (a new instance can take a moment to show up in $SRV.INFO)
-    const s = await waitFor("every instance answering", async () => {
-      const r = await runGs(["status", "--json"], { cwd: project!.dir });
-      const st = JSON.parse(r.stdout) as StatusJson;
-      return st.services.every((x) => x.responding === x.desired) ? st : undefined;
-    }, 30_000, 500);
+    const s = await waitFor(
+      "every instance answering",
+      async () => {
+        const r = await runGs(["status", "--json"], { cwd: project!.dir });
+        const st = JSON.parse(r.stdout) as StatusJson;
+        return st.services.every((x) => x.responding === x.desired) ? st : undefined;
+      },
+      30_000,
+      500,
+    );
     expect(s.totals).toEqual({ services: 22, healthy: 22, desired: 44, running: 44 });
-    for (const x of s.services) expect(x).toMatchObject({ running: 2, desired: 2, pending: 0, responding: 2, state: "steady" });
+    for (const x of s.services)
+      expect(x).toMatchObject({ running: 2, desired: 2, pending: 0, responding: 2, state: "steady" });
     console.log(`gs up --detach, 22 services / 44 instances healthy in ${upMs} ms`);
 
     // a rolling deploy of every service under a steady load on every service fails no request
@@ -38,7 +52,10 @@ describe.runIf(all.length === 22)("the full local fleet", () => {
     const subjects = all.map((name) => registry.service(name)!.rpcs[0]!.subject);
     // any reply (a 400 for an empty request too) came from a live instance; silence or a 5xx did not
     const load = await steadyLoad(project.record()!.nats.url, subjects, 100, { failOn: (code) => code >= 500 });
-    const deploy = await runGs(["deploy", "--json", "--timeout", "90s"], { cwd: project.dir, env: { GS_BUILD_SALT: `full-${Date.now()}` } });
+    const deploy = await runGs(["deploy", "--json", "--timeout", "90s"], {
+      cwd: project.dir,
+      env: { GS_BUILD_SALT: `full-${Date.now()}` },
+    });
     const stats = await load.stop();
     expect(deploy.code, deploy.stderr).toBe(0);
     const result = JSON.parse(deploy.stdout) as DeployJson;

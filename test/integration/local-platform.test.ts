@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeployJson } from "../../src/commands/deploy.js";
 import type { StatusJson } from "../../src/commands/status.js";
 import path from "node:path";
-import { createProject, existingServices, isAlive, REPO, runGs, steadyLoad, waitFor, type TestProject } from "../support/local-fleet.js";
+import {
+  createProject,
+  existingServices,
+  isAlive,
+  REPO,
+  runGs,
+  steadyLoad,
+  waitFor,
+  type TestProject,
+} from "../support/local-fleet.js";
 
 const REPO_SERVICES = path.join(REPO, "services");
 
@@ -21,7 +30,8 @@ async function status(project: TestProject): Promise<StatusJson> {
   return JSON.parse(r.stdout) as StatusJson;
 }
 
-const healthy = (s: StatusJson) => s.services.every((x) => x.running === x.desired && x.responding === x.desired && x.pending === 0);
+const healthy = (s: StatusJson) =>
+  s.services.every((x) => x.running === x.desired && x.responding === x.desired && x.pending === 0);
 
 describe.runIf(canRun)("local platform", () => {
   let project: TestProject;
@@ -43,11 +53,18 @@ describe.runIf(canRun)("local platform", () => {
     expect(up.stderr).toContain("the local fleet is up");
     const s = await status(project);
     expect(s.services.map((x) => x.name)).toEqual([...services].sort());
-    expect(s.totals).toMatchObject({ services: services.length, healthy: services.length, desired: services.length * 2, running: services.length * 2 });
+    expect(s.totals).toMatchObject({
+      services: services.length,
+      healthy: services.length,
+      desired: services.length * 2,
+      running: services.length * 2,
+    });
     expect(healthy(s)).toBe(true);
     for (const x of s.services) expect(x.version).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
     expect((await runGs(["status", "--check"], { cwd: project.dir })).code).toBe(0);
-    console.log(`gs up --detach (${services.length} services, ${services.length * 2} instances): ${Date.now() - t0} ms`);
+    console.log(
+      `gs up --detach (${services.length} services, ${services.length * 2} instances): ${Date.now() - t0} ms`,
+    );
   }, 120_000);
 
   it("says so and exits 0 when the fleet is already up", async () => {
@@ -59,12 +76,22 @@ describe.runIf(canRun)("local platform", () => {
   it("restarts an instance killed with SIGKILL and returns to the desired count", async () => {
     const victim = project.record()!.pids.find((p) => p.what.startsWith("settings-"))!;
     process.kill(victim.pid, "SIGKILL");
-    const after = await waitFor("settings back at its desired count", async () => {
-      const s = await status(project);
-      const settings = s.services.find((x) => x.name === "settings")!;
-      return settings.restarts >= 1 && healthy(s) ? s : undefined;
-    }, 30_000, 300);
-    expect(after.services.find((x) => x.name === "settings")).toMatchObject({ running: 2, responding: 2, restarts: 1, state: "steady" });
+    const after = await waitFor(
+      "settings back at its desired count",
+      async () => {
+        const s = await status(project);
+        const settings = s.services.find((x) => x.name === "settings")!;
+        return settings.restarts >= 1 && healthy(s) ? s : undefined;
+      },
+      30_000,
+      300,
+    );
+    expect(after.services.find((x) => x.name === "settings")).toMatchObject({
+      running: 2,
+      responding: 2,
+      restarts: 1,
+      state: "steady",
+    });
     expect(project.record()!.pids.some((p) => p.pid === victim.pid)).toBe(false);
   }, 60_000);
 
@@ -89,7 +116,10 @@ describe.runIf(canRun)("local platform", () => {
     const r = await runGs(["deploy", "--json"], { cwd: project.dir });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as DeployJson;
-    expect(out.services.filter((s) => s.action !== "unchanged" || s.from !== s.to), "(did someone edit services/ meanwhile?)").toEqual([]);
+    expect(
+      out.services.filter((s) => s.action !== "unchanged" || s.from !== s.to),
+      "(did someone edit services/ meanwhile?)",
+    ).toEqual([]);
   }, 60_000);
 
   it("rolls back a deploy whose new version throws at import: the old version keeps answering, exit 3", async () => {
@@ -133,7 +163,9 @@ describe.runIf(canRun)("local platform", () => {
     expect(healthy(after)).toBe(true);
     expect(result.failed, result.errors.join("; ")).toBe(0);
     expect(result.ok).toBeGreaterThan(100);
-    console.log(`rolling deploy of ${services.length} services: ${seconds.toFixed(1)} s, ${result.ok} requests, ${result.failed} failed`);
+    console.log(
+      `rolling deploy of ${services.length} services: ${seconds.toFixed(1)} s, ${result.ok} requests, ${result.failed} failed`,
+    );
   }, 120_000);
 
   it("prints a service's logs with each line prefixed by its instance", async () => {
@@ -145,7 +177,12 @@ describe.runIf(canRun)("local platform", () => {
     expect(r.stdout).toContain('"msg":"started"');
     const one = lines[0]!.split(" | ")[0]!;
     const only = await runGs(["logs", "settings", "--instance", one], { cwd: project.dir });
-    expect(only.stdout.trim().split("\n").every((l) => l.startsWith(`${one} | `))).toBe(true);
+    expect(
+      only.stdout
+        .trim()
+        .split("\n")
+        .every((l) => l.startsWith(`${one} | `)),
+    ).toBe(true);
   });
 
   it("leaves no process behind after `gs down`", async () => {
@@ -188,7 +225,10 @@ describe.runIf(canRun)("local platform errors", () => {
   it("names the install command when nats-server is missing, exit 1, nothing started", async () => {
     const project = createProject(services.slice(0, 1));
     try {
-      const r = await runGs(["up", "--detach"], { cwd: project.dir, env: { GS_NATS_SERVER: "/nonexistent/nats-server" } });
+      const r = await runGs(["up", "--detach"], {
+        cwd: project.dir,
+        env: { GS_NATS_SERVER: "/nonexistent/nats-server" },
+      });
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toMatch(/nats-server not found.*apt-get install nats-server/);
@@ -203,7 +243,8 @@ describe.runIf(canRun)("local platform errors", () => {
     try {
       const { writeFileSync, readFileSync } = await import("node:fs");
       const file = `${project.dir}/gs.yaml`;
-      const ecs = "targets:\n  prod:\n    platform: ecs\n    region: us-east-1\n    cluster: c\n    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com\n    nats: { url: nats://nats.internal:4222 }\n";
+      const ecs =
+        "targets:\n  prod:\n    platform: ecs\n    region: us-east-1\n    cluster: c\n    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com\n    nats: { url: nats://nats.internal:4222 }\n";
       writeFileSync(file, readFileSync(file, "utf8").replace("services:", `${ecs}services:`));
       const r = await runGs(["up", "--target", "prod"], { cwd: project.dir });
       expect(r.code).toBe(2);

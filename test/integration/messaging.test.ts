@@ -84,7 +84,9 @@ describe("messaging against a real nats-server", () => {
   });
 
   it("refuses an unknown subject with suggestions before sending anything", () => {
-    expect(() => prepareRequest(registry, { subject: "npc-behavior.decid", json: {}, timeout: 1 })).toThrow(/unknown subject npc-behavior\.decid \(did you mean npc-behavior\.decide/);
+    expect(() => prepareRequest(registry, { subject: "npc-behavior.decid", json: {}, timeout: 1 })).toThrow(
+      /unknown subject npc-behavior\.decid \(did you mean npc-behavior\.decide/,
+    );
   });
 
   it("refuses DATA larger than the server's max_payload", async () => {
@@ -126,6 +128,9 @@ describe("messaging against a real nats-server", () => {
     expect(npc.requests).toBeGreaterThanOrEqual(6);
     expect(npc.errors).toBeGreaterThanOrEqual(1);
     expect(npc.endpoints.map((e) => e.subject)).toEqual(["npc-behavior.decide", "npc-behavior.list-actions"]);
-    expect(npc.endpoints[0]).toMatchObject({ request: "npc_behavior.v1.DecideRequest", response: "npc_behavior.v1.DecideResponse" });
+    expect(npc.endpoints[0]).toMatchObject({
+      request: "npc_behavior.v1.DecideRequest",
+      response: "npc_behavior.v1.DecideResponse",
+    });
   });
 });

@@ -164,7 +164,9 @@ describe("connectNats against a real nats-server", () => {
       { cwd: dir, env: {}, configHome: dir },
     );
     const { err } = await failure(connectNats(settings));
-    expect(err.message).toBe(`cannot connect to NATS at ${authServer.url}: authorization failed (check the credentials)`);
+    expect(err.message).toBe(
+      `cannot connect to NATS at ${authServer.url}: authorization failed (check the credentials)`,
+    );
     expect(`${err.message} ${err.hint} ${err.reason}`).not.toContain("wrong-pw");
     expect(err.hint).toContain("--user/--password");
   });
@@ -196,6 +198,8 @@ describe("connectNats against a real nats-server", () => {
   it("names a missing credentials file before trying to connect", async () => {
     const creds = path.join(dir, "missing.creds");
     const { err } = await failure(connectNats({ servers: [server.url], creds, source: "--creds" }));
-    expect(err.message).toBe(`cannot connect to NATS at ${server.url}: cannot read credentials file ${creds} (no such file)`);
+    expect(err.message).toBe(
+      `cannot connect to NATS at ${server.url}: cannot read credentials file ${creds} (no such file)`,
+    );
   });
 });

@@ -52,11 +52,23 @@ describe("a secure local fleet (gs up --secure)", () => {
   });
 
   it("keeps the CA, certificates and nkey seeds under .gs/secure, readable by the owner only", () => {
-    const files = [...readdirSync(secureDir).map((f) => path.join(secureDir, f)), ...readdirSync(path.join(secureDir, "nkeys")).map((f) => path.join(secureDir, "nkeys", f))];
+    const files = [
+      ...readdirSync(secureDir).map((f) => path.join(secureDir, f)),
+      ...readdirSync(path.join(secureDir, "nkeys")).map((f) => path.join(secureDir, "nkeys", f)),
+    ];
     const plain = files.filter((f) => statSync(f).isFile());
-    expect(plain.map((f) => path.basename(f)).sort()).toEqual(
-      ["ca.key", "ca.pem", "client.key", "client.pem", "gs-operator.nk", "orchestration.nk", "payment.nk", "server.key", "server.pem", "settings.nk"],
-    );
+    expect(plain.map((f) => path.basename(f)).sort()).toEqual([
+      "ca.key",
+      "ca.pem",
+      "client.key",
+      "client.pem",
+      "gs-operator.nk",
+      "orchestration.nk",
+      "payment.nk",
+      "server.key",
+      "server.pem",
+      "settings.nk",
+    ]);
     for (const f of plain) expect((statSync(f).mode & 0o777).toString(8), f).toBe("600");
     expect((statSync(secureDir).mode & 0o777).toString(8)).toBe("700");
     // the record holds paths, never a seed or key
@@ -67,7 +79,15 @@ describe("a secure local fleet (gs up --secure)", () => {
   it("lets gs commands connect over TLS as the operator without any flag", async () => {
     const st = await runGs(["status", "--check"], { cwd: project.dir });
     expect(st.code, st.stderr).toBe(0);
-    const r = await runGs(["request", "payment.deposit", '{"playerId":"p1","amount":{"currency":"GOLD","minorUnits":"5"},"idempotencyKey":"k1"}', "--json"], { cwd: project.dir });
+    const r = await runGs(
+      [
+        "request",
+        "payment.deposit",
+        '{"playerId":"p1","amount":{"currency":"GOLD","minorUnits":"5"},"idempotencyKey":"k1"}',
+        "--json",
+      ],
+      { cwd: project.dir },
+    );
     expect(r.code, r.stderr).toBe(0);
   }, 30_000);
 
@@ -98,8 +118,12 @@ describe("a secure local fleet (gs up --secure)", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "gs-other-ca-"));
     try {
       const other = await ensureLocalPki(dir, { commonName: "someone else's CA" });
-      await expect(as({ tls: { ca: rec.nats.tls.ca, cert: other.client.cert, key: other.client.key }, nkey: rec.nats.nkey })).rejects.toThrow();
-      await expect(as({ tls: { ca: other.ca, cert: rec.nats.tls.cert, key: rec.nats.tls.key }, nkey: rec.nats.nkey })).rejects.toThrow();
+      await expect(
+        as({ tls: { ca: rec.nats.tls.ca, cert: other.client.cert, key: other.client.key }, nkey: rec.nats.nkey }),
+      ).rejects.toThrow();
+      await expect(
+        as({ tls: { ca: other.ca, cert: rec.nats.tls.cert, key: rec.nats.tls.key }, nkey: rec.nats.nkey }),
+      ).rejects.toThrow();
       // and without any client certificate at all
       const [host, port] = new URL(servers()[0]!).host.split(":");
       const handshake = await new Promise<string>((resolve) => {
@@ -121,7 +145,22 @@ describe("a secure local fleet (gs up --secure)", () => {
 
   it("refuses a client with the right certificate but no credentials: it cannot request payment.*", async () => {
     await expect(as({ tls: rec.nats.tls })).rejects.toThrow(/authorization/i);
-    const r = await runGs(["request", "payment.get-balance", '{"playerId":"p1"}', "-s", rec.nats.url, "--tls-ca", rec.nats.tls.ca, "--tls-cert", rec.nats.tls.cert, "--tls-key", rec.nats.tls.key], { cwd: os.tmpdir() });
+    const r = await runGs(
+      [
+        "request",
+        "payment.get-balance",
+        '{"playerId":"p1"}',
+        "-s",
+        rec.nats.url,
+        "--tls-ca",
+        rec.nats.tls.ca,
+        "--tls-cert",
+        rec.nats.tls.cert,
+        "--tls-key",
+        rec.nats.tls.key,
+      ],
+      { cwd: os.tmpdir() },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/authorization failed/);
   }, 30_000);
@@ -142,25 +181,40 @@ describe("a secure local fleet (gs up --secure)", () => {
 
   it("lets a service request only the services it calls", async () => {
     const settings = await as(service("settings"));
-    await expect(settings.request("payment.purchase", new Uint8Array(), { timeout: 2000 })).rejects.toThrow(/Permissions Violation for Publish/);
+    await expect(settings.request("payment.purchase", new Uint8Array(), { timeout: 2000 })).rejects.toThrow(
+      /Permissions Violation for Publish/,
+    );
     // orchestration calls payment (services/sdk/permissions.ts FLEET_ACCESS): it gets an answer
     const orchestration = await as(service("orchestration"));
     const reply = await orchestration.request("payment.get-balance", new Uint8Array(), { timeout: 3000 });
     expect(reply.headers?.get("Nats-Service-Error-Code")).toBe("400"); // an empty request, answered by payment
     // but it may not publish events as payment, nor delete payment's state
-    await expect(orchestration.request("$JS.API.STREAM.DELETE.KV_gs_payment", new Uint8Array(), { timeout: 2000 })).rejects.toThrow(/Permissions Violation/);
-    await expect(orchestration.request("events.payment.purchased", new Uint8Array(), { timeout: 2000 })).rejects.toThrow(/Permissions Violation/);
+    await expect(
+      orchestration.request("$JS.API.STREAM.DELETE.KV_gs_payment", new Uint8Array(), { timeout: 2000 }),
+    ).rejects.toThrow(/Permissions Violation/);
+    await expect(
+      orchestration.request("events.payment.purchased", new Uint8Array(), { timeout: 2000 }),
+    ).rejects.toThrow(/Permissions Violation/);
   });
 
   it("writes no nkey seed or private key to any log, record or command output", async () => {
     const nkeys = path.join(secureDir, "nkeys");
     const seeds = readdirSync(nkeys).map((f) => readFileSync(path.join(nkeys, f), "utf8").trim());
-    const keys = ["ca.key", "server.key", "client.key"].map((f) => readFileSync(path.join(secureDir, f), "utf8").split("\n")[1]!);
+    const keys = ["ca.key", "server.key", "client.key"].map(
+      (f) => readFileSync(path.join(secureDir, f), "utf8").split("\n")[1]!,
+    );
     const secrets = [...seeds, ...keys];
     expect(secrets.every((x) => x.length > 20)).toBe(true);
     const home = path.join(project.dir, ".gs");
-    const files = [path.join(home, "local.json"), path.join(home, "supervisor.json"), path.join(home, "supervisor.log")];
-    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+    const files = [
+      path.join(home, "local.json"),
+      path.join(home, "supervisor.json"),
+      path.join(home, "supervisor.log"),
+    ];
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)],
+      );
     files.push(...walk(path.join(home, "logs")), ...walk(path.join(home, "nats")).filter((f) => f.endsWith(".conf")));
     const outputs = await Promise.all([
       runGs(["status", "--json"], { cwd: project.dir }),
@@ -169,8 +223,13 @@ describe("a secure local fleet (gs up --secure)", () => {
       runGs(["services", "--json"], { cwd: project.dir }),
       runGs(["request", "payment.get-balance", '{"playerId":"p1"}'], { cwd: project.dir, env: { DEBUG: "gs*" } }),
     ]);
-    const texts = [...files.map((f) => [f, readFileSync(f, "utf8")] as const), ...outputs.map((o, i) => [`output ${i}`, o.stdout + o.stderr] as const)];
-    const leaks = texts.flatMap(([where, text]) => secrets.filter((x) => text.includes(x)).map((x) => `${where}: ${x.slice(0, 4)}…`));
+    const texts = [
+      ...files.map((f) => [f, readFileSync(f, "utf8")] as const),
+      ...outputs.map((o, i) => [`output ${i}`, o.stdout + o.stderr] as const),
+    ];
+    const leaks = texts.flatMap(([where, text]) =>
+      secrets.filter((x) => text.includes(x)).map((x) => `${where}: ${x.slice(0, 4)}…`),
+    );
     expect(leaks).toEqual([]);
     // the logs are not empty: the check looked at something
     expect(texts.filter(([w]) => w.endsWith(".log")).length).toBeGreaterThan(3);

@@ -51,7 +51,9 @@ describe("the status store", () => {
     svcNc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     for (let i = 0; i < 2; i++) {
       const svc = await new Svcm(svcNc).add({ name: "echo", version: "1.0.0", description: "test" });
-      svc.addEndpoint("say", { subject: "echo.say", handler: (_err, m) => {
+      svc.addEndpoint("say", {
+        subject: "echo.say",
+        handler: (_err, m) => {
           // an exception is what the micro stats count as an error
           if (!m.data.length) throw new Error("empty");
           m.respond(m.data);

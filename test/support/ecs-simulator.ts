@@ -10,7 +10,12 @@ import {
   GetLogEventsCommand,
   type FilteredLogEvent,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+} from "@aws-sdk/client-ecr";
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -72,7 +77,8 @@ interface SimService {
   events: { id: string; createdAt: Date; message: string }[];
 }
 
-const AWS_ERROR = (name: string, message: string, status = 400) => Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: status } });
+const AWS_ERROR = (name: string, message: string, status = 400) =>
+  Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: status } });
 
 export class EcsSimulator {
   readonly cluster: string;
@@ -166,9 +172,24 @@ export class EcsSimulator {
           image: `${this.registry}/${name}@sha256:${"0".repeat(64)}`,
           essential: true,
           environment: [{ name: "NATS_URL", value: "nats://nats.internal:4222" }],
-          secrets: [{ name: "NATS_CREDS", valueFrom: "arn:aws:secretsmanager:us-east-1:123456789012:secret:gs/nats-creds" }],
-          logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": `/ecs/${ecsName}`, "awslogs-region": this.region, "awslogs-stream-prefix": "ecs" } },
-          healthCheck: { command: ["CMD", "node", "/app/service.mjs", "--health"], interval: 15, timeout: 5, retries: 3, startPeriod: 20 },
+          secrets: [
+            { name: "NATS_CREDS", valueFrom: "arn:aws:secretsmanager:us-east-1:123456789012:secret:gs/nats-creds" },
+          ],
+          logConfiguration: {
+            logDriver: "awslogs",
+            options: {
+              "awslogs-group": `/ecs/${ecsName}`,
+              "awslogs-region": this.region,
+              "awslogs-stream-prefix": "ecs",
+            },
+          },
+          healthCheck: {
+            command: ["CMD", "node", "/app/service.mjs", "--health"],
+            interval: 15,
+            timeout: 5,
+            retries: 3,
+            startPeriod: 20,
+          },
         },
       ],
     });
@@ -222,22 +243,36 @@ export class EcsSimulator {
     return task;
   }
 
-  private stopTask(task: Task, how: { reason: string; stopCode: Task["stopCode"]; exitCode?: number; logLines?: string[] }): void {
+  private stopTask(
+    task: Task,
+    how: { reason: string; stopCode: Task["stopCode"]; exitCode?: number; logLines?: string[] },
+  ): void {
     task.lastStatus = "STOPPED";
     task.desiredStatus = "STOPPED";
     task.stoppedReason = how.reason;
     task.stopCode = how.stopCode;
     task.stoppedAt = this.now();
-    if (how.exitCode !== undefined) task.containers = task.containers!.map((c) => ({ ...c, exitCode: how.exitCode, lastStatus: "STOPPED" }));
+    if (how.exitCode !== undefined)
+      task.containers = task.containers!.map((c) => ({ ...c, exitCode: how.exitCode, lastStatus: "STOPPED" }));
     if (how.logLines) {
       const container = task.containers![0]!.name!;
       const stream = `ecs/${container}/${task.taskArn!.split("/").pop()}`;
-      this.logEvents.set(stream, how.logLines.map((message, i) => ({ logStreamName: stream, timestamp: this.clock - 1000 + i, message, eventId: `${stream}-${i}` })));
+      this.logEvents.set(
+        stream,
+        how.logLines.map((message, i) => ({
+          logStreamName: stream,
+          timestamp: this.clock - 1000 + i,
+          message,
+          eventId: `${stream}-${i}`,
+        })),
+      );
     }
   }
 
   private tasksOf(dep: SimDeployment, status?: string): Task[] {
-    return this.tasks.filter((t) => t.startedBy === dep.id && t.lastStatus !== "STOPPED" && (!status || t.lastStatus === status));
+    return this.tasks.filter(
+      (t) => t.startedBy === dep.id && t.lastStatus !== "STOPPED" && (!status || t.lastStatus === status),
+    );
   }
 
   /** One step of time for a service: tasks start, run, crash; deployments complete, fail, roll back. */
@@ -253,7 +288,11 @@ export class EcsSimulator {
           reason: "Essential container in task exited",
           stopCode: "EssentialContainerExited",
           exitCode: 1,
-          logLines: ["starting time-manager", "Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/app/catalog.js'", "    at finalizeResolution (node:internal/modules/esm/resolve:265:11)"],
+          logLines: [
+            "starting time-manager",
+            "Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/app/catalog.js'",
+            "    at finalizeResolution (node:internal/modules/esm/resolve:265:11)",
+          ],
         });
         if (this.scenario.countFailedTasks !== false) primary.failedTasks++;
         this.event(svc, `(service ${svc.ecsName}) has stopped 1 running tasks: (task ${t.taskArn!.split("/").pop()}).`);
@@ -275,9 +314,18 @@ export class EcsSimulator {
     }
     const live = this.tasksOf(primary);
     for (let i = live.length; i < primary.desired; i++) this.startTask(svc, primary, "PENDING");
-    if (behavior === "healthy" && this.tasksOf(primary, "RUNNING").length >= primary.desired && primary.rolloutState === "IN_PROGRESS") {
+    if (
+      behavior === "healthy" &&
+      this.tasksOf(primary, "RUNNING").length >= primary.desired &&
+      primary.rolloutState === "IN_PROGRESS"
+    ) {
       for (const old of svc.deployments.filter((d) => d !== primary)) {
-        for (const t of this.tasksOf(old)) this.stopTask(t, { reason: `Scaling activity initiated by (deployment ${primary.id})`, stopCode: "ServiceSchedulerInitiated", exitCode: 0 });
+        for (const t of this.tasksOf(old))
+          this.stopTask(t, {
+            reason: `Scaling activity initiated by (deployment ${primary.id})`,
+            stopCode: "ServiceSchedulerInitiated",
+            exitCode: 0,
+          });
         old.status = "INACTIVE";
       }
       svc.deployments = svc.deployments.filter((d) => d.status !== "INACTIVE");
@@ -312,12 +360,21 @@ export class EcsSimulator {
       taskDefinition: svc.taskDefinition,
       deployments,
       events: svc.events,
-      deploymentConfiguration: { deploymentCircuitBreaker: { enable: this.scenario.circuitBreaker?.enable ?? false, rollback: this.scenario.circuitBreaker?.rollback ?? false }, minimumHealthyPercent: 100, maximumPercent: 200 },
+      deploymentConfiguration: {
+        deploymentCircuitBreaker: {
+          enable: this.scenario.circuitBreaker?.enable ?? false,
+          rollback: this.scenario.circuitBreaker?.rollback ?? false,
+        },
+        minimumHealthyPercent: 100,
+        maximumPercent: 200,
+      },
     };
   }
 
   private byEcsName(name: string): SimService | undefined {
-    return [...this.services.values()].find((s) => s.ecsName === name && !this.scenario.missingServices?.includes(s.name));
+    return [...this.services.values()].find(
+      (s) => s.ecsName === name && !this.scenario.missingServices?.includes(s.name),
+    );
   }
 
   // ---- the mocked API --------------------------------------------------------------------------
@@ -325,24 +382,30 @@ export class EcsSimulator {
   /** Errors that come before any answer: credentials, throttling, a missing cluster. */
   private gate(command: string, input: unknown, cluster?: string): void {
     this.calls.push({ command, input });
-    if (this.scenario.expiredCredentials) throw AWS_ERROR("ExpiredTokenException", "The security token included in the request is expired");
+    if (this.scenario.expiredCredentials)
+      throw AWS_ERROR("ExpiredTokenException", "The security token included in the request is expired");
     if (this.throttleLeft > 0) {
       this.throttleLeft--;
       throw AWS_ERROR("ThrottlingException", "Rate exceeded");
     }
-    if (cluster !== undefined && (this.scenario.missingCluster || cluster !== this.cluster)) throw AWS_ERROR("ClusterNotFoundException", "Cluster not found.");
+    if (cluster !== undefined && (this.scenario.missingCluster || cluster !== this.cluster))
+      throw AWS_ERROR("ClusterNotFoundException", "Cluster not found.");
   }
 
   private wire(): void {
     this.ecs.on(DescribeServicesCommand).callsFake(async (input) => {
       this.gate("DescribeServices", input, input.cluster);
-      if ((input.services ?? []).length > 10) throw AWS_ERROR("InvalidParameterException", "services can have at most 10 items");
+      if ((input.services ?? []).length > 10)
+        throw AWS_ERROR("InvalidParameterException", "services can have at most 10 items");
       const services: Service[] = [];
       const failures: { arn: string; reason: string }[] = [];
       for (const name of input.services ?? []) {
         const svc = this.byEcsName(name);
         if (!svc) {
-          failures.push({ arn: `arn:aws:ecs:${this.region}:${this.account}:service/${this.cluster}/${name}`, reason: "MISSING" });
+          failures.push({
+            arn: `arn:aws:ecs:${this.region}:${this.account}:service/${this.cluster}/${name}`,
+            reason: "MISSING",
+          });
           continue;
         }
         this.tick(svc);
@@ -354,7 +417,10 @@ export class EcsSimulator {
       this.gate("DescribeTaskDefinition", input);
       const found = this.taskDefinitions.get(input.taskDefinition!);
       if (!found) throw AWS_ERROR("ClientException", "Unable to describe task definition.");
-      return { taskDefinition: structuredClone(found.td), ...(input.include?.includes("TAGS") ? { tags: structuredClone(found.tags) } : {}) };
+      return {
+        taskDefinition: structuredClone(found.td),
+        ...(input.include?.includes("TAGS") ? { tags: structuredClone(found.tags) } : {}),
+      };
     });
     this.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input) => {
       this.gate("RegisterTaskDefinition", input);
@@ -371,7 +437,8 @@ export class EcsSimulator {
         for (const d of svc.deployments) if (d.status === "PRIMARY") d.desired = input.desiredCount;
       }
       if (input.taskDefinition) {
-        if (!this.taskDefinitions.has(input.taskDefinition)) throw AWS_ERROR("ClientException", "TaskDefinition not found.");
+        if (!this.taskDefinitions.has(input.taskDefinition))
+          throw AWS_ERROR("ClientException", "TaskDefinition not found.");
         this.newDeployment(svc, input.taskDefinition);
       }
       return { service: this.toService(svc) };
@@ -382,21 +449,34 @@ export class EcsSimulator {
       if (input.serviceName && !svc) throw AWS_ERROR("ServiceNotFoundException", "Service not found.");
       const want = input.desiredStatus ?? "RUNNING";
       const arns = this.tasks
-        .filter((t) => (!svc || t.group === `service:${svc.ecsName}`) && t.desiredStatus === want && (!input.startedBy || t.startedBy === input.startedBy))
+        .filter(
+          (t) =>
+            (!svc || t.group === `service:${svc.ecsName}`) &&
+            t.desiredStatus === want &&
+            (!input.startedBy || t.startedBy === input.startedBy),
+        )
         .map((t) => t.taskArn!);
       return { taskArns: arns };
     });
     this.ecs.on(DescribeTasksCommand).callsFake(async (input) => {
       this.gate("DescribeTasks", input, input.cluster);
-      if ((input.tasks ?? []).length > 100) throw AWS_ERROR("InvalidParameterException", "tasks can have at most 100 items");
-      return { tasks: this.tasks.filter((t) => input.tasks?.includes(t.taskArn!)).map((t) => structuredClone(t)), failures: [] };
+      if ((input.tasks ?? []).length > 100)
+        throw AWS_ERROR("InvalidParameterException", "tasks can have at most 100 items");
+      return {
+        tasks: this.tasks.filter((t) => input.tasks?.includes(t.taskArn!)).map((t) => structuredClone(t)),
+        failures: [],
+      };
     });
 
     this.logs.on(GetLogEventsCommand).callsFake(async (input) => {
       this.gate("GetLogEvents", input);
       const events = this.logEvents.get(input.logStreamName!);
       if (!events) throw AWS_ERROR("ResourceNotFoundException", "The specified log stream does not exist.");
-      return { events: events.slice(-(input.limit ?? 10000)).map((e) => ({ timestamp: e.timestamp, message: e.message, ingestionTime: e.timestamp })) };
+      return {
+        events: events
+          .slice(-(input.limit ?? 10000))
+          .map((e) => ({ timestamp: e.timestamp, message: e.message, ingestionTime: e.timestamp })),
+      };
     });
     this.logs.on(FilterLogEventsCommand).callsFake(async (input) => {
       this.gate("FilterLogEvents", input);
@@ -410,15 +490,28 @@ export class EcsSimulator {
 
     this.ecr.on(GetAuthorizationTokenCommand).callsFake(async (input) => {
       this.gate("GetAuthorizationToken", input);
-      return { authorizationData: [{ authorizationToken: Buffer.from("AWS:sim-secret-ecr-token").toString("base64"), expiresAt: new Date(Date.now() + 12 * 3_600_000), proxyEndpoint: `https://${this.registry}` }] };
+      return {
+        authorizationData: [
+          {
+            authorizationToken: Buffer.from("AWS:sim-secret-ecr-token").toString("base64"),
+            expiresAt: new Date(Date.now() + 12 * 3_600_000),
+            proxyEndpoint: `https://${this.registry}`,
+          },
+        ],
+      };
     });
     this.ecr.on(DescribeImagesCommand).callsFake(async (input) => {
       this.gate("DescribeImages", input);
       const repo = this.scenario.repositories?.[input.repositoryName!];
-      if (!repo) throw AWS_ERROR("RepositoryNotFoundException", `The repository with name '${input.repositoryName}' does not exist`);
+      if (!repo)
+        throw AWS_ERROR(
+          "RepositoryNotFoundException",
+          `The repository with name '${input.repositoryName}' does not exist`,
+        );
       const tag = input.imageIds?.[0]?.imageTag;
       const digest = tag ? repo[tag] : undefined;
-      if (!digest) throw AWS_ERROR("ImageNotFoundException", "The image requested does not exist in the specified repository.");
+      if (!digest)
+        throw AWS_ERROR("ImageNotFoundException", "The image requested does not exist in the specified repository.");
       return { imageDetails: [{ repositoryName: input.repositoryName, imageDigest: digest, imageTags: [tag!] }] };
     });
     this.ecr.on(CreateRepositoryCommand).callsFake(async (input) => {

@@ -32,7 +32,14 @@ export interface FailoverResult {
   replicas: { paymentKv: number; events: number };
   killed: { node: string; role: string };
   /** `failed`: no answer even after one retry; `retried`: requests whose first attempt was lost (timed out or had no responder) */
-  requests: { sent: number; ok: number; failed: number; failedRatio: number; retried: number; errors: Record<string, number> };
+  requests: {
+    sent: number;
+    ok: number;
+    failed: number;
+    failedRatio: number;
+    retried: number;
+    errors: Record<string, number>;
+  };
   latencyMs: { p50: number; p99: number; max: number };
   reconnect: { clientMs: number | null; nodeBackMs: number };
   /** distinct errors the payment instances logged (why a request failed, when one did) */
@@ -45,7 +52,12 @@ export interface FailoverResult {
 }
 
 interface Record_ {
-  nats: { url: string; tls?: { ca: string; cert: string; key: string }; nkey?: string; nodes: { name: string; port: number; pid?: number }[] };
+  nats: {
+    url: string;
+    tls?: { ca: string; cert: string; key: string };
+    nkey?: string;
+    nodes: { name: string; port: number; pid?: number }[];
+  };
 }
 
 const SERVICES = ["payment", "settings"];
@@ -58,13 +70,24 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
   // payment may work on a request as long as its caller waits (the runtime's default is 5 s)
   writeFileSync(
     path.join(project.dir, "gs.yaml"),
-    ["project: failover", "services:", "  defaults: { desired: 2 }", `  payment: { env: { GS_REQUEST_DEADLINE_MS: "${WRITE_TIMEOUT_MS}" } }`, "  settings: {}", ""].join("\n"),
+    [
+      "project: failover",
+      "services:",
+      "  defaults: { desired: 2 }",
+      `  payment: { env: { GS_REQUEST_DEADLINE_MS: "${WRITE_TIMEOUT_MS}" } }`,
+      "  settings: {}",
+      "",
+    ].join("\n"),
   );
   const opened: NatsConnection[] = [];
   try {
-    const up = await runGs(["up", "--detach", "--cluster", "3", ...(opts.secure ? ["--secure"] : []), "--timeout", "120s"], { cwd: project.dir });
+    const up = await runGs(
+      ["up", "--detach", "--cluster", "3", ...(opts.secure ? ["--secure"] : []), "--timeout", "120s"],
+      { cwd: project.dir },
+    );
     if (up.code !== 0) throw new Error(`gs up failed: ${up.stderr}`);
-    const record = (): Record_ => JSON.parse(readFileSync(path.join(project.dir, ".gs", "local.json"), "utf8")) as Record_;
+    const record = (): Record_ =>
+      JSON.parse(readFileSync(path.join(project.dir, ".gs", "local.json"), "utf8")) as Record_;
     const rec = record();
     const creds = { tls: rec.nats.tls, nkey: rec.nats.nkey };
     const open = async (servers: string[], extra: Parameters<typeof connect>[0] = {}) => {
@@ -72,7 +95,11 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       opened.push(nc);
       return nc;
     };
-    const admin = await open(rec.nats.url.split(","), { reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    const admin = await open(rec.nats.url.split(","), {
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
     const jsm = await jetstreamManager(admin);
     const kvInfo = await jsm.streams.info("KV_gs_payment");
     const eventsInfo = await jsm.streams.info("EVENTS");
@@ -84,13 +111,21 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     // the load's connection starts on the node that dies: the worst case for a client
     const victimUrl = `nats://127.0.0.1:${node.port}`;
     const others = rec.nats.url.split(",").filter((u) => u !== victimUrl);
-    const nc = await open([victimUrl, ...others], { noRandomize: true, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 50, reconnectJitterTLS: 100 });
+    const nc = await open([victimUrl, ...others], {
+      noRandomize: true,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      reconnectJitter: 50,
+      reconnectJitterTLS: 100,
+    });
     let disconnectedAt: number | undefined;
     let clientMs: number | null = null;
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect" && disconnectedAt === undefined) disconnectedAt = performance.now();
-        if (s.type === "reconnect" && disconnectedAt !== undefined && clientMs === null) clientMs = Math.round(performance.now() - disconnectedAt);
+        if (s.type === "reconnect" && disconnectedAt !== undefined && clientMs === null)
+          clientMs = Math.round(performance.now() - disconnectedAt);
       }
     })();
 
@@ -152,7 +187,13 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       const isDeposit = n % 4 === 0;
       const player = `p${n % 8}`;
       const key = `${run}-${n}`;
-      const data = isDeposit ? encodeJson(depositRpc.request, { playerId: player, amount: { currency: "GOLD", minorUnits: "1" }, idempotencyKey: key }) : readBytes;
+      const data = isDeposit
+        ? encodeJson(depositRpc.request, {
+            playerId: player,
+            amount: { currency: "GOLD", minorUnits: "1" },
+            idempotencyKey: key,
+          })
+        : readBytes;
       track(
         request(isDeposit ? "payment.deposit" : readSubject, data, isDeposit ? WRITE_TIMEOUT_MS : 2000).then(
           (m) => {
@@ -172,9 +213,19 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       if (n % 10 === 0) {
         const k = `k${n}`;
         // written the way the SDK writes: retried while the stream has no leader (services/sdk/jetstream-retry.ts)
-        track(retryWhile(() => kv.put(k, `v${n}`)).then(() => void kvWrites.acked.push(k), () => void kvWrites.failed++));
+        track(
+          retryWhile(() => kv.put(k, `v${n}`)).then(
+            () => void kvWrites.acked.push(k),
+            () => void kvWrites.failed++,
+          ),
+        );
         const body = `${run}:${n}`;
-        track(retryWhile(() => js.publish("events.failover-probe.write", body)).then((ack) => void evWrites.acked.push({ seq: ack.seq, data: body }), () => void evWrites.failed++));
+        track(
+          retryWhile(() => js.publish("events.failover-probe.write", body)).then(
+            (ack) => void evWrites.acked.push({ seq: ack.seq, data: body }),
+            () => void evWrites.failed++,
+          ),
+        );
       }
     }, 1000 / opts.rate);
 
@@ -189,8 +240,11 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
         const pid = record().nats.nodes.find((n) => n.name === victim)?.pid;
         if (!pid || pid === node.pid) return undefined;
         try {
-          const infos = await Promise.all(["KV_gs_payment", "KV_failover_probe", "EVENTS"].map((s) => jsm.streams.info(s)));
-          const current = (i: (typeof infos)[number]) => (i.cluster?.replicas ?? []).length === 2 && i.cluster!.replicas!.every((r) => r.current && !r.offline);
+          const infos = await Promise.all(
+            ["KV_gs_payment", "KV_failover_probe", "EVENTS"].map((s) => jsm.streams.info(s)),
+          );
+          const current = (i: (typeof infos)[number]) =>
+            (i.cluster?.replicas ?? []).length === 2 && i.cluster!.replicas!.every((r) => r.current && !r.offline);
           return infos.every(current) ? performance.now() : undefined;
         } catch {
           return undefined;
@@ -218,7 +272,9 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     for (const w of evWrites.acked) {
       let got: string | undefined;
       for (let attempt = 0; attempt < 5 && got === undefined; attempt++) {
-        const m = await jsm2.streams.getMessage("EVENTS", { seq: w.seq }).catch((err: Error) => (/no message found/i.test(err.message) ? null : undefined));
+        const m = await jsm2.streams
+          .getMessage("EVENTS", { seq: w.seq })
+          .catch((err: Error) => (/no message found/i.test(err.message) ? null : undefined));
         if (m === null) break;
         if (m) got = new TextDecoder().decode(m.data);
         else await sleep(200);
@@ -232,8 +288,19 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     for (let i = 0; i < deposits.length; i += 25) {
       await Promise.all(
         deposits.slice(i, i + 25).map(async (d) => {
-          const m = await check.request("payment.deposit", encodeJson(depositRpc.request, { playerId: d.player, amount: { currency: "GOLD", minorUnits: "1" }, idempotencyKey: d.key }), { timeout: 5000 });
-          const r = decodeToJson(depositRpc.response, m.data) as { replayed?: boolean; transaction?: { transactionId?: string } };
+          const m = await check.request(
+            "payment.deposit",
+            encodeJson(depositRpc.request, {
+              playerId: d.player,
+              amount: { currency: "GOLD", minorUnits: "1" },
+              idempotencyKey: d.key,
+            }),
+            { timeout: 5000 },
+          );
+          const r = decodeToJson(depositRpc.response, m.data) as {
+            replayed?: boolean;
+            transaction?: { transactionId?: string };
+          };
           if (!r.replayed || r.transaction?.transactionId !== d.txn) depositsLost++;
         }),
       );
@@ -247,7 +314,8 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       }
     }
     latencies.sort((a, b) => a - b);
-    const q = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 10) / 10;
+    const q = (p: number) =>
+      Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 10) / 10;
     return {
       cluster: 3,
       secure: opts.secure,

@@ -1,14 +1,24 @@
 // Fleets in known states for the dashboard's tests: FleetData as the store would hold it after a
 // few polls, and a FleetFeed over it that a test can change. No network.
 import type { DeploymentInfo, ServiceDescription } from "../../src/lib/platform/platform.js";
-import { buildDetail, buildSnapshot, type FleetData, type FleetSnapshot, type ServiceDetail } from "../../src/lib/status/fleet-snapshot.js";
+import {
+  buildDetail,
+  buildSnapshot,
+  type FleetData,
+  type FleetSnapshot,
+  type ServiceDetail,
+} from "../../src/lib/status/fleet-snapshot.js";
 import type { FleetFeed } from "../../src/lib/status/fleet-store.js";
 import type { DiscoveredInstance, InstanceCounters } from "../../src/lib/status/sources.js";
 import type { Rates } from "../../src/lib/status/stats-rates.js";
 
 export const NOW = Date.parse("2026-05-01T12:00:00Z");
 const iso = (msAgo: number) => new Date(NOW - msAgo).toISOString();
-const v1 = (name: string) => `0.1.0+${name.padEnd(12, "0").slice(0, 12).replace(/[^0-9a-f]/g, "a")}`;
+const v1 = (name: string) =>
+  `0.1.0+${name
+    .padEnd(12, "0")
+    .slice(0, 12)
+    .replace(/[^0-9a-f]/g, "a")}`;
 
 function deployment(service: string, over: Partial<DeploymentInfo> = {}): DeploymentInfo {
   return {
@@ -94,7 +104,15 @@ export function rollingOutFleet(): FleetData {
     running: 3,
     pending: 1,
     deployments: [
-      deployment("payment", { id: "payment-dep-0002", artifact: { version: next, hash: "b".repeat(12), ref: "x" }, running: 1, pending: 1, rolloutState: "IN_PROGRESS", createdAt: iso(5000), updatedAt: iso(1000) }),
+      deployment("payment", {
+        id: "payment-dep-0002",
+        artifact: { version: next, hash: "b".repeat(12), ref: "x" },
+        running: 1,
+        pending: 1,
+        rolloutState: "IN_PROGRESS",
+        createdAt: iso(5000),
+        updatedAt: iso(1000),
+      }),
       deployment("payment", { status: "ACTIVE" }),
     ],
     version: next,
@@ -109,18 +127,44 @@ export function degradedFleet(): FleetData {
     pending: 1,
     restarts: 1,
     events: [{ at: iso(2000), message: "instance settings-000001 was killed by SIGKILL; restarting in 500ms" }],
-    stopped: [{ id: "settings-000001", version: v1("settings"), exitCode: null, signal: "SIGKILL", stoppedAt: iso(2000), reason: "was killed by SIGKILL", lastLines: ["listening"] }],
+    stopped: [
+      {
+        id: "settings-000001",
+        version: v1("settings"),
+        exitCode: null,
+        signal: "SIGKILL",
+        stoppedAt: iso(2000),
+        reason: "was killed by SIGKILL",
+        lastLines: ["listening"],
+      },
+    ],
   });
   // auth: the platform runs two, NATS hears one (twice in a row)
   return fleetFrom([service("auth"), service("payment"), settings], 50, { silent: ["auth-000001"] });
 }
 
 export function failingFleet(): FleetData {
-  const payment = service("payment", { state: "crash-looping", running: 0, pending: 2, restarts: 7, events: [{ at: iso(1000), message: "instance payment-000000 exited with code 1: Error: cannot load time zone data" }] });
+  const payment = service("payment", {
+    state: "crash-looping",
+    running: 0,
+    pending: 2,
+    restarts: 7,
+    events: [
+      { at: iso(1000), message: "instance payment-000000 exited with code 1: Error: cannot load time zone data" },
+    ],
+  });
   payment.instances = [];
   const settings = service("settings", {
     deployments: [
-      deployment("settings", { id: "settings-dep-0002", status: "INACTIVE", rolloutState: "FAILED", reason: "2 new instances exited with code 1", artifact: { version: "0.1.0+cccccccccccc", hash: "c".repeat(12), ref: "x" }, createdAt: iso(60_000), updatedAt: iso(30_000) }),
+      deployment("settings", {
+        id: "settings-dep-0002",
+        status: "INACTIVE",
+        rolloutState: "FAILED",
+        reason: "2 new instances exited with code 1",
+        artifact: { version: "0.1.0+cccccccccccc", hash: "c".repeat(12), ref: "x" },
+        createdAt: iso(60_000),
+        updatedAt: iso(30_000),
+      }),
       deployment("settings"),
     ],
   });
@@ -129,7 +173,15 @@ export function failingFleet(): FleetData {
 
 export function natsDownFleet(): FleetData {
   const d = healthyFleet();
-  return { ...d, natsConnected: false, sources: { ...d.sources, nats: { okAt: NOW - 9000, error: "NATS down" }, stats: { okAt: NOW - 9000, error: "NATS down" } } };
+  return {
+    ...d,
+    natsConnected: false,
+    sources: {
+      ...d.sources,
+      nats: { okAt: NOW - 9000, error: "NATS down" },
+      stats: { okAt: NOW - 9000, error: "NATS down" },
+    },
+  };
 }
 
 export function platformDownFleet(): FleetData {

@@ -17,7 +17,10 @@ export interface TestFleet {
 }
 
 /** Every micro instance answering $SRV.PING (none yet is an empty list, not an error). */
-export async function pingAll(nc: NatsConnection, maxWait = 1000): Promise<{ name: string; id: string; version: string }[]> {
+export async function pingAll(
+  nc: NatsConnection,
+  maxWait = 1000,
+): Promise<{ name: string; id: string; version: string }[]> {
   const out: { name: string; id: string; version: string }[] = [];
   try {
     const it = await nc.requestMany("$SRV.PING", "", { strategy: "stall", maxWait, stall: 200 });
@@ -37,7 +40,12 @@ export async function startFleet(opts: { services?: string[]; timeoutMs?: number
   const logs = new Map<string, string[]>();
   for (const name of names) {
     const child = spawn(process.execPath, [path.join(repoRoot, "services/dist/main.js"), name], {
-      env: { PATH: process.env.PATH, NATS_URL: server.url, GS_HEALTH_FILE: path.join(tmp, `${name}.health`), GS_LOG_LEVEL: "warn" },
+      env: {
+        PATH: process.env.PATH,
+        NATS_URL: server.url,
+        GS_HEALTH_FILE: path.join(tmp, `${name}.health`),
+        GS_LOG_LEVEL: "warn",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const lines: string[] = [];
@@ -75,7 +83,9 @@ export async function startFleet(opts: { services?: string[]; timeoutMs?: number
       const dead = missing.filter((n) => processes.get(n)!.exitCode !== null);
       if (dead.length || Date.now() > deadline) {
         await stop();
-        const why = (dead.length ? dead : missing).map((n) => `${n}: ${(logs.get(n) ?? []).slice(-3).join(" | ")}`).join("\n");
+        const why = (dead.length ? dead : missing)
+          .map((n) => `${n}: ${(logs.get(n) ?? []).slice(-3).join(" | ")}`)
+          .join("\n");
         throw new Error(`services did not start: ${why}`);
       }
       await new Promise((r) => setTimeout(r, 250));

@@ -9,7 +9,15 @@ import { encodeJson } from "../../services/sdk/json-codec.js";
 import type { RpcDef } from "../../services/sdk/registry.js";
 import { exampleJson } from "../../src/lib/proto/example.js";
 
-export const FUZZ_KINDS = ["random", "truncated", "oversized-length", "wrong-wire-type", "long-strings", "deep-nesting", "large-junk"] as const;
+export const FUZZ_KINDS = [
+  "random",
+  "truncated",
+  "oversized-length",
+  "wrong-wire-type",
+  "long-strings",
+  "deep-nesting",
+  "large-junk",
+] as const;
 export type FuzzKind = (typeof FUZZ_KINDS)[number];
 
 /** A small deterministic PRNG, so a failure can be replayed from its seed. */
@@ -88,7 +96,13 @@ export function hostilePayload(rpc: RpcDef, kind: FuzzKind, rnd: () => number): 
     }
     case "oversized-length":
       // field 1..15, length-delimited, claiming up to 2 GiB that never follow
-      return Uint8Array.from([(1 + Math.floor(rnd() * 15)) * 8 + 2, ...varint(2 ** 31 - 1 - Math.floor(rnd() * 1000)), 1, 2, 3]);
+      return Uint8Array.from([
+        (1 + Math.floor(rnd() * 15)) * 8 + 2,
+        ...varint(2 ** 31 - 1 - Math.floor(rnd() * 1000)),
+        1,
+        2,
+        3,
+      ]);
     case "wrong-wire-type": {
       // every field number 1..20 with a wire type picked at random (varint, 64-bit, length, 32-bit, groups)
       const out: number[] = [];
@@ -132,7 +146,11 @@ export interface FuzzOutcome {
 }
 
 /** Send `total` hostile requests spread over `rpcs`, `concurrency` at a time. */
-export async function fuzz(nc: NatsConnection, rpcs: RpcDef[], opts: { total: number; concurrency: number; seed?: number }): Promise<FuzzOutcome> {
+export async function fuzz(
+  nc: NatsConnection,
+  rpcs: RpcDef[],
+  opts: { total: number; concurrency: number; seed?: number },
+): Promise<FuzzOutcome> {
   const rnd = prng(opts.seed ?? 42);
   const out: FuzzOutcome = { sent: 0, errorReplies: {}, okReplies: 0, problems: 0, examples: [], seconds: 0 };
   const t0 = performance.now();
@@ -154,7 +172,8 @@ export async function fuzz(nc: NatsConnection, rpcs: RpcDef[], opts: { total: nu
         // 500 means a handler broke, 504 that it hung past its deadline
         if (code === "500" || code === "504") {
           out.problems++;
-          if (out.examples.length < 10) out.examples.push(`${rpc.subject} ${kind}: ${code} ${reply.headers?.get("Nats-Service-Error")}`);
+          if (out.examples.length < 10)
+            out.examples.push(`${rpc.subject} ${kind}: ${code} ${reply.headers?.get("Nats-Service-Error")}`);
         }
       } catch (err) {
         out.problems++;

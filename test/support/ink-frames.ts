@@ -84,7 +84,10 @@ export const key = { up: "\u001b[A", down: "\u001b[B", enter: "\r", escape: "\u0
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
-export function renderFrames(tree: ReactElement, opts: { columns?: number; rows?: number; stdinTTY?: boolean } = {}): Frames {
+export function renderFrames(
+  tree: ReactElement,
+  opts: { columns?: number; rows?: number; stdinTTY?: boolean } = {},
+): Frames {
   const stdout = new FakeOutput({ columns: opts.columns ?? 140, rows: opts.rows ?? 40 });
   const stdin = new FakeStdin(opts.stdinTTY ?? true);
   const app = render(tree, {
@@ -114,7 +117,12 @@ export function renderFrames(tree: ReactElement, opts: { columns?: number; rows?
       await tick();
     },
     async waitFor(check, timeoutMs = 2000) {
-      const ok = typeof check === "string" ? (f: string) => f.includes(check) : check instanceof RegExp ? (f: string) => check.test(f) : check;
+      const ok =
+        typeof check === "string"
+          ? (f: string) => f.includes(check)
+          : check instanceof RegExp
+            ? (f: string) => check.test(f)
+            : check;
       const deadline = Date.now() + timeoutMs;
       while (!ok(last())) {
         if (Date.now() > deadline) throw new Error(`the frame never matched ${String(check)}; last frame:\n${last()}`);

@@ -1,7 +1,16 @@
 // Test helpers for the local platform: a throwaway project (gs.yaml + links to the repo's services/
 // and proto/), the built CLI run as a child process, and a steady request load.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +26,10 @@ export interface GsRun {
 }
 
 /** Run the built CLI like a user does; never rejects. */
-export function runGs(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<GsRun> {
+export function runGs(
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<GsRun> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", CI: "true", ...opts.env };
     for (const k of ["NATS_URL", "GS_TARGET", "GS_CONFIG", "GS_HOME"]) if (!opts.env?.[k]) delete env[k];
@@ -53,7 +65,12 @@ export interface TestProject {
 
 export function createProject(services: string[], opts: { desired?: number } = {}): TestProject {
   const dir = mkdtempSync(path.join(os.tmpdir(), "gs-local-"));
-  const lines = ["project: local-test", "services:", `  defaults: { desired: ${opts.desired ?? 2} }`, ...services.map((s) => `  ${s}: {}`)];
+  const lines = [
+    "project: local-test",
+    "services:",
+    `  defaults: { desired: ${opts.desired ?? 2} }`,
+    ...services.map((s) => `  ${s}: {}`),
+  ];
   writeFileSync(path.join(dir, "gs.yaml"), lines.join("\n") + "\n");
   symlinkSync(path.join(REPO, "proto"), path.join(dir, "proto"));
   const link = path.join(dir, "services");
@@ -70,7 +87,8 @@ export function createProject(services: string[], opts: { desired?: number } = {
       rmSync(copy, { recursive: true, force: true });
       mkdirSync(copy);
       const src = path.join(REPO, "services");
-      for (const e of readdirSync(src)) if (e !== service && e !== "dist") symlinkSync(path.join(src, e), path.join(copy, e));
+      for (const e of readdirSync(src))
+        if (e !== service && e !== "dist") symlinkSync(path.join(src, e), path.join(copy, e));
       mkdirSync(path.join(copy, service));
       for (const f of readdirSync(path.join(src, service))) {
         if (f !== "service.ts") symlinkSync(path.join(src, service, f), path.join(copy, service, f));
@@ -107,7 +125,12 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -17,7 +17,8 @@ export interface TestNatsServer {
 export function natsServerBinary(): string {
   const bin = process.env.GS_NATS_SERVER || "nats-server";
   const probe = spawnSync(bin, ["--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) throw new Error("nats-server not found: apt-get install nats-server (or set GS_NATS_SERVER)");
+  if (probe.error || probe.status !== 0)
+    throw new Error("nats-server not found: apt-get install nats-server (or set GS_NATS_SERVER)");
   return bin;
 }
 
@@ -46,7 +47,12 @@ export async function startNatsServer(opts: { jetstream?: boolean; args?: string
 
 class ExitedEarly extends Error {}
 
-async function startOnce(bin: string, port: number, storeDir: string | undefined, extra: string[]): Promise<TestNatsServer> {
+async function startOnce(
+  bin: string,
+  port: number,
+  storeDir: string | undefined,
+  extra: string[],
+): Promise<TestNatsServer> {
   const args = ["-a", "127.0.0.1", "-p", String(port), ...(storeDir ? ["-js", "-sd", storeDir] : []), ...extra];
   const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";

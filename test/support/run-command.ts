@@ -13,9 +13,21 @@ export interface CommandRun {
 
 type CommandClass = { run(argv?: string[], opts?: { root: string }): Promise<unknown> } & typeof Command;
 
-export async function runCommand(cmd: CommandClass, argv: string[], env: Record<string, string | undefined> = {}): Promise<CommandRun> {
+export async function runCommand(
+  cmd: CommandClass,
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CommandRun> {
   const saved = new Map<string, string | undefined>();
-  const wanted: Record<string, string | undefined> = { CI: "true", NO_COLOR: "1", GITHUB_ACTIONS: undefined, GS_TARGET: undefined, GS_CONFIG: undefined, NATS_URL: undefined, ...env };
+  const wanted: Record<string, string | undefined> = {
+    CI: "true",
+    NO_COLOR: "1",
+    GITHUB_ACTIONS: undefined,
+    GS_TARGET: undefined,
+    GS_CONFIG: undefined,
+    NATS_URL: undefined,
+    ...env,
+  };
   for (const [k, v] of Object.entries(wanted)) {
     saved.set(k, process.env[k]);
     if (v === undefined) delete process.env[k];
@@ -25,8 +37,14 @@ export async function runCommand(cmd: CommandClass, argv: string[], env: Record<
   let stderr = "";
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    (stdout += chunk.toString()),
+    true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => (
+    (stderr += chunk.toString()),
+    true
+  )) as typeof process.stderr.write;
   // oclif prints --json documents with console.log, which vitest intercepts
   const log = console.log;
   const error = console.error;

@@ -19,10 +19,31 @@ export interface Terminal {
 
 export function tmuxTerminal(name: string): Terminal {
   const socket = `${name}-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const tmux = (...args: string[]) =>
+    execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   return {
     start(cmd, o) {
-      execFileSync("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", String(o.columns), "-y", String(o.rows), "-c", o.cwd, cmd], { env: o.env });
+      execFileSync(
+        "tmux",
+        [
+          "-L",
+          socket,
+          "-f",
+          "/dev/null",
+          "new-session",
+          "-d",
+          "-s",
+          name,
+          "-x",
+          String(o.columns),
+          "-y",
+          String(o.rows),
+          "-c",
+          o.cwd,
+          cmd,
+        ],
+        { env: o.env },
+      );
     },
     keys: (...keys) => void tmux("send-keys", "-t", name, ...keys),
     screen: () => tmux("capture-pane", "-p", "-t", name),

@@ -7,7 +7,13 @@ import { describe, expect, it } from "vitest";
 import { compareWithBaseline, describeRegression, parsePercent } from "../../src/lib/bench/compare.js";
 import { readBaseline } from "../../src/lib/bench/result-file.js";
 import { describeKind, requestErrorKind } from "../../src/lib/bench/error-kind.js";
-import { encodeHistogram, latencyBuckets, mergeWorkerHistograms, newHistogram, percentilesMs } from "../../src/lib/bench/histogram.js";
+import {
+  encodeHistogram,
+  latencyBuckets,
+  mergeWorkerHistograms,
+  newHistogram,
+  percentilesMs,
+} from "../../src/lib/bench/histogram.js";
 import { parseSize, preparePayload } from "../../src/lib/bench/payload.js";
 import { planBench, share } from "../../src/lib/bench/plan.js";
 import { renderReport } from "../../src/lib/bench/report.js";
@@ -43,7 +49,10 @@ describe("planBench", () => {
 
   it("defaults to a 10 s closed loop with 64 in flight", () => {
     const p = planBench(base, settings, 2);
-    expect(p.workers.map((w) => [w.concurrency, w.durationMs])).toEqual([[32, 10_000], [32, 10_000]]);
+    expect(p.workers.map((w) => [w.concurrency, w.durationMs])).toEqual([
+      [32, 10_000],
+      [32, 10_000],
+    ]);
   });
 
   it.each([
@@ -56,7 +65,11 @@ describe("planBench", () => {
   });
 
   it("shares add up to the total", () => {
-    for (const [total, n] of [[7, 3], [100, 7], [2, 5]]) {
+    for (const [total, n] of [
+      [7, 3],
+      [100, 7],
+      [2, 5],
+    ]) {
       expect(Array.from({ length: n! }, (_, i) => share(total!, n!, i)).reduce((a, b) => a + b, 0)).toBe(total);
     }
   });
@@ -94,7 +107,9 @@ describe("histograms", () => {
 describe("errors by kind", () => {
   it("classifies NATS.js request failures", () => {
     expect(requestErrorKind(new errors.TimeoutError())).toBe("timeout");
-    expect(requestErrorKind(new errors.RequestError("no responders", { cause: new errors.NoRespondersError("x") }))).toBe("no_responders");
+    expect(
+      requestErrorKind(new errors.RequestError("no responders", { cause: new errors.NoRespondersError("x") })),
+    ).toBe("no_responders");
     expect(requestErrorKind(new errors.ClosedConnectionError())).toBe("connection_closed");
     expect(requestErrorKind(new Error("boom"))).toBe("other");
     expect(describeKind("error_reply:503")).toBe("error reply 503");
@@ -104,11 +119,21 @@ describe("errors by kind", () => {
 
 describe("payload", () => {
   it("parses sizes", () => {
-    expect([parseSize("512"), parseSize("1KiB"), parseSize("2MiB"), parseSize("1KB"), parseSize("lots")]).toEqual([512, 1024, 2 * 1024 * 1024, 1000, undefined]);
+    expect([parseSize("512"), parseSize("1KiB"), parseSize("2MiB"), parseSize("1KB"), parseSize("lots")]).toEqual([
+      512,
+      1024,
+      2 * 1024 * 1024,
+      1000,
+      undefined,
+    ]);
   });
 
   it("encodes JSON DATA through the proto registry and sizes it in protobuf and JSON", () => {
-    const p = preparePayload({ subject: "npc-behavior.decide", data: '{"npcId":"n1","archetype":"villager"}', cwd: process.cwd() });
+    const p = preparePayload({
+      subject: "npc-behavior.decide",
+      data: '{"npcId":"n1","archetype":"villager"}',
+      cwd: process.cwd(),
+    });
     expect(p.sizes.protobuf).toBe(p.bytes.length);
     expect(p.sizes.json).toBe(Buffer.byteLength('{"npcId":"n1","archetype":"villager"}'));
     expect(p.sizes.json!).toBeGreaterThan(p.sizes.protobuf!);
@@ -117,19 +142,31 @@ describe("payload", () => {
 
   it("sends N random bytes with --size and refuses it beside DATA", () => {
     expect(preparePayload({ subject: "x", size: "1KiB", cwd: process.cwd() }).bytes).toHaveLength(1024);
-    expect(() => preparePayload({ subject: "x", size: "1KiB", data: "{}", cwd: process.cwd() })).toThrow(/--size sends random bytes/);
-    expect(() => preparePayload({ subject: "npc-behavior.decide", data: '{"npcid":1}', cwd: process.cwd() })).toThrow(/invalid npc_behavior\.v1\.DecideRequest/);
+    expect(() => preparePayload({ subject: "x", size: "1KiB", data: "{}", cwd: process.cwd() })).toThrow(
+      /--size sends random bytes/,
+    );
+    expect(() => preparePayload({ subject: "npc-behavior.decide", data: '{"npcid":1}', cwd: process.cwd() })).toThrow(
+      /invalid npc_behavior\.v1\.DecideRequest/,
+    );
   });
 });
 
 describe("regression gate", () => {
-  const figures = (throughput_rps: number, p99: number) => ({ throughput_rps, latency_ms: { p50: 1, p90: 1, p99, p999: 1, max: 1 } });
+  const figures = (throughput_rps: number, p99: number) => ({
+    throughput_rps,
+    latency_ms: { p50: 1, p90: 1, p99, p999: 1, max: 1 },
+  });
 
   it("names each figure that regressed by more than allowed", () => {
     const r = compareWithBaseline(figures(8000, 2.5), figures(10_000, 2), 10, "base.json");
     expect(r.ok).toBe(false);
-    expect(r.regressed.map((x) => [x.figure, x.worse_by_pct])).toEqual([["throughput_rps", 20], ["latency_ms.p99", 25]]);
-    expect(describeRegression(r.regressed[0]!, 10)).toBe("throughput_rps regressed 20% (10000 -> 8000 req/s), more than the allowed 10%");
+    expect(r.regressed.map((x) => [x.figure, x.worse_by_pct])).toEqual([
+      ["throughput_rps", 20],
+      ["latency_ms.p99", 25],
+    ]);
+    expect(describeRegression(r.regressed[0]!, 10)).toBe(
+      "throughput_rps regressed 20% (10000 -> 8000 req/s), more than the allowed 10%",
+    );
   });
 
   it("passes within the allowance, and on improvements", () => {
@@ -151,9 +188,26 @@ describe("regression gate", () => {
 describe("report", () => {
   it("shows throughput, percentiles, errors by kind, sizes and a histogram", () => {
     const r: BenchResult = {
-      subject: "npc-behavior.decide", mode: "open", requests: 1000, errors: 3, errors_by_kind: { timeout: 2, "error_reply:503": 1 }, seconds: 1, throughput_rps: 997,
-      latency_ms: { p50: 0.5, p90: 0.9, p99: 2, p999: 900, max: 1000 }, payload_bytes: { protobuf: 20, json: 60 }, reply_bytes: { protobuf: 10, json: 40 },
-      rate_rps: 1000, workers: 2, connections: 2, warmup_s: 0, timeout_ms: 5000, generator_cpu: { seconds: 0.5, us_per_request: 500 }, latency_histogram: [{ from_ms: 0.1, to_ms: 1, count: 990 }, { from_ms: 1, to_ms: 1000, count: 10 }],
+      subject: "npc-behavior.decide",
+      mode: "open",
+      requests: 1000,
+      errors: 3,
+      errors_by_kind: { timeout: 2, "error_reply:503": 1 },
+      seconds: 1,
+      throughput_rps: 997,
+      latency_ms: { p50: 0.5, p90: 0.9, p99: 2, p999: 900, max: 1000 },
+      payload_bytes: { protobuf: 20, json: 60 },
+      reply_bytes: { protobuf: 10, json: 40 },
+      rate_rps: 1000,
+      workers: 2,
+      connections: 2,
+      warmup_s: 0,
+      timeout_ms: 5000,
+      generator_cpu: { seconds: 0.5, us_per_request: 500 },
+      latency_histogram: [
+        { from_ms: 0.1, to_ms: 1, count: 990 },
+        { from_ms: 1, to_ms: 1000, count: 10 },
+      ],
     };
     const text = renderReport(r, { paint: (_s, t) => t, bar: "#", barWidth: 10 });
     expect(text).toContain("open loop at 1,000 req/s · 2 workers · 2 connections");

@@ -31,7 +31,19 @@ function fed(plan: LivePlan) {
   feed.start(plan);
   const at = (t: number, s?: Partial<ProgressSnapshot>) => {
     clock.t = t;
-    if (s) feed.update({ elapsedMs: t, warmupMs: plan.warmupMs, plannedMs: plan.plannedMs, ok: 0, errors: 0, rps: 0, maxMs: 0, measuredRequests: 0, measuredMaxMs: 0, ...s });
+    if (s)
+      feed.update({
+        elapsedMs: t,
+        warmupMs: plan.warmupMs,
+        plannedMs: plan.plannedMs,
+        ok: 0,
+        errors: 0,
+        rps: 0,
+        maxMs: 0,
+        measuredRequests: 0,
+        measuredMaxMs: 0,
+        ...s,
+      });
   };
   return { feed, at, clock };
 }
@@ -164,13 +176,22 @@ describe("bench panel on a terminal", () => {
     const term = new FakeTerminal();
     const feed = new BenchFeed();
     feed.start(livePlan(planBench({ ...base, durationMs: 1000 }, settings, 1)));
-    const view = mountBenchView({ feed, color: false, stdout: term as unknown as NodeJS.WriteStream, stdin: new EventEmitter() as unknown as NodeJS.ReadStream });
+    const view = mountBenchView({
+      feed,
+      color: false,
+      stdout: term as unknown as NodeJS.WriteStream,
+      stdin: new EventEmitter() as unknown as NodeJS.ReadStream,
+    });
     expect(term.written).toContain("bench echo  closed loop");
     expect(term.written).toContain(`${ESC}[?25l`);
     const drawn = term.written.length;
     view.close();
     // without the synchronized-output brackets Ink puts around a frame, and once for "show the cursor"
-    const after = term.written.slice(drawn).replaceAll(`${ESC}[?2026h`, "").replaceAll(`${ESC}[?2026l`, "").replace(new RegExp(`(${ESC}\\[\\?25h)+`), `${ESC}[?25h`);
+    const after = term.written
+      .slice(drawn)
+      .replaceAll(`${ESC}[?2026h`, "")
+      .replaceAll(`${ESC}[?2026l`, "")
+      .replace(new RegExp(`(${ESC}\\[\\?25h)+`), `${ESC}[?25h`);
     // the 5 lines of the frame (4 and Ink's trailing newline) erased, one newline, the cursor shown, one line up
     expect(after).toBe(`${ESC}[2K${ESC}[1A`.repeat(4) + `${ESC}[2K${ESC}[G\n${ESC}[?25h${ESC}[1A`);
   });
@@ -187,7 +208,17 @@ class FakeStream extends FakeOutput {
 }
 
 describe("bench progress without the panel", () => {
-  const snap = (elapsedMs: number): ProgressSnapshot => ({ elapsedMs, warmupMs: 1000, plannedMs: 10_000, ok: 1234, errors: 5, rps: 6789.4, maxMs: 12.5, measuredRequests: 1000, measuredMaxMs: 12.5 });
+  const snap = (elapsedMs: number): ProgressSnapshot => ({
+    elapsedMs,
+    warmupMs: 1000,
+    plannedMs: 10_000,
+    ok: 1234,
+    errors: 5,
+    rps: 6789.4,
+    maxMs: 12.5,
+    measuredRequests: 1000,
+    measuredMaxMs: 12.5,
+  });
   const plan = planBench({ ...base, durationMs: 10_000, warmupMs: 1000 }, settings, 1);
 
   it("prints a plain line every 5 s without a terminal", async () => {
@@ -196,7 +227,10 @@ describe("bench progress without the panel", () => {
     p.start(plan);
     for (const t of [1000, 2000, 5000, 6000, 10_000]) p.update(snap(t));
     await p.end();
-    expect(out.written).toEqual(["4s/10s  6,789 req/s  1,234 ok  5 errors  max 13ms\n", "9s/10s  6,789 req/s  1,234 ok  5 errors  max 13ms\n"]);
+    expect(out.written).toEqual([
+      "4s/10s  6,789 req/s  1,234 ok  5 errors  max 13ms\n",
+      "9s/10s  6,789 req/s  1,234 ok  5 errors  max 13ms\n",
+    ]);
   });
 
   it("prints nothing under --json", async () => {

@@ -69,7 +69,9 @@ describe("parseConfig", () => {
   });
 
   it("rejects an unknown key, naming it by its path", () => {
-    const err = errorOf(() => parseConfig("project: demo\ntargets:\n  local: { platform: local, regoin: x }\n", "gs.yaml"));
+    const err = errorOf(() =>
+      parseConfig("project: demo\ntargets:\n  local: { platform: local, regoin: x }\n", "gs.yaml"),
+    );
     expect(err.message).toBe("gs.yaml: targets.local.regoin: unknown key");
     expect(err.hint).toMatch(/gs\.yaml/);
   });

@@ -11,7 +11,18 @@ import { currentRow, initialView } from "../../src/lib/ui/dashboard-keys.js";
 import { listFrame, renderLine, styled } from "../../src/lib/ui/fleet-lines.js";
 import { theme } from "../../src/lib/ui/theme.js";
 import { key, renderFrames, type Frames } from "../support/ink-frames.js";
-import { degradedFleet, failingFleet, FakeFeed, healthyFleet, natsDownFleet, NOW, platformDownFleet, rollingOutFleet, service, fleetFrom } from "../support/fleet-fixtures.js";
+import {
+  degradedFleet,
+  failingFleet,
+  FakeFeed,
+  healthyFleet,
+  natsDownFleet,
+  NOW,
+  platformDownFleet,
+  rollingOutFleet,
+  service,
+  fleetFrom,
+} from "../support/fleet-fixtures.js";
 
 let open: Frames | undefined;
 afterEach(() => {
@@ -19,13 +30,17 @@ afterEach(() => {
   open = undefined;
 });
 
-function show(feed: FakeFeed, opts: { columns?: number; rows?: number; color?: boolean; stdinTTY?: boolean } = {}): Frames {
+function show(
+  feed: FakeFeed,
+  opts: { columns?: number; rows?: number; color?: boolean; stdinTTY?: boolean } = {},
+): Frames {
   open = renderFrames(createElement(Dashboard, { feed, color: opts.color ?? false, changeLog: false }), opts);
   return open;
 }
 
 const ESC = "\u001b";
-const rowOf = (frame: string, name: string) => frame.split("\n").find((l) => new RegExp(`^[› ] ${name} `).test(l)) ?? "";
+const rowOf = (frame: string, name: string) =>
+  frame.split("\n").find((l) => new RegExp(`^[› ] ${name} `).test(l)) ?? "";
 
 describe("dashboard frames", () => {
   it("shows a healthy fleet with totals, rates and the header", async () => {
@@ -163,7 +178,11 @@ describe("dashboard keys", () => {
     const data = degradedFleet();
     data.rates!.set("payment-nats-0", { rps: 900, eps: 90, errorRate: 0.1, avgMs: 2 });
     const ui = show(new FakeFeed(data));
-    const order = (f: string) => f.split("\n").filter((l) => /^[› ] (auth|payment|settings) /.test(l)).map((l) => l.slice(2).split(" ")[0]);
+    const order = (f: string) =>
+      f
+        .split("\n")
+        .filter((l) => /^[› ] (auth|payment|settings) /.test(l))
+        .map((l) => l.slice(2).split(" ")[0]);
     expect(order(await ui.waitFor("sort (name)"))).toEqual(["auth", "payment", "settings"]);
     await ui.press("s");
     expect(order(await ui.waitFor("sort (state)"))).toEqual(["auth", "settings", "payment"]);
@@ -199,10 +218,25 @@ describe("the first frame written before Ink loads", () => {
   const strip = (s: string) => s.replace(new RegExp(`${ESC}\\[[0-9;]*m`, "g"), "");
 
   it("is the frame Ink then draws, line for line, in every state", async () => {
-    for (const fleet of [healthyFleet(), rollingOutFleet(), degradedFleet(), failingFleet(), natsDownFleet(), platformDownFleet()]) {
+    for (const fleet of [
+      healthyFleet(),
+      rollingOutFleet(),
+      degradedFleet(),
+      failingFleet(),
+      natsDownFleet(),
+      platformDownFleet(),
+    ]) {
       const feed = new FakeFeed(fleet);
       const snap = feed.snapshot();
-      const pre = listFrame({ snap, view: initialView, selected: currentRow(initialView, snap.services), columns: 120, rows: 30, keys: true, th: theme(false) });
+      const pre = listFrame({
+        snap,
+        view: initialView,
+        selected: currentRow(initialView, snap.services),
+        columns: 120,
+        rows: 30,
+        keys: true,
+        th: theme(false),
+      });
       const ui = show(feed, { columns: 120, rows: 30 });
       const f = await ui.waitFor("SERVICE");
       expect(f.split("\n").map((l) => l.trimEnd())).toEqual(pre.map((l) => strip(l).trimEnd()));
@@ -218,6 +252,7 @@ describe("the first frame written before Ink loads", () => {
     expect(renderLine([["abcdefg"]], 6)).toBe("abcde…");
     expect(styled("x", { color: "red", bold: true })).toBe(`${ESC}[31m${ESC}[1mx${ESC}[22m${ESC}[39m`);
     const snap = new FakeFeed(degradedFleet()).snapshot();
-    for (const l of listFrame({ snap, view: initialView, columns: 41, rows: 20, keys: false, th: theme(true) })) expect(strip(l).length).toBeLessThanOrEqual(40);
+    for (const l of listFrame({ snap, view: initialView, columns: 41, rows: 20, keys: false, th: theme(true) }))
+      expect(strip(l).length).toBeLessThanOrEqual(40);
   });
 });

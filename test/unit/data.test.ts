@@ -18,7 +18,7 @@ describe("DATA parsing", () => {
   });
   it("names the line and column of invalid JSON", () => {
     const err = usage(() => parseJsonData(Buffer.from('{\n  "a": 1,\n  b: 2\n}')));
-    expect(err.message).toBe("DATA is not valid JSON at line 3, column 3: invalid symbol near \"b: 2\"");
+    expect(err.message).toBe('DATA is not valid JSON at line 3, column 3: invalid symbol near "b: 2"');
     expect(err.exitCode).toBe(2);
   });
   it("refuses binary data with a hint to use --raw", () => {
@@ -27,7 +27,9 @@ describe("DATA parsing", () => {
     expect(err.hint).toMatch(/--raw/);
   });
   it("says which --data-file could not be read", () => {
-    expect(usage(() => readData({ file: "/nonexistent/x.json" })).message).toBe("cannot read --data-file /nonexistent/x.json: ENOENT");
+    expect(usage(() => readData({ file: "/nonexistent/x.json" })).message).toBe(
+      "cannot read --data-file /nonexistent/x.json: ENOENT",
+    );
   });
   it("parses KEY=VALUE headers and refuses malformed ones", () => {
     expect(parseHeaders(["a=1", "b=x=y"])).toEqual({ a: "1", b: "x=y" });

@@ -6,11 +6,25 @@ import { parseSecret } from "../../src/lib/nats/target-nats.js";
 function logWith(opts: { github?: boolean; throttleMs?: number } = {}) {
   const lines: string[] = [];
   let now = Date.parse("2026-11-28T08:00:00.123Z");
-  const log = new DeployLog({ write: (l) => lines.push(l), services: ["auth", "state-manager"], now: () => new Date(now), ...opts });
+  const log = new DeployLog({
+    write: (l) => lines.push(l),
+    services: ["auth", "state-manager"],
+    now: () => new Date(now),
+    ...opts,
+  });
   return { log, lines, tick: (ms: number) => (now += ms) };
 }
 
-const rollout = (running: number, pending: number) => ({ kind: "rollout" as const, service: "auth", from: "0.1.0+aaaaaaaaaaaa", to: "0.1.0+bbbbbbbbbbbb", running, desired: 2, pending, failed: 0 });
+const rollout = (running: number, pending: number) => ({
+  kind: "rollout" as const,
+  service: "auth",
+  from: "0.1.0+aaaaaaaaaaaa",
+  to: "0.1.0+bbbbbbbbbbbb",
+  running,
+  desired: 2,
+  pending,
+  failed: 0,
+});
 
 describe("deploy log", () => {
   it("prefixes each line with a UTC timestamp, the service and the stage", () => {
@@ -39,19 +53,29 @@ describe("deploy log", () => {
     log.progress(rollout(1, 1));
     tick(300);
     log.progress(rollout(2, 0));
-    expect(lines.filter((l) => / running/.test(l)).map((l) => l.split("rollout  ")[1])).toEqual(["0/2 running, 2 pending", "2/2 running"]);
+    expect(lines.filter((l) => / running/.test(l)).map((l) => l.split("rollout  ")[1])).toEqual([
+      "0/2 running, 2 pending",
+      "2/2 running",
+    ]);
   });
 
   it("writes GitHub Actions groups and escaped ::error:: annotations", () => {
     const { log, lines } = logWith({ github: true });
     log.image({ service: "auth", stage: "present", detail: "sha256:abc" });
     log.progress({ kind: "plan", changed: ["auth"], unchanged: [], failed: [] });
-    log.summary({ target: "prod", services: [{ name: "auth", action: "rolled_back", from: "a", to: "b", seconds: 3, reason: "100% failed:\nexit code 1" }] });
+    log.summary({
+      target: "prod",
+      services: [
+        { name: "auth", action: "rolled_back", from: "a", to: "b", seconds: 3, reason: "100% failed:\nexit code 1" },
+      ],
+    });
     expect(lines[0]).toBe("::group::build and push");
     expect(lines).toContain("::group::roll out");
     expect(lines.filter((l) => l === "::endgroup::")).toHaveLength(2);
     expect(lines.at(-1)).toBe("::error title=gs deploy%3A auth rolled back::100%25 failed:%0Aexit code 1");
-    expect(lines.at(-2)).toMatch(/summary {2}target prod: 0 deployed, 0 unchanged, 1 rolled back, 0 failed in 0s \(exit 3\)$/);
+    expect(lines.at(-2)).toMatch(
+      /summary {2}target prod: 0 deployed, 0 unchanged, 1 rolled back, 0 failed in 0s \(exit 3\)$/,
+    );
   });
 });
 
@@ -61,7 +85,10 @@ describe("NATS credentials from Secrets Manager", () => {
     const creds = "-----BEGIN NATS USER JWT-----\neyJ0\n------END NATS USER JWT------\n";
     expect(parseSecret(creds, arn).credsText).toContain("BEGIN NATS USER JWT");
     expect(parseSecret(JSON.stringify({ creds }), arn).credsText).toContain("BEGIN NATS USER JWT");
-    expect(parseSecret(JSON.stringify({ user: "deployer", password: "s3cret-pw" }), arn).settings).toEqual({ user: "deployer", password: "s3cret-pw" });
+    expect(parseSecret(JSON.stringify({ user: "deployer", password: "s3cret-pw" }), arn).settings).toEqual({
+      user: "deployer",
+      password: "s3cret-pw",
+    });
     expect(parseSecret(JSON.stringify({ token: "t0ken" }), arn).settings).toEqual({ token: "t0ken" });
   });
 

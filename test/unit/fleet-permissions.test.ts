@@ -40,8 +40,16 @@ describe("fleet permissions", () => {
     for (const name of SERVICE_NAMES) {
       const p = servicePermissions(registry, name);
       const others = registry.rpcs.filter((r) => r.service !== name).map((r) => r.subject);
-      expect(p.subscribe.allow.filter((s) => others.includes(s)), name).toEqual([]);
-      expect(p.subscribe.allow.some((s) => s === ">" || s === "_INBOX.>" || s.endsWith(".>") && !s.startsWith(inboxPrefixOf(name))), name).toBe(false);
+      expect(
+        p.subscribe.allow.filter((s) => others.includes(s)),
+        name,
+      ).toEqual([]);
+      expect(
+        p.subscribe.allow.some(
+          (s) => s === ">" || s === "_INBOX.>" || (s.endsWith(".>") && !s.startsWith(inboxPrefixOf(name))),
+        ),
+        name,
+      ).toBe(false);
       for (const rpc of registry.service(name)!.rpcs) expect(p.subscribe.allow).toContain(rpc.subject);
       expect(p.allow_responses).toBe(true);
     }
@@ -65,6 +73,8 @@ describe("fleet permissions", () => {
   it("lets event-bus administer the EVENTS stream's consumers but not delete or purge the stream", () => {
     const p = servicePermissions(registry, "event-bus");
     expect(p.publish.allow).toContain("events.>");
-    expect(p.publish.deny).toEqual(expect.arrayContaining(["$JS.API.STREAM.DELETE.EVENTS", "$JS.API.STREAM.PURGE.EVENTS"]));
+    expect(p.publish.deny).toEqual(
+      expect.arrayContaining(["$JS.API.STREAM.DELETE.EVENTS", "$JS.API.STREAM.PURGE.EVENTS"]),
+    );
   });
 });

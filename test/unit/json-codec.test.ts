@@ -65,7 +65,14 @@ describe("proto3 JSON codec", () => {
 
   it("emits defaults for scalars unless asked not to, and leaves unset messages out", () => {
     const full = decodeToJson(Req, encodeJson(Req, {}));
-    expect(full).toMatchObject({ customerId: "", priority: 0, amountMinor: "0", color: "COLOR_UNSPECIFIED", items: [], tags: {} });
+    expect(full).toMatchObject({
+      customerId: "",
+      priority: 0,
+      amountMinor: "0",
+      color: "COLOR_UNSPECIFIED",
+      items: [],
+      tags: {},
+    });
     expect(full).not.toHaveProperty("deliverAt");
   });
 
@@ -74,7 +81,10 @@ describe("proto3 JSON codec", () => {
     expect(none).not.toHaveProperty("cardToken");
     expect(none).not.toHaveProperty("voucherCode");
     expect(none).not.toHaveProperty("discount");
-    expect(decodeToJson(Req, encodeJson(Req, { discount: 0, cardToken: "" }))).toMatchObject({ discount: 0, cardToken: "" });
+    expect(decodeToJson(Req, encodeJson(Req, { discount: 0, cardToken: "" }))).toMatchObject({
+      discount: 0,
+      cardToken: "",
+    });
   });
 
   it.each([
@@ -86,7 +96,10 @@ describe("proto3 JSON codec", () => {
     [{ priority: 1.5 }, /^priority: expected an integer \(int32\), got 1\.5/],
     [{ customerId: 5 }, /^customerId: expected a string, got 5/],
     [{ gift: "yes" }, /^gift: expected true or false/],
-    [{ color: "COLOR_GREEN" }, /^color: unknown sample_shop\.v1\.Color value "COLOR_GREEN" \(one of: COLOR_UNSPECIFIED, COLOR_RED, COLOR_BLUE\)/],
+    [
+      { color: "COLOR_GREEN" },
+      /^color: unknown sample_shop\.v1\.Color value "COLOR_GREEN" \(one of: COLOR_UNSPECIFIED, COLOR_RED, COLOR_BLUE\)/,
+    ],
     [{ items: [{ sku: "a", quantity: "many" }] }, /^items\[0\]\.quantity: expected an integer/],
     [{ items: {} }, /^items: expected an array/],
     [{ deliverAt: "yesterday" }, /^deliverAt: expected an RFC 3339 timestamp/],

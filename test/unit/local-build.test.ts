@@ -36,9 +36,19 @@ describe("local builds", () => {
   it("says which service does not build and where", async () => {
     const services = path.join(dir, "services");
     writeFileSync(path.join(services, "settings", "service.ts"), "export default {;\n");
-    await expect(bundleService("settings", { servicesDir: services, protoDir: path.join(REPO, "proto"), outDir: path.join(dir, "builds") })).rejects.toThrow(
-      /settings does not build: .*service\.ts:1: /,
-    );
-    await expect(bundleService("no-such", { servicesDir: services, protoDir: path.join(REPO, "proto"), outDir: path.join(dir, "builds") })).rejects.toThrow(/no-such: .*service\.ts not found/);
+    await expect(
+      bundleService("settings", {
+        servicesDir: services,
+        protoDir: path.join(REPO, "proto"),
+        outDir: path.join(dir, "builds"),
+      }),
+    ).rejects.toThrow(/settings does not build: .*service\.ts:1: /);
+    await expect(
+      bundleService("no-such", {
+        servicesDir: services,
+        protoDir: path.join(REPO, "proto"),
+        outDir: path.join(dir, "builds"),
+      }),
+    ).rejects.toThrow(/no-such: .*service\.ts not found/);
   });
 });

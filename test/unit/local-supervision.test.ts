@@ -9,7 +9,15 @@ describe("local supervision", () => {
   });
 
   it("explains an exit by the error line rather than the stack below it", () => {
-    const lines = ["file:///x.mjs:3", 'throw new Error("boom");', "^", "", "Error: boom", "    at file:///x.mjs:3:7", "Node.js v20.20.2"];
+    const lines = [
+      "file:///x.mjs:3",
+      'throw new Error("boom");',
+      "^",
+      "",
+      "Error: boom",
+      "    at file:///x.mjs:3:7",
+      "Node.js v20.20.2",
+    ];
     expect(explainLines(lines)).toBe("Error: boom");
     const json = ['{"level":"error","service":"auth","msg":"failed to start","err":{"message":"stream not found"}}'];
     expect(explainLines(json)).toBe("failed to start: stream not found");

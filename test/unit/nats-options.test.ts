@@ -28,8 +28,23 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 function saveContext(name: string, fields: Record<string, unknown>): void {
   // natscli writes every field, empty ones as ""
-  const all = { description: "", url: "", token: "", user: "", password: "", creds: "", nkey: "", cert: "", key: "", ca: "", jetstream_domain: "" };
-  writeFileSync(path.join(configHome, "nats", "context", `${name}.json`), JSON.stringify({ ...all, ...fields }, null, 2));
+  const all = {
+    description: "",
+    url: "",
+    token: "",
+    user: "",
+    password: "",
+    creds: "",
+    nkey: "",
+    cert: "",
+    key: "",
+    ca: "",
+    jetstream_domain: "",
+  };
+  writeFileSync(
+    path.join(configHome, "nats", "context", `${name}.json`),
+    JSON.stringify({ ...all, ...fields }, null, 2),
+  );
 }
 function selectContext(name: string): void {
   writeFileSync(path.join(configHome, "nats", "context.txt"), `${name}\n`);
@@ -60,12 +75,22 @@ describe("resolveConnection precedence", () => {
 
   it("takes --context next, with the context's credentials", () => {
     const s = resolve({ context: "prod" }, { env, ...target });
-    expect(s).toMatchObject({ servers: ["nats://prod.example:4222"], source: "--context prod", creds: "/keys/prod.creds" });
+    expect(s).toMatchObject({
+      servers: ["nats://prod.example:4222"],
+      source: "--context prod",
+      creds: "/keys/prod.creds",
+    });
   });
 
   it("takes NATS_URL next, with the NATS_* credentials beside it", () => {
     const s = resolve({}, { env: { ...env, NATS_USER: "u", NATS_PASSWORD: "p", NATS_CA: "/ca.pem" }, ...target });
-    expect(s).toMatchObject({ servers: ["nats://env.example:4222"], source: "NATS_URL", user: "u", password: "p", tls: { ca: "/ca.pem" } });
+    expect(s).toMatchObject({
+      servers: ["nats://env.example:4222"],
+      source: "NATS_URL",
+      user: "u",
+      password: "p",
+      tls: { ca: "/ca.pem" },
+    });
   });
 
   it("takes NATS_CONTEXT after NATS_URL", () => {
@@ -74,7 +99,11 @@ describe("resolveConnection precedence", () => {
 
   it("takes the target's URL next", () => {
     const s = resolve({}, { ...target, targetCreds: "/keys/staging.creds" });
-    expect(s).toMatchObject({ servers: ["nats://target.example:4222"], source: "target staging", creds: "/keys/staging.creds" });
+    expect(s).toMatchObject({
+      servers: ["nats://target.example:4222"],
+      source: "target staging",
+      creds: "/keys/staging.creds",
+    });
   });
 
   it("takes the local fleet record next, found walking up from cwd", () => {
@@ -83,13 +112,23 @@ describe("resolveConnection precedence", () => {
 
   it("takes the natscli selected context next", () => {
     rmSync(path.join(root, "project", ".gs"), { recursive: true });
-    expect(resolve()).toMatchObject({ servers: ["nats://dev.example:4222"], source: "context dev", user: "dev", password: "devpw" });
+    expect(resolve()).toMatchObject({
+      servers: ["nats://dev.example:4222"],
+      source: "context dev",
+      user: "dev",
+      password: "devpw",
+    });
   });
 
   it("falls back to nats://127.0.0.1:4222", () => {
     rmSync(path.join(root, "project", ".gs"), { recursive: true });
     rmSync(path.join(configHome, "nats", "context.txt"));
-    expect(resolve()).toEqual({ servers: ["nats://127.0.0.1:4222"], source: "default", timeout: 5000, reconnectForever: false });
+    expect(resolve()).toEqual({
+      servers: ["nats://127.0.0.1:4222"],
+      source: "default",
+      timeout: 5000,
+      reconnectForever: false,
+    });
   });
 
   it("does not send NATS_* credentials to a server that did not come from NATS_URL", () => {
@@ -101,7 +140,9 @@ describe("resolveConnection precedence", () => {
 });
 
 describe("flags over the chosen source", () => {
-  beforeEach(() => saveContext("dev", { url: "nats://dev.example:4222", user: "dev", password: "devpw", ca: "/dev-ca.pem" }));
+  beforeEach(() =>
+    saveContext("dev", { url: "nats://dev.example:4222", user: "dev", password: "devpw", ca: "/dev-ca.pem" }),
+  );
 
   it("replaces the source's identity with --creds, resolved against cwd", () => {
     const s = resolve({ context: "dev", creds: "me.creds" });
@@ -137,7 +178,9 @@ describe("server addresses", () => {
   });
 
   it("rejects what is not a NATS address, naming where it came from", () => {
-    expect(() => parseServers("http://x.example", "NATS_URL")).toThrow('NATS_URL: "http://x.example" is not a NATS server address');
+    expect(() => parseServers("http://x.example", "NATS_URL")).toThrow(
+      'NATS_URL: "http://x.example" is not a NATS server address',
+    );
   });
 
   it("never shows a password from a URL", () => {
@@ -213,7 +256,9 @@ describe("natscli contexts", () => {
       err = e as NatsContextError;
     }
     expect(err).toBeInstanceOf(NatsContextError);
-    expect(err!.message).toBe(`natscli context "nope" not found: ${path.join(configHome, "nats", "context", "nope.json")} does not exist`);
+    expect(err!.message).toBe(
+      `natscli context "nope" not found: ${path.join(configHome, "nats", "context", "nope.json")} does not exist`,
+    );
     expect(err!.hint).toContain("nats context ls");
   });
 
@@ -230,6 +275,8 @@ describe("natscli contexts", () => {
   });
 
   it("refuses names that would leave the context directory", () => {
-    expect(() => readContext("../../etc/passwd", { configHome })).toThrow('invalid natscli context name "../../etc/passwd"');
+    expect(() => readContext("../../etc/passwd", { configHome })).toThrow(
+      'invalid natscli context name "../../etc/passwd"',
+    );
   });
 });

@@ -21,11 +21,17 @@ describe("output mode", () => {
   it("agrees with Ink's own CI detection for every form of the variables", () => {
     // Ink draws nothing live under CI; if gs chose its live view where Ink sees CI, the screen would stay blank
     for (const env of cases) {
-      const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "CI" && k !== "CONTINUOUS_INTEGRATION"));
-      const ink = execFileSync(process.execPath, ["--input-type=module", "-e", "import c from 'is-in-ci'; process.stdout.write(String(c))"], {
-        env: { ...clean, ...env },
-        encoding: "utf8",
-      });
+      const clean = Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => k !== "CI" && k !== "CONTINUOUS_INTEGRATION"),
+      );
+      const ink = execFileSync(
+        process.execPath,
+        ["--input-type=module", "-e", "import c from 'is-in-ci'; process.stdout.write(String(c))"],
+        {
+          env: { ...clean, ...env },
+          encoding: "utf8",
+        },
+      );
       expect({ env, ci: inCi(env) }).toEqual({ env, ci: ink === "true" });
     }
   });

@@ -122,7 +122,9 @@ describe("proto schemas", () => {
       expect(services[0]!.endsWith("Service")).toBe(true);
       expect(services[0]).toBe(`${pascal(service)}Service`);
 
-      const rpcs = [...src.matchAll(/\brpc\s+(\w+)\s*\(\s*(stream\s+)?([\w.]+)\s*\)\s*returns\s*\(\s*(stream\s+)?([\w.]+)\s*\)/g)];
+      const rpcs = [
+        ...src.matchAll(/\brpc\s+(\w+)\s*\(\s*(stream\s+)?([\w.]+)\s*\)\s*returns\s*\(\s*(stream\s+)?([\w.]+)\s*\)/g),
+      ];
       expect(rpcs.length, `${service} has rpcs`).toBeGreaterThan(0);
       for (const [, rpc, reqStream, req, resStream, res] of rpcs) {
         expect(reqStream ?? resStream, `${service}.${rpc} is unary`).toBeUndefined();

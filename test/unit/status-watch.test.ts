@@ -4,9 +4,23 @@ import { describe, expect, it } from "vitest";
 import { buildSnapshot, FAILED_DEPLOYMENT_SHOWN_MS } from "../../src/lib/status/fleet-snapshot.js";
 import { instanceRates, sampleOf, sumRates } from "../../src/lib/status/stats-rates.js";
 import { ChangeLog, snapshotUnhealthy, toWatchJson } from "../../src/lib/status/watch-output.js";
-import { degradedFleet, failingFleet, healthyFleet, natsDownFleet, NOW, platformDownFleet, rollingOutFleet } from "../support/fleet-fixtures.js";
+import {
+  degradedFleet,
+  failingFleet,
+  healthyFleet,
+  natsDownFleet,
+  NOW,
+  platformDownFleet,
+  rollingOutFleet,
+} from "../support/fleet-fixtures.js";
 
-const counters = (id: string, requests: number, errors: number, ms: number) => ({ id, service: "svc", requests, errors, processingNs: ms * 1e6 });
+const counters = (id: string, requests: number, errors: number, ms: number) => ({
+  id,
+  service: "svc",
+  requests,
+  errors,
+  processingNs: ms * 1e6,
+});
 
 describe("stats rates", () => {
   it("computes req/s, error rate and average time from the deltas between two polls", () => {
@@ -39,7 +53,8 @@ describe("stats rates", () => {
 });
 
 describe("service health", () => {
-  const health = (d: ReturnType<typeof healthyFleet>, now = NOW) => Object.fromEntries(buildSnapshot(d, now).services.map((s) => [s.name, s.health]));
+  const health = (d: ReturnType<typeof healthyFleet>, now = NOW) =>
+    Object.fromEntries(buildSnapshot(d, now).services.map((s) => [s.name, s.health]));
 
   it("is healthy when the desired count runs and answers", () => {
     expect(health(healthyFleet())).toEqual({ auth: "healthy", payment: "healthy", settings: "healthy" });
@@ -53,7 +68,9 @@ describe("service health", () => {
 
   it("is degraded below desired, or running but silent on NATS", () => {
     expect(health(degradedFleet())).toMatchObject({ auth: "degraded", settings: "degraded" });
-    expect(buildSnapshot(degradedFleet(), NOW).services.find((x) => x.name === "auth")!.why).toMatch(/silent on NATS: 1 of 2/);
+    expect(buildSnapshot(degradedFleet(), NOW).services.find((x) => x.name === "auth")!.why).toMatch(
+      /silent on NATS: 1 of 2/,
+    );
   });
 
   it("is not called silent when only one discovery poll missed an instance", () => {
@@ -76,7 +93,12 @@ describe("service health", () => {
 
   it("keeps a stale platform's data, with its age", () => {
     const s = buildSnapshot(platformDownFleet(), NOW);
-    expect(s.sources.platform).toMatchObject({ ok: false, stale: true, ageMs: 14_000, error: "no answer within 2000ms" });
+    expect(s.sources.platform).toMatchObject({
+      ok: false,
+      stale: true,
+      ageMs: 14_000,
+      error: "no answer within 2000ms",
+    });
     expect(s.services.find((x) => x.name === "auth")).toMatchObject({ running: 2, desired: 2 });
     expect(s.lastPollAt).toBe(NOW - 14_000);
   });
@@ -86,7 +108,11 @@ describe("plain change lines", () => {
   it("describes the starting state, then prints nothing while nothing changes", () => {
     const log = new ChangeLog();
     const first = log.next(buildSnapshot(healthyFleet(), NOW));
-    expect(first).toEqual([expect.stringMatching(/^\d\d:\d\d:\d\d local: 3\/3 services healthy, 6\/6 tasks \(NATS nats:\/\/127\.0\.0\.1:4222\)$/)]);
+    expect(first).toEqual([
+      expect.stringMatching(
+        /^\d\d:\d\d:\d\d local: 3\/3 services healthy, 6\/6 tasks \(NATS nats:\/\/127\.0\.0\.1:4222\)$/,
+      ),
+    ]);
     expect(log.next(buildSnapshot(healthyFleet(), NOW + 2000))).toEqual([]);
     expect(log.next(buildSnapshot(healthyFleet(99), NOW + 4000))).toEqual([]);
   });
@@ -96,23 +122,35 @@ describe("plain change lines", () => {
     log.next(buildSnapshot(healthyFleet(), NOW));
     const lines = log.next(buildSnapshot(degradedFleet(), NOW + 2000));
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/auth: degraded \(2\/2 running, 1 answering\) — running but silent on NATS: 1 of 2 answer \(was healthy\)$/);
-    expect(lines[1]).toMatch(/settings: degraded \(1\/2 running, 1 answering\) — 1\/2 running, 1 pending; last stop: was killed by SIGKILL \(was healthy\)$/);
+    expect(lines[0]).toMatch(
+      /auth: degraded \(2\/2 running, 1 answering\) — running but silent on NATS: 1 of 2 answer \(was healthy\)$/,
+    );
+    expect(lines[1]).toMatch(
+      /settings: degraded \(1\/2 running, 1 answering\) — 1\/2 running, 1 pending; last stop: was killed by SIGKILL \(was healthy\)$/,
+    );
     expect(lines[2]).toMatch(/1\/3 services healthy, 5\/6 tasks$/);
-    expect(log.next(buildSnapshot(healthyFleet(), NOW + 4000)).filter((l) => l.includes("(was degraded)"))).toHaveLength(2);
+    expect(
+      log.next(buildSnapshot(healthyFleet(), NOW + 4000)).filter((l) => l.includes("(was degraded)")),
+    ).toHaveLength(2);
   });
 
   it("says when NATS goes down and comes back", () => {
     const log = new ChangeLog();
     log.next(buildSnapshot(healthyFleet(), NOW));
-    expect(log.next(buildSnapshot(natsDownFleet(), NOW + 2000))).toEqual([expect.stringMatching(/NATS nats:\/\/127\.0\.0\.1:4222: down$/)]);
-    expect(log.next(buildSnapshot(healthyFleet(), NOW + 4000))).toEqual([expect.stringMatching(/NATS nats:\/\/127\.0\.0\.1:4222: back$/)]);
+    expect(log.next(buildSnapshot(natsDownFleet(), NOW + 2000))).toEqual([
+      expect.stringMatching(/NATS nats:\/\/127\.0\.0\.1:4222: down$/),
+    ]);
+    expect(log.next(buildSnapshot(healthyFleet(), NOW + 4000))).toEqual([
+      expect.stringMatching(/NATS nats:\/\/127\.0\.0\.1:4222: back$/),
+    ]);
   });
 
   it("says when the platform stops answering", () => {
     const log = new ChangeLog();
     log.next(buildSnapshot(healthyFleet(), NOW));
-    expect(log.next(buildSnapshot(platformDownFleet(), NOW + 2000))).toEqual([expect.stringMatching(/platform: no answer within 2000ms \(showing data from 16s ago\)$/)]);
+    expect(log.next(buildSnapshot(platformDownFleet(), NOW + 2000))).toEqual([
+      expect.stringMatching(/platform: no answer within 2000ms \(showing data from 16s ago\)$/),
+    ]);
   });
 });
 

@@ -29,7 +29,13 @@ const THROTTLING = new Set([
 ]);
 
 const EXPIRED = new Set(["ExpiredTokenException", "ExpiredToken", "RequestExpired", "TokenRefreshRequired"]);
-const BAD_CREDENTIALS = new Set(["UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "IncompleteSignature", "MissingAuthenticationToken"]);
+const BAD_CREDENTIALS = new Set([
+  "UnrecognizedClientException",
+  "InvalidClientTokenId",
+  "InvalidSignatureException",
+  "IncompleteSignature",
+  "MissingAuthenticationToken",
+]);
 
 interface SdkError {
   name?: string;
@@ -46,7 +52,9 @@ export function isThrottling(err: unknown): boolean {
 function isTransient(err: unknown): boolean {
   const e = err as SdkError;
   const status = e?.$metadata?.httpStatusCode ?? 0;
-  return isThrottling(err) || e?.name === "ServerException" || e?.name === "ServiceUnavailableException" || status >= 500;
+  return (
+    isThrottling(err) || e?.name === "ServerException" || e?.name === "ServiceUnavailableException" || status >= 500
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,7 +63,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Call AWS, retrying throttling and 5xx answers (a 22-service deploy polls hard enough to meet
  * ECS's rate limits), and translate what is left into a GsError. `what` names the call for the message.
  */
-export async function awsCall<T>(what: string, ctx: AwsContext, fn: () => Promise<T>, retry: RetryPolicy = DEFAULT_RETRY): Promise<T> {
+export async function awsCall<T>(
+  what: string,
+  ctx: AwsContext,
+  fn: () => Promise<T>,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -82,7 +95,11 @@ export function translateAwsError(err: unknown, what: string, ctx: AwsContext, a
   const name = e?.name ?? "";
   const msg = (e?.message ?? String(err)).split("\n")[0]!;
   if (EXPIRED.has(name) || (/expired/i.test(msg) && /token|credential|session/i.test(msg))) {
-    return new GsError(`AWS credentials have expired (${what})`, { hint: profileHint(ctx), code: "aws_credentials_expired", cause: err });
+    return new GsError(`AWS credentials have expired (${what})`, {
+      hint: profileHint(ctx),
+      code: "aws_credentials_expired",
+      cause: err,
+    });
   }
   if (name === "CredentialsProviderError" || name === "TokenProviderError" || /could not load credentials/i.test(msg)) {
     return new GsError(`no AWS credentials found${ctx.profile ? ` for profile ${ctx.profile}` : ""} (${what})`, {
@@ -92,16 +109,32 @@ export function translateAwsError(err: unknown, what: string, ctx: AwsContext, a
     });
   }
   if (BAD_CREDENTIALS.has(name)) {
-    return new GsError(`AWS rejected the credentials (${what}): ${msg}`, { hint: profileHint(ctx), code: "aws_credentials_invalid", cause: err });
+    return new GsError(`AWS rejected the credentials (${what}): ${msg}`, {
+      hint: profileHint(ctx),
+      code: "aws_credentials_invalid",
+      cause: err,
+    });
   }
   if (name === "AccessDeniedException" || name === "AccessDenied") {
-    return new GsError(`AWS denied ${what}: ${msg}`, { hint: "grant the missing IAM permission to the role or user gs runs as", code: "aws_access_denied", cause: err });
+    return new GsError(`AWS denied ${what}: ${msg}`, {
+      hint: "grant the missing IAM permission to the role or user gs runs as",
+      code: "aws_access_denied",
+      cause: err,
+    });
   }
   if (name === "ClusterNotFoundException") {
-    return new GsError(`ECS cluster not found in ${ctx.region} (${what})`, { hint: "check the target's cluster and region in gs.yaml", code: "ecs_cluster_not_found", cause: err });
+    return new GsError(`ECS cluster not found in ${ctx.region} (${what})`, {
+      hint: "check the target's cluster and region in gs.yaml",
+      code: "ecs_cluster_not_found",
+      cause: err,
+    });
   }
   if (isThrottling(err)) {
-    return new OperationError(`AWS kept throttling ${what} (${attempts} attempts)`, { hint: "wait a minute, or deploy fewer services at once (--concurrency)", code: "aws_throttled", cause: err });
+    return new OperationError(`AWS kept throttling ${what} (${attempts} attempts)`, {
+      hint: "wait a minute, or deploy fewer services at once (--concurrency)",
+      code: "aws_throttled",
+      cause: err,
+    });
   }
   return err;
 }

@@ -26,7 +26,10 @@ const base = (ctx: AwsContext) => {
 };
 
 export async function createEcsClients(ctx: AwsContext): Promise<EcsClients> {
-  const [{ ECSClient }, { CloudWatchLogsClient }] = await Promise.all([import("@aws-sdk/client-ecs"), import("@aws-sdk/client-cloudwatch-logs")]);
+  const [{ ECSClient }, { CloudWatchLogsClient }] = await Promise.all([
+    import("@aws-sdk/client-ecs"),
+    import("@aws-sdk/client-cloudwatch-logs"),
+  ]);
   return { ecs: new ECSClient(base(ctx)), logs: new CloudWatchLogsClient(base(ctx)) };
 }
 

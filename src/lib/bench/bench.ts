@@ -57,7 +57,10 @@ export async function bench(input: BenchInput, deps: BenchDeps): Promise<BenchRe
     warmup_s: p.warmupMs / 1000,
     timeout_ms: input.timeoutMs,
     send_lag_ms: lag ? { p99: lag.p99, max: lag.max } : undefined,
-    generator_cpu: { seconds: round3(out.cpuSeconds), us_per_request: out.ok + errors ? Math.round((out.cpuSeconds * 1e6) / (out.ok + errors) * 10) / 10 : 0 },
+    generator_cpu: {
+      seconds: round3(out.cpuSeconds),
+      us_per_request: out.ok + errors ? Math.round(((out.cpuSeconds * 1e6) / (out.ok + errors)) * 10) / 10 : 0,
+    },
     latency_histogram: latencyBuckets(out.latency),
   };
 }

@@ -4,7 +4,9 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { toConnectionOptions } from "@gs/fleet/sdk/connection";
 import type { WorkerConfig } from "./types.js";
 
-export async function openConnections(cfg: Pick<WorkerConfig, "settings" | "connections" | "index">): Promise<NatsConnection[]> {
+export async function openConnections(
+  cfg: Pick<WorkerConfig, "settings" | "connections" | "index">,
+): Promise<NatsConnection[]> {
   // noAsyncTraces: no stack captured per operation, in case it fails (the load never shows one)
   const opts = { ...toConnectionOptions({ ...cfg.settings, name: `gs-bench-${cfg.index}` }), noAsyncTraces: true };
   const attempts = await Promise.allSettled(Array.from({ length: cfg.connections }, () => connect(opts)));

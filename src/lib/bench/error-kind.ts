@@ -20,7 +20,8 @@ export function requestErrorKind(err: unknown): ErrorKind {
     if (err.isNoResponders()) return "no_responders";
     if (err.cause instanceof errors.TimeoutError) return "timeout";
   }
-  if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) return "connection_closed";
+  if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError)
+    return "connection_closed";
   return "other";
 }
 

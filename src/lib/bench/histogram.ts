@@ -4,7 +4,12 @@ import type { LatencyBucket, LatencyMs } from "./types.js";
 
 /** 1 µs to 1 hour at 3 significant digits: a 1 s stall and a 50 µs reply are both exact to 0.1%. */
 export function newHistogram(): Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
 }
 
 export function encodeHistogram(h: Histogram): string {
@@ -19,8 +24,14 @@ export function mergeHistograms(encoded: string[]): Histogram {
 }
 
 /** Merge histograms and keep the exact max the workers measured (encoding rounds it up to its bucket). */
-export function mergeWorkerHistograms(parts: { histogram: string; maxUs: number }[]): { histogram: Histogram; maxUs: number } {
-  return { histogram: mergeHistograms(parts.map((p) => p.histogram)), maxUs: Math.max(0, ...parts.map((p) => p.maxUs)) };
+export function mergeWorkerHistograms(parts: { histogram: string; maxUs: number }[]): {
+  histogram: Histogram;
+  maxUs: number;
+} {
+  return {
+    histogram: mergeHistograms(parts.map((p) => p.histogram)),
+    maxUs: Math.max(0, ...parts.map((p) => p.maxUs)),
+  };
 }
 
 const ms = (us: number) => Math.round(us) / 1000;
@@ -45,7 +56,9 @@ export function latencyBuckets(h: Histogram, bars = 12): LatencyBucket[] {
   const lo = Math.max(1, h.minNonZeroValue);
   const hi = Math.max(lo + 1, h.maxValue);
   const log = hi / lo > 10;
-  const edges = Array.from({ length: bars + 1 }, (_, i) => (log ? lo * (hi / lo) ** (i / bars) : lo + ((hi - lo) * i) / bars));
+  const edges = Array.from({ length: bars + 1 }, (_, i) =>
+    log ? lo * (hi / lo) ** (i / bars) : lo + ((hi - lo) * i) / bars,
+  );
   const counts = new Array<number>(bars).fill(0);
   const it = (h as JsHistogram).recordedValuesIterator;
   it.reset();

@@ -28,7 +28,9 @@ export function benchProgress(opts: BenchProgressOptions): BenchProgress {
   const stream = opts.stream ?? process.stderr;
   // the panel draws on `stream`: without a terminal there, fall back to plain lines
   const mode = opts.mode === "tty" && !stream.isTTY ? "plain" : opts.mode;
-  return mode === "tty" ? new InkProgress(stream, opts.stdin ?? process.stdin, opts.color) : lineProgress(new ProgressLine(mode, stream));
+  return mode === "tty"
+    ? new InkProgress(stream, opts.stdin ?? process.stdin, opts.color)
+    : lineProgress(new ProgressLine(mode, stream));
 }
 
 function lineProgress(line: ProgressLine): BenchProgress {
@@ -230,7 +232,12 @@ class InkProgress implements BenchProgress {
   private mount(): void {
     if (!this.view || !this.started || this.ended || this.handle || this.fallback) return;
     try {
-      this.handle = this.view.mountBenchView({ feed: this.feed, color: this.color, stdout: this.stream, stdin: this.stdin });
+      this.handle = this.view.mountBenchView({
+        feed: this.feed,
+        color: this.color,
+        stdout: this.stream,
+        stdin: this.stdin,
+      });
     } catch {
       this.useFallback();
     }

@@ -59,7 +59,9 @@ export class LoadGenerator {
       const inbox = createInbox();
       this.inboxes.push(`${inbox}.`);
       const skip = inbox.length + 1;
-      nc.subscribe(`${inbox}.*`, { callback: (err, m) => (err ? undefined : this.onReply(Number(m.subject.slice(skip)), m)) });
+      nc.subscribe(`${inbox}.*`, {
+        callback: (err, m) => (err ? undefined : this.onReply(Number(m.subject.slice(skip)), m)),
+      });
       // a closed connection fails what it had in flight, as request() would
       void nc.closed().then(() => {
         this.closedConns.add(conn);
@@ -107,7 +109,10 @@ export class LoadGenerator {
     if (this.closedConns.has(conn)) return this.fail(id, p, "connection_closed", false);
     this.pending.set(id, p);
     try {
-      this.ncs[conn]!.publish(this.cfg.subject, this.cfg.payload, { reply: this.inboxes[conn]! + id, headers: this.headers });
+      this.ncs[conn]!.publish(this.cfg.subject, this.cfg.payload, {
+        reply: this.inboxes[conn]! + id,
+        headers: this.headers,
+      });
     } catch (err) {
       this.fail(id, p, requestErrorKind(err));
     }
@@ -151,7 +156,10 @@ export class LoadGenerator {
     const first = startAt + phaseMs;
     const measureFrom = startAt + warmupMs;
     const warmupCount = Math.max(0, Math.ceil((measureFrom - first) / interval));
-    const total = requests !== undefined ? warmupCount + requests : Math.max(0, Math.ceil((measureFrom + durationMs! - first) / interval));
+    const total =
+      requests !== undefined
+        ? warmupCount + requests
+        : Math.max(0, Math.ceil((measureFrom + durationMs! - first) / interval));
     let k = 0;
     let inflight = 0;
     let scheduled = false;
@@ -210,7 +218,10 @@ export class LoadGenerator {
           const t0 = performance.now();
           const measured = t0 >= measureFrom;
           // a connection closed for good ends its lanes (an open loop keeps its schedule and counts each failure)
-          const over = this.stopped || this.closedConns.has(conn) || (measured && (t0 >= endAt || (requests !== undefined && started++ >= requests)));
+          const over =
+            this.stopped ||
+            this.closedConns.has(conn) ||
+            (measured && (t0 >= endAt || (requests !== undefined && started++ >= requests)));
           if (over) {
             if (--lanes === 0) resolve();
             return;

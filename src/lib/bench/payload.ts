@@ -33,7 +33,8 @@ export interface PreparedPayload {
 /** Read, validate and encode the payload before anything connects: bad input sends nothing (exit 2). */
 export function preparePayload(input: PayloadInput): PreparedPayload {
   if (input.size !== undefined) {
-    if (input.data !== undefined || input.dataFile !== undefined || input.raw) throw new UsageError("--size sends random bytes: give it without DATA, --data-file or --raw");
+    if (input.data !== undefined || input.dataFile !== undefined || input.raw)
+      throw new UsageError("--size sends random bytes: give it without DATA, --data-file or --raw");
     const n = parseSize(input.size);
     if (n === undefined) throw new UsageError(`bad --size "${input.size}": use e.g. 128, 1KiB, 64KiB`);
     return { bytes: new Uint8Array(randomBytes(n)), sizes: { protobuf: null, json: null } };
@@ -43,7 +44,11 @@ export function preparePayload(input: PayloadInput): PreparedPayload {
   const json = parseJsonData(bytes, input.dataFile ? `--data-file ${input.dataFile}` : "DATA");
   const registry = loadRegistryForSubject({ cwd: input.cwd, extra: input.proto, subject: input.subject });
   const prepared = prepareRequest(registry, { subject: input.subject, json, timeout: 1 });
-  return { bytes: prepared.bytes, sizes: sizesOf(prepared.types!.input, prepared.bytes), replyType: prepared.types?.output };
+  return {
+    bytes: prepared.bytes,
+    sizes: sizesOf(prepared.types!.input, prepared.bytes),
+    replyType: prepared.types?.output,
+  };
 }
 
 /** The reply's size in protobuf and as the JSON a gateway would return, from one sample reply. */
@@ -62,7 +67,10 @@ export function replySizes(type: PbType | undefined, reply: Uint8Array | undefin
  * JSON that carries it, so the ratio never overstates protobuf's advantage.
  */
 function sizesOf(type: PbType, bytes: Uint8Array): PayloadBytes {
-  return { protobuf: bytes.length, json: Buffer.byteLength(JSON.stringify(decodeToJson(type, bytes, { defaults: false }))) };
+  return {
+    protobuf: bytes.length,
+    json: Buffer.byteLength(JSON.stringify(decodeToJson(type, bytes, { defaults: false }))),
+  };
 }
 
 /** `512`, `512B`, `4KiB`, `1MiB` (also KB/MB as 1000s) in bytes; undefined when malformed. */

@@ -44,15 +44,23 @@ export interface Plan {
 /** Flag combinations that cannot work; checked before DATA is read or anything connects. */
 export function checkBenchOptions(opts: Omit<BenchOptions, "subject" | "payload">): void {
   if (opts.rate !== undefined && opts.concurrency !== undefined) {
-    throw new UsageError("give --rate (open loop) or --concurrency (closed loop), not both", "--rate R sends R requests/s whatever the replies do; --concurrency C keeps C in flight");
+    throw new UsageError(
+      "give --rate (open loop) or --concurrency (closed loop), not both",
+      "--rate R sends R requests/s whatever the replies do; --concurrency C keeps C in flight",
+    );
   }
-  if (opts.durationMs !== undefined && opts.requests !== undefined) throw new UsageError("give --duration or --requests, not both");
+  if (opts.durationMs !== undefined && opts.requests !== undefined)
+    throw new UsageError("give --duration or --requests, not both");
   positive(opts.rate, "--rate");
   positive(opts.concurrency, "--concurrency");
   positive(opts.workers, "--workers");
   positive(opts.connections, "--connections");
   positive(opts.requests, "--requests");
-  if (opts.rate !== undefined && opts.rate > 1_000_000) throw new UsageError(`--rate ${opts.rate} is more than 1,000,000 req/s`, "one gs bench cannot send that; run several");
+  if (opts.rate !== undefined && opts.rate > 1_000_000)
+    throw new UsageError(
+      `--rate ${opts.rate} is more than 1,000,000 req/s`,
+      "one gs bench cannot send that; run several",
+    );
 }
 
 /** Validate the options and split them across `cores`-many workers at most. */
@@ -72,7 +80,10 @@ export function planBench(opts: BenchOptions, settings: ConnectionSettings, core
   workers = Math.max(1, workers);
   const connections = opts.connections ?? workers;
   if (connections < workers) {
-    throw new UsageError(`--connections ${connections} is fewer than --workers ${workers}`, "each worker needs a connection of its own: raise --connections or lower --workers");
+    throw new UsageError(
+      `--connections ${connections} is fewer than --workers ${workers}`,
+      "each worker needs a connection of its own: raise --connections or lower --workers",
+    );
   }
 
   const configs: WorkerConfig[] = [];
@@ -115,5 +126,6 @@ export function share(total: number, n: number, i: number): number {
 }
 
 function positive(v: number | undefined, flag: string): void {
-  if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UsageError(`${flag} must be a positive number, got ${v}`);
+  if (v !== undefined && !(Number.isFinite(v) && v > 0))
+    throw new UsageError(`${flag} must be a positive number, got ${v}`);
 }

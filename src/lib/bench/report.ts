@@ -29,18 +29,38 @@ export function renderReport(r: BenchResult, style: ReportStyle): string {
   if (sizes.length) lines.push(`${label("payload")}${sizes.join("; ")}`);
   if (r.seconds > 0) {
     const cores = r.generator_cpu.seconds / r.seconds;
-    lines.push(paint("dim", `${label("generator")}${cores.toFixed(1)} cores busy, ${formatDuration(r.generator_cpu.us_per_request / 1000)} CPU per request`));
+    lines.push(
+      paint(
+        "dim",
+        `${label("generator")}${cores.toFixed(1)} cores busy, ${formatDuration(r.generator_cpu.us_per_request / 1000)} CPU per request`,
+      ),
+    );
   }
   if (r.send_lag_ms && r.send_lag_ms.p99 > 5) {
-    lines.push(paint("yellow", `warning: the generator sent up to ${formatDuration(r.send_lag_ms.p99)} late (p99): the latencies include its own delay; add --workers or lower --rate`));
+    lines.push(
+      paint(
+        "yellow",
+        `warning: the generator sent up to ${formatDuration(r.send_lag_ms.p99)} late (p99): the latencies include its own delay; add --workers or lower --rate`,
+      ),
+    );
   }
-  if (r.latency_histogram.length) lines.push("", paint("dim", "latency histogram"), ...renderHistogram(r.latency_histogram, style));
+  if (r.latency_histogram.length)
+    lines.push("", paint("dim", "latency histogram"), ...renderHistogram(r.latency_histogram, style));
   return lines.join("\n");
 }
 
 /** The load and how it is generated: `open loop at 10,000 req/s · 4 workers · 4 connections`. */
-export function describeLoad(l: { mode: BenchMode; rate: number; concurrency: number; workers: number; connections: number }): string {
-  const how = l.mode === "open" ? `open loop at ${formatCount(l.rate)} req/s` : `closed loop, ${formatCount(l.concurrency)} in flight`;
+export function describeLoad(l: {
+  mode: BenchMode;
+  rate: number;
+  concurrency: number;
+  workers: number;
+  connections: number;
+}): string {
+  const how =
+    l.mode === "open"
+      ? `open loop at ${formatCount(l.rate)} req/s`
+      : `closed loop, ${formatCount(l.concurrency)} in flight`;
   return `${how} · ${l.workers} worker${l.workers === 1 ? "" : "s"} · ${l.connections} connection${l.connections === 1 ? "" : "s"}`;
 }
 

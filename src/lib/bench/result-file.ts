@@ -8,7 +8,10 @@ export function writeResult(file: string, result: BenchResult): void {
   try {
     writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
   } catch (err) {
-    throw new UsageError(`cannot write --out ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "check the path");
+    throw new UsageError(
+      `cannot write --out ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      "check the path",
+    );
   }
 }
 
@@ -18,11 +21,17 @@ export function readBaseline(file: string): BaselineFigures {
     doc = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read --baseline ${file}: ${code ?? (err as Error).message}`, "save one with `gs bench ... --out FILE`");
+    throw new UsageError(
+      `cannot read --baseline ${file}: ${code ?? (err as Error).message}`,
+      "save one with `gs bench ... --out FILE`",
+    );
   }
   const d = doc as Partial<BenchResult> | null;
   if (typeof d?.throughput_rps !== "number" || typeof d.latency_ms?.p99 !== "number") {
-    throw new UsageError(`--baseline ${file} is not a gs bench result (it needs throughput_rps and latency_ms.p99)`, "save one with `gs bench ... --out FILE`");
+    throw new UsageError(
+      `--baseline ${file} is not a gs bench result (it needs throughput_rps and latency_ms.p99)`,
+      "save one with `gs bench ... --out FILE`",
+    );
   }
   return d as BaselineFigures;
 }

@@ -84,7 +84,10 @@ export async function runWorkers(plan: Plan, workerFile: string, hooks: RunHooks
         measuredMaxMs: counts.measuredMaxUs / 1000,
       });
       // the moment the load begins, so a live view counts from it rather than from the first second's news
-      startTimer = setTimeout(() => hooks.onProgress!({ ...snapshot(), elapsedMs: 0, rps: 0 }), Math.max(0, startAt - Date.now()));
+      startTimer = setTimeout(
+        () => hooks.onProgress!({ ...snapshot(), elapsedMs: 0, rps: 0 }),
+        Math.max(0, startAt - Date.now()),
+      );
       progressTimer = setInterval(() => {
         const s = snapshot();
         counts.lastOk = counts.ok;
@@ -100,7 +103,8 @@ export async function runWorkers(plan: Plan, workerFile: string, hooks: RunHooks
     const measureFrom = startAt + warmupMs;
     const last = Math.max(...done.map((d) => d.lastCompletionAt));
     const errorsByKind: Record<string, number> = {};
-    for (const d of done) for (const [k, n] of Object.entries(d.errorsByKind)) errorsByKind[k] = (errorsByKind[k] ?? 0) + n;
+    for (const d of done)
+      for (const [k, n] of Object.entries(d.errorsByKind)) errorsByKind[k] = (errorsByKind[k] ?? 0) + n;
     const { histogram, maxUs } = mergeWorkerHistograms(done);
     return {
       latency: histogram,

@@ -30,7 +30,8 @@ export function workerThreadShare(file: string, cfg: WorkerConfig, onProgress: O
         settleReady.resolve();
       } else if (m.type === "progress") onProgress(m);
       else if (m.type === "done") resolve(m);
-      else if (m.type === "failed") fail(new OperationError(m.message, { hint: "check the NATS server and the connection settings" }));
+      else if (m.type === "failed")
+        fail(new OperationError(m.message, { hint: "check the NATS server and the connection settings" }));
     });
     w.on("error", (e) => fail(e));
     w.on("exit", (code) => fail(new Error(`bench worker exited (code ${code}) before reporting`)));

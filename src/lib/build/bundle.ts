@@ -1,7 +1,16 @@
 // Local builds: each service bundled by esbuild into one ESM file, named by its content hash.
 // The hash covers the bundle and the service's .proto files, so an unchanged service keeps its version.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Artifact, ArtifactBuilder } from "../platform/platform.js";
@@ -27,11 +36,12 @@ export class BuildError extends OperationError {
 
 const HASH_LENGTH = 12;
 // CJS dependencies (ioredis, protobufjs' helpers) call require(); ESM bundles have none of their own
-const BANNER = 'import { createRequire as __gsCreateRequire } from "node:module"; const require = __gsCreateRequire(import.meta.url);';
+const BANNER =
+  'import { createRequire as __gsCreateRequire } from "node:module"; const require = __gsCreateRequire(import.meta.url);';
 
 /** gs's own node_modules (nearest above this module, bundled or not): packages for a copy of services/ outside the repo. */
 function gsNodeModules(): string[] {
-  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; ) {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ;) {
     const candidate = path.join(dir, "node_modules");
     if (existsSync(candidate)) return [candidate];
     const parent = path.dirname(dir);
@@ -83,14 +93,16 @@ function protoFiles(protoDir: string, service: string): string[] {
 
 export function contentHash(bundle: Uint8Array, protoDir: string, service: string, salt = ""): string {
   const h = createHash("sha256").update(bundle);
-  for (const file of protoFiles(protoDir, service)) h.update(path.relative(protoDir, file)).update("\0").update(readFileSync(file));
+  for (const file of protoFiles(protoDir, service))
+    h.update(path.relative(protoDir, file)).update("\0").update(readFileSync(file));
   if (salt) h.update("\0salt\0").update(salt);
   return h.digest("hex").slice(0, HASH_LENGTH);
 }
 
 function fleetVersion(servicesDir: string): string {
   try {
-    const v = (JSON.parse(readFileSync(path.join(servicesDir, "package.json"), "utf8")) as { version?: string }).version;
+    const v = (JSON.parse(readFileSync(path.join(servicesDir, "package.json"), "utf8")) as { version?: string })
+      .version;
     if (v && /^\d+\.\d+\.\d+/.test(v)) return v.replace(/[+].*$/, "");
   } catch {
     // a copy of services/ without package.json still builds
@@ -135,7 +147,12 @@ function inputsKey(service: string, inputs: string[], opts: BundleOptions): stri
   } catch {
     return undefined;
   }
-  const h = createHash("sha256").update(entrySource(opts.servicesDir, service)).update("\0").update(workDir).update("\0").update(opts.salt ?? "");
+  const h = createHash("sha256")
+    .update(entrySource(opts.servicesDir, service))
+    .update("\0")
+    .update(workDir)
+    .update("\0")
+    .update(opts.salt ?? "");
   for (const file of [...inputs, ...protoFiles(opts.protoDir, service)]) {
     const fh = fileHash(file);
     if (fh === null) return undefined;
@@ -171,7 +188,12 @@ export async function bundleService(service: string, opts: BundleOptions): Promi
     result = await esbuild.build({
       absWorkingDir: realpathSync(opts.servicesDir),
       metafile: true,
-      stdin: { contents: entrySource(opts.servicesDir, service), resolveDir: opts.servicesDir, loader: "ts", sourcefile: `${service}-entry.ts` },
+      stdin: {
+        contents: entrySource(opts.servicesDir, service),
+        resolveDir: opts.servicesDir,
+        loader: "ts",
+        sourcefile: `${service}-entry.ts`,
+      },
       bundle: true,
       platform: "node",
       format: "esm",
@@ -185,7 +207,8 @@ export async function bundleService(service: string, opts: BundleOptions): Promi
       legalComments: "none",
     });
   } catch (err) {
-    const first = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors?.[0];
+    const first = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] })
+      .errors?.[0];
     const where = first?.location ? `${first.location.file}:${first.location.line}: ` : "";
     throw new BuildError(`${service} does not build: ${where}${first?.text ?? (err as Error).message}`, {
       hint: `fix the error, then run the command again`,

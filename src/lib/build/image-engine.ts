@@ -92,20 +92,40 @@ export class BuildahEngine implements ImageEngine {
   async build(b: EngineBuild): Promise<{ imageId: string }> {
     const dir = mkdtempSync(path.join(os.tmpdir(), "gs-iid-"));
     const iidfile = path.join(dir, "iid");
-    const args = [...this.global, "bud", "--format", "docker", "--layers", "-f", b.dockerfile, "-t", b.tag, "--iidfile", iidfile];
+    const args = [
+      ...this.global,
+      "bud",
+      "--format",
+      "docker",
+      "--layers",
+      "-f",
+      b.dockerfile,
+      "-t",
+      b.tag,
+      "--iidfile",
+      iidfile,
+    ];
     for (const [k, v] of Object.entries(b.buildArgs)) args.push("--build-arg", `${k}=${v}`);
     try {
       await execa("buildah", [...args, b.context]);
       return { imageId: readFileSync(iidfile, "utf8").trim() };
     } catch (err) {
-      throw engineFailure(`buildah could not build ${b.tag}`, err, "fix the Dockerfile or the base image, then build again");
+      throw engineFailure(
+        `buildah could not build ${b.tag}`,
+        err,
+        "fix the Dockerfile or the base image, then build again",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
   async exists(ref: string): Promise<boolean> {
-    const r = await execa("buildah", [...this.global, "inspect", "--type", "image", "--format", "{{.FromImageID}}", ref], { reject: false });
+    const r = await execa(
+      "buildah",
+      [...this.global, "inspect", "--type", "image", "--format", "{{.FromImageID}}", ref],
+      { reject: false },
+    );
     return r.exitCode === 0;
   }
 
@@ -119,7 +139,11 @@ export class BuildahEngine implements ImageEngine {
       await execa("buildah", [...args, local, `docker://${p.remote}`]);
       return { digest: readFileSync(digestFile, "utf8").trim() };
     } catch (err) {
-      throw engineFailure(`buildah could not push ${p.remote}`, err, "check that the registry is reachable and the credentials allow pushing");
+      throw engineFailure(
+        `buildah could not push ${p.remote}`,
+        err,
+        "check that the registry is reachable and the credentials allow pushing",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
       if (authDir) rmSync(authDir, { recursive: true, force: true });
@@ -139,7 +163,11 @@ export class DockerEngine implements ImageEngine {
       await execa("docker", [...args, b.context]);
       return { imageId: readFileSync(iidfile, "utf8").trim() };
     } catch (err) {
-      throw engineFailure(`docker could not build ${b.tag}`, err, "fix the Dockerfile or the base image, then build again");
+      throw engineFailure(
+        `docker could not build ${b.tag}`,
+        err,
+        "fix the Dockerfile or the base image, then build again",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -162,7 +190,11 @@ export class DockerEngine implements ImageEngine {
       return { digest };
     } catch (err) {
       if (err instanceof ImageEngineError) throw err;
-      throw engineFailure(`docker could not push ${p.remote}`, err, "check that the registry is reachable and the credentials allow pushing");
+      throw engineFailure(
+        `docker could not push ${p.remote}`,
+        err,
+        "check that the registry is reachable and the credentials allow pushing",
+      );
     } finally {
       if (authDir) rmSync(authDir, { recursive: true, force: true });
     }
@@ -176,7 +208,9 @@ async function works(cmd: string, args: string[]): Promise<boolean> {
 
 /** A Docker CLI alone is not enough: the engine must answer and buildx must be there. */
 export function dockerWorks(): Promise<boolean> {
-  return works("docker", ["info", "--format", "{{.ServerVersion}}"]).then(async (ok) => ok && (await works("docker", ["buildx", "version"])));
+  return works("docker", ["info", "--format", "{{.ServerVersion}}"]).then(
+    async (ok) => ok && (await works("docker", ["buildx", "version"])),
+  );
 }
 
 export function buildahWorks(): Promise<boolean> {
@@ -185,7 +219,8 @@ export function buildahWorks(): Promise<boolean> {
 
 /** The engine to use: `choice` (--engine) if it works, else docker where its engine answers, else buildah. */
 export async function selectEngine(choice?: EngineName, buildah: BuildahOptions = {}): Promise<ImageEngine> {
-  if (choice && !ENGINE_NAMES.includes(choice)) throw new UsageError(`unknown engine "${choice}"`, `use --engine ${ENGINE_NAMES.join(" or ")}`);
+  if (choice && !ENGINE_NAMES.includes(choice))
+    throw new UsageError(`unknown engine "${choice}"`, `use --engine ${ENGINE_NAMES.join(" or ")}`);
   if (choice === "docker") {
     if (await dockerWorks()) return new DockerEngine();
     throw new OperationError("docker cannot build here: no Docker engine answers `docker info`, or buildx is missing", {
@@ -194,7 +229,9 @@ export async function selectEngine(choice?: EngineName, buildah: BuildahOptions 
   }
   if (choice === "buildah") {
     if (await buildahWorks()) return new BuildahEngine(buildah);
-    throw new OperationError("buildah not found", { hint: "install it with `apt-get install buildah`, or use --engine docker" });
+    throw new OperationError("buildah not found", {
+      hint: "install it with `apt-get install buildah`, or use --engine docker",
+    });
   }
   if (await dockerWorks()) return new DockerEngine();
   if (await buildahWorks()) return new BuildahEngine(buildah);

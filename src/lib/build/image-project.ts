@@ -13,14 +13,25 @@ export interface ImageProject {
 }
 
 /** `cfg`: gs.yaml already loaded (and validated) from `cwd`; without it, read here. */
-export function imageProject(opts: { cwd: string; config?: string; cfg?: GsConfig; services?: string[]; baseImage?: string; env?: NodeJS.ProcessEnv }): ImageProject {
+export function imageProject(opts: {
+  cwd: string;
+  config?: string;
+  cfg?: GsConfig;
+  services?: string[];
+  baseImage?: string;
+  env?: NodeJS.ProcessEnv;
+}): ImageProject {
   const env = opts.env ?? process.env;
   const cfg = opts.cfg ?? loadConfig({ cwd: opts.cwd, file: opts.config, env });
   const root = projectRoot(cfg.file, opts.cwd);
   const known = serviceSettings(cfg).map((s) => s.name);
   const asked = opts.services?.length ? [...new Set(opts.services)] : known;
   const unknown = asked.filter((s) => !known.includes(s));
-  if (unknown.length) throw new UsageError(`unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, `services in gs.yaml: ${known.join(", ") || "(none)"}`);
+  if (unknown.length)
+    throw new UsageError(
+      `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`,
+      `services in gs.yaml: ${known.join(", ") || "(none)"}`,
+    );
   const salt = env.GS_BUILD_SALT || undefined;
   return {
     cfg,
@@ -29,7 +40,12 @@ export function imageProject(opts: { cwd: string; config?: string; cfg?: GsConfi
       root,
       baseImage: opts.baseImage || env.GS_BASE_IMAGE || DEFAULT_BASE_IMAGE,
       salt,
-      bundle: { servicesDir: path.join(root, "services"), protoDir: path.join(root, "proto"), outDir: localPaths(root, env).builds, salt },
+      bundle: {
+        servicesDir: path.join(root, "services"),
+        protoDir: path.join(root, "proto"),
+        outDir: localPaths(root, env).builds,
+        salt,
+      },
     },
   };
 }

@@ -77,8 +77,11 @@ export function runtimeDependencies(root: string, servicesDir: string): string[]
       return {};
     }
   };
-  const deps = Object.keys((read(path.join(servicesDir, "package.json")).dependencies as Record<string, string> | undefined) ?? {});
-  const lock = (read(path.join(root, "package-lock.json")).packages as Record<string, { version?: string }> | undefined) ?? {};
+  const deps = Object.keys(
+    (read(path.join(servicesDir, "package.json")).dependencies as Record<string, string> | undefined) ?? {},
+  );
+  const lock =
+    (read(path.join(root, "package-lock.json")).packages as Record<string, { version?: string }> | undefined) ?? {};
   return deps
     .map((d) => `${d}@${lock[`node_modules/${d}`]?.version ?? lock[`services/node_modules/${d}`]?.version ?? "?"}`)
     .sort();
@@ -128,7 +131,9 @@ function imageInputDigests(i: ImageHashInputs): Record<string, string> {
 export async function planImage(service: string, opts: ImageOptions): Promise<ImagePlan> {
   const dockerfile = dockerfileOf(opts);
   if (!existsSync(dockerfile)) {
-    throw new OperationError(`${path.relative(process.cwd(), dockerfile) || dockerfile} not found`, { hint: "run gs from the project (the folder of gs.yaml), which holds the Dockerfile" });
+    throw new OperationError(`${path.relative(process.cwd(), dockerfile) || dockerfile} not found`, {
+      hint: "run gs from the project (the folder of gs.yaml), which holds the Dockerfile",
+    });
   }
   const artifact = await bundleService(service, opts.bundle);
   const inputs: ImageHashInputs = {
@@ -180,9 +185,14 @@ export async function buildImage(plan: ImagePlan, engine: ImageEngine, opts: Ima
   return { ...plan, built: true, seconds: Math.round((Date.now() - t0) / 100) / 10 };
 }
 
-export type ImageResult = { service: string; ok: true; image: BuiltImage } | { service: string; ok: false; error: Error };
+export type ImageResult =
+  { service: string; ok: true; image: BuiltImage } | { service: string; ok: false; error: Error };
 
-export type ImageProgress = { service: string; stage: "bundling" | "building" | "built" | "cached" | "failed"; detail?: string };
+export type ImageProgress = {
+  service: string;
+  stage: "bundling" | "building" | "built" | "cached" | "failed";
+  detail?: string;
+};
 
 /** Plan and build every service, `concurrency` at a time (default: the machine's cores). One failure does not stop the others. */
 export async function buildImages(

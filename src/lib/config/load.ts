@@ -34,10 +34,11 @@ export function findConfigFile(cwd: string, explicit?: string): string | undefin
     } catch {
       throw new ConfigError(`config file not found: ${explicit}`, "check the path given by --config or GS_CONFIG");
     }
-    if (!isFile) throw new ConfigError(`${explicit}: is not a file`, "pass the path of a gs.yaml file to --config or GS_CONFIG");
+    if (!isFile)
+      throw new ConfigError(`${explicit}: is not a file`, "pass the path of a gs.yaml file to --config or GS_CONFIG");
     return file;
   }
-  for (let dir = path.resolve(cwd); ; ) {
+  for (let dir = path.resolve(cwd); ;) {
     const candidate = path.join(dir, CONFIG_FILE_NAME);
     if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
     const parent = path.dirname(dir);
@@ -62,7 +63,10 @@ export function parseConfig(text: string, file: string): GsConfig {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     // e.g. a "billion laughs" of nested aliases: yaml refuses to expand it
-    throw new ConfigError(`${file}: ${(err as Error).message.split("\n")[0]}`, `remove the nested aliases from ${file}; ${DOCS_HINT}`);
+    throw new ConfigError(
+      `${file}: ${(err as Error).message.split("\n")[0]}`,
+      `remove the nested aliases from ${file}; ${DOCS_HINT}`,
+    );
   }
   const result = configSchema.safeParse(data);
   if (!result.success) throw issueToError(result.error.issues, data, file);
@@ -132,7 +136,10 @@ function issueToError(issues: readonly Issue[], data: unknown, file: string): Co
   // the message stays one line about one problem; the hint says when more are waiting
   const rest = issues.length - 1;
   const more = rest > 0 ? ` (${rest} more problem${rest > 1 ? "s" : ""} after this one)` : "";
-  return new ConfigError(`${file}: ${dotted ? `${dotted}: ` : ""}${text}`, `${hintFor(first, at, data, file)}${more}; ${DOCS_HINT}`);
+  return new ConfigError(
+    `${file}: ${dotted ? `${dotted}: ` : ""}${text}`,
+    `${hintFor(first, at, data, file)}${more}; ${DOCS_HINT}`,
+  );
 }
 
 /** `targets.prod.region`, `services.auth.env.PORT`, `list[2].name` */

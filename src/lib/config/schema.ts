@@ -69,23 +69,26 @@ export interface GsConfig {
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const kebabName = (what: string, example: string) =>
-  z.string().regex(KEBAB, { error: `expected a kebab-case ${what} name (lowercase letters, digits and dashes, e.g. ${example})` });
+  z.string().regex(KEBAB, {
+    error: `expected a kebab-case ${what} name (lowercase letters, digits and dashes, e.g. ${example})`,
+  });
 
-const nonEmpty = (what: string) => z.string().trim().min(1, { error: `expected ${what}, got an empty string` });
+const nonEmpty = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, { error: `expected ${what}, got an empty string` });
 
 const NATS_URL_ITEM = /^(nats|tls):\/\/[^\s,/]+(\/[^\s,]*)?$/;
-const natsUrl = z.string().refine(
-  (s) => s.split(",").every((u) => NATS_URL_ITEM.test(u.trim())),
-  { error: "expected a NATS URL like nats://nats.internal:4222 (several separated by commas)" },
-);
+const natsUrl = z.string().refine((s) => s.split(",").every((u) => NATS_URL_ITEM.test(u.trim())), {
+  error: "expected a NATS URL like nats://nats.internal:4222 (several separated by commas)",
+});
 
 const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, { error: "expected an AWS region like us-east-1" });
 
-const registryHost = z
-  .string()
-  .regex(/^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, {
-    error: "expected a registry host like 123456789012.dkr.ecr.us-east-1.amazonaws.com (no https://, no trailing slash)",
-  });
+const registryHost = z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/, {
+  error: "expected a registry host like 123456789012.dkr.ecr.us-east-1.amazonaws.com (no https://, no trailing slash)",
+});
 
 const serviceNameFormat = z
   .string()
@@ -94,9 +97,12 @@ const serviceNameFormat = z
 // Written as one object so a wrong key reads "unknown key", then narrowed to exactly one source.
 const natsCredentials = z
   .strictObject({
-    secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, {
-      error: "expected a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)",
-    }).optional(),
+    secretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, {
+        error: "expected a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)",
+      })
+      .optional(),
     file: nonEmpty("a path to a .creds file").optional(),
     context: nonEmpty("a natscli context name").optional(),
   })
@@ -131,40 +137,47 @@ const ecsTarget = z.strictObject({
 const target = z.discriminatedUnion("platform", [localTarget, ecsTarget]);
 
 const serviceFields = z.strictObject({
-  desired: z.int({ error: "expected a whole number" })
+  desired: z
+    .int({ error: "expected a whole number" })
     .min(0, { error: "expected a count from 0 to 100" })
     .max(100, { error: "expected a count from 0 to 100" })
     .optional(),
   cpu: z.literal(FARGATE_CPU).optional(),
-  memory: z.int({ error: "expected a whole number of MiB" }).min(128, { error: "expected at least 128 MiB" }).optional(),
+  memory: z
+    .int({ error: "expected a whole number of MiB" })
+    .min(128, { error: "expected at least 128 MiB" })
+    .optional(),
   env: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected an environment variable name (letters, digits, _)" }), z.string())
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected an environment variable name (letters, digits, _)" }),
+      z.string(),
+    )
     .optional(),
 });
 
 // In YAML `auth:` with nothing after it is null: read it as "no overrides".
 const orEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
 
-const services = z
-  .record(kebabName("service", "state-manager"), orEmpty(serviceFields))
-  .superRefine((entries, ctx) => {
-    // Fargate only runs certain cpu/memory pairs; catch a bad pair here, not at deploy time.
-    const defaults = entries.defaults ?? {};
-    for (const [name, s] of Object.entries(entries)) {
-      if (name === "defaults" && Object.keys(entries).length > 1) continue; // checked through each service
-      const cpu = s.cpu ?? defaults.cpu ?? BUILTIN_SERVICE_DEFAULTS.cpu;
-      const memory = s.memory ?? defaults.memory ?? BUILTIN_SERVICE_DEFAULTS.memory;
-      const allowed = fargateMemory(cpu) as number[] | undefined;
-      if (allowed && !allowed.includes(memory)) {
-        const at = s.memory !== undefined ? "memory" : s.cpu !== undefined ? "cpu" : undefined;
-        ctx.addIssue({
-          code: "custom",
-          path: at ? [name, at] : ["defaults", defaults.memory !== undefined ? "memory" : "cpu"],
-          message: `Fargate does not run ${cpu} CPU units with ${memory} MiB; with ${cpu} it allows ${describeMemory(cpu)}`,
-        });
-      }
+const services = z.record(kebabName("service", "state-manager"), orEmpty(serviceFields)).superRefine((entries, ctx) => {
+  // Fargate only runs certain cpu/memory pairs; catch a bad pair here, not at deploy time.
+  const defaults = entries.defaults ?? {};
+  for (const [name, s] of Object.entries(entries)) {
+    if (name === "defaults" && Object.keys(entries).length > 1) continue; // checked through each service
+    const cpu = s.cpu ?? defaults.cpu ?? BUILTIN_SERVICE_DEFAULTS.cpu;
+    const memory = s.memory ?? defaults.memory ?? BUILTIN_SERVICE_DEFAULTS.memory;
+    const allowed = fargateMemory(cpu) as number[] | undefined;
+    if (allowed && !allowed.includes(memory)) {
+      const at = s.memory !== undefined ? "memory" : s.cpu !== undefined ? "cpu" : undefined;
+      ctx.addIssue({
+        code: "custom",
+        path: at ? [name, at] : ["defaults", defaults.memory !== undefined ? "memory" : "cpu"],
+        message: `Fargate does not run ${cpu} CPU units with ${memory} MiB; with ${cpu} it allows ${describeMemory(cpu)}`,
+      });
     }
-  });
+  }
+});
 
 export const configSchema = z
   .strictObject({
@@ -206,7 +219,9 @@ export function fargateMemory(cpu: FargateCpu): number[] {
 
 function describeMemory(cpu: FargateCpu): string {
   const m = fargateMemory(cpu);
-  return m.length <= 4 ? `${m.slice(0, -1).join(", ")} or ${m.at(-1)} MiB` : `${m[0]} to ${m.at(-1)} MiB in steps of 1024`;
+  return m.length <= 4
+    ? `${m.slice(0, -1).join(", ")} or ${m.at(-1)} MiB`
+    : `${m[0]} to ${m.at(-1)} MiB in steps of 1024`;
 }
 
 /** Turn the validated file into a GsConfig: implicit local target, defaults merged into each service. */

@@ -70,7 +70,12 @@ export interface DeployBoardOptions {
   now?: () => number;
 }
 
-const ACTION_STAGE: Record<DeployAction, Stage> = { deployed: "deployed", unchanged: "unchanged", rolled_back: "rolled-back", failed: "failed" };
+const ACTION_STAGE: Record<DeployAction, Stage> = {
+  deployed: "deployed",
+  unchanged: "unchanged",
+  rolled_back: "rolled-back",
+  failed: "failed",
+};
 
 export class DeployBoard {
   readonly target: string;
@@ -97,7 +102,18 @@ export class DeployBoard {
   }
 
   private add(name: string, stage: Stage = "waiting"): BoardRow {
-    const row: BoardRow = { name, stage, from: null, to: null, counts: null, detail: "", since: null, seconds: null, verified: false, timedOut: false };
+    const row: BoardRow = {
+      name,
+      stage,
+      from: null,
+      to: null,
+      counts: null,
+      detail: "",
+      since: null,
+      seconds: null,
+      verified: false,
+      timedOut: false,
+    };
     if (stage !== "waiting") row.since = this.clock();
     if (stage === "building") row.detail = "bundling";
     this.byName.set(name, row);
@@ -205,7 +221,8 @@ export class DeployBoard {
     if (r.action === "deployed") {
       row.detail = row.verified ? "answers over NATS" : "";
       // the bar shows where the rollout ended
-      if (row.counts) row.counts = { ...row.counts, running: Math.max(row.counts.running, row.counts.desired), pending: 0 };
+      if (row.counts)
+        row.counts = { ...row.counts, running: Math.max(row.counts.running, row.counts.desired), pending: 0 };
     } else if (r.action === "unchanged") row.detail = "already running this build";
     else row.detail = r.reason ?? (r.action === "failed" ? "failed" : "rolled back");
   }

@@ -41,7 +41,9 @@ export class DeployLog {
   }
 
   line(service: string, stage: string, text: string): void {
-    const at = this.now().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const at = this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z");
     this.opts.write(`${at} ${service.padEnd(this.width)}  ${stage.padEnd(8)} ${text}`.trimEnd());
   }
 
@@ -68,14 +70,23 @@ export class DeployLog {
       pushed: `pushed (${p.detail ?? ""})`,
       failed: `failed: ${p.detail ?? ""}`,
     };
-    if (p.stage !== "checking") this.line(p.service, p.stage === "present" ? "image" : p.stage === "failed" ? "build" : p.stage.replace(/ing$|ed$/, ""), text[p.stage]);
+    if (p.stage !== "checking")
+      this.line(
+        p.service,
+        p.stage === "present" ? "image" : p.stage === "failed" ? "build" : p.stage.replace(/ing$|ed$/, ""),
+        text[p.stage],
+      );
   }
 
   progress(p: DeployProgress): void {
     switch (p.kind) {
       case "plan":
         this.close();
-        this.line("gs", "plan", `${p.changed.length} to deploy${p.changed.length ? ` (${p.changed.join(", ")})` : ""}, ${p.unchanged.length} unchanged${p.failed.length ? `, ${p.failed.length} failed to build (${p.failed.join(", ")})` : ""}`);
+        this.line(
+          "gs",
+          "plan",
+          `${p.changed.length} to deploy${p.changed.length ? ` (${p.changed.join(", ")})` : ""}, ${p.unchanged.length} unchanged${p.failed.length ? `, ${p.failed.length} failed to build (${p.failed.join(", ")})` : ""}`,
+        );
         if (p.changed.length) this.open("roll out");
         break;
       case "start":
@@ -88,7 +99,11 @@ export class DeployLog {
         if (!final && last !== undefined && now - last < (this.opts.throttleMs ?? 0)) return;
         this.announce(p.service, p.from, p.to);
         this.lastRollout.set(p.service, now);
-        this.line(p.service, "rollout", `${p.running}/${p.desired} running${p.pending ? `, ${p.pending} pending` : ""}${p.failed ? `, ${p.failed} failed` : ""}`);
+        this.line(
+          p.service,
+          "rollout",
+          `${p.running}/${p.desired} running${p.pending ? `, ${p.pending} pending` : ""}${p.failed ? `, ${p.failed} failed` : ""}`,
+        );
         break;
       }
       case "verify":
@@ -99,7 +114,12 @@ export class DeployLog {
         break;
       case "done": {
         const r = p.result;
-        const words = { deployed: `deployed ${r.to} (verified)`, unchanged: "unchanged", rolled_back: `rolled back: ${r.reason ?? ""}`, failed: `failed: ${r.reason ?? ""}` };
+        const words = {
+          deployed: `deployed ${r.to} (verified)`,
+          unchanged: "unchanged",
+          rolled_back: `rolled back: ${r.reason ?? ""}`,
+          failed: `failed: ${r.reason ?? ""}`,
+        };
         this.line(r.name, "done", `${words[r.action]} in ${r.seconds}s`);
         break;
       }
@@ -128,7 +148,9 @@ export class DeployLog {
     for (const s of result.services) {
       if (s.action !== "failed" && s.action !== "rolled_back") continue;
       const what = s.timedOut ? "timed out" : s.action === "rolled_back" ? "rolled back" : "failed";
-      this.opts.write(`::error title=${escapeProperty(`gs deploy: ${s.name} ${what}`)}::${escapeData(s.reason ?? what)}`);
+      this.opts.write(
+        `::error title=${escapeProperty(`gs deploy: ${s.name} ${what}`)}::${escapeData(s.reason ?? what)}`,
+      );
     }
   }
 }

@@ -42,9 +42,18 @@ export interface DeployTarget {
 
 export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetOptions): Promise<DeployTarget> {
   if (ctx.target.platform === "local") {
-    if (!opts.rollback) throw new UsageError("--no-rollback applies to ecs targets", "the local platform always keeps the old instances serving until the new ones answer");
+    if (!opts.rollback)
+      throw new UsageError(
+        "--no-rollback applies to ecs targets",
+        "the local platform always keeps the old instances serving until the new ones answer",
+      );
     const opened = await openPlatform(ctx);
-    const builder = new LocalBuilder({ servicesDir: path.join(ctx.root, "services"), protoDir: path.join(ctx.root, "proto"), outDir: ctx.paths.builds, salt: (opts.env ?? process.env).GS_BUILD_SALT });
+    const builder = new LocalBuilder({
+      servicesDir: path.join(ctx.root, "services"),
+      protoDir: path.join(ctx.root, "proto"),
+      outDir: ctx.paths.builds,
+      salt: (opts.env ?? process.env).GS_BUILD_SALT,
+    });
     return {
       platform: opened.platform,
       builder,
@@ -56,8 +65,17 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
     };
   }
   const target = ctx.target;
-  const project = imageProject({ cwd: opts.cwd, cfg: ctx.cfg, services: opts.services, baseImage: opts.baseImage, env: opts.env });
-  const [{ openRegistry }, { RegistryArtifactBuilder }] = await Promise.all([import("../registry/open-registry.js"), import("../registry/push.js")]);
+  const project = imageProject({
+    cwd: opts.cwd,
+    cfg: ctx.cfg,
+    services: opts.services,
+    baseImage: opts.baseImage,
+    env: opts.env,
+  });
+  const [{ openRegistry }, { RegistryArtifactBuilder }] = await Promise.all([
+    import("../registry/open-registry.js"),
+    import("../registry/push.js"),
+  ]);
   const opened = await openPlatform(ctx, { rollback: opts.rollback });
   // probed only when an image must be built: a deploy with nothing changed never waits on `docker info`
   let engine: Promise<ImageEngine> | undefined;
@@ -81,7 +99,10 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
 }
 
 /** The dry run of `gs deploy` (and `gs diff`) against a target: reads only, nothing built or pushed. */
-export async function planForTarget(ctx: PlatformContext, opts: Omit<DeployTargetOptions, "dryRun" | "rollback" | "onImage">): Promise<DeployPlan> {
+export async function planForTarget(
+  ctx: PlatformContext,
+  opts: Omit<DeployTargetOptions, "dryRun" | "rollback" | "onImage">,
+): Promise<DeployPlan> {
   const t = await openDeployTarget(ctx, { ...opts, rollback: true, dryRun: true });
   try {
     return await planDeploy({ platform: t.platform, builder: t.builder, services: t.services });

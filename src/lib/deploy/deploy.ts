@@ -29,7 +29,16 @@ export type DeployProgress =
   | { kind: "plan"; changed: string[]; unchanged: string[]; failed: string[] }
   /** a service's rollout begins (it may have waited for a --concurrency slot); on ecs its task definition is registered now */
   | { kind: "start"; service: string; from: string | null; to: string }
-  | { kind: "rollout"; service: string; from: string | null; to: string; running: number; desired: number; pending: number; failed: number }
+  | {
+      kind: "rollout";
+      service: string;
+      from: string | null;
+      to: string;
+      running: number;
+      desired: number;
+      pending: number;
+      failed: number;
+    }
   | { kind: "verify"; service: string; to: string }
   | { kind: "rollback"; service: string; reason: string }
   | { kind: "done"; result: ServiceDeployResult };
@@ -72,14 +81,22 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       try {
         artifacts.set(svc.name, await opts.builder.build(svc.name));
       } catch (err) {
-        results.set(svc.name, { name: svc.name, action: "failed", from: svc.version ?? null, to: null, seconds: secondsSince(started), reason: (err as Error).message });
+        results.set(svc.name, {
+          name: svc.name,
+          action: "failed",
+          from: svc.version ?? null,
+          to: null,
+          seconds: secondsSince(started),
+          reason: (err as Error).message,
+        });
       }
     }),
   );
   const changed = current.filter((s) => artifacts.has(s.name) && artifacts.get(s.name)!.version !== s.version);
   for (const s of current) {
     const a = artifacts.get(s.name);
-    if (a && a.version === s.version) results.set(s.name, { name: s.name, action: "unchanged", from: s.version ?? null, to: a.version, seconds: 0 });
+    if (a && a.version === s.version)
+      results.set(s.name, { name: s.name, action: "unchanged", from: s.version ?? null, to: a.version, seconds: 0 });
   }
   progress({
     kind: "plan",
@@ -95,7 +112,14 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       // without a way to verify, success could not be told from failure: roll out nothing
       const reason = `not rolled out: cannot verify over NATS (${(err as Error).message})`;
       for (const svc of changed) {
-        const r: ServiceDeployResult = { name: svc.name, action: "failed", from: svc.version ?? null, to: artifacts.get(svc.name)!.version, seconds: 0, reason };
+        const r: ServiceDeployResult = {
+          name: svc.name,
+          action: "failed",
+          from: svc.version ?? null,
+          to: artifacts.get(svc.name)!.version,
+          seconds: 0,
+          reason,
+        };
         results.set(svc.name, r);
         progress({ kind: "done", result: r });
       }
@@ -119,18 +143,29 @@ export function deployExitCode(result: DeployResult): ExitCode {
   return EXIT.ok;
 }
 
-async function rollOut(opts: DeployOptions, svc: ServiceDescription, artifact: Artifact, progress: (p: DeployProgress) => void): Promise<ServiceDeployResult> {
+async function rollOut(
+  opts: DeployOptions,
+  svc: ServiceDescription,
+  artifact: Artifact,
+  progress: (p: DeployProgress) => void,
+): Promise<ServiceDeployResult> {
   const t0 = Date.now();
   const from = svc.version ?? null;
   const previous = svc.deployments.find((d) => d.status === "PRIMARY")?.artifact;
   const base = { name: svc.name, from, to: artifact.version };
-  const done = (action: DeployAction, extra: Partial<ServiceDeployResult> = {}): ServiceDeployResult => ({ ...base, action, seconds: secondsSince(t0), ...extra });
+  const done = (action: DeployAction, extra: Partial<ServiceDeployResult> = {}): ServiceDeployResult => ({
+    ...base,
+    action,
+    seconds: secondsSince(t0),
+    ...extra,
+  });
 
   progress({ kind: "start", service: svc.name, from, to: artifact.version });
   const outcome = await follow(opts, svc.name, artifact, from, progress);
   const timedOut = (t: boolean) => (t ? { timedOut: true as const } : {});
   if (outcome.kind === "failed") return done("failed", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
-  if (outcome.kind === "rolled_back") return done("rolled_back", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
+  if (outcome.kind === "rolled_back")
+    return done("rolled_back", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
 
   if (opts.verifier) {
     progress({ kind: "verify", service: svc.name, to: artifact.version });
@@ -147,16 +182,27 @@ async function rollOut(opts: DeployOptions, svc: ServiceDescription, artifact: A
       if (!previous || opts.rollback === false) return done("failed", { reason });
       progress({ kind: "rollback", service: svc.name, reason });
       const back = await follow(opts, svc.name, previous, artifact.version, progress);
-      return back.kind === "completed" ? done("rolled_back", { reason }) : done("failed", { reason: `${reason}; rolling back to ${previous.version} failed too` });
+      return back.kind === "completed"
+        ? done("rolled_back", { reason })
+        : done("failed", { reason: `${reason}; rolling back to ${previous.version} failed too` });
     }
   }
   return done("deployed");
 }
 
-type Outcome = { kind: "completed"; info: DeploymentInfo } | { kind: "rolled_back"; reason: string; timedOut: boolean } | { kind: "failed"; reason: string; timedOut: boolean };
+type Outcome =
+  | { kind: "completed"; info: DeploymentInfo }
+  | { kind: "rolled_back"; reason: string; timedOut: boolean }
+  | { kind: "failed"; reason: string; timedOut: boolean };
 
 /** Start a deployment and follow it until COMPLETED or FAILED; past the deadline, stop it. */
-async function follow(opts: DeployOptions, service: string, artifact: Artifact, from: string | null, progress: (p: DeployProgress) => void): Promise<Outcome> {
+async function follow(
+  opts: DeployOptions,
+  service: string,
+  artifact: Artifact,
+  from: string | null,
+  progress: (p: DeployProgress) => void,
+): Promise<Outcome> {
   const pollMs = opts.pollMs ?? 250;
   let info: DeploymentInfo;
   try {
@@ -169,7 +215,17 @@ async function follow(opts: DeployOptions, service: string, artifact: Artifact, 
   let last = "";
   for (;;) {
     const key = `${info.running}/${info.pending}/${info.failed}/${info.rolloutState}`;
-    if (key !== last) progress({ kind: "rollout", service, from, to: artifact.version, running: info.running, desired: info.desired, pending: info.pending, failed: info.failed });
+    if (key !== last)
+      progress({
+        kind: "rollout",
+        service,
+        from,
+        to: artifact.version,
+        running: info.running,
+        desired: info.desired,
+        pending: info.pending,
+        failed: info.failed,
+      });
     last = key;
     if (info.rolloutState === "COMPLETED") return { kind: "completed", info };
     if (info.rolloutState === "FAILED") {
@@ -181,7 +237,8 @@ async function follow(opts: DeployOptions, service: string, artifact: Artifact, 
     }
     if (Date.now() > deadline) {
       const reason = `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`;
-      if (opts.rollback === false) return { kind: "failed", reason: `${reason}; left as it is (--no-rollback)`, timedOut: true };
+      if (opts.rollback === false)
+        return { kind: "failed", reason: `${reason}; left as it is (--no-rollback)`, timedOut: true };
       progress({ kind: "rollback", service, reason });
       await opts.platform.stopDeployment(service, info.id, reason).catch(() => undefined);
       return { kind: "rolled_back", reason, timedOut: true };
@@ -190,7 +247,11 @@ async function follow(opts: DeployOptions, service: string, artifact: Artifact, 
     try {
       info = await opts.platform.describeDeployment(service, info.id);
     } catch (err) {
-      return { kind: "failed", reason: `lost track of deployment ${info.id}: ${(err as Error).message}`, timedOut: false };
+      return {
+        kind: "failed",
+        reason: `lost track of deployment ${info.id}: ${(err as Error).message}`,
+        timedOut: false,
+      };
     }
   }
 }

@@ -7,7 +7,9 @@ const show = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify
 
 function callLine(call: PlannedCall): string {
   if (call.api === "ecs:RegisterTaskDefinition") {
-    const tags = (call.input.tags as { key: string; value: string }[] | undefined)?.map((t) => `${t.key}=${t.value}`).join(", ");
+    const tags = (call.input.tags as { key: string; value: string }[] | undefined)
+      ?.map((t) => `${t.key}=${t.value}`)
+      .join(", ");
     return `${call.api} family=${show(call.input.family)} (the live revision with the changes above${tags ? `; tags ${tags}` : ""})`;
   }
   return `${call.api} ${JSON.stringify(call.input)}`;
@@ -27,7 +29,10 @@ function serviceLines(s: ServicePlan): string[] {
     );
   }
   for (const c of s.changes) {
-    const pending = typeof c.to === "string" && s.image && !s.image.present && c.to.endsWith(`:${s.image.tag}`) ? " (pinned to its digest after the push)" : "";
+    const pending =
+      typeof c.to === "string" && s.image && !s.image.present && c.to.endsWith(`:${s.image.tag}`)
+        ? " (pinned to its digest after the push)"
+        : "";
     out.push(`  change  ${c.path}: ${show(c.from)} -> ${show(c.to)}${pending}`);
   }
   for (const call of s.calls) out.push(`  call    ${callLine(call)}`);
@@ -36,7 +41,10 @@ function serviceLines(s: ServicePlan): string[] {
 
 export function planLines(plan: DeployPlan): string[] {
   const s = plan.summary;
-  const lines = [`Plan for target ${plan.target} (${plan.platform}) — a dry run: nothing was built, pushed or changed.`, ""];
+  const lines = [
+    `Plan for target ${plan.target} (${plan.platform}) — a dry run: nothing was built, pushed or changed.`,
+    "",
+  ];
   for (const svc of plan.services) lines.push(...serviceLines(svc));
   lines.push(
     "",

@@ -1,7 +1,15 @@
 // The deploy plan (`gs deploy --dry-run`, `gs diff`): which services would change and why, which images
 // would be built and pushed, what each service's new revision changes, and the exact write calls a
 // deploy would make — found with reads only (ecs: DescribeServices, DescribeTaskDefinition, DescribeImages).
-import type { Artifact, ArtifactBuilder, ArtifactPlan, DeploymentPlan, FieldChange, Platform, PlannedCall } from "../platform/platform.js";
+import type {
+  Artifact,
+  ArtifactBuilder,
+  ArtifactPlan,
+  DeploymentPlan,
+  FieldChange,
+  Platform,
+  PlannedCall,
+} from "../platform/platform.js";
 
 export interface ServicePlan {
   name: string;
@@ -53,13 +61,15 @@ export async function planDeploy(opts: PlanOptions): Promise<DeployPlan> {
   );
   const errors = built.map(([, p]) => p).filter((p): p is Error => p instanceof Error);
   // one cause for every service (expired credentials, an unreachable registry): one error, not 22 lines
-  if (errors.length === built.length && errors.length > 0 && errors.every((e) => e.message === errors[0]!.message)) throw errors[0]!;
+  if (errors.length === built.length && errors.length > 0 && errors.every((e) => e.message === errors[0]!.message))
+    throw errors[0]!;
   const planned = built.filter((b): b is [string, ArtifactPlan] => !(b[1] instanceof Error));
   const items = planned.map(([service, p]) => ({ service, artifact: p.artifact }));
   const deployments = new Map((await platformPlans(opts.platform, items)).map((d) => [d.service, d]));
 
   const services = built.map(([name, p]): ServicePlan => {
-    if (p instanceof Error) return { name, action: "failed", from: null, to: null, why: [], changes: [], calls: [], error: p.message };
+    if (p instanceof Error)
+      return { name, action: "failed", from: null, to: null, why: [], changes: [], calls: [], error: p.message };
     const d = deployments.get(name)!;
     const unchanged = d.current.version === p.artifact.version;
     const image = p.image ? { ...p.image, present: p.present } : undefined;
@@ -92,7 +102,10 @@ export async function planDeploy(opts: PlanOptions): Promise<DeployPlan> {
 }
 
 /** The platform's own plan, or — for a platform without one — the version change and its deploy request. */
-async function platformPlans(platform: Platform, items: { service: string; artifact: Artifact }[]): Promise<DeploymentPlan[]> {
+async function platformPlans(
+  platform: Platform,
+  items: { service: string; artifact: Artifact }[],
+): Promise<DeploymentPlan[]> {
   if (!items.length) return [];
   if (platform.planDeployments) return platform.planDeployments(items);
   const current = new Map((await platform.describeServices(items.map((i) => i.service))).map((s) => [s.name, s]));
@@ -105,7 +118,9 @@ async function platformPlans(platform: Platform, items: { service: string; artif
       service,
       current: { version, ref },
       changes: same ? [] : [{ path: "artifact", from: ref || null, to: artifact.ref }],
-      calls: same ? [] : [{ api: `${platform.kind}:deploy`, input: { service, version: artifact.version, ref: artifact.ref } }],
+      calls: same
+        ? []
+        : [{ api: `${platform.kind}:deploy`, input: { service, version: artifact.version, ref: artifact.ref } }],
     };
   });
 }
@@ -114,12 +129,16 @@ async function platformPlans(platform: Platform, items: { service: string; artif
 function whyChanged(current: DeploymentPlan["current"], next: Artifact): string[] {
   if (current.version === null) return ["nothing runs yet"];
   if (!current.inputs) {
-    return [`${current.version} runs now; its revision does not record its inputs (not deployed by gs), so every input counts as changed`];
+    return [
+      `${current.version} runs now; its revision does not record its inputs (not deployed by gs), so every input counts as changed`,
+    ];
   }
   if (!next.inputs) return [`${current.version} runs now; the new build is ${next.version}`];
   const keys = [...new Set([...Object.keys(current.inputs), ...Object.keys(next.inputs)])];
   const diff = keys
     .filter((k) => current.inputs![k] !== next.inputs![k])
     .map((k) => `${k} changed (${current.inputs![k] ?? "none"} -> ${next.inputs![k] ?? "none"})`);
-  return diff.length ? diff : [`same inputs, different version (${current.version} -> ${next.version}): the fleet version changed`];
+  return diff.length
+    ? diff
+    : [`same inputs, different version (${current.version} -> ${next.version}): the fleet version changed`];
 }

@@ -23,7 +23,10 @@ export function readData(input: DataInput): Buffer {
     try {
       return readFileSync(input.file);
     } catch (err) {
-      throw new UsageError(`cannot read --data-file ${input.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "check the path");
+      throw new UsageError(
+        `cannot read --data-file ${input.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        "check the path",
+      );
     }
   }
   return Buffer.from(input.arg ?? "", "utf8");
@@ -41,7 +44,9 @@ export function parseJsonData(bytes: Buffer, source = "DATA"): unknown {
     value = JSON.parse(text);
   } catch (err) {
     // only bad JSON pays for loading the parser that locates the error
-    const { parse: parseLenient, printParseErrorCode } = createRequire(import.meta.url)("jsonc-parser") as typeof import("jsonc-parser");
+    const { parse: parseLenient, printParseErrorCode } = createRequire(import.meta.url)(
+      "jsonc-parser",
+    ) as typeof import("jsonc-parser");
     const errors: ParseError[] = [];
     try {
       parseLenient(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
@@ -60,7 +65,10 @@ export function parseJsonData(bytes: Buffer, source = "DATA"): unknown {
   }
   const depth = nestingDepth(value);
   if (depth > MAX_DATA_DEPTH) {
-    throw new UsageError(`${source} is nested ${depth} levels deep; at most ${MAX_DATA_DEPTH} are accepted`, "flatten the JSON: no protobuf message of the fleet nests that deep");
+    throw new UsageError(
+      `${source} is nested ${depth} levels deep; at most ${MAX_DATA_DEPTH} are accepted`,
+      "flatten the JSON: no protobuf message of the fleet nests that deep",
+    );
   }
   return value;
 }

@@ -35,7 +35,12 @@ export function encodeFor(type: PbType, json: unknown): Uint8Array {
   try {
     return encodeJson(type, json);
   } catch (err) {
-    if (err instanceof SchemaError) throw new UsageError(`invalid ${type.fullName.slice(1)}: ${err.message}`, "`gs subjects --json` shows an example request", "invalid_message");
+    if (err instanceof SchemaError)
+      throw new UsageError(
+        `invalid ${type.fullName.slice(1)}: ${err.message}`,
+        "`gs subjects --json` shows an example request",
+        "invalid_message",
+      );
     throw err;
   }
 }
@@ -63,6 +68,10 @@ function dump(bytes: Uint8Array): { hex: string; base64: string } {
 export function checkMaxPayload(size: number, nc: NatsConnection): void {
   const max = nc.info?.max_payload ?? 1024 * 1024;
   if (size > max) {
-    throw new UsageError(`DATA is ${formatBytes(size)}, larger than the server's max_payload of ${formatBytes(max)}`, "send less, or raise max_payload on the server", "payload_too_large");
+    throw new UsageError(
+      `DATA is ${formatBytes(size)}, larger than the server's max_payload of ${formatBytes(max)}`,
+      "send less, or raise max_payload on the server",
+      "payload_too_large",
+    );
   }
 }

@@ -34,13 +34,22 @@ export function preparePublish(registry: ProtoRegistry, opts: PublishOptions): P
     if (!types) throw unknownSubject(registry, opts.subject);
     bytes = encodeFor(types.input, opts.json ?? {});
   }
-  if (/[\s*>]/.test(opts.subject) || opts.subject.startsWith(".") || opts.subject.endsWith(".") || opts.subject.includes("..")) {
+  if (
+    /[\s*>]/.test(opts.subject) ||
+    opts.subject.startsWith(".") ||
+    opts.subject.endsWith(".") ||
+    opts.subject.includes("..")
+  ) {
     throw new UsageError(`cannot publish to "${opts.subject}": a publish subject has no spaces or wildcards`);
   }
   return { bytes, type: types?.input.fullName.slice(1) };
 }
 
-export async function publish(nc: NatsConnection, prepared: PreparedPublish, opts: PublishOptions): Promise<PublishResult> {
+export async function publish(
+  nc: NatsConnection,
+  prepared: PreparedPublish,
+  opts: PublishOptions,
+): Promise<PublishResult> {
   const { bytes, type } = prepared;
   checkMaxPayload(bytes.length, nc);
   const h = toNatsHeaders(opts.headers);

@@ -5,7 +5,15 @@ import type { JsonObject } from "@gs/fleet/sdk/json-codec";
 import type { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { OperationError, UsageError, EXIT } from "../output/errors.js";
 import { toNatsHeaders } from "./data.js";
-import { checkMaxPayload, decodeOrDump, encodeFor, typesFor, unknownSubject, type Decoded, type SubjectTypes } from "./payload.js";
+import {
+  checkMaxPayload,
+  decodeOrDump,
+  encodeFor,
+  typesFor,
+  unknownSubject,
+  type Decoded,
+  type SubjectTypes,
+} from "./payload.js";
 
 export interface RequestOptions {
   subject: string;
@@ -52,13 +60,19 @@ export function prepareRequest(registry: ProtoRegistry, opts: RequestOptions): P
   } else {
     types = typesFor(registry, opts.subject);
     if (!types) throw unknownSubject(registry, opts.subject);
-    if (types.kind !== "rpc") throw new UsageError(`${opts.subject} is an event subject, not an rpc`, "use `gs publish` for events");
+    if (types.kind !== "rpc")
+      throw new UsageError(`${opts.subject} is an event subject, not an rpc`, "use `gs publish` for events");
     bytes = encodeFor(types.input, opts.json ?? {});
   }
   return { bytes, types };
 }
 
-export async function request(nc: NatsConnection, registry: ProtoRegistry, prepared: PreparedRequest, opts: RequestOptions): Promise<RequestResult> {
+export async function request(
+  nc: NatsConnection,
+  registry: ProtoRegistry,
+  prepared: PreparedRequest,
+  opts: RequestOptions,
+): Promise<RequestResult> {
   const { bytes, types } = prepared;
   checkMaxPayload(bytes.length, nc);
   const count = Math.max(1, opts.count ?? 1);
@@ -76,7 +90,12 @@ export async function request(nc: NatsConnection, registry: ProtoRegistry, prepa
     try {
       if ((opts.replies ?? 1) > 1) {
         msgs = [];
-        const it = await nc.requestMany(opts.subject, bytes, { strategy: "count", maxWait: opts.timeout, maxMessages: opts.replies, headers: h });
+        const it = await nc.requestMany(opts.subject, bytes, {
+          strategy: "count",
+          maxWait: opts.timeout,
+          maxMessages: opts.replies,
+          headers: h,
+        });
         for await (const m of it) msgs.push({ msg: m, at: performance.now() });
         if (msgs.length === 0) throw new errors.TimeoutError();
       } else {
@@ -89,13 +108,18 @@ export async function request(nc: NatsConnection, registry: ProtoRegistry, prepa
     for (const { msg, at } of msgs) {
       const code = msg.headers?.get(ERROR_CODE_HEADER);
       if (code) {
-        throw new OperationError(`${opts.subject} answered with error ${code}: ${msg.headers?.get(ERROR_HEADER) || "(no description)"}`, {
-          exit: EXIT.failed,
-          code: "service_error",
-        });
+        throw new OperationError(
+          `${opts.subject} answered with error ${code}: ${msg.headers?.get(ERROR_HEADER) || "(no description)"}`,
+          {
+            exit: EXIT.failed,
+            code: "service_error",
+          },
+        );
       }
       const reply = opts.raw ? rawReply(msg.data) : unwrap(decodeOrDump(types?.output, msg.data));
-      const hdrs = msg.headers ? Object.fromEntries([...msg.headers.keys()].map((k) => [k, msg.headers!.get(k)])) : undefined;
+      const hdrs = msg.headers
+        ? Object.fromEntries([...msg.headers.keys()].map((k) => [k, msg.headers!.get(k)]))
+        : undefined;
       result.replies.push({ reply, rtt_ms: round(at - start), bytes: msg.data.length, headers: hdrs });
     }
   }
@@ -121,16 +145,26 @@ function round(ms: number): number {
 function requestFailure(err: unknown, registry: ProtoRegistry, opts: RequestOptions): Error {
   if (err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders())) {
     const close = registry.suggest(opts.subject).filter((s) => s !== opts.subject);
-    return new OperationError(`no service answers ${opts.subject}${close.length ? ` (closest known subjects: ${close.join(", ")})` : ""}`, {
-      hint: "check the service runs (`gs services`, `gs status`) and the subject is right",
-      code: "no_responders",
-    });
+    return new OperationError(
+      `no service answers ${opts.subject}${close.length ? ` (closest known subjects: ${close.join(", ")})` : ""}`,
+      {
+        hint: "check the service runs (`gs services`, `gs status`) and the subject is right",
+        code: "no_responders",
+      },
+    );
   }
   if (err instanceof errors.TimeoutError || (err instanceof Error && /timeout/i.test(err.message))) {
-    return new OperationError(`${opts.subject} did not answer within ${opts.timeout}ms`, { hint: "raise --timeout, or check the service (`gs logs`)", exit: EXIT.timedOut, code: "timeout" });
+    return new OperationError(`${opts.subject} did not answer within ${opts.timeout}ms`, {
+      hint: "raise --timeout, or check the service (`gs logs`)",
+      exit: EXIT.timedOut,
+      code: "timeout",
+    });
   }
   if (err instanceof errors.PermissionViolationError || (err instanceof Error && /permission/i.test(err.message))) {
-    return new OperationError(`not allowed to publish to ${opts.subject}: ${(err as Error).message}`, { hint: "use credentials with permission for this subject", code: "permission" });
+    return new OperationError(`not allowed to publish to ${opts.subject}: ${(err as Error).message}`, {
+      hint: "use credentials with permission for this subject",
+      code: "permission",
+    });
   }
   return err instanceof Error ? err : new Error(String(err));
 }

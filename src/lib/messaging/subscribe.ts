@@ -28,8 +28,18 @@ export interface SubscribeOptions {
 
 export function validateSubscribeSubject(subject: string): void {
   const tokens = subject.split(".");
-  if (!subject || /\s/.test(subject) || tokens.some((t, i) => t === "" || (t.includes(">") && (t !== ">" || i !== tokens.length - 1)) || (t.includes("*") && t !== "*"))) {
-    throw new UsageError(`"${subject}" is not a valid subject`, "tokens are separated by dots; * matches one token, > the rest (last token only)");
+  if (
+    !subject ||
+    /\s/.test(subject) ||
+    tokens.some(
+      (t, i) =>
+        t === "" || (t.includes(">") && (t !== ">" || i !== tokens.length - 1)) || (t.includes("*") && t !== "*"),
+    )
+  ) {
+    throw new UsageError(
+      `"${subject}" is not a valid subject`,
+      "tokens are separated by dots; * matches one token, > the rest (last token only)",
+    );
   }
 }
 
@@ -47,7 +57,9 @@ export function subscribe(
     for await (const m of sub) {
       const type = opts.raw ? undefined : typesFor(registry, m.subject)?.input;
       const decoded = decodeOrDump(type, m.data);
-      const headers = m.headers ? Object.fromEntries([...m.headers.keys()].map((k) => [k, m.headers!.get(k)])) : undefined;
+      const headers = m.headers
+        ? Object.fromEntries([...m.headers.keys()].map((k) => [k, m.headers!.get(k)]))
+        : undefined;
       onMessage({
         subject: m.subject,
         received: new Date().toISOString(),

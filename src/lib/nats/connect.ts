@@ -29,7 +29,12 @@ export async function connectNats(settings: Settings, opts: { name?: string } = 
   const s: Settings = { ...settings, name: opts.name ?? settings.name ?? "gs" };
   const timeout = s.timeout ?? DEFAULT_TIMEOUT_MS;
   const fail = (reason: string, hint: string, cause?: unknown) =>
-    new NatsConnectError(scrub(`cannot connect to NATS at ${s.servers.map(redactUrl).join(", ")}: ${reason}`, s), hint, scrub(reason, s), { cause });
+    new NatsConnectError(
+      scrub(`cannot connect to NATS at ${s.servers.map(redactUrl).join(", ")}: ${reason}`, s),
+      hint,
+      scrub(reason, s),
+      { cause },
+    );
 
   if (s.servers.length === 0) throw fail("no server given", "pass --server or --context");
   // NATS.js would report a missing file as a bare ENOENT, without saying which file it was for
@@ -39,7 +44,11 @@ export async function connectNats(settings: Settings, opts: { name?: string } = 
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const problem = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(code);
-      throw fail(`cannot read ${what} ${file} (${problem})`, `check the path (it came from ${s.source ?? "the settings"})`, err);
+      throw fail(
+        `cannot read ${what} ${file} (${problem})`,
+        `check the path (it came from ${s.source ?? "the settings"})`,
+        err,
+      );
     }
   }
 
@@ -133,19 +142,26 @@ function probe(url: string, timeout: number): { answered: Promise<void>; cancel(
     cancel = () => finish(new Error("cancelled"));
     const timer = setTimeout(() => finish(new DeadlineError("timeout")), timeout);
     socket.on("error", (err) => finish(err));
-    socket.on("close", () => finish(new Error(received.startsWith("-ERR") ? serverError(received) : "the server closed the connection")));
+    socket.on("close", () =>
+      finish(new Error(received.startsWith("-ERR") ? serverError(received) : "the server closed the connection")),
+    );
     socket.on("data", (chunk: Buffer) => {
       received += chunk.toString("latin1");
       if (received.startsWith("INFO ")) finish();
       else if (received.startsWith("-ERR") && received.includes("\n")) finish(new Error(serverError(received)));
-      else if (received.length >= 5 && !received.startsWith("-ERR")) finish(new Error("not a NATS server (it did not send INFO)"));
+      else if (received.length >= 5 && !received.startsWith("-ERR"))
+        finish(new Error("not a NATS server (it did not send INFO)"));
     });
   });
   return { answered, cancel: () => cancel() };
 }
 
 function serverError(line: string): string {
-  return line.split("\n")[0]!.replace(/^-ERR\s*/, "").replace(/^'(.*)'\s*$/, "$1").trim();
+  return line
+    .split("\n")[0]!
+    .replace(/^-ERR\s*/, "")
+    .replace(/^'(.*)'\s*$/, "$1")
+    .trim();
 }
 
 /** Backs up NATS.js's own timeout, so a handshake that stalls after INFO cannot hang gs. */
@@ -187,13 +203,16 @@ function explain(err: unknown, timeout: number): { kind: Kind; text: string; ran
     return { kind: "timeout", text: `timed out after ${formatMs(timeout)}`, rank: 2 };
   }
   if (code === "ECONNREFUSED") return { kind: "refused", text: "connection refused", rank: 1 };
-  if (code === "ECONNRESET" || code === "EPIPE") return { kind: "refused", text: "connection reset by the server", rank: 1 };
+  if (code === "ECONNRESET" || code === "EPIPE")
+    return { kind: "refused", text: "connection reset by the server", rank: 1 };
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
     const host = /(?:ENOTFOUND|EAI_AGAIN) (\S+)/.exec(message)?.[1];
     return { kind: "dns", text: host ? `unknown host ${host}` : "unknown host", rank: 0 };
   }
-  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return { kind: "unreachable", text: "host unreachable", rank: 1 };
-  if (/does not support 'tls'/i.test(message)) return { kind: "tls", text: "TLS was asked for but the server does not offer it", rank: 0 };
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH")
+    return { kind: "unreachable", text: "host unreachable", rank: 1 };
+  if (/does not support 'tls'/i.test(message))
+    return { kind: "tls", text: "TLS was asked for but the server does not offer it", rank: 0 };
   if (/requires 'tls'|requires tls/i.test(message)) return { kind: "tls", text: "the server requires TLS", rank: 0 };
   if (/tls|ssl|certificate|self[- ]signed|CERT_|ERR_TLS|ERR_SSL/i.test(`${code ?? ""} ${message}`)) {
     return { kind: "tls", text: `TLS failed: ${firstLine(message)}`, rank: 0 };

@@ -48,7 +48,12 @@ export interface DiscoverOptions {
 }
 
 /** One instance's counters, summed over its endpoints. */
-export function statsTotals(s: ServiceStats | undefined): { requests: number; errors: number; processingNs: number; lastError?: string } {
+export function statsTotals(s: ServiceStats | undefined): {
+  requests: number;
+  errors: number;
+  processingNs: number;
+  lastError?: string;
+} {
   const eps = s?.endpoints ?? [];
   return {
     requests: eps.reduce((n, e) => n + e.num_requests, 0),
@@ -63,13 +68,25 @@ const nsToMs = (ns: number): number => Math.round((ns / 1e6) * 1000) / 1000;
 export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions = {}): Promise<ServiceView[]> {
   const window = { maxWaitMs: opts.timeoutMs ?? 1000, stallMs: opts.stallMs ?? 150, expected: opts.expected };
   const suffix = opts.name ? `.${opts.name}` : "";
-  const [infos, stats] = await Promise.all([gatherJson<ServiceInfo>(nc, `$SRV.INFO${suffix}`, window), gatherJson<ServiceStats>(nc, `$SRV.STATS${suffix}`, window)]);
+  const [infos, stats] = await Promise.all([
+    gatherJson<ServiceInfo>(nc, `$SRV.INFO${suffix}`, window),
+    gatherJson<ServiceStats>(nc, `$SRV.STATS${suffix}`, window),
+  ]);
   const statsById = new Map(stats.map((s) => [s.id, s]));
   const byName = new Map<string, ServiceView>();
   for (const info of infos) {
     let view = byName.get(info.name);
     if (!view) {
-      view = { name: info.name, description: info.description, versions: [], instances: [], requests: 0, errors: 0, average_ms: 0, endpoints: [] };
+      view = {
+        name: info.name,
+        description: info.description,
+        versions: [],
+        instances: [],
+        requests: 0,
+        errors: 0,
+        average_ms: 0,
+        endpoints: [],
+      };
       byName.set(info.name, view);
     }
     if (!view.versions.includes(info.version)) view.versions.push(info.version);
@@ -88,7 +105,15 @@ export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions
     for (const ep of info.endpoints) {
       let e = view.endpoints.find((x) => x.subject === ep.subject);
       if (!e) {
-        e = { name: ep.name, subject: ep.subject, request: ep.metadata?.request, response: ep.metadata?.response, requests: 0, errors: 0, average_ms: 0 };
+        e = {
+          name: ep.name,
+          subject: ep.subject,
+          request: ep.metadata?.request,
+          response: ep.metadata?.response,
+          requests: 0,
+          errors: 0,
+          average_ms: 0,
+        };
         view.endpoints.push(e);
       }
       const s = eps.find((x) => x.name === ep.name);

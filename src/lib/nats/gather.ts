@@ -51,7 +51,11 @@ export function gather(nc: NatsConnection, subject: string, w: SourceWindow): Pr
 }
 
 /** The replies that parse as a micro service's JSON answer (INFO, STATS, PING): those naming an instance and its service. */
-export async function gatherJson<T extends { id?: string; name?: string }>(nc: NatsConnection, subject: string, w: SourceWindow): Promise<T[]> {
+export async function gatherJson<T extends { id?: string; name?: string }>(
+  nc: NatsConnection,
+  subject: string,
+  w: SourceWindow,
+): Promise<T[]> {
   return (await gather(nc, subject, w)).flatMap((m) => {
     try {
       const v = m.json<T>();

@@ -60,7 +60,10 @@ export function selectedContextName(opts: NatsCliOptions = {}): string | undefin
     text = readFileSync(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new NatsContextError(`${file}: cannot read (${errorCode(err)})`, "check its permissions, or select a context with `nats context select`");
+    throw new NatsContextError(
+      `${file}: cannot read (${errorCode(err)})`,
+      "check its permissions, or select a context with `nats context select`",
+    );
   }
   const name = text.trim();
   return name === "" ? undefined : name;
@@ -84,7 +87,10 @@ export function readContext(name: string, opts: NatsCliOptions = {}): NatsCliCon
         "list the contexts with `nats context ls`, or create it with `nats context save`",
       );
     }
-    throw new NatsContextError(`${file}: cannot read natscli context "${name}" (${code})`, "check the file's permissions; `nats context ls` lists the contexts");
+    throw new NatsContextError(
+      `${file}: cannot read natscli context "${name}" (${code})`,
+      "check the file's permissions; `nats context ls` lists the contexts",
+    );
   }
   let data: unknown;
   try {
@@ -96,14 +102,20 @@ export function readContext(name: string, opts: NatsCliOptions = {}): NatsCliCon
     );
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new NatsContextError(`${file}: natscli context "${name}" is not a JSON object`, `recreate it with \`nats context save ${name}\`; \`nats context ls\` lists the contexts`);
+    throw new NatsContextError(
+      `${file}: natscli context "${name}" is not a JSON object`,
+      `recreate it with \`nats context save ${name}\`; \`nats context ls\` lists the contexts`,
+    );
   }
   const ctx: NatsCliContext = { name, file };
   for (const field of STRING_FIELDS) {
     const value = (data as Record<string, unknown>)[field];
     if (value === undefined || value === null || value === "") continue;
     if (typeof value !== "string") {
-      throw new NatsContextError(`${file}: natscli context "${name}": "${field}" should be a string`, `fix it with \`nats context edit ${name}\`; \`nats context ls\` lists the contexts`);
+      throw new NatsContextError(
+        `${file}: natscli context "${name}": "${field}" should be a string`,
+        `fix it with \`nats context edit ${name}\`; \`nats context ls\` lists the contexts`,
+      );
     }
     ctx[field] = PATH_FIELDS.has(field) ? expandHome(value) : value;
   }

@@ -76,7 +76,10 @@ export function resolveConnection(flags: NatsFlags, opts: ResolveConnectionOptio
   const out: ResolvedConnection = { ...base, timeout: flags.timeout ?? DEFAULT_TIMEOUT_MS, reconnectForever: false };
   applyFlags(out, flags, opts.cwd);
   if (!(Number.isFinite(out.timeout) && out.timeout! > 0)) {
-    throw new NatsSettingsError(`--timeout: expected a positive duration, got ${String(flags.timeout)}`, "pass e.g. --timeout 5s");
+    throw new NatsSettingsError(
+      `--timeout: expected a positive duration, got ${String(flags.timeout)}`,
+      "pass e.g. --timeout 5s",
+    );
   }
   return dropEmpty(out);
 }
@@ -121,7 +124,10 @@ function chooseSource(
       return fromContext(readContext(selected, ctxOpts), `context ${selected}`);
     } catch (err) {
       if (err instanceof NatsContextError) {
-        throw new NatsContextError(`${err.message} (it is the selected context)`, "select another with `nats context select`, or pass --server / --context");
+        throw new NatsContextError(
+          `${err.message} (it is the selected context)`,
+          "select another with `nats context select`, or pass --server / --context",
+        );
       }
       throw err;
     }
@@ -193,8 +199,12 @@ const SCHEMES = new Set(["nats:", "tls:"]);
  * `nats://host:port` and `nats://host:4222`. `what` names the source in errors.
  */
 export function parseServers(spec: string, what: string): string[] {
-  const items = spec.split(",").map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) throw new NatsSettingsError(`${what}: no server given`, "pass e.g. --server nats://127.0.0.1:4222");
+  const items = spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.length === 0)
+    throw new NatsSettingsError(`${what}: no server given`, "pass e.g. --server nats://127.0.0.1:4222");
   return items.map((item) => {
     const candidate = /^[a-z][a-z0-9+.-]*:\/\//i.test(item) ? item : `nats://${item}`;
     let url: URL;
@@ -227,8 +237,11 @@ export interface LocalFleetConnection {
 }
 
 /** The local fleet's record nearest cwd, or undefined when no local fleet has been started. */
-export function findLocalFleetRecord(cwd: string, env: NodeJS.ProcessEnv = process.env): LocalFleetConnection | undefined {
-  for (let dir = path.resolve(cwd); ; ) {
+export function findLocalFleetRecord(
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LocalFleetConnection | undefined {
+  for (let dir = path.resolve(cwd); ;) {
     // GS_HOME moves .gs/ (see src/lib/platform/local/paths.ts); absolute or relative to the project
     const file = env.GS_HOME ? path.resolve(dir, env.GS_HOME, "local.json") : path.join(dir, LOCAL_FLEET_RECORD);
     let text: string | undefined;
@@ -265,7 +278,8 @@ function parseRecord(text: string, file: string, cwd: string): Omit<LocalFleetCo
   if (nats!.tls !== undefined) {
     const t = nats!.tls as Record<string, unknown> | null;
     const str = (v: unknown) => typeof v === "string" && v !== "";
-    if (!t || typeof t !== "object" || !str(t.ca) || !str(t.cert) || !str(t.key)) throw corruptRecord(file, cwd, "nats.tls needs ca, cert and key paths");
+    if (!t || typeof t !== "object" || !str(t.ca) || !str(t.cert) || !str(t.key))
+      throw corruptRecord(file, cwd, "nats.tls needs ca, cert and key paths");
     out.tls = { ca: t.ca as string, cert: t.cert as string, key: t.key as string };
   }
   if (nats!.nkey !== undefined) {

@@ -26,10 +26,18 @@ export interface TargetNatsOptions {
 /** Connect to the target's NATS with its credentials; the error names the target, never a secret. */
 export async function connectTargetNats(target: EcsTarget, opts: TargetNatsOptions): Promise<NatsConnection> {
   const source = `target ${opts.targetName} (gs.yaml nats.url)`;
-  const base = { servers: parseServers(target.nats.url, source), source, timeout: opts.timeoutMs ?? 5000, name: "gs deploy" };
+  const base = {
+    servers: parseServers(target.nats.url, source),
+    source,
+    timeout: opts.timeoutMs ?? 5000,
+    name: "gs deploy",
+  };
   const ref = target.nats.credentials;
   if (!ref || !("secretArn" in ref)) return connectNats({ ...base, ...localCredentials(ref, opts.root) });
-  const secret = await (opts.fetchSecret ?? fetchSecretString)(ref.secretArn, { region: secretRegion(ref.secretArn), profile: target.profile });
+  const secret = await (opts.fetchSecret ?? fetchSecretString)(ref.secretArn, {
+    region: secretRegion(ref.secretArn),
+    profile: target.profile,
+  });
   const parsed = parseSecret(secret, ref.secretArn);
   if (parsed.credsText === undefined) return connectNats({ ...base, ...parsed.settings });
   const dir = mkdtempSync(path.join(os.tmpdir(), "gs-nats-"));
@@ -43,7 +51,10 @@ export async function connectTargetNats(target: EcsTarget, opts: TargetNatsOptio
   }
 }
 
-function localCredentials(ref: Exclude<NatsCredentialsRef, { secretArn: string }> | undefined, root: string): Credentials {
+function localCredentials(
+  ref: Exclude<NatsCredentialsRef, { secretArn: string }> | undefined,
+  root: string,
+): Credentials {
   if (!ref) return {};
   if ("file" in ref) return { creds: path.resolve(root, ref.file) };
   return contextCredentials(readContext(ref.context));
@@ -55,12 +66,19 @@ function secretRegion(arn: string): string {
 
 /** GetSecretValue, loaded only when a target uses a secretArn. */
 async function fetchSecretString(arn: string, aws: AwsContext): Promise<string> {
-  const [client, { GetSecretValueCommand }] = await Promise.all([createSecretsManagerClient(aws), import("@aws-sdk/client-secrets-manager")]);
+  const [client, { GetSecretValueCommand }] = await Promise.all([
+    createSecretsManagerClient(aws),
+    import("@aws-sdk/client-secrets-manager"),
+  ]);
   try {
-    const out = await awsCall("secretsmanager:GetSecretValue", aws, () => client.send(new GetSecretValueCommand({ SecretId: arn })));
+    const out = await awsCall("secretsmanager:GetSecretValue", aws, () =>
+      client.send(new GetSecretValueCommand({ SecretId: arn })),
+    );
     if (out.SecretString) return out.SecretString;
     if (out.SecretBinary) return Buffer.from(out.SecretBinary).toString("utf8");
-    throw new GsError(`secret ${arn} has no value`, { hint: "store the NATS .creds file (or JSON with user/password or token) as the secret's string" });
+    throw new GsError(`secret ${arn} has no value`, {
+      hint: "store the NATS .creds file (or JSON with user/password or token) as the secret's string",
+    });
   } finally {
     client.destroy();
   }

@@ -9,7 +9,10 @@ export interface ConfirmStreams {
 }
 
 /** true only for an answer starting with y/Y; Enter, anything else, or a closed input is "no". */
-export function confirm(question: string, streams: ConfirmStreams = { input: process.stdin, output: process.stderr }): Promise<boolean> {
+export function confirm(
+  question: string,
+  streams: ConfirmStreams = { input: process.stdin, output: process.stderr },
+): Promise<boolean> {
   return new Promise((resolve) => {
     const rl = createInterface({ input: streams.input, output: streams.output, terminal: false });
     let answered = false;

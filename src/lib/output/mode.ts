@@ -18,13 +18,23 @@ export function outputMode(opts: { json?: boolean; stream?: NodeJS.WriteStream; 
   return "tty";
 }
 
-export function colorEnabled(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+export function colorEnabled(
+  stream: NodeJS.WriteStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
   if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return true;
   return Boolean(stream.isTTY) && env.TERM !== "dumb";
 }
 
-const codes = { red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39], dim: [2, 22], bold: [1, 22] } as const;
+const codes = {
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+  dim: [2, 22],
+  bold: [1, 22],
+} as const;
 export type Style = keyof typeof codes;
 
 export function paint(enabled: boolean): (style: Style, text: string) => string {

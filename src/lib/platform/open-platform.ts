@@ -19,7 +19,12 @@ export interface PlatformContext {
 }
 
 /** Read gs.yaml and pick the target; no I/O beyond the file. */
-export function platformContext(opts: { cwd: string; config?: string; target?: string; env?: NodeJS.ProcessEnv }): PlatformContext {
+export function platformContext(opts: {
+  cwd: string;
+  config?: string;
+  target?: string;
+  env?: NodeJS.ProcessEnv;
+}): PlatformContext {
   const env = opts.env ?? process.env;
   const cfg = loadConfig({ cwd: opts.cwd, file: opts.config, env });
   const { name, target } = resolveTarget(cfg, opts.target, env);
@@ -52,13 +57,18 @@ export interface OpenPlatformOptions {
 export async function openPlatform(ctx: PlatformContext, opts: OpenPlatformOptions = {}): Promise<OpenedPlatform> {
   const target = ctx.target;
   if (target.platform === "local") {
-    const local = await openLocalPlatform(ctx.targetName, ctx.paths, { requireRunning: opts.requireRunning, name: opts.name, reconnect: opts.reconnect });
+    const local = await openLocalPlatform(ctx.targetName, ctx.paths, {
+      requireRunning: opts.requireRunning,
+      name: opts.name,
+      reconnect: opts.reconnect,
+    });
     return {
       platform: local.platform,
       nc: local.nc,
       natsUrl: local.record?.nats.url,
       nats: async () => {
-        if (!local.nc) throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
+        if (!local.nc)
+          throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
         return local.nc;
       },
       close: local.close,

@@ -15,7 +15,10 @@ export function protoDirs(opts: LoadRegistryOptions): string[] {
   const own = findProtoDir(opts.cwd) ?? findProtoDir(path.dirname(fileURLToPath(import.meta.url)));
   const dirs = [...(own ? [own] : []), ...(opts.extra ?? []).map((d) => path.resolve(opts.cwd, d))];
   if (dirs.length === 0) {
-    throw new GsError("no proto/ directory found", { hint: "run gs inside the project, or pass --proto DIR", exit: EXIT.usage });
+    throw new GsError("no proto/ directory found", {
+      hint: "run gs inside the project, or pass --proto DIR",
+      exit: EXIT.usage,
+    });
   }
   return dirs;
 }
@@ -25,7 +28,11 @@ export function loadRegistry(opts: LoadRegistryOptions): ProtoRegistry {
     return ProtoRegistry.load(protoDirs(opts));
   } catch (err) {
     if (err instanceof ProtoLoadError) {
-      throw new GsError(err.message, { hint: "fix the .proto files (check them with protoc) or the --proto directories", exit: EXIT.usage, cause: err });
+      throw new GsError(err.message, {
+        hint: "fix the .proto files (check them with protoc) or the --proto directories",
+        exit: EXIT.usage,
+        cause: err,
+      });
     }
     throw err;
   }

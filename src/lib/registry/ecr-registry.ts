@@ -23,11 +23,19 @@ export class EcrRegistry implements ImageRegistry {
     // ECR tokens last 12 hours; one is enough for every push of a run
     if (this.token && this.token.expires > Date.now() + 60_000) return this.token.auth;
     const { GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
-    const out = await awsCall("ecr:GetAuthorizationToken", this.ctx, () => this.client.send(new GetAuthorizationTokenCommand({})), this.retry);
+    const out = await awsCall(
+      "ecr:GetAuthorizationToken",
+      this.ctx,
+      () => this.client.send(new GetAuthorizationTokenCommand({})),
+      this.retry,
+    );
     const data = out.authorizationData?.[0];
     const decoded = data?.authorizationToken ? Buffer.from(data.authorizationToken, "base64").toString("utf8") : "";
     const colon = decoded.indexOf(":");
-    if (colon < 0) throw new OperationError("ECR returned no usable authorization token", { hint: "check that the registry in gs.yaml is an ECR registry of this account" });
+    if (colon < 0)
+      throw new OperationError("ECR returned no usable authorization token", {
+        hint: "check that the registry in gs.yaml is an ECR registry of this account",
+      });
     const auth = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
     this.token = { auth, expires: data?.expiresAt?.getTime() ?? Date.now() + 3_600_000 };
     return auth;
@@ -36,8 +44,19 @@ export class EcrRegistry implements ImageRegistry {
   async find(repository: string, tag: string): Promise<string | undefined> {
     const { DescribeImagesCommand } = await import("@aws-sdk/client-ecr");
     try {
-      const out = await awsCall("ecr:DescribeImages", this.ctx, () =>
-        this.client.send(new DescribeImagesCommand({ registryId: this.ctx.registryId, repositoryName: repository, imageIds: [{ imageTag: tag }] })), this.retry);
+      const out = await awsCall(
+        "ecr:DescribeImages",
+        this.ctx,
+        () =>
+          this.client.send(
+            new DescribeImagesCommand({
+              registryId: this.ctx.registryId,
+              repositoryName: repository,
+              imageIds: [{ imageTag: tag }],
+            }),
+          ),
+        this.retry,
+      );
       return out.imageDetails?.[0]?.imageDigest;
     } catch (err) {
       const name = (err as Error).name;
@@ -50,14 +69,19 @@ export class EcrRegistry implements ImageRegistry {
   async createRepository(repository: string): Promise<void> {
     const { CreateRepositoryCommand } = await import("@aws-sdk/client-ecr");
     try {
-      await awsCall("ecr:CreateRepository", this.ctx, () =>
-        this.client.send(
-          new CreateRepositoryCommand({
-            registryId: this.ctx.registryId,
-            repositoryName: repository,
-            ...ECR_REPOSITORY_SETTINGS,
-          }),
-        ), this.retry);
+      await awsCall(
+        "ecr:CreateRepository",
+        this.ctx,
+        () =>
+          this.client.send(
+            new CreateRepositoryCommand({
+              registryId: this.ctx.registryId,
+              repositoryName: repository,
+              ...ECR_REPOSITORY_SETTINGS,
+            }),
+          ),
+        this.retry,
+      );
     } catch (err) {
       if ((err as Error).name !== "RepositoryAlreadyExistsException") throw err;
     }

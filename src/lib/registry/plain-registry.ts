@@ -29,12 +29,21 @@ export class PlainRegistry implements ImageRegistry {
   async find(repository: string, tag: string): Promise<string | undefined> {
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}/v2/${repository}/manifests/${tag}`, { method: "HEAD", headers: { Accept: MANIFEST_TYPES } });
+      res = await fetch(`${this.baseUrl}/v2/${repository}/manifests/${tag}`, {
+        method: "HEAD",
+        headers: { Accept: MANIFEST_TYPES },
+      });
     } catch (err) {
-      throw new OperationError(`registry ${this.host} does not answer: ${(err as Error).message}`, { hint: "check the target's registry in gs.yaml and that the registry is running", cause: err });
+      throw new OperationError(`registry ${this.host} does not answer: ${(err as Error).message}`, {
+        hint: "check the target's registry in gs.yaml and that the registry is running",
+        cause: err,
+      });
     }
     if (res.status === 404) return undefined;
-    if (!res.ok) throw new OperationError(`registry ${this.host} answered ${res.status} for ${repository}:${tag}`, { hint: "check the registry's logs" });
+    if (!res.ok)
+      throw new OperationError(`registry ${this.host} answered ${res.status} for ${repository}:${tag}`, {
+        hint: "check the registry's logs",
+      });
     return res.headers.get("docker-content-digest") ?? undefined;
   }
 

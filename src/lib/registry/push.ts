@@ -5,7 +5,13 @@ import type { Artifact, ArtifactBuilder, ArtifactPlan, PlannedCall } from "../pl
 import { buildImage, planImage, type ImageOptions, type ImagePlan } from "../build/image.js";
 import { limiter, pool } from "../build/limit.js";
 import type { ImageEngine } from "../build/image-engine.js";
-import { ECR_REPOSITORY_SETTINGS, pinnedUri, repositoryOf, RepositoryMissingError, type ImageRegistry } from "./registry.js";
+import {
+  ECR_REPOSITORY_SETTINGS,
+  pinnedUri,
+  repositoryOf,
+  RepositoryMissingError,
+  type ImageRegistry,
+} from "./registry.js";
 
 export interface PushOptions extends ImageOptions {
   /** gs.yaml's `registry` (host[/prefix]) */
@@ -18,7 +24,11 @@ export interface PushOptions extends ImageOptions {
   onProgress?: (p: PushProgress) => void;
 }
 
-export type PushProgress = { service: string; stage: "checking" | "building" | "pushing" | "pushed" | "present" | "failed"; detail?: string };
+export type PushProgress = {
+  service: string;
+  stage: "checking" | "building" | "pushing" | "pushed" | "present" | "failed";
+  detail?: string;
+};
 
 export interface PushedImage {
   service: string;
@@ -36,10 +46,15 @@ export interface PushedImage {
   createdRepository: boolean;
 }
 
-export type PushResult = { service: string; ok: true; image: PushedImage } | { service: string; ok: false; error: Error };
+export type PushResult =
+  { service: string; ok: true; image: PushedImage } | { service: string; ok: false; error: Error };
 
 /** The digest of `repository:tag` in the registry (undefined: not there); a missing repository is an error unless --create-repos would create it. */
-async function lookUp(opts: PushOptions, repository: string, tag: string): Promise<{ digest?: string; missingRepository: boolean }> {
+async function lookUp(
+  opts: PushOptions,
+  repository: string,
+  tag: string,
+): Promise<{ digest?: string; missingRepository: boolean }> {
   try {
     return { digest: await opts.target.find(repository, tag), missingRepository: false };
   } catch (err) {
@@ -58,15 +73,33 @@ export async function pushPlanned(plan: ImagePlan, opts: PushOptions): Promise<P
   if (missingRepository) await opts.target.createRepository(repository);
   if (existing) {
     progress({ service: plan.service, stage: "present", detail: existing });
-    return { ...base, digest: existing, uri: pinnedUri(host, repository, existing), pushed: false, built: false, createdRepository: missingRepository };
+    return {
+      ...base,
+      digest: existing,
+      uri: pinnedUri(host, repository, existing),
+      pushed: false,
+      built: false,
+      createdRepository: missingRepository,
+    };
   }
   const engine = typeof opts.engine === "function" ? await opts.engine() : opts.engine;
   progress({ service: plan.service, stage: "building", detail: plan.localRef });
   const image = await buildImage(plan, engine, opts);
   progress({ service: plan.service, stage: "pushing", detail: `${host}/${repository}:${plan.tag}` });
-  const { digest } = await engine.push(plan.localRef, { remote: `${host}/${repository}:${plan.tag}`, auth: await opts.target.auth(), tlsVerify: opts.target.tlsVerify });
+  const { digest } = await engine.push(plan.localRef, {
+    remote: `${host}/${repository}:${plan.tag}`,
+    auth: await opts.target.auth(),
+    tlsVerify: opts.target.tlsVerify,
+  });
   progress({ service: plan.service, stage: "pushed", detail: digest });
-  return { ...base, digest, uri: pinnedUri(host, repository, digest), pushed: true, built: image.built, createdRepository: missingRepository };
+  return {
+    ...base,
+    digest,
+    uri: pinnedUri(host, repository, digest),
+    pushed: true,
+    built: image.built,
+    createdRepository: missingRepository,
+  };
 }
 
 /** Plan, build when needed, and push every service, `concurrency` at a time; one failure does not stop the others. */
@@ -100,11 +133,12 @@ export class RegistryArtifactBuilder implements ArtifactBuilder {
   build(service: string): Promise<Artifact> {
     let p = this.done.get(service);
     if (!p) {
-      p = this.gate(() => planImage(service, this.opts).then(async (plan) => [plan, await pushPlanned(plan, this.opts)] as const))
-        .then(([plan, img]) => {
-          this.images.set(service, img);
-          return { version: img.version, hash: img.tag, ref: img.uri, ...(plan.inputs ? { inputs: plan.inputs } : {}) };
-        });
+      p = this.gate(() =>
+        planImage(service, this.opts).then(async (plan) => [plan, await pushPlanned(plan, this.opts)] as const),
+      ).then(([plan, img]) => {
+        this.images.set(service, img);
+        return { version: img.version, hash: img.tag, ref: img.uri, ...(plan.inputs ? { inputs: plan.inputs } : {}) };
+      });
       this.done.set(service, p);
     }
     return p;
@@ -129,7 +163,11 @@ export class RegistryArtifactBuilder implements ArtifactBuilder {
     }
     calls.push({
       api: "registry:push",
-      input: { source: plan.localRef, destination: `${host}/${repository}:${plan.tag}`, auth: this.opts.target.kind === "ecr" ? "ecr:GetAuthorizationToken" : "none" },
+      input: {
+        source: plan.localRef,
+        destination: `${host}/${repository}:${plan.tag}`,
+        auth: this.opts.target.kind === "ecr" ? "ecr:GetAuthorizationToken" : "none",
+      },
     });
     return { artifact, present: false, image, calls };
   }

@@ -18,7 +18,10 @@ export interface ImageRegistry {
 }
 
 /** How `--create-repos` creates an ECR repository: scan on push, immutable tags (what a plan shows and ECR is sent). */
-export const ECR_REPOSITORY_SETTINGS = { imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "IMMUTABLE" } as const;
+export const ECR_REPOSITORY_SETTINGS = {
+  imageScanningConfiguration: { scanOnPush: true },
+  imageTagMutability: "IMMUTABLE",
+} as const;
 
 export class RepositoryMissingError extends GsError {
   override name = "RepositoryMissingError";
@@ -26,7 +29,10 @@ export class RepositoryMissingError extends GsError {
     readonly repository: string,
     host: string,
   ) {
-    super(`repository ${repository} does not exist in ${host}`, { hint: "create it, or run with --create-repos", code: "repository_missing" });
+    super(`repository ${repository} does not exist in ${host}`, {
+      hint: "create it, or run with --create-repos",
+      code: "repository_missing",
+    });
   }
 }
 

@@ -1,7 +1,15 @@
 // What the dashboard shows, computed from whatever each source last returned: one row per service
 // (platform counts joined with the instances NATS hears and the rates from $SRV.STATS), its health,
 // and how fresh each source's data is. Pure: the store feeds it, the UI and --json read it.
-import type { DeploymentInfo, InstanceInfo, LogLine, PlatformEvent, ServiceDescription, ServiceState, StoppedInstance } from "../platform/platform.js";
+import type {
+  DeploymentInfo,
+  InstanceInfo,
+  LogLine,
+  PlatformEvent,
+  ServiceDescription,
+  ServiceState,
+  StoppedInstance,
+} from "../platform/platform.js";
 import type { DiscoveredInstance, InstanceCounters } from "./sources.js";
 import { sumRates, type Rates } from "./stats-rates.js";
 
@@ -12,7 +20,14 @@ export const SOURCES: readonly SourceName[] = ["platform", "nats", "stats"];
 export type Health = "healthy" | "rolling-out" | "degraded" | "failing" | "stopped" | "unknown";
 
 /** How bad each health is, for sorting (worst first) and for the totals. */
-export const HEALTH_RANK: Record<Health, number> = { failing: 0, degraded: 1, unknown: 2, "rolling-out": 3, stopped: 4, healthy: 5 };
+export const HEALTH_RANK: Record<Health, number> = {
+  failing: 0,
+  degraded: 1,
+  unknown: 2,
+  "rolling-out": 3,
+  stopped: 4,
+  healthy: 5,
+};
 
 export interface SourceRecord {
   /** last successful poll (unix ms) */
@@ -145,23 +160,54 @@ function sourceHealth(r: SourceRecord, now: number, down: boolean): SourceHealth
  */
 export const FAILED_DEPLOYMENT_SHOWN_MS = 5 * 60_000;
 
-function classify(p: ServiceDescription | undefined, responding: number | null, now: number): { health: Health; why: string; progress: ServiceRow["progress"] } {
-  if (!p) return { health: "unknown", why: responding === null ? "no data yet" : "answers on NATS but is not on the platform", progress: null };
-  const newest = [...p.deployments].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))[0];
+function classify(
+  p: ServiceDescription | undefined,
+  responding: number | null,
+  now: number,
+): { health: Health; why: string; progress: ServiceRow["progress"] } {
+  if (!p)
+    return {
+      health: "unknown",
+      why: responding === null ? "no data yet" : "answers on NATS but is not on the platform",
+      progress: null,
+    };
+  const newest = [...p.deployments].sort((a, b) =>
+    a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0,
+  )[0];
   const primary = p.deployments.find((d) => d.status === "PRIMARY");
-  if (p.state === "crash-looping") return { health: "failing", why: `crash loop: ${p.restarts} restarts${lastStop(p)}`, progress: null };
+  if (p.state === "crash-looping")
+    return { health: "failing", why: `crash loop: ${p.restarts} restarts${lastStop(p)}`, progress: null };
   const failed = newest?.rolloutState === "FAILED" ? newest : primary?.rolloutState === "FAILED" ? primary : undefined;
   if (failed && (failed === primary || now - Date.parse(failed.updatedAt) < FAILED_DEPLOYMENT_SHOWN_MS)) {
-    return { health: "failing", why: `deployment of ${failed.artifact.version} failed${failed.reason ? `: ${failed.reason}` : ""}`, progress: null };
+    return {
+      health: "failing",
+      why: `deployment of ${failed.artifact.version} failed${failed.reason ? `: ${failed.reason}` : ""}`,
+      progress: null,
+    };
   }
   if (p.state === "deploying" || p.state === "starting" || primary?.rolloutState === "IN_PROGRESS") {
-    const progress = primary ? { running: primary.running, desired: primary.desired } : { running: p.running, desired: p.desired };
-    return { health: "rolling-out", why: `${p.state === "starting" ? "starting" : `rolling out ${primary?.artifact.version ?? ""}`.trim()}: ${progress.running}/${progress.desired}`, progress };
+    const progress = primary
+      ? { running: primary.running, desired: primary.desired }
+      : { running: p.running, desired: p.desired };
+    return {
+      health: "rolling-out",
+      why: `${p.state === "starting" ? "starting" : `rolling out ${primary?.artifact.version ?? ""}`.trim()}: ${progress.running}/${progress.desired}`,
+      progress,
+    };
   }
   if (p.desired === 0 && p.running === 0) return { health: "stopped", why: "scaled to 0", progress: null };
-  if (p.running < p.desired) return { health: "degraded", why: `${p.running}/${p.desired} running${p.pending ? `, ${p.pending} pending` : ""}${lastStop(p)}`, progress: null };
+  if (p.running < p.desired)
+    return {
+      health: "degraded",
+      why: `${p.running}/${p.desired} running${p.pending ? `, ${p.pending} pending` : ""}${lastStop(p)}`,
+      progress: null,
+    };
   if (responding !== null && responding < Math.min(p.running, p.desired)) {
-    return { health: "degraded", why: `running but silent on NATS: ${responding} of ${p.running} answer`, progress: null };
+    return {
+      health: "degraded",
+      why: `running but silent on NATS: ${responding} of ${p.running} answer`,
+      progress: null,
+    };
   }
   return { health: "healthy", why: "", progress: null };
 }
@@ -188,16 +234,22 @@ export function buildSnapshot(data: FleetData, now = Date.now()): FleetSnapshot 
   const byService = new Map<string, number>();
   for (const i of heard ? data.discovery! : []) byService.set(i.service, (byService.get(i.service) ?? 0) + 1);
   const before = new Map<string, number>();
-  for (const i of heard ? (data.previousDiscovery ?? data.discovery!) : []) before.set(i.service, (before.get(i.service) ?? 0) + 1);
+  for (const i of heard ? (data.previousDiscovery ?? data.discovery!) : [])
+    before.set(i.service, (before.get(i.service) ?? 0) + 1);
   const countersBy = new Map<string, InstanceCounters[]>();
-  for (const c of natsDown ? [] : (data.counters ?? [])) countersBy.set(c.service, [...(countersBy.get(c.service) ?? []), c]);
+  for (const c of natsDown ? [] : (data.counters ?? []))
+    countersBy.set(c.service, [...(countersBy.get(c.service) ?? []), c]);
 
   const platformBy = new Map((data.platform ?? []).map((p) => [p.name, p]));
   const names = new Set([...platformBy.keys(), ...byService.keys()]);
   const services = [...names].sort().map((name): ServiceRow => {
     const p = platformBy.get(name);
     const responding = heard ? (byService.get(name) ?? 0) : null;
-    const { health, why, progress } = classify(p, responding === null ? null : Math.max(responding, before.get(name) ?? 0), now);
+    const { health, why, progress } = classify(
+      p,
+      responding === null ? null : Math.max(responding, before.get(name) ?? 0),
+      now,
+    );
     const r = sumRates((countersBy.get(name) ?? []).map((c) => ({ counters: c, rates: data.rates?.get(c.id) })));
     return {
       name,
@@ -247,7 +299,9 @@ export function buildDetail(data: FleetData, name: string, now = Date.now()): Se
   const p = data.platform?.find((s) => s.name === name);
   const natsDown = !data.natsConnected;
   const discovered = natsDown ? undefined : data.discovery?.filter((i) => i.service === name);
-  const counters = new Map((natsDown ? [] : (data.counters ?? [])).filter((c) => c.service === name).map((c) => [c.id, c]));
+  const counters = new Map(
+    (natsDown ? [] : (data.counters ?? [])).filter((c) => c.service === name).map((c) => [c.id, c]),
+  );
   const statsOf = (natsId: string | undefined) => {
     const c = natsId ? counters.get(natsId) : undefined;
     const r = natsId ? data.rates?.get(natsId) : undefined;
@@ -276,7 +330,14 @@ export function buildDetail(data: FleetData, name: string, now = Date.now()): Se
   });
   for (const d of discovered ?? []) {
     if (known.has(d.id)) continue;
-    instances.push({ id: d.id, natsId: d.id, state: "unknown to the platform", version: d.version, answering: true, ...statsOf(d.id) });
+    instances.push({
+      id: d.id,
+      natsId: d.id,
+      state: "unknown to the platform",
+      version: d.version,
+      answering: true,
+      ...statsOf(d.id),
+    });
   }
   const logs = data.logs?.service === name ? data.logs : undefined;
   return {

@@ -3,7 +3,14 @@
 // that fails or is slow leaves its data in place, marked stale with its age; the others carry on.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { LogLine, Platform } from "../platform/platform.js";
-import { buildDetail, buildSnapshot, type FleetData, type FleetSnapshot, type ServiceDetail, type SourceName } from "./fleet-snapshot.js";
+import {
+  buildDetail,
+  buildSnapshot,
+  type FleetData,
+  type FleetSnapshot,
+  type ServiceDetail,
+  type SourceName,
+} from "./fleet-snapshot.js";
 import { pollDiscovery, pollStats, type SourceWindow } from "./sources.js";
 import { instanceRates, sampleOf, type StatsSample } from "./stats-rates.js";
 
@@ -118,7 +125,11 @@ export class FleetStore implements FleetFeed {
   async round(): Promise<FleetSnapshot> {
     // the instances the platform says are running: discovery stops once that many answered
     const expected = () => this.data.platform?.reduce((n, s) => n + s.running, 0) || undefined;
-    const window: SourceWindow = { maxWaitMs: Math.max(100, Math.min(this.timeoutMs - 100, 1500)), stallMs: 300, expected };
+    const window: SourceWindow = {
+      maxWaitMs: Math.max(100, Math.min(this.timeoutMs - 100, 1500)),
+      stallMs: 300,
+      expected,
+    };
     await Promise.all([
       this.poll("platform", async () => {
         this.data.platform = await this.opts.platform.describeServices();
@@ -180,7 +191,12 @@ export class FleetStore implements FleetFeed {
       await withTimeout(read, this.timeoutMs);
       if (this.focused === service) this.data.logs = { service, lines: lines.slice(-keep) };
     } catch (err) {
-      if (this.focused === service) this.data.logs = { service, lines: this.data.logs?.service === service ? this.data.logs.lines : [], error: describe(err) };
+      if (this.focused === service)
+        this.data.logs = {
+          service,
+          lines: this.data.logs?.service === service ? this.data.logs.lines : [],
+          error: describe(err),
+        };
     } finally {
       this.inFlight.delete("logs");
     }

@@ -26,12 +26,24 @@ export interface InstanceCounters {
 }
 
 export async function pollDiscovery(nc: NatsConnection, w: SourceWindow): Promise<DiscoveredInstance[]> {
-  return (await gatherJson<ServiceInfo>(nc, "$SRV.INFO", w)).map((i) => ({ id: i.id, service: i.name, version: i.version }));
+  return (await gatherJson<ServiceInfo>(nc, "$SRV.INFO", w)).map((i) => ({
+    id: i.id,
+    service: i.name,
+    version: i.version,
+  }));
 }
 
 export async function pollStats(nc: NatsConnection, w: SourceWindow): Promise<InstanceCounters[]> {
   return (await gatherJson<ServiceStats>(nc, "$SRV.STATS", w)).map((s) => {
     const t = statsTotals(s);
-    return { id: s.id, service: s.name, requests: t.requests, errors: t.errors, processingNs: t.processingNs, started: s.started, lastError: t.lastError || undefined };
+    return {
+      id: s.id,
+      service: s.name,
+      requests: t.requests,
+      errors: t.errors,
+      processingNs: t.processingNs,
+      started: s.started,
+      lastError: t.lastError || undefined,
+    };
   });
 }

@@ -35,7 +35,8 @@ export function joinStatus(target: string, platform: ServiceDescription[], nats:
   const byName = new Map(nats.map((v) => [v.name, v]));
   const services = platform.map((p): ServiceStatus => {
     const responding = byName.get(p.name)?.instances.length ?? 0;
-    const silent = p.running > 0 && responding < Math.min(p.running, p.desired) && (p.state === "steady" || p.state === "degraded");
+    const silent =
+      p.running > 0 && responding < Math.min(p.running, p.desired) && (p.state === "steady" || p.state === "degraded");
     return {
       name: p.name,
       desired: p.desired,
@@ -59,7 +60,12 @@ export function joinStatus(target: string, platform: ServiceDescription[], nats:
   };
 }
 
-export async function gatherStatus(opts: { platform: Platform; nc: NatsConnection; services?: string[]; natsWaitMs?: number }): Promise<{ report: StatusReport; platform: ServiceDescription[] }> {
+export async function gatherStatus(opts: {
+  platform: Platform;
+  nc: NatsConnection;
+  services?: string[];
+  natsWaitMs?: number;
+}): Promise<{ report: StatusReport; platform: ServiceDescription[] }> {
   // NATS is asked while the platform answers; once the platform's count is in, discovery stops as
   // soon as that many instances answered instead of waiting out a quiet period
   let running: number | undefined;
@@ -67,6 +73,13 @@ export async function gatherStatus(opts: { platform: Platform; nc: NatsConnectio
     running = p.reduce((n, s) => n + s.running, 0) || undefined;
     return p;
   });
-  const [platform, nats] = await Promise.all([described, discoverServices(opts.nc, { timeoutMs: opts.natsWaitMs ?? 1000, stallMs: 200, expected: opts.services?.length ? undefined : () => running })]);
+  const [platform, nats] = await Promise.all([
+    described,
+    discoverServices(opts.nc, {
+      timeoutMs: opts.natsWaitMs ?? 1000,
+      stallMs: 200,
+      expected: opts.services?.length ? undefined : () => running,
+    }),
+  ]);
   return { report: joinStatus(opts.platform.target, platform, nats), platform };
 }

@@ -2,7 +2,15 @@
 // pipes, one plain line per change of state and nothing while nothing changes.
 import { formatDuration } from "../output/format.js";
 import type { ServiceState } from "../platform/platform.js";
-import { legacyState, SOURCES, type FleetSnapshot, type Health, type ServiceRow, type SourceHealth, type SourceName } from "./fleet-snapshot.js";
+import {
+  legacyState,
+  SOURCES,
+  type FleetSnapshot,
+  type Health,
+  type ServiceRow,
+  type SourceHealth,
+  type SourceName,
+} from "./fleet-snapshot.js";
 import type { ServiceStatus } from "./status.js";
 
 /** One line of `gs status --watch --json`: the `gs status --json` fields, plus health, rates and source freshness. */
@@ -64,7 +72,9 @@ export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
 export function snapshotUnhealthy(s: FleetSnapshot): boolean {
   if (s.sources.platform.lastOkAt === null) return true;
   if (s.natsDown) return true;
-  return s.services.some((r) => r.desired !== null && ((r.running ?? 0) < r.desired || (r.responding ?? 0) < r.desired));
+  return s.services.some(
+    (r) => r.desired !== null && ((r.running ?? 0) < r.desired || (r.responding ?? 0) < r.desired),
+  );
 }
 
 /** Local wall-clock time, HH:MM:SS: the header's "last poll" and each change line. */
@@ -79,13 +89,18 @@ export function totalsLine(s: FleetSnapshot): string {
 }
 
 function serviceLine(r: ServiceRow): string {
-  const counts = r.desired === null ? "" : ` (${r.running}/${r.desired} running, ${r.responding === null ? "NATS down" : `${r.responding} answering`})`;
+  const counts =
+    r.desired === null
+      ? ""
+      : ` (${r.running}/${r.desired} running, ${r.responding === null ? "NATS down" : `${r.responding} answering`})`;
   return `${r.name}: ${r.health}${counts}${r.why ? ` — ${r.why}` : ""}`;
 }
 
 function sourceLine(name: SourceName, h: SourceHealth): string {
   const label = name === "nats" ? "NATS discovery" : name === "stats" ? "NATS stats" : "platform";
-  return h.ok ? `${label}: back` : `${label}: ${h.error ?? "no data"}${h.ageMs !== null ? ` (showing data from ${formatDuration(h.ageMs)} ago)` : ""}`;
+  return h.ok
+    ? `${label}: back`
+    : `${label}: ${h.error ?? "no data"}${h.ageMs !== null ? ` (showing data from ${formatDuration(h.ageMs)} ago)` : ""}`;
 }
 
 /**
@@ -105,9 +120,11 @@ export class ChangeLog {
     if (!prev) {
       lines.push(`${s.target}: ${totalsLine(s)} (NATS ${s.natsServer}${s.natsDown ? ", down" : ""})`);
       for (const r of s.services) if (r.health !== "healthy") lines.push(serviceLine(r));
-      for (const n of SOURCES) if (!s.sources[n].ok && !(n !== "platform" && s.natsDown)) lines.push(sourceLine(n, s.sources[n]));
+      for (const n of SOURCES)
+        if (!s.sources[n].ok && !(n !== "platform" && s.natsDown)) lines.push(sourceLine(n, s.sources[n]));
     } else {
-      if (s.natsDown !== prev.natsDown) lines.push(s.natsDown ? `NATS ${s.natsServer}: down` : `NATS ${s.natsServer}: back`);
+      if (s.natsDown !== prev.natsDown)
+        lines.push(s.natsDown ? `NATS ${s.natsServer}: down` : `NATS ${s.natsServer}: back`);
       for (const n of SOURCES) {
         if (n !== "platform" && (s.natsDown || prev.natsDown)) continue;
         if (s.sources[n].ok !== prev.sources[n].ok) lines.push(sourceLine(n, s.sources[n]));
@@ -115,7 +132,8 @@ export class ChangeLog {
       const before = new Map(prev.services.map((r) => [r.name, r]));
       for (const r of s.services) {
         const b = before.get(r.name);
-        if (!b || b.health !== r.health || b.why !== r.why) lines.push(b && b.health !== r.health ? `${serviceLine(r)} (was ${b.health})` : serviceLine(r));
+        if (!b || b.health !== r.health || b.why !== r.why)
+          lines.push(b && b.health !== r.health ? `${serviceLine(r)} (was ${b.health})` : serviceLine(r));
       }
       const now = new Set(s.services.map((r) => r.name));
       for (const b of prev.services) if (!now.has(b.name)) lines.push(`${b.name}: gone`);

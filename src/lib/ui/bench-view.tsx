@@ -96,7 +96,9 @@ function RateLine({ f, th }: { f: LiveFigures; th: Theme }) {
         {rps}
       </Text>
       {open ? ` of ${formatCount(f.plan.rate ?? 0)} req/s` : " req/s"}
-      {open && f.rateRatio !== undefined && <Text color={f.behind ? th.of("yellow") : undefined}>{` (${Math.floor(f.rateRatio * 100)}%)`}</Text>}
+      {open && f.rateRatio !== undefined && (
+        <Text color={f.behind ? th.of("yellow") : undefined}>{` (${Math.floor(f.rateRatio * 100)}%)`}</Text>
+      )}
       {f.behind && <Text color={th.of("yellow")}>{`  ▲ behind by ${Math.ceil((1 - f.rateRatio!) * 100)}%`}</Text>}
       {f.history.length > 0 && <Text color={th.of("cyan")}>{`  ${sparkline(f.history)}`}</Text>}
     </Text>
@@ -108,7 +110,9 @@ function CountsLine({ f, th }: { f: LiveFigures; th: Theme }) {
   return (
     <Text wrap="truncate">
       {`ok ${formatCount(f.ok)}  `}
-      <Text color={f.errors > 0 ? th.of("red") : undefined}>{`errors ${formatCount(f.errors)}${f.errors > 0 && done > 0 ? ` (${((f.errors / done) * 100).toFixed(1)}%)` : ""}`}</Text>
+      <Text
+        color={f.errors > 0 ? th.of("red") : undefined}
+      >{`errors ${formatCount(f.errors)}${f.errors > 0 && done > 0 ? ` (${((f.errors / done) * 100).toFixed(1)}%)` : ""}`}</Text>
       {`  max ${f.maxMs === undefined ? "-" : formatDuration(f.maxMs)}`}
     </Text>
   );
@@ -117,7 +121,12 @@ function CountsLine({ f, th }: { f: LiveFigures; th: Theme }) {
 /** One block per value, scaled from 0 to the largest shown. */
 export function sparkline(values: number[]): string {
   const top = Math.max(0, ...values);
-  return values.map((v) => SPARKS[top > 0 ? Math.min(SPARKS.length - 1, Math.round((Math.max(0, v) / top) * (SPARKS.length - 1))) : 0]).join("");
+  return values
+    .map(
+      (v) =>
+        SPARKS[top > 0 ? Math.min(SPARKS.length - 1, Math.round((Math.max(0, v) / top) * (SPARKS.length - 1))) : 0],
+    )
+    .join("");
 }
 
 export interface BenchViewHandle {

@@ -19,7 +19,6 @@ export interface DashboardProps {
   changeLog?: boolean;
 }
 
-
 /** What changes when a source brings news (not the ages, which move with the clock). */
 function newsKey(s: FleetSnapshot): string {
   return `${s.natsDown} ${SOURCES.map((n) => `${s.sources[n].lastOkAt} ${s.sources[n].error}`).join(" ")}`;
@@ -96,7 +95,14 @@ export function Dashboard({ feed, color, changeLog = true }: DashboardProps) {
         {detail ? (
           <>
             <Lines lines={[...header, ""]} />
-            <ServiceDetailView detail={detail} now={snap.at} width={width} height={rows - headerHeight(header) - 1} th={th} keys={keys} />
+            <ServiceDetailView
+              detail={detail}
+              now={snap.at}
+              width={width}
+              height={rows - headerHeight(header) - 1}
+              th={th}
+              keys={keys}
+            />
           </>
         ) : (
           <Lines lines={listFrame({ snap, view: state, selected: current, columns, rows, keys, th })} />

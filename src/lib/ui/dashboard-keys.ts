@@ -30,7 +30,8 @@ export function currentRow(s: ViewState, rows: ServiceRow[]): string | undefined
 
 export function onKey(s: ViewState, { input, key, rows }: KeyAction): ViewState {
   // Ink hands over plain characters that arrived in one read as one string
-  if (input.length > 1 && !key.ctrl && !key.meta) return [...input].reduce((st, ch) => onKey(st, { input: ch, key: {}, rows }), s);
+  if (input.length > 1 && !key.ctrl && !key.meta)
+    return [...input].reduce((st, ch) => onKey(st, { input: ch, key: {}, rows }), s);
   if (s.filtering) {
     if (key.return) return { ...s, filtering: false };
     if (key.escape) return { ...s, filter: "", filtering: false };
@@ -42,8 +43,14 @@ export function onKey(s: ViewState, { input, key, rows }: KeyAction): ViewState 
   if (s.view === "detail") return key.escape || key.leftArrow || key.backspace ? { ...s, view: "list" } : s;
   const shown = orderRows(rows, s.sort, s.filter);
   const current = currentRow(s, rows);
-  const at = Math.max(0, shown.findIndex((r) => r.name === current));
-  const move = (n: number): ViewState => ({ ...s, selected: shown[Math.max(0, Math.min(shown.length - 1, at + n))]?.name });
+  const at = Math.max(
+    0,
+    shown.findIndex((r) => r.name === current),
+  );
+  const move = (n: number): ViewState => ({
+    ...s,
+    selected: shown[Math.max(0, Math.min(shown.length - 1, at + n))]?.name,
+  });
   if (key.upArrow || input === "k") return move(-1);
   if (key.downArrow || input === "j") return move(1);
   if (key.pageUp) return move(-10);

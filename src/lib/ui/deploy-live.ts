@@ -40,8 +40,14 @@ export interface DeployReporterOptions {
 /** The live view on a terminal (both stdout and stderr one), timestamped lines otherwise. */
 export function deployReporter(opts: DeployReporterOptions): DeployReporter {
   const stderr = opts.stderr ?? process.stderr;
-  if (opts.mode === "tty" && stderr.isTTY) return new DeployLive({ ...opts, stderr, color: opts.color ?? colorEnabled(stderr) });
-  const log = new DeployLog({ write: opts.write, services: opts.services, github: opts.github, throttleMs: opts.mode === "tty" ? 1000 : 0 });
+  if (opts.mode === "tty" && stderr.isTTY)
+    return new DeployLive({ ...opts, stderr, color: opts.color ?? colorEnabled(stderr) });
+  const log = new DeployLog({
+    write: opts.write,
+    services: opts.services,
+    github: opts.github,
+    throttleMs: opts.mode === "tty" ? 1000 : 0,
+  });
   return {
     image: (p) => log.image(p),
     progress: (p) => log.progress(p),
@@ -61,7 +67,12 @@ class DeployLive implements DeployReporter {
   private ended = false;
 
   constructor(private readonly opts: DeployReporterOptions & { stderr: NodeJS.WriteStream; color: boolean }) {
-    this.board = new DeployBoard({ target: opts.target, platform: opts.platform, services: opts.services, concurrency: opts.concurrency });
+    this.board = new DeployBoard({
+      target: opts.target,
+      platform: opts.platform,
+      services: opts.services,
+      concurrency: opts.concurrency,
+    });
     this.view = this.mount();
     // an error while Ink loads surfaces from summary() or close(), not as an unhandled rejection
     this.view.catch(() => undefined);
@@ -76,7 +87,12 @@ class DeployLive implements DeployReporter {
   private async mount(): Promise<Mounted> {
     // Ink and React load here and only here: the line output never pays for them
     const ui = await import("./deploy-view.js");
-    const handle = ui.renderDeployView(ui.viewState(this.board), { color: this.opts.color, stdout: this.opts.stderr, stdin: this.opts.stdin ?? process.stdin, maxFps: Math.round(1000 / this.frameMs) });
+    const handle = ui.renderDeployView(ui.viewState(this.board), {
+      color: this.opts.color,
+      stdout: this.opts.stderr,
+      stdin: this.opts.stdin ?? process.stdin,
+      maxFps: Math.round(1000 / this.frameMs),
+    });
     this.lastFrame = Date.now();
     this.mounted = { handle, viewState: ui.viewState };
     return this.mounted;

@@ -3,7 +3,13 @@
 // a DeployBoard; deploy-live.ts feeds it. Loaded only through a dynamic import: Ink and React cost
 // ~0.5 s to load, which the plain (CI) output should not pay.
 import { Box, Text } from "ink";
-import { FINAL_STAGES, type BoardRow, type BoardSummary, type DeployBoard, type Stage } from "../deploy/deploy-board.js";
+import {
+  FINAL_STAGES,
+  type BoardRow,
+  type BoardSummary,
+  type DeployBoard,
+  type Stage,
+} from "../deploy/deploy-board.js";
 import { formatDuration } from "../output/format.js";
 import { fit, progressBar } from "./fleet-columns.js";
 import { renderPassive, type PassiveViewOptions } from "./passive-view.js";
@@ -97,7 +103,9 @@ function keepOrder(stage: Stage): number {
 
 const GAP = "  ";
 const INDENT = "  ";
-const STAGE_WIDTH = Math.max(...Object.keys(STAGE_LABEL).map((s) => `${STAGE_MARK[s as Stage]} ${STAGE_LABEL[s as Stage]}`.length));
+const STAGE_WIDTH = Math.max(
+  ...Object.keys(STAGE_LABEL).map((s) => `${STAGE_MARK[s as Stage]} ${STAGE_LABEL[s as Stage]}`.length),
+);
 /** the detail column gets at least this much before the versions are dropped */
 const MIN_DETAIL = 20;
 
@@ -115,7 +123,10 @@ const duration = (ms: number) => (ms < 1 ? "0s" : formatDuration(ms));
 const ticking = (ms: number) => duration(Math.floor(ms / 1000) * 1000);
 
 // a rollout the platform has stopped reports 0 desired: no bar then
-const barText = (r: BoardRow) => (r.counts?.desired ? `[${progressBar(r.counts.running, r.counts.desired)}] ${r.counts.running}/${r.counts.desired}` : "");
+const barText = (r: BoardRow) =>
+  r.counts?.desired
+    ? `[${progressBar(r.counts.running, r.counts.desired)}] ${r.counts.running}/${r.counts.desired}`
+    : "";
 const versionsText = (r: BoardRow) => (!r.to ? "" : r.from === r.to ? r.to : `${r.from ?? "nothing"} -> ${r.to}`);
 function timeText(r: BoardRow, now: number): string {
   if (r.stage === "unchanged" || r.stage === "waiting") return "";
@@ -129,7 +140,11 @@ function layoutRows(rows: BoardRow[], now: number, width: number): RowLayout {
   const bar = Math.max(0, ...rows.map((r) => barText(r).length));
   const time = Math.max(0, ...rows.map((r) => timeText(r, now).length));
   let versions = Math.max(0, ...rows.map((r) => versionsText(r).length));
-  const fixed = () => INDENT.length + name + [STAGE_WIDTH, bar, time, versions].reduce((n, w) => n + (w ? GAP.length + w : 0), 0) + GAP.length;
+  const fixed = () =>
+    INDENT.length +
+    name +
+    [STAGE_WIDTH, bar, time, versions].reduce((n, w) => n + (w ? GAP.length + w : 0), 0) +
+    GAP.length;
   if (width - fixed() < MIN_DETAIL) versions = 0;
   return { name, bar, time, versions, detail: Math.max(0, width - fixed()) };
 }
@@ -181,7 +196,6 @@ function totalsLine(s: BoardSummary, finished: boolean, elapsedMs: number): stri
     .join(" · ");
 }
 
-
 export interface DeployViewProps {
   state: DeployViewState;
   color: boolean;
@@ -197,13 +211,21 @@ export function DeployView({ state, color }: DeployViewProps) {
   let shown = state.rows;
   let hidden: BoardRow[] = [];
   if (state.rows.length > room) {
-    const keep = new Set([...state.rows].sort((a, b) => keepOrder(a.stage) - keepOrder(b.stage)).slice(0, Math.max(0, room - 1)));
+    const keep = new Set(
+      [...state.rows].sort((a, b) => keepOrder(a.stage) - keepOrder(b.stage)).slice(0, Math.max(0, room - 1)),
+    );
     shown = state.rows.filter((r) => keep.has(r));
     hidden = state.rows.filter((r) => !keep.has(r));
   }
   const layout = layoutRows(shown, state.now, width);
   // the last frame stays on screen: there, a reason its row had to cut is shown whole below the totals
-  const cut = state.finished ? state.rows.filter((r) => (r.stage === "failed" || r.stage === "rolled-back") && (!shown.includes(r) || r.detail.length > layout.detail)) : [];
+  const cut = state.finished
+    ? state.rows.filter(
+        (r) =>
+          (r.stage === "failed" || r.stage === "rolled-back") &&
+          (!shown.includes(r) || r.detail.length > layout.detail),
+      )
+    : [];
   const bad = s.failed + s.rolledBack > 0;
   const totals = totalsLine(s, state.finished, state.elapsedMs);
   return (
@@ -216,14 +238,26 @@ export function DeployView({ state, color }: DeployViewProps) {
       {shown.map((r) => (
         <Row key={r.name} row={r} layout={layout} now={state.now} th={th} />
       ))}
-      {hidden.length > 0 && <Text wrap="truncate" color={th.of("gray")}>{`${INDENT}… ${hidden.length} more: ${hiddenSummary(hidden)}`}</Text>}
+      {hidden.length > 0 && (
+        <Text
+          wrap="truncate"
+          color={th.of("gray")}
+        >{`${INDENT}… ${hidden.length} more: ${hiddenSummary(hidden)}`}</Text>
+      )}
       <Text> </Text>
-      <Text wrap="truncate" bold={color} color={th.of(bad ? (s.failed ? "red" : "yellow") : state.finished ? "green" : "cyan")}>
+      <Text
+        wrap="truncate"
+        bold={color}
+        color={th.of(bad ? (s.failed ? "red" : "yellow") : state.finished ? "green" : "cyan")}
+      >
         {totals || "planning"}
       </Text>
       {cut.map((r) => (
         <Box key={r.name} paddingLeft={INDENT.length}>
-          <Text wrap="wrap" color={th.of(STAGE_COLOUR[r.stage])}>{`${r.name} ${STAGE_LABEL[r.stage]}: ${r.detail}`}</Text>
+          <Text
+            wrap="wrap"
+            color={th.of(STAGE_COLOUR[r.stage])}
+          >{`${r.name} ${STAGE_LABEL[r.stage]}: ${r.detail}`}</Text>
         </Box>
       ))}
     </Box>

@@ -73,7 +73,9 @@ export const COLUMNS: Column[] = [
     source: "platform",
     cell: (r, _s, th) => {
       const label = `${HEALTH_MARK[r.health]} ${HEALTH_LABEL[r.health]}`;
-      const text = r.progress ? `${label} ${progressBar(r.progress.running, r.progress.desired)} ${r.progress.running}/${r.progress.desired}` : label;
+      const text = r.progress
+        ? `${label} ${progressBar(r.progress.running, r.progress.desired)} ${r.progress.running}/${r.progress.desired}`
+        : label;
       return { text, color: th.health(r.health) };
     },
   },
@@ -83,9 +85,19 @@ export const COLUMNS: Column[] = [
     priority: 9,
     align: "right",
     source: "platform",
-    cell: (r, _s, th) => ({ text: r.desired === null ? "-" : `${r.running}/${r.desired}`, color: r.running !== null && r.desired !== null && r.running < r.desired ? th.of("yellow") : undefined }),
+    cell: (r, _s, th) => ({
+      text: r.desired === null ? "-" : `${r.running}/${r.desired}`,
+      color: r.running !== null && r.desired !== null && r.running < r.desired ? th.of("yellow") : undefined,
+    }),
   },
-  { key: "pending", title: "PEND", priority: 4, align: "right", source: "platform", cell: (r) => ({ text: num(r.pending), dim: !r.pending }) },
+  {
+    key: "pending",
+    title: "PEND",
+    priority: 4,
+    align: "right",
+    source: "platform",
+    cell: (r) => ({ text: num(r.pending), dim: !r.pending }),
+  },
   {
     key: "nats",
     title: "NATS",
@@ -94,22 +106,54 @@ export const COLUMNS: Column[] = [
     source: "nats",
     cell: (r, s, th) => {
       if (natsDown(s)) return { text: "down", color: th.of("red") };
-      const short = r.responding !== null && r.desired !== null && r.responding < Math.min(r.desired, r.running ?? r.desired);
+      const short =
+        r.responding !== null && r.desired !== null && r.responding < Math.min(r.desired, r.running ?? r.desired);
       return { text: num(r.responding), color: short ? th.of("yellow") : undefined };
     },
   },
-  { key: "rps", title: "REQ/S", priority: 7, align: "right", source: "stats", cell: (r, s) => ({ text: natsDown(s) ? "-" : formatRate(r.rps) }) },
+  {
+    key: "rps",
+    title: "REQ/S",
+    priority: 7,
+    align: "right",
+    source: "stats",
+    cell: (r, s) => ({ text: natsDown(s) ? "-" : formatRate(r.rps) }),
+  },
   {
     key: "errors",
     title: "ERR%",
     priority: 6,
     align: "right",
     source: "stats",
-    cell: (r, s, th) => ({ text: natsDown(s) ? "-" : formatPercent(r.errorRate), color: (r.errorRate ?? 0) > 0.01 ? th.of("red") : undefined }),
+    cell: (r, s, th) => ({
+      text: natsDown(s) ? "-" : formatPercent(r.errorRate),
+      color: (r.errorRate ?? 0) > 0.01 ? th.of("red") : undefined,
+    }),
   },
-  { key: "avg", title: "AVG", priority: 5, align: "right", source: "stats", cell: (r, s) => ({ text: natsDown(s) ? "-" : formatMs(r.avgMs) }) },
-  { key: "restarts", title: "RST", priority: 3, align: "right", source: "platform", cell: (r) => ({ text: num(r.restarts), dim: !r.restarts }) },
-  { key: "version", title: "VERSION", priority: 2, align: "left", source: "platform", cell: (r) => ({ text: r.version ?? "-" }) },
+  {
+    key: "avg",
+    title: "AVG",
+    priority: 5,
+    align: "right",
+    source: "stats",
+    cell: (r, s) => ({ text: natsDown(s) ? "-" : formatMs(r.avgMs) }),
+  },
+  {
+    key: "restarts",
+    title: "RST",
+    priority: 3,
+    align: "right",
+    source: "platform",
+    cell: (r) => ({ text: num(r.restarts), dim: !r.restarts }),
+  },
+  {
+    key: "version",
+    title: "VERSION",
+    priority: 2,
+    align: "left",
+    source: "platform",
+    cell: (r) => ({ text: r.version ?? "-" }),
+  },
   {
     key: "event",
     title: "LAST EVENT",
@@ -117,7 +161,10 @@ export const COLUMNS: Column[] = [
     align: "left",
     flex: true,
     source: "platform",
-    cell: (r, s) => ({ text: r.lastEvent ? `${formatAge(s.at - Date.parse(r.lastEvent.at))} ${r.lastEvent.message}` : "", dim: true }),
+    cell: (r, s) => ({
+      text: r.lastEvent ? `${formatAge(s.at - Date.parse(r.lastEvent.at))} ${r.lastEvent.message}` : "",
+      dim: true,
+    }),
   },
 ];
 
@@ -139,7 +186,9 @@ export function layoutColumns(s: FleetSnapshot, rows: ServiceRow[], width: numbe
   const total = (cs: PlacedColumn[]) => MARKER + cs.reduce((n, c) => n + c.width, 0) + GAP * (cs.length - 1);
   const shown = [...placed];
   while (total(shown) > width) {
-    const droppable = shown.filter((c) => c.col.priority !== undefined).sort((a, b) => a.col.priority! - b.col.priority!);
+    const droppable = shown
+      .filter((c) => c.col.priority !== undefined)
+      .sort((a, b) => a.col.priority! - b.col.priority!);
     if (!droppable.length) break;
     shown.splice(shown.indexOf(droppable[0]!), 1);
   }

@@ -5,7 +5,15 @@
 import type { FleetSnapshot, ServiceRow } from "../status/fleet-snapshot.js";
 import { clock, totalsLine } from "../status/watch-output.js";
 import type { ViewState } from "./dashboard-keys.js";
-import { COLUMN_GAP, fit, formatAge, formatPercent, formatRate, layoutColumns, type PlacedColumn } from "./fleet-columns.js";
+import {
+  COLUMN_GAP,
+  fit,
+  formatAge,
+  formatPercent,
+  formatRate,
+  layoutColumns,
+  type PlacedColumn,
+} from "./fleet-columns.js";
 import { orderRows, type SortKey } from "./fleet-order.js";
 import type { Colour, Theme } from "./theme.js";
 
@@ -53,30 +61,58 @@ export function headerLines(snap: FleetSnapshot, width: number, th: Theme): stri
   const lines: Segment[][] = [
     [
       ["gs status", { bold: true }],
-      [`  target ${snap.target} (${snap.platformKind})  NATS ${snap.natsServer}  last poll ${snap.lastPollAt === null ? "-" : clock(snap.lastPollAt)}`],
+      [
+        `  target ${snap.target} (${snap.platformKind})  NATS ${snap.natsServer}  last poll ${snap.lastPollAt === null ? "-" : clock(snap.lastPollAt)}`,
+      ],
     ],
   ];
   const t = snap.totals;
   const allGood = t.healthy === t.services && t.running === t.desired && !snap.natsDown;
-  const rates = t.rps === null ? "" : ` · ${formatRate(t.rps)} req/s${t.errorRate === null ? "" : ` · ${formatPercent(t.errorRate)} errors`}`;
+  const rates =
+    t.rps === null
+      ? ""
+      : ` · ${formatRate(t.rps)} req/s${t.errorRate === null ? "" : ` · ${formatPercent(t.errorRate)} errors`}`;
   lines.push([[totalsLine(snap), { color: th.of(allGood ? "green" : "yellow"), bold: true }], [rates]]);
-  if (snap.natsDown) lines.push([[`NATS down: ${snap.natsServer} does not answer; reconnecting`, { color: th.of("red") }]]);
+  if (snap.natsDown)
+    lines.push([[`NATS down: ${snap.natsServer} does not answer; reconnecting`, { color: th.of("red") }]]);
   const p = snap.sources.platform;
-  if (p.stale) lines.push([[`platform unreachable: ${p.error ?? "no answer yet"}${p.ageMs !== null ? ` (data from ${formatAge(p.ageMs)} ago)` : ""}`, { color: th.of("red") }]]);
+  if (p.stale)
+    lines.push([
+      [
+        `platform unreachable: ${p.error ?? "no answer yet"}${p.ageMs !== null ? ` (data from ${formatAge(p.ageMs)} ago)` : ""}`,
+        { color: th.of("red") },
+      ],
+    ]);
   for (const n of ["nats", "stats"] as const) {
     const h = snap.sources[n];
-    if (h.stale && !snap.natsDown && h.ageMs !== null) lines.push([[`NATS ${n === "nats" ? "discovery" : "stats"} stale: ${h.error ?? ""} (data from ${formatAge(h.ageMs)} ago)`, { color: th.of("yellow") }]]);
+    if (h.stale && !snap.natsDown && h.ageMs !== null)
+      lines.push([
+        [
+          `NATS ${n === "nats" ? "discovery" : "stats"} stale: ${h.error ?? ""} (data from ${formatAge(h.ageMs)} ago)`,
+          { color: th.of("yellow") },
+        ],
+      ]);
   }
   return lines.map((l) => renderLine(l, width));
 }
 
-function rowLine(row: ServiceRow, cols: PlacedColumn[], snap: FleetSnapshot, th: Theme, selected: boolean, width: number): string {
+function rowLine(
+  row: ServiceRow,
+  cols: PlacedColumn[],
+  snap: FleetSnapshot,
+  th: Theme,
+  selected: boolean,
+  width: number,
+): string {
   const segs: Segment[] = [[selected ? "› " : "  ", { color: th.of("cyan") }]];
   cols.forEach((c, i) => {
     const cell = c.col.cell(row, snap, th);
     if (i > 0) segs.push([COLUMN_GAP]);
     const name = selected && c.col.key === "name";
-    segs.push([fit(cell.text, c.width, c.col.align), { color: c.stale ? undefined : cell.color, dim: c.stale || cell.dim, inverse: name, bold: name }]);
+    segs.push([
+      fit(cell.text, c.width, c.col.align),
+      { color: c.stale ? undefined : cell.color, dim: c.stale || cell.dim, inverse: name, bold: name },
+    ]);
   });
   return renderLine(segs, width);
 }
@@ -96,22 +132,57 @@ export function tableLines(o: TableLinesOptions): string[] {
   const { snap, rows, selected, width, th } = o;
   const cols = layoutColumns(snap, rows, width, th);
   const height = Math.max(1, o.height);
-  const at = Math.max(0, rows.findIndex((r) => r.name === selected));
+  const at = Math.max(
+    0,
+    rows.findIndex((r) => r.name === selected),
+  );
   // keep the selection in view, roughly centred once the list scrolls
   const start = rows.length <= height ? 0 : Math.max(0, Math.min(at - Math.floor(height / 2), rows.length - height));
   const visible = rows.slice(start, start + height);
   const title: Segment[] = [["  ", { bold: true }]];
-  cols.forEach((c, i) => title.push([(i === 0 ? "" : COLUMN_GAP) + fit(c.title, c.width, c.col.align), { bold: true, color: c.stale ? th.of("yellow") : undefined }]));
-  const lines = [renderLine(title, width), ...visible.map((r) => rowLine(r, cols, snap, th, r.name === selected, width))];
-  if (rows.length === 0) lines.push(styled(snap.services.length ? "  no service matches the filter" : "  waiting for the first answers...", { dim: true }));
-  if (rows.length > height) lines.push(styled(`  ${start + 1}-${start + visible.length} of ${rows.length}`, { dim: true }));
+  cols.forEach((c, i) =>
+    title.push([
+      (i === 0 ? "" : COLUMN_GAP) + fit(c.title, c.width, c.col.align),
+      { bold: true, color: c.stale ? th.of("yellow") : undefined },
+    ]),
+  );
+  const lines = [
+    renderLine(title, width),
+    ...visible.map((r) => rowLine(r, cols, snap, th, r.name === selected, width)),
+  ];
+  if (rows.length === 0)
+    lines.push(
+      styled(snap.services.length ? "  no service matches the filter" : "  waiting for the first answers...", {
+        dim: true,
+      }),
+    );
+  if (rows.length > height)
+    lines.push(styled(`  ${start + 1}-${start + visible.length} of ${rows.length}`, { dim: true }));
   return lines;
 }
 
-export function keyHelpLine(o: { sort: SortKey; filter: string; filtering: boolean; keys: boolean; th: Theme; width: number }): string {
-  if (o.filtering) return renderLine([["/", { color: o.th.of("cyan") }], [o.filter], [" ", { inverse: true }], ["   enter keep · esc clear", { dim: true }]], o.width);
+export function keyHelpLine(o: {
+  sort: SortKey;
+  filter: string;
+  filtering: boolean;
+  keys: boolean;
+  th: Theme;
+  width: number;
+}): string {
+  if (o.filtering)
+    return renderLine(
+      [
+        ["/", { color: o.th.of("cyan") }],
+        [o.filter],
+        [" ", { inverse: true }],
+        ["   enter keep · esc clear", { dim: true }],
+      ],
+      o.width,
+    );
   const f = o.filter ? `  filter "${o.filter}"` : "";
-  const text = o.keys ? `↑↓ select · enter detail · / filter · s sort (${o.sort}) · q quit${f}` : `sort ${o.sort}${f} · ctrl-c quits`;
+  const text = o.keys
+    ? `↑↓ select · enter detail · / filter · s sort (${o.sort}) · q quit${f}`
+    : `sort ${o.sort}${f} · ctrl-c quits`;
   return renderLine([[text, { dim: true }]], o.width);
 }
 
@@ -142,6 +213,13 @@ export function listFrame(o: ListFrameOptions): string[] {
     ...header,
     "",
     ...tableLines({ snap: o.snap, rows: shown, selected: o.selected, width, height, th: o.th }),
-    keyHelpLine({ sort: o.view.sort, filter: o.view.filter, filtering: o.view.filtering, keys: o.keys, th: o.th, width }),
+    keyHelpLine({
+      sort: o.view.sort,
+      filter: o.view.filter,
+      filtering: o.view.filtering,
+      keys: o.keys,
+      th: o.th,
+      width,
+    }),
   ];
 }

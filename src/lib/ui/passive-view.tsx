@@ -13,5 +13,12 @@ export interface PassiveViewOptions {
 }
 
 export function renderPassive(tree: ReactElement, opts: PassiveViewOptions): Instance {
-  return render(tree, { stdout: opts.stdout, stderr: opts.stdout, stdin: opts.stdin, exitOnCtrlC: false, patchConsole: false, maxFps: opts.maxFps ?? 10 });
+  return render(tree, {
+    stdout: opts.stdout,
+    stderr: opts.stdout,
+    stdin: opts.stdin,
+    exitOnCtrlC: false,
+    patchConsole: false,
+    maxFps: opts.maxFps ?? 10,
+  });
 }

@@ -23,7 +23,11 @@ function lineWriter(out: ReactNode[], prefix: string, width?: number) {
 
 function table(headers: string[], rows: string[][], right: number[]): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c, i) => fit(c, widths[i]!, right.includes(i) ? "right" : "left")).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => fit(c, widths[i]!, right.includes(i) ? "right" : "left"))
+      .join("  ")
+      .trimEnd();
   return [line(headers), ...rows.map(line)];
 }
 
@@ -31,7 +35,15 @@ function table(headers: string[], rows: string[][], right: number[]): string[] {
 export function readableLog(text: string): string {
   if (!text.startsWith("{")) return text;
   try {
-    const { ts: _ts, level, msg, service: _s, instance: _i, version: _v, ...rest } = JSON.parse(text) as Record<string, unknown>;
+    const {
+      ts: _ts,
+      level,
+      msg,
+      service: _s,
+      instance: _i,
+      version: _v,
+      ...rest
+    } = JSON.parse(text) as Record<string, unknown>;
     if (typeof msg !== "string") return text;
     const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
     return [level, msg, ...extra].filter(Boolean).join(" ");
@@ -40,7 +52,14 @@ export function readableLog(text: string): string {
   }
 }
 
-export function ServiceDetailView(props: { detail: ServiceDetail; now: number; width: number; height: number; th: Theme; keys: boolean }) {
+export function ServiceDetailView(props: {
+  detail: ServiceDetail;
+  now: number;
+  width: number;
+  height: number;
+  th: Theme;
+  keys: boolean;
+}) {
   const { detail: d, now, width, th } = props;
   const r = d.row;
   const lines: ReactNode[] = [];
@@ -79,7 +98,9 @@ export function ServiceDetailView(props: { detail: ServiceDetail; now: number; w
     ]),
     [3, 5, 6, 7, 8, 9],
   );
-  inst.forEach((l, i) => text(l, { dim: i === 0, color: i > 0 && d.instances[i - 1]!.answering === false ? th.of("yellow") : undefined }));
+  inst.forEach((l, i) =>
+    text(l, { dim: i === 0, color: i > 0 && d.instances[i - 1]!.answering === false ? th.of("yellow") : undefined }),
+  );
   if (!d.instances.length) text("(none)", { dim: true });
 
   const active = d.deployments.filter((x) => x.status !== "INACTIVE" || x.rolloutState === "FAILED").slice(0, 3);
@@ -88,9 +109,12 @@ export function ServiceDetailView(props: { detail: ServiceDetail; now: number; w
     section("DEPLOYMENTS");
     for (const x of active) {
       const failed = x.rolloutState === "FAILED";
-      text(`${x.id}  ${x.status.padEnd(8)} ${x.rolloutState.padEnd(11)} ${x.artifact.version}  ${x.running}/${x.desired} running${x.failed ? `, ${x.failed} failed` : ""}${x.reason ? ` — ${x.reason}` : ""}`, {
-        color: failed ? th.of("red") : x.rolloutState === "IN_PROGRESS" ? th.of("cyan") : undefined,
-      });
+      text(
+        `${x.id}  ${x.status.padEnd(8)} ${x.rolloutState.padEnd(11)} ${x.artifact.version}  ${x.running}/${x.desired} running${x.failed ? `, ${x.failed} failed` : ""}${x.reason ? ` — ${x.reason}` : ""}`,
+        {
+          color: failed ? th.of("red") : x.rolloutState === "IN_PROGRESS" ? th.of("cyan") : undefined,
+        },
+      );
     }
   }
 
@@ -112,7 +136,8 @@ export function ServiceDetailView(props: { detail: ServiceDetail; now: number; w
   }
   tailText("");
   tailText(`LOGS${d.logsError ? ` (${d.logsError})` : ""}`, { bold: true });
-  for (const l of d.logs) tailText(`${l.at ? clock(Date.parse(l.at)) : "--:--:--"}  ${l.instance} | ${readableLog(l.text)}`, { dim: true });
+  for (const l of d.logs)
+    tailText(`${l.at ? clock(Date.parse(l.at)) : "--:--:--"}  ${l.instance} | ${readableLog(l.text)}`, { dim: true });
   if (!d.logs.length) tailText(d.logsError ? "(unavailable)" : "(no lines in the last 30m)", { dim: true });
 
   // the instances first; events, stops and logs give way from the end when the terminal is short

@@ -24,7 +24,15 @@ export interface StatusWatchOptions {
 function writeFirstFrame(snap: FleetSnapshot, opts: StatusWatchOptions): number {
   if (snap.lastPollAt === null) return 0;
   const keys = opts.stdin.isTTY === true && typeof opts.stdin.setRawMode === "function";
-  const lines = listFrame({ snap, view: initialView, selected: currentRow(initialView, snap.services), columns: opts.stderr.columns || 120, rows: opts.stderr.rows || 40, keys, th: theme(opts.color) });
+  const lines = listFrame({
+    snap,
+    view: initialView,
+    selected: currentRow(initialView, snap.services),
+    columns: opts.stderr.columns || 120,
+    rows: opts.stderr.rows || 40,
+    keys,
+    th: theme(opts.color),
+  });
   opts.stderr.write(lines.join("\n") + "\n");
   return lines.length;
 }
@@ -55,7 +63,14 @@ export async function watchStatus(opts: StatusWatchOptions): Promise<FleetSnapsh
       await firstRound;
       const drawn = opts.signal.aborted ? 0 : writeFirstFrame(store.snapshot(), opts);
       const { runDashboard } = await import("./dashboard.js");
-      await runDashboard({ feed: store, color: opts.color, stdout: opts.stderr, stdin: opts.stdin, signal: opts.signal, replaceLines: drawn });
+      await runDashboard({
+        feed: store,
+        color: opts.color,
+        stdout: opts.stderr,
+        stdin: opts.stdin,
+        signal: opts.signal,
+        replaceLines: drawn,
+      });
     } else {
       store.start();
       await new Promise<void>((resolve) => {

@@ -3,7 +3,14 @@ import type { Health } from "../status/fleet-snapshot.js";
 
 export type Colour = "green" | "cyan" | "yellow" | "red" | "gray" | "magenta";
 
-const byHealth: Record<Health, Colour> = { healthy: "green", "rolling-out": "cyan", degraded: "yellow", failing: "red", stopped: "gray", unknown: "magenta" };
+const byHealth: Record<Health, Colour> = {
+  healthy: "green",
+  "rolling-out": "cyan",
+  degraded: "yellow",
+  failing: "red",
+  stopped: "gray",
+  unknown: "magenta",
+};
 
 export interface Theme {
   color: boolean;
@@ -25,4 +32,11 @@ export const HEALTH_LABEL: Record<Health, string> = {
 };
 
 /** A mark beside the label, so state reads without colour too. */
-export const HEALTH_MARK: Record<Health, string> = { healthy: "●", "rolling-out": "◐", degraded: "▲", failing: "✖", stopped: "○", unknown: "?" };
+export const HEALTH_MARK: Record<Health, string> = {
+  healthy: "●",
+  "rolling-out": "◐",
+  degraded: "▲",
+  failing: "✖",
+  stopped: "○",
+  unknown: "?",
+};

@@ -106,7 +106,11 @@ export class EcsPlatform implements Platform {
 
   private checkNames(names: string[]): void {
     const unknown = names.filter((n) => !this.opts.services.includes(n));
-    if (unknown.length) throw new UsageError(`unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, `services in gs.yaml: ${this.opts.services.join(", ")}`);
+    if (unknown.length)
+      throw new UsageError(
+        `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`,
+        `services in gs.yaml: ${this.opts.services.join(", ")}`,
+      );
   }
 
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -126,15 +130,20 @@ export class EcsPlatform implements Platform {
     await Promise.all(
       chunks(services, 10).map(async (batch) => {
         const r = await this.call("ecs:DescribeServices", () =>
-          this.opts.clients.ecs.send(new DescribeServicesCommand({ cluster: this.cfg.cluster, services: batch.map((s) => this.ecsName(s)) })),
+          this.opts.clients.ecs.send(
+            new DescribeServicesCommand({ cluster: this.cfg.cluster, services: batch.map((s) => this.ecsName(s)) }),
+          ),
         );
         for (const s of batch) {
           const found = r.services?.find((x) => x.serviceName === this.ecsName(s));
           if (!found || found.status === "INACTIVE") {
-            throw new GsError(`ECS service ${this.ecsName(s)} (${s}) not found in cluster ${this.cfg.cluster} (${this.cfg.region})`, {
-              hint: `create the service in ECS (gs deploys to existing services), or fix serviceNameFormat / cluster in gs.yaml`,
-              code: "ecs_service_not_found",
-            });
+            throw new GsError(
+              `ECS service ${this.ecsName(s)} (${s}) not found in cluster ${this.cfg.cluster} (${this.cfg.region})`,
+              {
+                hint: `create the service in ECS (gs deploys to existing services), or fix serviceNameFormat / cluster in gs.yaml`,
+                code: "ecs_service_not_found",
+              },
+            );
           }
           out.set(s, found);
         }
@@ -152,7 +161,8 @@ export class EcsPlatform implements Platform {
         const r = await this.call("ecs:DescribeTaskDefinition", () =>
           this.opts.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })),
         );
-        if (!r.taskDefinition) throw new GsError(`task definition ${arn} not found`, { hint: "check the service's task definition in ECS" });
+        if (!r.taskDefinition)
+          throw new GsError(`task definition ${arn} not found`, { hint: "check the service's task definition in ECS" });
         return { td: r.taskDefinition, tags: r.tags ?? [] };
       })();
       p.catch(() => this.revisions.delete(arn));
@@ -163,7 +173,11 @@ export class EcsPlatform implements Platform {
 
   private containerIndex(service: string, td: TaskDefinition): number {
     const { host, repository } = repositoryOf(this.cfg.registry, service);
-    return serviceContainerIndex(td, { service, ecsService: this.ecsName(service), repository: `${host}/${repository}` });
+    return serviceContainerIndex(td, {
+      service,
+      ecsService: this.ecsName(service),
+      repository: `${host}/${repository}`,
+    });
   }
 
   /** What a revision runs: the version gs tagged it with, else its image reference. */
@@ -182,14 +196,23 @@ export class EcsPlatform implements Platform {
     let nextToken: string | undefined;
     do {
       const r = await this.call("ecs:ListTasks", () =>
-        this.opts.clients.ecs.send(new ListTasksCommand({ cluster: this.cfg.cluster, serviceName: this.ecsName(service), desiredStatus: status, nextToken })),
+        this.opts.clients.ecs.send(
+          new ListTasksCommand({
+            cluster: this.cfg.cluster,
+            serviceName: this.ecsName(service),
+            desiredStatus: status,
+            nextToken,
+          }),
+        ),
       );
       arns.push(...(r.taskArns ?? []));
       nextToken = r.nextToken;
     } while (nextToken);
     const described = await Promise.all(
       chunks(arns, 100).map((batch) =>
-        this.call("ecs:DescribeTasks", () => this.opts.clients.ecs.send(new DescribeTasksCommand({ cluster: this.cfg.cluster, tasks: batch }))),
+        this.call("ecs:DescribeTasks", () =>
+          this.opts.clients.ecs.send(new DescribeTasksCommand({ cluster: this.cfg.cluster, tasks: batch })),
+        ),
       ),
     );
     return described.flatMap((d) => d.tasks ?? []);
@@ -230,7 +253,9 @@ export class EcsPlatform implements Platform {
     const { GetLogEventsCommand } = await import("@aws-sdk/client-cloudwatch-logs");
     try {
       const r = await this.call("logs:GetLogEvents", () =>
-        this.opts.clients.logs.send(new GetLogEventsCommand({ logGroupName: logs.group, logStreamName: stream, limit: n, startFromHead: false })),
+        this.opts.clients.logs.send(
+          new GetLogEventsCommand({ logGroupName: logs.group, logStreamName: stream, limit: n, startFromHead: false }),
+        ),
       );
       return (r.events ?? []).map((e) => (e.message ?? "").replace(/\n$/, ""));
     } catch (err) {
@@ -265,8 +290,12 @@ export class EcsPlatform implements Platform {
       this.tasks(name, "RUNNING"),
       this.tasks(name, "STOPPED"),
     ]);
-    const crashed = stoppedTasks.filter(isCrash).sort((a, b) => (a.stoppedAt?.getTime() ?? 0) - (b.stoppedAt?.getTime() ?? 0));
-    const recent = [...stoppedTasks].sort((a, b) => (a.stoppedAt?.getTime() ?? 0) - (b.stoppedAt?.getTime() ?? 0)).slice(-10);
+    const crashed = stoppedTasks
+      .filter(isCrash)
+      .sort((a, b) => (a.stoppedAt?.getTime() ?? 0) - (b.stoppedAt?.getTime() ?? 0));
+    const recent = [...stoppedTasks]
+      .sort((a, b) => (a.stoppedAt?.getTime() ?? 0) - (b.stoppedAt?.getTime() ?? 0))
+      .slice(-10);
     const newestCrash = crashed.at(-1);
     const stopped = await Promise.all(recent.map((t) => this.stoppedInstance(name, t, t === newestCrash)));
     const instances: InstanceInfo[] = await Promise.all(
@@ -290,7 +319,8 @@ export class EcsPlatform implements Platform {
     const primaryCrashes = crashed.filter((t) => primary && t.startedBy === primary.id).length;
     let state: ServiceState = "steady";
     if (desired === 0) state = "stopped";
-    else if (primary && primaryCrashes >= (this.opts.crashLoopAfter ?? 3) && primary.running < primary.desired) state = "crash-looping";
+    else if (primary && primaryCrashes >= (this.opts.crashLoopAfter ?? 3) && primary.running < primary.desired)
+      state = "crash-looping";
     else if (deployments.length > 1 || primary?.rolloutState === "IN_PROGRESS") state = "deploying";
     else if (runningCount < desired) state = pending > 0 ? "starting" : "degraded";
     return {
@@ -315,7 +345,9 @@ export class EcsPlatform implements Platform {
     await this.describeEcs([service]);
     const { UpdateServiceCommand } = await this.ecsSdk();
     await this.call("ecs:UpdateService", () =>
-      this.opts.clients.ecs.send(new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), desiredCount: desired })),
+      this.opts.clients.ecs.send(
+        new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), desiredCount: desired }),
+      ),
     );
     return (await this.describeServices([service]))[0]!;
   }
@@ -323,7 +355,10 @@ export class EcsPlatform implements Platform {
   /** The revision a described service runs (DescribeTaskDefinition) and its service container: what a new revision is cloned from. */
   private async liveRevision(service: string, svc: Service): Promise<Revision & { live: string; index: number }> {
     const live = svc.taskDefinition;
-    if (!live) throw new GsError(`ECS service ${this.ecsName(service)} has no task definition`, { hint: "deploy it once with the AWS console or CLI; gs deploys new revisions of an existing one" });
+    if (!live)
+      throw new GsError(`ECS service ${this.ecsName(service)} has no task definition`, {
+        hint: "deploy it once with the AWS console or CLI; gs deploys new revisions of an existing one",
+      });
     const { td, tags } = await this.revision(live);
     return { live, td, tags, index: this.containerIndex(service, td) };
   }
@@ -344,7 +379,10 @@ export class EcsPlatform implements Platform {
         const { live, td, tags, index } = await this.liveRevision(service, described.get(service)!);
         const current = await this.artifactOf(service, live);
         const inputs = parseInputsTag(tags.find((t) => t.key === INPUTS_TAG)?.value);
-        const base = { service, current: { version: current.version, ref: current.ref, revision: live, ...(inputs ? { inputs } : {}) } };
+        const base = {
+          service,
+          current: { version: current.version, ref: current.ref, revision: live, ...(inputs ? { inputs } : {}) },
+        };
         if (current.version === artifact.version) return { ...base, changes: [], calls: [] };
         const input = this.registration(td, index, tags, artifact);
         return {
@@ -352,7 +390,14 @@ export class EcsPlatform implements Platform {
           changes: diffTaskDefinition(td, tags, input),
           calls: [
             { api: "ecs:RegisterTaskDefinition", input: input as unknown as Record<string, unknown> },
-            { api: "ecs:UpdateService", input: { cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition: `${td.family ?? this.ecsName(service)}:<registered revision>` } },
+            {
+              api: "ecs:UpdateService",
+              input: {
+                cluster: this.cfg.cluster,
+                service: this.ecsName(service),
+                taskDefinition: `${td.family ?? this.ecsName(service)}:<registered revision>`,
+              },
+            },
           ],
         };
       }),
@@ -361,19 +406,37 @@ export class EcsPlatform implements Platform {
 
   async startDeployment(service: string, artifact: Artifact, opts: StartDeploymentOptions): Promise<DeploymentInfo> {
     this.checkNames([service]);
-    const { live, td, tags, index } = await this.liveRevision(service, (await this.describeEcs([service])).get(service)!);
+    const { live, td, tags, index } = await this.liveRevision(
+      service,
+      (await this.describeEcs([service])).get(service)!,
+    );
     const input = this.registration(td, index, tags, artifact);
     const { RegisterTaskDefinitionCommand, UpdateServiceCommand } = await this.ecsSdk();
-    const registered = await this.call("ecs:RegisterTaskDefinition", () => this.opts.clients.ecs.send(new RegisterTaskDefinitionCommand(input)));
+    const registered = await this.call("ecs:RegisterTaskDefinition", () =>
+      this.opts.clients.ecs.send(new RegisterTaskDefinitionCommand(input)),
+    );
     const arn = registered.taskDefinition?.taskDefinitionArn;
-    if (!arn) throw new GsError(`ECS registered no task definition for ${service}`, { hint: "run the command again; check the ECS console if it persists" });
-    this.revisions.set(arn, Promise.resolve({ td: registered.taskDefinition!, tags: registered.tags ?? input.tags ?? [] }));
+    if (!arn)
+      throw new GsError(`ECS registered no task definition for ${service}`, {
+        hint: "run the command again; check the ECS console if it persists",
+      });
+    this.revisions.set(
+      arn,
+      Promise.resolve({ td: registered.taskDefinition!, tags: registered.tags ?? input.tags ?? [] }),
+    );
     const updated = await this.call("ecs:UpdateService", () =>
-      this.opts.clients.ecs.send(new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition: arn })),
+      this.opts.clients.ecs.send(
+        new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition: arn }),
+      ),
     );
     const deps = updated.service?.deployments ?? [];
-    const ours = deps.find((d) => d.status === "PRIMARY" && d.taskDefinition === arn) ?? deps.find((d) => d.taskDefinition === arn);
-    if (!ours?.id) throw new GsError(`ECS started no deployment of ${arn} for ${service}`, { hint: "check the service's events in the ECS console" });
+    const ours =
+      deps.find((d) => d.status === "PRIMARY" && d.taskDefinition === arn) ??
+      deps.find((d) => d.taskDefinition === arn);
+    if (!ours?.id)
+      throw new GsError(`ECS started no deployment of ${arn} for ${service}`, {
+        hint: "check the service's events in the ECS console",
+      });
     this.tracked.set(ours.id, {
       service,
       taskDefinition: arn,
@@ -392,28 +455,56 @@ export class EcsPlatform implements Platform {
     const primary = deps.find((d) => d.status === "PRIMARY");
     const ourTd = t?.taskDefinition ?? dep?.taskDefinition;
     if (!dep) {
-      const info = await this.syntheticFailed(service, deploymentId, t, `deployment ${deploymentId} is no longer listed; the service now runs ${primary?.taskDefinition ?? "nothing"}`);
+      const info = await this.syntheticFailed(
+        service,
+        deploymentId,
+        t,
+        `deployment ${deploymentId} is no longer listed; the service now runs ${primary?.taskDefinition ?? "nothing"}`,
+      );
       return this.fail(t, info, false);
     }
     const info = await this.toDeployment(service, dep, deps.length === 1);
 
     // the circuit breaker (or someone) replaced ours: the waiters call this "stable", gs calls it failed
     if (dep.rolloutState === "FAILED" || (primary && primary.id !== dep.id)) {
-      const back = primary && primary.id !== dep.id ? `; ECS rolled the service back to ${(await this.artifactOf(service, primary.taskDefinition)).version}` : "";
-      const why = dep.rolloutStateReason ?? (primary && primary.id !== dep.id ? "another deployment replaced it" : "the deployment failed");
+      const back =
+        primary && primary.id !== dep.id
+          ? `; ECS rolled the service back to ${(await this.artifactOf(service, primary.taskDefinition)).version}`
+          : "";
+      const why =
+        dep.rolloutStateReason ??
+        (primary && primary.id !== dep.id ? "another deployment replaced it" : "the deployment failed");
       const crash = await this.crashDetail(service, deploymentId, ourTd);
       const rolledBackAlready = Boolean(back);
-      const failed: DeploymentInfo = { ...info, rolloutState: "FAILED", reason: `${why}${crash ? `: ${crash.summary}` : ""}${back}`, ...(rolledBackAlready ? { rolledBack: true } : {}) };
+      const failed: DeploymentInfo = {
+        ...info,
+        rolloutState: "FAILED",
+        reason: `${why}${crash ? `: ${crash.summary}` : ""}${back}`,
+        ...(rolledBackAlready ? { rolledBack: true } : {}),
+      };
       return this.fail(t, failed, !rolledBackAlready);
     }
 
     const crash = await this.crashDetail(service, deploymentId, ourTd);
     const limit = this.opts.crashLoopAfter ?? 3;
     if (crash && (crash.count >= limit || (dep.failedTasks ?? 0) >= limit)) {
-      return this.fail(t, { ...info, rolloutState: "FAILED", failed: Math.max(info.failed, crash.count), reason: `crash loop: ${crash.count} tasks of the new deployment stopped (failedTasks ${dep.failedTasks ?? 0}): ${crash.summary}` }, true);
+      return this.fail(
+        t,
+        {
+          ...info,
+          rolloutState: "FAILED",
+          failed: Math.max(info.failed, crash.count),
+          reason: `crash loop: ${crash.count} tasks of the new deployment stopped (failedTasks ${dep.failedTasks ?? 0}): ${crash.summary}`,
+        },
+        true,
+      );
     }
 
-    const done = dep.status === "PRIMARY" && dep.taskDefinition === ourTd && info.rolloutState === "COMPLETED" && dep.runningCount === dep.desiredCount;
+    const done =
+      dep.status === "PRIMARY" &&
+      dep.taskDefinition === ourTd &&
+      info.rolloutState === "COMPLETED" &&
+      dep.runningCount === dep.desiredCount;
     if (done) return { ...info, rolloutState: "COMPLETED", failed: Math.max(info.failed, crash?.count ?? 0) };
 
     if (t && Date.now() > t.deadline) {
@@ -424,7 +515,11 @@ export class EcsPlatform implements Platform {
   }
 
   /** Crashed tasks of one deployment (ListTasks STOPPED, then startedBy = the deployment id), newest described with its last log lines. */
-  private async crashDetail(service: string, deploymentId: string, td: string | undefined): Promise<{ count: number; summary: string } | undefined> {
+  private async crashDetail(
+    service: string,
+    deploymentId: string,
+    td: string | undefined,
+  ): Promise<{ count: number; summary: string } | undefined> {
     const stopped = await this.tasks(service, "STOPPED");
     const ours = stopped
       .filter((task) => task.startedBy === deploymentId || (!task.startedBy && td && task.taskDefinitionArn === td))
@@ -437,7 +532,12 @@ export class EcsPlatform implements Platform {
     return { count: ours.length, summary: `task ${s.id} stopped: ${s.reason}${lines}` };
   }
 
-  private async syntheticFailed(service: string, id: string, t: Tracked | undefined, reason: string): Promise<DeploymentInfo> {
+  private async syntheticFailed(
+    service: string,
+    id: string,
+    t: Tracked | undefined,
+    reason: string,
+  ): Promise<DeploymentInfo> {
     const now = new Date().toISOString();
     return {
       id,
@@ -478,7 +578,9 @@ export class EcsPlatform implements Platform {
   private async updateTaskDefinition(service: string, taskDefinition: string): Promise<void> {
     const { UpdateServiceCommand } = await this.ecsSdk();
     await this.call("ecs:UpdateService", () =>
-      this.opts.clients.ecs.send(new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition })),
+      this.opts.clients.ecs.send(
+        new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition }),
+      ),
     );
   }
 
@@ -486,11 +588,25 @@ export class EcsPlatform implements Platform {
     const { t, deps, dep } = await this.lookupDeployment(service, deploymentId);
     if (t?.final) return t.final;
     // not started by this process: the newest other deployment is what it replaced
-    const previous = t?.previous ?? deps.filter((d) => d.id !== deploymentId).sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0]?.taskDefinition;
-    if (!previous) throw new GsError(`no earlier revision of ${service} to roll back to`, { hint: "roll back by hand: aws ecs update-service --task-definition <revision>" });
-    const info = dep ? await this.toDeployment(service, dep, false) : await this.syntheticFailed(service, deploymentId, t, reason);
+    const previous =
+      t?.previous ??
+      deps
+        .filter((d) => d.id !== deploymentId)
+        .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0]?.taskDefinition;
+    if (!previous)
+      throw new GsError(`no earlier revision of ${service} to roll back to`, {
+        hint: "roll back by hand: aws ecs update-service --task-definition <revision>",
+      });
+    const info = dep
+      ? await this.toDeployment(service, dep, false)
+      : await this.syntheticFailed(service, deploymentId, t, reason);
     await this.updateTaskDefinition(service, previous);
-    const final: DeploymentInfo = { ...info, rolloutState: "FAILED", rolledBack: true, reason: `${reason}; rolled back to ${t?.previousVersion ?? (await this.artifactOf(service, previous)).version}` };
+    const final: DeploymentInfo = {
+      ...info,
+      rolloutState: "FAILED",
+      rolledBack: true,
+      reason: `${reason}; rolled back to ${t?.previousVersion ?? (await this.artifactOf(service, previous)).version}`,
+    };
     if (t) t.final = final;
     return final;
   }
@@ -502,7 +618,9 @@ export class EcsPlatform implements Platform {
     const svc = (await this.describeEcs([service])).get(service)!;
     const arn = svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition;
     const td = arn ? (await this.revision(arn)).td : undefined;
-    const logs: AwsLogsTarget | undefined = td ? awsLogsOf(td.containerDefinitions?.[this.containerIndex(service, td)]) : undefined;
+    const logs: AwsLogsTarget | undefined = td
+      ? awsLogsOf(td.containerDefinitions?.[this.containerIndex(service, td)])
+      : undefined;
     if (!logs) {
       throw new GsError(`${service} does not log to CloudWatch Logs (no awslogs log driver in its task definition)`, {
         hint: "set logConfiguration.logDriver to awslogs (with awslogs-group and awslogs-stream-prefix) in the task definition",
@@ -517,14 +635,24 @@ export class EcsPlatform implements Platform {
       do {
         const r = await this.call("logs:FilterLogEvents", () =>
           this.opts.clients.logs.send(
-            new FilterLogEventsCommand({ logGroupName: logs.group, ...(prefix ? { logStreamNamePrefix: prefix } : {}), startTime: since, nextToken }),
+            new FilterLogEventsCommand({
+              logGroupName: logs.group,
+              ...(prefix ? { logStreamNamePrefix: prefix } : {}),
+              startTime: since,
+              nextToken,
+            }),
           ),
         );
         for (const e of r.events ?? []) {
           if (e.eventId && seen.has(e.eventId)) continue;
           if (e.eventId) seen.add(e.eventId);
           since = Math.max(since, e.timestamp ?? since);
-          yield { service, instance: (e.logStreamName ?? "").split("/").pop() ?? "", at: new Date(e.timestamp ?? 0).toISOString(), text: (e.message ?? "").replace(/\n$/, "") };
+          yield {
+            service,
+            instance: (e.logStreamName ?? "").split("/").pop() ?? "",
+            at: new Date(e.timestamp ?? 0).toISOString(),
+            text: (e.message ?? "").replace(/\n$/, ""),
+          };
         }
         nextToken = r.nextToken;
       } while (nextToken && !query.signal?.aborted);

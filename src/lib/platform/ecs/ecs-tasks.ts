@@ -27,7 +27,8 @@ export function exitCodeOf(task: Task): number | null {
 export function stopSummary(task: Task): string {
   const parts = [task.stoppedReason ?? task.stopCode ?? "stopped"];
   for (const c of task.containers ?? []) {
-    if (c.exitCode !== undefined && c.exitCode !== 0) parts.push(`${c.name}: exit code ${c.exitCode}${c.reason ? ` (${c.reason})` : ""}`);
+    if (c.exitCode !== undefined && c.exitCode !== 0)
+      parts.push(`${c.name}: exit code ${c.exitCode}${c.reason ? ` (${c.reason})` : ""}`);
     else if (c.exitCode === undefined && c.reason) parts.push(`${c.name}: ${c.reason}`);
   }
   return parts.join("; ");
@@ -36,7 +37,8 @@ export function stopSummary(task: Task): string {
 export function instanceState(task: Task): InstanceState {
   const s = task.lastStatus ?? "";
   if (s === "RUNNING") return "running";
-  if (["DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"].includes(s) || task.desiredStatus === "STOPPED") return "stopping";
+  if (["DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"].includes(s) || task.desiredStatus === "STOPPED")
+    return "stopping";
   return "pending";
 }
 

@@ -10,5 +10,11 @@ export async function openEcsPlatform(
   extra: Pick<EcsPlatformOptions, "rollback" | "crashLoopAfter" | "logLines"> = {},
 ): Promise<EcsPlatform> {
   const clients = await createEcsClients({ region: target.region, profile: target.profile });
-  return new EcsPlatform({ target: targetName, config: target, services: serviceSettings(cfg).map((s) => s.name), clients, ...extra });
+  return new EcsPlatform({
+    target: targetName,
+    config: target,
+    services: serviceSettings(cfg).map((s) => s.name),
+    clients,
+    ...extra,
+  });
 }

@@ -29,7 +29,8 @@ export interface ServiceContainerHints {
   repository?: string;
 }
 
-const imageRepository = (image: string | undefined) => (image ?? "").replace(/@sha256:[0-9a-f]+$/, "").replace(/:[\w.-]+$/, "");
+const imageRepository = (image: string | undefined) =>
+  (image ?? "").replace(/@sha256:[0-9a-f]+$/, "").replace(/:[\w.-]+$/, "");
 
 /**
  * Which container runs the service: the one whose image comes from the service's repository, else
@@ -47,11 +48,18 @@ export function serviceContainerIndex(td: TaskDefinition, hints: ServiceContaine
 }
 
 /** A RegisterTaskDefinition input equal to `live` except for the image of container `index` and the version tag. */
-export function cloneTaskDefinition(live: TaskDefinition, index: number, image: string, liveTags: Tag[] = [], version?: string): RegisterTaskDefinitionCommandInput {
+export function cloneTaskDefinition(
+  live: TaskDefinition,
+  index: number,
+  image: string,
+  liveTags: Tag[] = [],
+  version?: string,
+): RegisterTaskDefinitionCommandInput {
   const copy = structuredClone(live) as Record<string, unknown>;
   for (const f of READ_ONLY_FIELDS) delete copy[f];
   const containers = copy.containerDefinitions as ContainerDefinition[] | undefined;
-  if (!containers?.[index]) throw new Error(`task definition ${live.taskDefinitionArn ?? live.family} has no container #${index}`);
+  if (!containers?.[index])
+    throw new Error(`task definition ${live.taskDefinitionArn ?? live.family} has no container #${index}`);
   containers[index] = { ...containers[index], image };
   const tags = liveTags.filter((t) => t.key !== VERSION_TAG);
   if (version) tags.push({ key: VERSION_TAG, value: version });
@@ -98,7 +106,10 @@ export function formatInputsTag(inputs: Record<string, string>): string {
 
 export function parseInputsTag(value: string | undefined): Record<string, string> | undefined {
   if (!value) return undefined;
-  const pairs = value.split(" ").map((p) => p.split("=")).filter((p): p is [string, string] => p.length === 2 && Boolean(p[0]));
+  const pairs = value
+    .split(" ")
+    .map((p) => p.split("="))
+    .filter((p): p is [string, string] => p.length === 2 && Boolean(p[0]));
   return pairs.length ? Object.fromEntries(pairs) : undefined;
 }
 
@@ -111,7 +122,11 @@ function tagMap(tags: Tag[] | undefined): Record<string, string> {
  * Every leaf that differs between the live revision (as RegisterTaskDefinition would take it) and the
  * input gs would register, as `containerDefinitions[0].image` / `tags.gs:version` paths.
  */
-export function diffTaskDefinition(live: TaskDefinition, liveTags: Tag[], next: RegisterTaskDefinitionCommandInput): { path: string; from: unknown; to: unknown }[] {
+export function diffTaskDefinition(
+  live: TaskDefinition,
+  liveTags: Tag[],
+  next: RegisterTaskDefinitionCommandInput,
+): { path: string; from: unknown; to: unknown }[] {
   const before = structuredClone(live) as Record<string, unknown>;
   for (const f of READ_ONLY_FIELDS) delete before[f];
   before.tags = tagMap(liveTags);
@@ -120,7 +135,14 @@ export function diffTaskDefinition(live: TaskDefinition, liveTags: Tag[], next: 
   const walk = (a: unknown, b: unknown, at: string) => {
     if (a === b) return;
     const bothArrays = Array.isArray(a) && Array.isArray(b);
-    const bothObjects = !bothArrays && a !== null && b !== null && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b);
+    const bothObjects =
+      !bothArrays &&
+      a !== null &&
+      b !== null &&
+      typeof a === "object" &&
+      typeof b === "object" &&
+      !Array.isArray(a) &&
+      !Array.isArray(b);
     if (bothArrays) {
       for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${at}[${i}]`);
     } else if (bothObjects) {

@@ -19,7 +19,10 @@ export function explainLines(lines: string[]): string | undefined {
     }
     return telling.trim();
   }
-  return lines.filter((l) => !/^\s+at |^Node\.js v/.test(l)).at(-1)?.trim();
+  return lines
+    .filter((l) => !/^\s+at |^Node\.js v/.test(l))
+    .at(-1)
+    ?.trim();
 }
 
 function tryJson(line: string): Record<string, unknown> | undefined {

@@ -16,7 +16,10 @@ function fleetSettings(nats: FleetNats, name = "gs"): ConnectionSettings {
   };
 }
 
-export function fleetConnectOptions(nats: FleetNats, opts: { name?: string; timeout?: number; reconnect?: boolean } = {}): ConnectionOptions {
+export function fleetConnectOptions(
+  nats: FleetNats,
+  opts: { name?: string; timeout?: number; reconnect?: boolean } = {},
+): ConnectionOptions {
   const o = toConnectionOptions({ ...fleetSettings(nats, opts.name), timeout: opts.timeout ?? 3000 });
   if (opts.reconnect) {
     o.reconnect = true;
@@ -26,6 +29,9 @@ export function fleetConnectOptions(nats: FleetNats, opts: { name?: string; time
   return o;
 }
 
-export function connectFleet(nats: FleetNats, opts: { name?: string; timeout?: number; reconnect?: boolean } = {}): Promise<NatsConnection> {
+export function connectFleet(
+  nats: FleetNats,
+  opts: { name?: string; timeout?: number; reconnect?: boolean } = {},
+): Promise<NatsConnection> {
   return connect(fleetConnectOptions(nats, opts));
 }

@@ -20,7 +20,13 @@ export function localTargets(cfg: GsConfig): string[] {
     .sort();
 }
 
-export function localContext(opts: { cwd: string; config?: string; target?: string; env?: NodeJS.ProcessEnv; command: string }): LocalContext {
+export function localContext(opts: {
+  cwd: string;
+  config?: string;
+  target?: string;
+  env?: NodeJS.ProcessEnv;
+  command: string;
+}): LocalContext {
   const env = opts.env ?? process.env;
   const cfg = loadConfig({ cwd: opts.cwd, file: opts.config, env });
   const { name, target } = resolveTarget(cfg, opts.target, env);

@@ -56,23 +56,43 @@ export interface UpResult {
 const SHUTDOWN_TIMEOUT_MS = 5000;
 const START_TIMEOUT_MS = 60_000;
 
-function chooseServices(ctx: LocalContext, opts: UpOptions): { name: string; desired: number; env: Record<string, string> }[] {
+function chooseServices(
+  ctx: LocalContext,
+  opts: UpOptions,
+): { name: string; desired: number; env: Record<string, string> }[] {
   const all = serviceSettings(ctx.cfg);
   if (all.length === 0) {
-    throw new UsageError(`no services in ${ctx.cfg.file ?? "gs.yaml"}`, "list the fleet's services under `services:` in gs.yaml");
+    throw new UsageError(
+      `no services in ${ctx.cfg.file ?? "gs.yaml"}`,
+      "list the fleet's services under `services:` in gs.yaml",
+    );
   }
   let chosen = all;
   if (opts.services?.length) {
     const unknown = opts.services.filter((s) => !all.some((a) => a.name === s));
-    if (unknown.length) throw new UsageError(`unknown service${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`, `pick from gs.yaml: ${all.map((a) => a.name).join(", ")}`);
+    if (unknown.length)
+      throw new UsageError(
+        `unknown service${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`,
+        `pick from gs.yaml: ${all.map((a) => a.name).join(", ")}`,
+      );
     chosen = all.filter((a) => opts.services!.includes(a.name));
   }
   return chosen.map((s) => ({ name: s.name, desired: opts.replicas ?? s.desired, env: s.env }));
 }
 
 /** Build every service; all build errors are reported together, nothing is started. */
-export async function buildServices(ctx: LocalContext, names: string[], env: NodeJS.ProcessEnv, onBuilt?: (service: string, a: Artifact, n: number) => void): Promise<Map<string, Artifact>> {
-  const builder = new LocalBuilder({ servicesDir: ctx.servicesDir, protoDir: ctx.protoDir, outDir: ctx.paths.builds, salt: env.GS_BUILD_SALT });
+export async function buildServices(
+  ctx: LocalContext,
+  names: string[],
+  env: NodeJS.ProcessEnv,
+  onBuilt?: (service: string, a: Artifact, n: number) => void,
+): Promise<Map<string, Artifact>> {
+  const builder = new LocalBuilder({
+    servicesDir: ctx.servicesDir,
+    protoDir: ctx.protoDir,
+    outDir: ctx.paths.builds,
+    salt: env.GS_BUILD_SALT,
+  });
   const out = new Map<string, Artifact>();
   const failures: string[] = [];
   let n = 0;
@@ -90,17 +110,32 @@ export async function buildServices(ctx: LocalContext, names: string[], env: Nod
   if (failures.length) {
     failures.sort();
     const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : "";
-    throw new OperationError(`${failures[0]}${more}`, { hint: "fix the build, or leave the service out with --services", code: "build_failed" });
+    throw new OperationError(`${failures[0]}${more}`, {
+      hint: "fix the build, or leave the service out with --services",
+      code: "build_failed",
+    });
   }
   return out;
 }
 
-export async function upLocalFleet(ctx: LocalContext, opts: UpOptions, onProgress: (p: UpProgress) => void = () => undefined): Promise<UpResult> {
+export async function upLocalFleet(
+  ctx: LocalContext,
+  opts: UpOptions,
+  onProgress: (p: UpProgress) => void = () => undefined,
+): Promise<UpResult> {
   const env = opts.env ?? process.env;
   const live = liveFleetRecord(ctx.paths);
   if (live) {
     const services = await describeVia(live, ctx).catch(() => [] as ServiceDescription[]);
-    return { alreadyUp: true, target: ctx.targetName, nats: { url: live.nats.url }, secure: Boolean(live.nats.tls), detached: live.supervisor.detached, supervisorPid: live.supervisor.pid, services };
+    return {
+      alreadyUp: true,
+      target: ctx.targetName,
+      nats: { url: live.nats.url },
+      secure: Boolean(live.nats.tls),
+      detached: live.supervisor.detached,
+      supervisorPid: live.supervisor.pid,
+      services,
+    };
   }
   const release = acquireStartLock(ctx);
   try {
@@ -110,15 +145,27 @@ export async function upLocalFleet(ctx: LocalContext, opts: UpOptions, onProgres
   }
 }
 
-async function startFleet(ctx: LocalContext, opts: UpOptions, env: NodeJS.ProcessEnv, onProgress: (p: UpProgress) => void): Promise<UpResult> {
+async function startFleet(
+  ctx: LocalContext,
+  opts: UpOptions,
+  env: NodeJS.ProcessEnv,
+  onProgress: (p: UpProgress) => void,
+): Promise<UpResult> {
   await cleanupStale(ctx);
   const natsBin = natsServerBinary(env);
   const chosen = chooseServices(ctx, opts);
-  const artifacts = await buildServices(ctx, chosen.map((s) => s.name), env, (service, a, built) =>
-    onProgress({ kind: "build", service, version: a.version, built, total: chosen.length }),
+  const artifacts = await buildServices(
+    ctx,
+    chosen.map((s) => s.name),
+    env,
+    (service, a, built) => onProgress({ kind: "build", service, version: a.version, built, total: chosen.length }),
   );
   const security = opts.secure
-    ? await prepareFleetSecurity(ctx.paths.secure, chosen.map((s) => s.name), ProtoRegistry.load([ctx.protoDir]))
+    ? await prepareFleetSecurity(
+        ctx.paths.secure,
+        chosen.map((s) => s.name),
+        ProtoRegistry.load([ctx.protoDir]),
+      )
     : undefined;
   const spec: SupervisorSpec = {
     project: ctx.cfg.project,
@@ -141,8 +188,23 @@ async function startFleet(ctx: LocalContext, opts: UpOptions, env: NodeJS.Proces
     await supervisor.start();
     const url = await supervisor.natsUrl;
     try {
-      const services = await waitHealthy(async () => supervisor.describe(), opts.timeoutMs, onProgress, () => supervisor.isStopping, opts.signal);
-      return { alreadyUp: false, target: ctx.targetName, nats: { url }, secure: Boolean(security), detached: false, supervisorPid: process.pid, services, supervisor };
+      const services = await waitHealthy(
+        async () => supervisor.describe(),
+        opts.timeoutMs,
+        onProgress,
+        () => supervisor.isStopping,
+        opts.signal,
+      );
+      return {
+        alreadyUp: false,
+        target: ctx.targetName,
+        nats: { url },
+        secure: Boolean(security),
+        detached: false,
+        supervisorPid: process.pid,
+        services,
+        supervisor,
+      };
     } catch (err) {
       await supervisor.stop();
       throw err;
@@ -154,7 +216,15 @@ async function startFleet(ctx: LocalContext, opts: UpOptions, env: NodeJS.Proces
   try {
     record = await waitForRecord(ctx, pid, Math.min(opts.timeoutMs, 60_000));
     const services = await waitHealthyVia(record, ctx, opts.timeoutMs, onProgress, pid, opts.signal);
-    return { alreadyUp: false, target: ctx.targetName, nats: { url: record.nats.url }, secure: Boolean(security), detached: true, supervisorPid: pid, services };
+    return {
+      alreadyUp: false,
+      target: ctx.targetName,
+      nats: { url: record.nats.url },
+      secure: Boolean(security),
+      detached: true,
+      supervisorPid: pid,
+      services,
+    };
   } catch (err) {
     await downLocalFleet(ctx, { purge: false });
     throw err;
@@ -173,10 +243,18 @@ function startDetached(ctx: LocalContext, spec: SupervisorSpec): number {
   writeFileSync(ctx.paths.spec, JSON.stringify(spec, null, 2));
   const out = openSync(ctx.paths.supervisorLog, "w");
   const { command, args } = supervisorEntry();
-  const child = spawn(command, [...args, ctx.paths.spec], { cwd: ctx.paths.root, detached: true, stdio: ["ignore", out, out], env: process.env });
+  const child = spawn(command, [...args, ctx.paths.spec], {
+    cwd: ctx.paths.root,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: process.env,
+  });
   closeSync(out);
   child.unref();
-  if (!child.pid) throw new OperationError("could not start the local fleet's supervisor", { hint: "run `gs up` in the foreground to see why" });
+  if (!child.pid)
+    throw new OperationError("could not start the local fleet's supervisor", {
+      hint: "run `gs up` in the foreground to see why",
+    });
   return child.pid;
 }
 
@@ -184,7 +262,9 @@ function supervisorFailure(ctx: LocalContext): OperationError {
   let last = "";
   try {
     const lines = readFileSync(ctx.paths.supervisorLog, "utf8").trim().split("\n");
-    last = (lines.reverse().find((l) => / failed: /.test(l)) ?? lines[0] ?? "").replace(/^\S+ /, "").replace(/^failed: /, "");
+    last = (lines.reverse().find((l) => / failed: /.test(l)) ?? lines[0] ?? "")
+      .replace(/^\S+ /, "")
+      .replace(/^failed: /, "");
   } catch {
     // no log
   }
@@ -199,7 +279,11 @@ async function waitForRecord(ctx: LocalContext, pid: number, timeoutMs: number):
     const rec = readFleetRecord(ctx.paths);
     if (rec && rec.supervisor.pid === pid) return rec;
     if (!isAlive(pid)) throw supervisorFailure(ctx);
-    if (Date.now() > deadline) throw new OperationError(`the local fleet's NATS did not start within ${Math.round(timeoutMs / 1000)}s`, { hint: `see ${ctx.paths.supervisorLog}`, exit: EXIT.timedOut });
+    if (Date.now() > deadline)
+      throw new OperationError(`the local fleet's NATS did not start within ${Math.round(timeoutMs / 1000)}s`, {
+        hint: `see ${ctx.paths.supervisorLog}`,
+        exit: EXIT.timedOut,
+      });
     await sleep(50);
   }
 }
@@ -224,7 +308,13 @@ async function waitHealthyVia(
   const nc = await connectFleet(rec.nats, { reconnect: true });
   try {
     const platform = new LocalPlatform(ctx.targetName, ctx.paths, nc, rec.control.prefix);
-    return await waitHealthy(() => platform.describeServices(), timeoutMs, onProgress, () => !isAlive(pid), signal);
+    return await waitHealthy(
+      () => platform.describeServices(),
+      timeoutMs,
+      onProgress,
+      () => !isAlive(pid),
+      signal,
+    );
   } finally {
     await nc.close();
   }
@@ -255,7 +345,9 @@ async function waitHealthy(
     const looping = services.find((s) => s.state === "crash-looping" && s.running === 0);
     if (looping) {
       const why = looping.stopped.at(-1);
-      const detail = why ? `${why.reason}${explainLines(why.lastLines) ? `: ${explainLines(why.lastLines)}` : ""}` : "keeps exiting";
+      const detail = why
+        ? `${why.reason}${explainLines(why.lastLines) ? `: ${explainLines(why.lastLines)}` : ""}`
+        : "keeps exiting";
       throw new OperationError(`${looping.name} is crash-looping: ${detail}`, {
         hint: `see \`gs logs ${looping.name}\`; fix it, or leave it out with --services`,
         code: "crash_loop",
@@ -265,10 +357,16 @@ async function waitHealthy(
       const bad = services.filter((s) => s.running < s.desired);
       const first = bad[0]!;
       const why = first.stopped.at(-1);
-      const detail = why ? `: ${first.name} ${why.reason}${explainLines(why.lastLines) ? ` — ${explainLines(why.lastLines)}` : ""}` : "";
+      const detail = why
+        ? `: ${first.name} ${why.reason}${explainLines(why.lastLines) ? ` — ${explainLines(why.lastLines)}` : ""}`
+        : "";
       throw new OperationError(
         `${bad.length} service${bad.length > 1 ? "s" : ""} not healthy within ${Math.round(timeoutMs / 1000)}s (${bad.map((s) => `${s.name} ${s.running}/${s.desired}`).join(", ")})${detail}`,
-        { hint: `see \`gs logs ${first.name}\`; leave a service out with --services, or wait longer with --timeout`, exit: EXIT.timedOut, code: "timed_out" },
+        {
+          hint: `see \`gs logs ${first.name}\`; leave a service out with --services, or wait longer with --timeout`,
+          exit: EXIT.timedOut,
+          code: "timed_out",
+        },
       );
     }
     await sleep(250);
@@ -290,7 +388,9 @@ function acquireStartLock(ctx: LocalContext): () => void {
     } catch {
       const holder = Number(readFileSync(file, "utf8"));
       if (isAlive(holder) && holder !== process.pid) {
-        throw new OperationError(`another \`gs up\` (pid ${holder}) is starting the local fleet`, { hint: "wait for it, then run `gs status`" });
+        throw new OperationError(`another \`gs up\` (pid ${holder}) is starting the local fleet`, {
+          hint: "wait for it, then run `gs status`",
+        });
       }
       rmSync(file, { force: true }); // left by a killed gs up
     }
@@ -328,7 +428,8 @@ export async function downLocalFleet(ctx: LocalContext, opts: { purge: boolean }
     }
     const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS + 10_000;
     while (isAlive(rec.supervisor.pid) && Date.now() < deadline) await sleep(50);
-    if (isSupervisor(rec.supervisor.pid, ctx.paths) && rec.supervisor.pid !== process.pid) await terminate([rec.supervisor.pid], 0);
+    if (isSupervisor(rec.supervisor.pid, ctx.paths) && rec.supervisor.pid !== process.pid)
+      await terminate([rec.supervisor.pid], 0);
   }
   const leftovers = rec ? await killLeftovers(ctx, rec) : 0;
   removeFleetRecord(ctx.paths);

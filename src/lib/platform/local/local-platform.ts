@@ -2,8 +2,22 @@
 // NATS, and the instance log files under .gs/logs.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { GsError, OperationError, UsageError } from "../../output/errors.js";
-import type { Artifact, DeploymentInfo, LogLine, LogQuery, Platform, ServiceDescription, StartDeploymentOptions } from "../platform.js";
-import { CONTROL_PREFIX, type ControlOp, type ControlReply, type ControlRequests, type ControlResults } from "./control-protocol.js";
+import type {
+  Artifact,
+  DeploymentInfo,
+  LogLine,
+  LogQuery,
+  Platform,
+  ServiceDescription,
+  StartDeploymentOptions,
+} from "../platform.js";
+import {
+  CONTROL_PREFIX,
+  type ControlOp,
+  type ControlReply,
+  type ControlRequests,
+  type ControlResults,
+} from "./control-protocol.js";
 import { connectFleet } from "./fleet-connection.js";
 import { liveFleetRecord, type FleetRecord } from "./fleet-record.js";
 import { instanceLogFiles, readLogs } from "./log-files.js";
@@ -58,7 +72,8 @@ export class LocalPlatform implements Platform {
   }
 
   private async call<K extends ControlOp>(op: K, body: ControlRequests[K]): Promise<ControlResults[K]> {
-    if (!this.nc) throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
+    if (!this.nc)
+      throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
     let reply: ControlReply<ControlResults[K]>;
     try {
       const msg = await this.nc.request(`${this.prefix}.${op}`, JSON.stringify(body), { timeout: 10_000 });
@@ -94,10 +109,15 @@ export interface OpenLocalPlatformOptions {
 }
 
 /** Connect to the running local fleet; with `requireRunning: false` a fleet that is down still gives its logs. */
-export async function openLocalPlatform(target: string, paths: LocalPaths, opts: OpenLocalPlatformOptions = {}): Promise<OpenedLocalPlatform> {
+export async function openLocalPlatform(
+  target: string,
+  paths: LocalPaths,
+  opts: OpenLocalPlatformOptions = {},
+): Promise<OpenedLocalPlatform> {
   const record = liveFleetRecord(paths);
   if (!record) {
-    if (opts.requireRunning !== false) throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
+    if (opts.requireRunning !== false)
+      throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
     return { platform: new LocalPlatform(target, paths), close: async () => undefined };
   }
   let nc: NatsConnection;

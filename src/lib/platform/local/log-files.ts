@@ -15,7 +15,11 @@ function parseLine(service: string, instance: string, raw: string): LogLine | un
 }
 
 /** The log files of a service, optionally of the instances whose id starts with `instance`. */
-export function instanceLogFiles(logsDir: string, service: string, instance?: string): { instance: string; file: string }[] {
+export function instanceLogFiles(
+  logsDir: string,
+  service: string,
+  instance?: string,
+): { instance: string; file: string }[] {
   const dir = path.join(logsDir, service);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)

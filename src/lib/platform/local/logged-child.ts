@@ -41,7 +41,12 @@ export class LoggedChild {
     this.log = createWriteStream(opts.logFile, { flags: "a" });
     this.log.on("error", () => undefined);
     // its own process group: a Ctrl-C in the terminal reaches the supervisor, which stops children in order
-    this.child = spawn(opts.command, opts.args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    this.child = spawn(opts.command, opts.args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     this.exited = new Promise<ChildExit>((resolve) => {
       let spawnError: string | undefined;
       this.child.once("error", (err) => {

@@ -23,10 +23,13 @@ export function natsServerBinary(env: NodeJS.ProcessEnv = process.env): string {
   const bin = env.GS_NATS_SERVER || "nats-server";
   const probe = spawnSync(bin, ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
-    throw new OperationError(`nats-server not found${env.GS_NATS_SERVER ? ` at GS_NATS_SERVER=${env.GS_NATS_SERVER}` : " on PATH"}`, {
-      hint: "install it with `apt-get install nats-server`, or set GS_NATS_SERVER to its path",
-      code: "nats_server_missing",
-    });
+    throw new OperationError(
+      `nats-server not found${env.GS_NATS_SERVER ? ` at GS_NATS_SERVER=${env.GS_NATS_SERVER}` : " on PATH"}`,
+      {
+        hint: "install it with `apt-get install nats-server`, or set GS_NATS_SERVER to its path",
+        code: "nats_server_missing",
+      },
+    );
   }
   return bin;
 }
@@ -55,7 +58,12 @@ export function canConnect(port: number): Promise<boolean> {
 }
 
 /** Node specs on fresh free ports, config files written (with TLS and per-service users when `security` is given). */
-export async function planNodes(size: 1 | 3, natsDir: string, logsDir: string, security?: FleetSecurity): Promise<NatsNodeSpec[]> {
+export async function planNodes(
+  size: 1 | 3,
+  natsDir: string,
+  logsDir: string,
+  security?: FleetSecurity,
+): Promise<NatsNodeSpec[]> {
   const nodes: NatsNodeSpec[] = [];
   for (let i = 1; i <= size; i++) {
     const name = `node${i}`;
@@ -103,7 +111,12 @@ export function spawnNode(bin: string, node: NatsNodeSpec, cwd: string): LoggedC
 }
 
 /** Wait until every node accepts connections and JetStream answers (a cluster has elected its meta leader). */
-export async function waitNatsReady(nodes: NatsNodeSpec[], children: LoggedChild[], timeoutMs: number, connectOpts: Partial<ConnectionOptions> = {}): Promise<void> {
+export async function waitNatsReady(
+  nodes: NatsNodeSpec[],
+  children: LoggedChild[],
+  timeoutMs: number,
+  connectOpts: Partial<ConnectionOptions> = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const failed = (): { node: NatsNodeSpec; exit: ChildExit | undefined; lines: string[] } | undefined => {
     const i = children.findIndex((c) => !c.running);
@@ -113,13 +126,20 @@ export async function waitNatsReady(nodes: NatsNodeSpec[], children: LoggedChild
     while (!(await canConnect(n.port))) {
       const f = failed();
       if (f) throw new NatsStartError(`nats-server ${f.node.name} exited: ${f.lines.at(-1) ?? "no output"}`);
-      if (Date.now() > deadline) throw new NatsStartError(`nats-server ${n.name} did not accept connections on port ${n.port}`);
+      if (Date.now() > deadline)
+        throw new NatsStartError(`nats-server ${n.name} did not accept connections on port ${n.port}`);
       await sleep(25);
     }
   }
   let nc: NatsConnection | undefined;
   try {
-    nc = await connect({ ...connectOpts, servers: natsUrl(nodes).split(","), timeout: 2000, maxReconnectAttempts: 0, reconnect: false });
+    nc = await connect({
+      ...connectOpts,
+      servers: natsUrl(nodes).split(","),
+      timeout: 2000,
+      maxReconnectAttempts: 0,
+      reconnect: false,
+    });
     for (;;) {
       try {
         const reply = await nc.request("$JS.API.INFO", "", { timeout: 1000 });
@@ -130,7 +150,8 @@ export async function waitNatsReady(nodes: NatsNodeSpec[], children: LoggedChild
       }
       const f = failed();
       if (f) throw new NatsStartError(`nats-server ${f.node.name} exited: ${f.lines.at(-1) ?? "no output"}`);
-      if (Date.now() > deadline) throw new NatsStartError(`JetStream did not become ready within ${Math.round(timeoutMs / 1000)}s`);
+      if (Date.now() > deadline)
+        throw new NatsStartError(`JetStream did not become ready within ${Math.round(timeoutMs / 1000)}s`);
       await sleep(200);
     }
   } finally {

@@ -19,11 +19,26 @@ import type {
   StoppedInstance,
 } from "../platform.js";
 import { writeFleetRecord, removeFleetRecord, type FleetRecord } from "./fleet-record.js";
-import { CONTROL_PREFIX, ControlError, type ControlOp, type ControlReply, type ControlRequests, type ControlResults } from "./control-protocol.js";
+import {
+  CONTROL_PREFIX,
+  ControlError,
+  type ControlOp,
+  type ControlReply,
+  type ControlRequests,
+  type ControlResults,
+} from "./control-protocol.js";
 import { describeExit, explainLines } from "./exit-reason.js";
 import { LoggedChild, type ChildExit } from "./logged-child.js";
 import { connectFleet, fleetConnectOptions, type FleetNats } from "./fleet-connection.js";
-import { NatsStartError, natsUrl, natsUrlFrom, planNodes, spawnNode, waitNatsReady, type NatsNodeSpec } from "./nats-cluster.js";
+import {
+  NatsStartError,
+  natsUrl,
+  natsUrlFrom,
+  planNodes,
+  spawnNode,
+  waitNatsReady,
+  type NatsNodeSpec,
+} from "./nats-cluster.js";
 import type { LocalPaths } from "./paths.js";
 import { serviceEnv, type FleetSecurity } from "./security/fleet-security.js";
 
@@ -147,7 +162,11 @@ export class Supervisor {
     try {
       await this.startNats();
       const url = natsUrl(this.nodes);
-      this.nc = await connectFleet(this.fleetNats(url), { name: "gs-local-supervisor", timeout: 5000, reconnect: true });
+      this.nc = await connectFleet(this.fleetNats(url), {
+        name: "gs-local-supervisor",
+        timeout: 5000,
+        reconnect: true,
+      });
       this.control = this.nc.subscribe(`${CONTROL_PREFIX}.*`, {
         callback: (err, msg) => {
           if (!err) void this.onControl(msg.subject, msg.data, (d) => msg.respond(d));
@@ -208,7 +227,8 @@ export class Supervisor {
   }
 
   scale(name: string, desired: number): ServiceDescription {
-    if (!Number.isInteger(desired) || desired < 0 || desired > 100) throw new ControlError(`bad count ${desired}: expected 0 to 100`, { usage: true });
+    if (!Number.isInteger(desired) || desired < 0 || desired > 100)
+      throw new ControlError(`bad count ${desired}: expected 0 to 100`, { usage: true });
     const svc = this.service(name);
     const was = svc.desired;
     svc.desired = desired;
@@ -278,7 +298,10 @@ export class Supervisor {
       reply = { ok: true, result: this.handle(op, body) };
     } catch (err) {
       const e = err as ControlError;
-      reply = { ok: false, error: { message: e.message, ...(e instanceof ControlError ? e.body : { code: "internal" }) } };
+      reply = {
+        ok: false,
+        error: { message: e.message, ...(e instanceof ControlError ? e.body : { code: "internal" }) },
+      };
     }
     respond(new TextEncoder().encode(JSON.stringify(reply)));
     if (op === "down" && reply.ok) setTimeout(() => void this.stop(), 10);
@@ -325,7 +348,9 @@ export class Supervisor {
         const connectOpts = fleetConnectOptions(this.fleetNats(natsUrl(this.nodes)));
         await waitNatsReady(this.nodes, this.natsChildren, cluster > 1 ? 30_000 : 10_000, connectOpts);
         const secure = this.spec.security ? ", TLS required, per-service users" : "";
-        this.log(`nats-server ready on ${natsUrl(this.nodes)}${cluster > 1 ? ` (${cluster}-node JetStream cluster${secure})` : ` (JetStream${secure})`}`);
+        this.log(
+          `nats-server ready on ${natsUrl(this.nodes)}${cluster > 1 ? ` (${cluster}-node JetStream cluster${secure})` : ` (JetStream${secure})`}`,
+        );
         this.natsChildren.forEach((c, i) => this.watchNats(c, i));
         return;
       } catch (err) {
@@ -343,7 +368,9 @@ export class Supervisor {
       if (this.stopping) return;
       const node = this.nodes[i]!;
       const delay = backoffDelay(failures + 1);
-      this.log(`nats-server ${node.name} ${describeExit(exit)}; restarting in ${delay}ms: ${child.lastLines().at(-1) ?? ""}`);
+      this.log(
+        `nats-server ${node.name} ${describeExit(exit)}; restarting in ${delay}ms: ${child.lastLines().at(-1) ?? ""}`,
+      );
       setTimeout(() => {
         if (this.stopping) return;
         const next = spawnNode(this.spec.natsBin, node, this.spec.paths.root);
@@ -385,11 +412,14 @@ export class Supervisor {
   private service(name: string): ServiceState_ {
     const svc = this.services.get(name);
     if (!svc) {
-      throw new ControlError(`${name} is not part of the local fleet (running: ${[...this.services.keys()].join(", ") || "none"})`, {
-        hint: "start it with `gs up` (list it in gs.yaml, or in --services)",
-        code: "unknown_service",
-        usage: true,
-      });
+      throw new ControlError(
+        `${name} is not part of the local fleet (running: ${[...this.services.keys()].join(", ") || "none"})`,
+        {
+          hint: "start it with `gs up` (list it in gs.yaml, or in --services)",
+          code: "unknown_service",
+          usage: true,
+        },
+      );
     }
     return svc;
   }
@@ -412,7 +442,8 @@ export class Supervisor {
   private tick(): void {
     if (this.stopping || !this.nc) return;
     let starting = 0;
-    for (const svc of this.services.values()) for (const i of this.instancesOf(svc)) if (i.state === "pending") starting++;
+    for (const svc of this.services.values())
+      for (const i of this.instancesOf(svc)) if (i.state === "pending") starting++;
     for (const svc of this.services.values()) {
       for (const dep of svc.deployments) {
         if (dep.status === "INACTIVE" && dep.slots.length === 0) continue;
@@ -421,7 +452,9 @@ export class Supervisor {
       this.advanceRollout(svc);
       for (const inst of this.instancesOf(svc)) if (inst.state === "pending") this.probe(svc, inst);
       if (svc.deployments.length > HISTORY.deployments) {
-        svc.deployments = svc.deployments.filter((d, i) => i < HISTORY.deployments || d.status !== "INACTIVE" || d.slots.length > 0);
+        svc.deployments = svc.deployments.filter(
+          (d, i) => i < HISTORY.deployments || d.status !== "INACTIVE" || d.slots.length > 0,
+        );
       }
     }
     this.writeRecord("running");
@@ -436,7 +469,12 @@ export class Supervisor {
       const rank = (s: Slot) => (!s.inst ? 0 : s.inst.state === "pending" ? 1 : 2);
       dep.slots.sort((a, b) => rank(b) - rank(a));
       for (const slot of dep.slots.splice(target)) {
-        if (slot.inst) this.stopInstance(svc, slot.inst, dep.status === "INACTIVE" ? `stopped by deployment ${dep.id}` : "stopped by scale");
+        if (slot.inst)
+          this.stopInstance(
+            svc,
+            slot.inst,
+            dep.status === "INACTIVE" ? `stopped by deployment ${dep.id}` : "stopped by scale",
+          );
       }
     }
     let started = 0;
@@ -525,7 +563,10 @@ export class Supervisor {
       const why = explainLines(lastLines);
       inst.dep.lastFailure = `instance ${inst.id} ${reason}${why ? `: ${why}` : ""}`;
     }
-    this.event(svc, `instance ${inst.id} ${reason}; restarting in ${delay}ms${slot.crashLooping && !wasLooping ? " (crash-looping)" : ""}`);
+    this.event(
+      svc,
+      `instance ${inst.id} ${reason}; restarting in ${delay}ms${slot.crashLooping && !wasLooping ? " (crash-looping)" : ""}`,
+    );
   }
 
   /** Pending instances become running once their micro instance answers $SRV.PING with their version. */
@@ -566,12 +607,22 @@ export class Supervisor {
     if (!dep || dep.rolloutState !== "IN_PROGRESS") return;
     const now = Date.now();
     if (!dep.initial && dep.failed >= ROLLOUT_FAILURE_THRESHOLD) {
-      this.failDeployment(svc, dep, `${dep.failed} new instances failed to start: ${dep.lastFailure ?? "exited"}`, false);
+      this.failDeployment(
+        svc,
+        dep,
+        `${dep.failed} new instances failed to start: ${dep.lastFailure ?? "exited"}`,
+        false,
+      );
       return;
     }
     if (!dep.initial && dep.deadline && now > dep.deadline) {
       const last = dep.lastFailure ? `; ${dep.lastFailure}` : "";
-      this.failDeployment(svc, dep, `new instances did not answer $SRV.PING with ${dep.artifact.version} within ${Math.round((dep.deadline - dep.createdAt) / 1000)}s${last}`, true);
+      this.failDeployment(
+        svc,
+        dep,
+        `new instances did not answer $SRV.PING with ${dep.artifact.version} within ${Math.round((dep.deadline - dep.createdAt) / 1000)}s${last}`,
+        true,
+      );
       return;
     }
     const running = dep.slots.filter((s) => s.inst?.state === "running").length;
@@ -591,7 +642,12 @@ export class Supervisor {
     dep.rolloutState = "COMPLETED";
     dep.reason = `${running} instance${running === 1 ? "" : "s"} of ${dep.artifact.version} answer`;
     dep.updatedAt = now;
-    this.event(svc, dep.initial ? `${running}/${dep.desired} running (${dep.artifact.version})` : `deployment ${dep.id} completed: ${dep.reason}`);
+    this.event(
+      svc,
+      dep.initial
+        ? `${running}/${dep.desired} running (${dep.artifact.version})`
+        : `deployment ${dep.id} completed: ${dep.reason}`,
+    );
     dep.initial = false;
   }
 
@@ -615,7 +671,10 @@ export class Supervisor {
       previous.updatedAt = now;
     }
     this.reconcileAll(svc);
-    this.event(svc, `deployment ${dep.id} failed, rolled back to ${previous?.artifact.version ?? "nothing"}: ${reason}`);
+    this.event(
+      svc,
+      `deployment ${dep.id} failed, rolled back to ${previous?.artifact.version ?? "nothing"}: ${reason}`,
+    );
   }
 
   private event(svc: ServiceState_, message: string): void {
@@ -688,7 +747,8 @@ export class Supervisor {
     this.natsChildren.forEach((c, i) => c.pid && pids.push({ pid: c.pid, what: `nats-server ${this.nodes[i]!.name}` }));
     const services: FleetRecord["services"] = {};
     for (const svc of this.services.values()) {
-      for (const i of this.instancesOf(svc)) if (i.child.pid && i.child.running) pids.push({ pid: i.child.pid, what: i.id });
+      for (const i of this.instancesOf(svc))
+        if (i.child.pid && i.child.running) pids.push({ pid: i.child.pid, what: i.id });
       services[svc.name] = { desired: svc.desired, version: this.primary(svc)?.artifact.version };
     }
     const rec: Omit<FleetRecord, "updatedAt"> = {
@@ -699,7 +759,12 @@ export class Supervisor {
       supervisor: { pid: process.pid, startedAt: this.startedAt, detached: this.spec.detached },
       nats: {
         ...this.fleetNats(natsUrl(this.nodes)),
-        nodes: this.nodes.map((n, i) => ({ name: n.name, port: n.port, clusterPort: n.clusterPort, pid: this.natsChildren[i]?.pid })),
+        nodes: this.nodes.map((n, i) => ({
+          name: n.name,
+          port: n.port,
+          clusterPort: n.clusterPort,
+          pid: this.natsChildren[i]?.pid,
+        })),
       },
       control: { prefix: CONTROL_PREFIX },
       pids,

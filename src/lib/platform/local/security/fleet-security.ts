@@ -26,7 +26,11 @@ export interface FleetSecurity {
 }
 
 /** Make (or refresh) the CA, certificates and identities of a secure local fleet under `dir`. */
-export async function prepareFleetSecurity(dir: string, services: string[], registry: ProtoRegistry): Promise<FleetSecurity> {
+export async function prepareFleetSecurity(
+  dir: string,
+  services: string[],
+  registry: ProtoRegistry,
+): Promise<FleetSecurity> {
   const pki = await ensureLocalPki(dir);
   const keys = path.join(dir, "nkeys");
   mkdirSync(keys, { recursive: true, mode: 0o700 });
@@ -39,9 +43,18 @@ export async function prepareFleetSecurity(dir: string, services: string[], regi
     chmodSync(file, 0o600);
     return { nkey: file, publicKey: kp.getPublicKey() };
   };
-  const out: FleetSecurity = { server: pki.server, client: pki.client, operator: identity("gs-operator"), services: {} };
+  const out: FleetSecurity = {
+    server: pki.server,
+    client: pki.client,
+    operator: identity("gs-operator"),
+    services: {},
+  };
   for (const name of services) {
-    out.services[name] = { ...identity(name), inboxPrefix: inboxPrefixOf(name), permissions: servicePermissions(registry, name) };
+    out.services[name] = {
+      ...identity(name),
+      inboxPrefix: inboxPrefixOf(name),
+      permissions: servicePermissions(registry, name),
+    };
   }
   return out;
 }

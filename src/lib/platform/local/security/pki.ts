@@ -42,7 +42,10 @@ async function openssl(args: string[], cwd: string): Promise<void> {
       });
     }
     const line = (e.stderr ?? e.shortMessage ?? "").trim().split("\n").at(-1);
-    throw new OperationError(`openssl failed: ${line}`, { hint: "check the openssl installation", code: "openssl_failed" });
+    throw new OperationError(`openssl failed: ${line}`, {
+      hint: "check the openssl installation",
+      code: "openssl_failed",
+    });
   }
 }
 
@@ -58,27 +61,77 @@ export async function ensureLocalPki(dir: string, opts: { commonName?: string } 
     await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", caKey], dir);
     secure(caKey);
     await openssl(
-      ["req", "-x509", "-new", "-key", caKey, "-sha256", "-days", DAYS, "-subj", `/CN=${opts.commonName ?? "gs local CA"}`,
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", p.ca],
+      [
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        caKey,
+        "-sha256",
+        "-days",
+        DAYS,
+        "-subj",
+        `/CN=${opts.commonName ?? "gs local CA"}`,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        p.ca,
+      ],
       dir,
     );
     secure(p.ca);
   }
-  await issue(dir, caKey, p.ca, p.server, "gs-nats-server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
+  await issue(
+    dir,
+    caKey,
+    p.ca,
+    p.server,
+    "gs-nats-server",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
+  );
   await issue(dir, caKey, p.ca, p.client, "gs-client", "extendedKeyUsage=clientAuth\n");
   return p;
 }
 
-async function issue(dir: string, caKey: string, caCert: string, out: TlsFiles, cn: string, ext: string): Promise<void> {
+async function issue(
+  dir: string,
+  caKey: string,
+  caCert: string,
+  out: TlsFiles,
+  cn: string,
+  ext: string,
+): Promise<void> {
   const csr = `${out.cert}.csr`;
   const extFile = `${out.cert}.ext`;
   try {
     await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", out.key], dir);
     secure(out.key);
     await openssl(["req", "-new", "-key", out.key, "-subj", `/CN=${cn}`, "-out", csr], dir);
-    writeFileSync(extFile, `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${ext}`, { mode: 0o600 });
+    writeFileSync(extFile, `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${ext}`, {
+      mode: 0o600,
+    });
     await openssl(
-      ["x509", "-req", "-in", csr, "-CA", caCert, "-CAkey", caKey, "-set_serial", `0x${randomBytes(12).toString("hex")}`, "-days", DAYS, "-sha256", "-extfile", extFile, "-out", out.cert],
+      [
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        caCert,
+        "-CAkey",
+        caKey,
+        "-set_serial",
+        `0x${randomBytes(12).toString("hex")}`,
+        "-days",
+        DAYS,
+        "-sha256",
+        "-extfile",
+        extFile,
+        "-out",
+        out.cert,
+      ],
       dir,
     );
     secure(out.cert);
