@@ -13,7 +13,7 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ["test/**/*.test.ts", "services/**/*.test.ts"],
+    include: ["src/**/*.test.{ts,tsx}", "services/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     setupFiles: ["test/support/hermetic-env.ts"],
     testTimeout: 30_000,

@@ -7,7 +7,7 @@
 // the way a fleet that already runs every current image would, and recording every call, so the
 // built CLI runs as a user runs it (its own process, its bundled SDK, real HTTP requests).
 // The image build runs in-process through the TypeScript sources (tsx), with buildah's vfs storage in
-// a temporary folder and a base image made locally (no pulls here), as test/integration/image-build does.
+// a temporary folder and a base image made locally (no pulls here), as src/lib/build/image.test.ts does.
 //
 // Needs `npm run build` first. BUILD_COUNT=n builds only n services and extrapolates (said so in the
 // result); BUILD_COUNT=0 skips the build part. RUNS sets the timing runs (default 7).

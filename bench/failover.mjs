@@ -5,7 +5,7 @@
 // Budget: < 0.1% failed requests, 0 acknowledged writes lost. Writes bench/failover.json.
 //   node bench/failover.mjs [--seconds 30] [--kill-after 10] [--rate 200] [--plain] [--out bench/failover.json]
 // Needs the built CLI (npm run build) and nats-server. The scenario lives in test/support/failover.ts
-// (test/integration/failover.test.ts runs a shorter one).
+// (services/sdk/failover.test.ts runs a shorter one).
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -4,7 +4,7 @@
 // 64 in flight; every one must be answered (no 5xx, no silence), every process must stay up, and the
 // resident memory of each must stay flat. Writes bench/fuzz.json.
 //   node bench/fuzz.mjs [--total 100000] [--concurrency 64] [--out bench/fuzz.json]
-// Needs `npm run build` (services/dist) and nats-server. test/integration/fleet.test.ts runs 10,000.
+// Needs `npm run build` (services/dist) and nats-server. src/commands/request.fleet.test.ts runs 10,000.
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -8,7 +8,7 @@ import { build } from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const commands = readdirSync(path.join(root, "src/commands"))
-  .filter((f) => f.endsWith(".ts") || f.endsWith(".tsx"))
+  .filter((f) => /\.tsx?$/.test(f) && !/\.test\.tsx?$/.test(f))
   .map((f) => path.join("src/commands", f));
 
 rmSync(path.join(root, "dist"), { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// Node failover on the local platform, shared by test/integration/failover.test.ts (short) and
+// Node failover on the local platform, shared by services/sdk/failover.test.ts (short) and
 // bench/failover.mjs (the recorded run): `gs up --cluster 3` (R3 JetStream), a steady request load
 // plus acknowledged JetStream writes, SIGKILL of the nats-server that leads payment's KV stream,
 // and afterwards, once the node is back, every acknowledged write checked.

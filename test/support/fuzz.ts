@@ -1,4 +1,4 @@
-// Hostile requests for every endpoint of the fleet, shared by test/integration/fleet.test.ts (10,000
+// Hostile requests for every endpoint of the fleet, shared by src/commands/request.fleet.test.ts (10,000
 // requests) and bench/fuzz.mjs (100,000, recorded in bench/fuzz.json): random bytes, truncated and
 // oversized protobuf, wrong wire types, very long strings, deep nesting; plus the RSS of the
 // service processes before and after.

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { explainLines, describeExit } from "./exit-reason.js";
+import { backoffDelay, BACKOFF } from "./supervisor.js";
+
+describe("local supervision", () => {
+  it("restarts with exponential backoff up to a cap", () => {
+    expect([1, 2, 3, 4].map(backoffDelay)).toEqual([500, 1000, 2000, 4000]);
+    expect(backoffDelay(50)).toBe(BACKOFF.capMs);
+  });
+
+  it("explains an exit by the error line rather than the stack below it", () => {
+    const lines = [
+      "file:///x.mjs:3",
+      'throw new Error("boom");',
+      "^",
+      "",
+      "Error: boom",
+      "    at file:///x.mjs:3:7",
+      "Node.js v20.20.2",
+    ];
+    expect(explainLines(lines)).toBe("Error: boom");
+    const json = ['{"level":"error","service":"auth","msg":"failed to start","err":{"message":"stream not found"}}'];
+    expect(explainLines(json)).toBe("failed to start: stream not found");
+    expect(describeExit({ code: 1, signal: null })).toBe("exited with code 1");
+    expect(describeExit({ code: null, signal: "SIGKILL" })).toBe("was killed by SIGKILL");
+  });
+});
