@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages gs and its tests use: nats-server, redis-server, protoc, tmux (dashboard e2e),
-# buildah (image builds without a Docker engine), docker-registry (the push tests' loopback registry)
-# and openssl (`gs up --secure` makes its local CA and certificates with it).
+# buildah (image builds without a Docker engine), docker-registry (the push tests' loopback registry),
+# openssl (`gs up --secure` makes its local CA and certificates with it) and zsh (the completion
+# test syntax-checks the generated zsh script with `zsh -n`).
 set -euo pipefail
-pkgs=(nats-server redis-server protobuf-compiler tmux buildah docker-registry openssl)
+pkgs=(nats-server redis-server protobuf-compiler tmux buildah docker-registry openssl zsh)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
