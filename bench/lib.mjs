@@ -1,5 +1,5 @@
 // Shared by the bench scripts: timing child processes, medians, recording results.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -103,6 +103,30 @@ export function startProcess(args, env = {}) {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, GS_LOG_LEVEL: "warn", ...env },
   });
+}
+
+/** Stop a process started by startProcess and wait until it has exited (SIGKILL after `graceMs`). */
+export async function stopProcess(child, graceMs = 15_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+let clockTicks;
+/** CPU time (user + system) a process has used so far, in ms, from /proc; undefined where there is no /proc. */
+export function processCpuMs(pid) {
+  try {
+    // the fields after the command name, which may itself hold spaces: utime and stime are the 12th and 13th
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Request `subject` until it answers (200 tries, 500 ms timeout, 100 ms apart); resolves with the reply. */

@@ -3,6 +3,7 @@ export * from "./connection.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./json-codec.js";
+export * from "./latency.js";
 export * from "./log.js";
 export * from "./registry.js";
 export * from "./runtime.js";

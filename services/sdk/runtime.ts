@@ -11,6 +11,7 @@ import { ServiceError } from "./errors.js";
 import { Events, ensureEventsStream } from "./events.js";
 import { isLeaderless } from "./jetstream-retry.js";
 import { decodeToJson, encodeJson, SchemaError } from "./json-codec.js";
+import { latencyHistogramsEnabled, LatencyTracker, type EndpointLatency } from "./latency.js";
 import { createLogger, type Logger } from "./log.js";
 import { ProtoRegistry, findProtoDir, type RpcDef } from "./registry.js";
 import { openStore, type KvStore } from "./state.js";
@@ -70,6 +71,8 @@ export interface StartOptions {
   log?: Logger;
   /** state store; default from env (GS_STATE_BACKEND, GS_REDIS_URL) */
   state?: KvStore;
+  /** the latency histograms' clock (monotonic ms); tests move it on instead of waiting for the window */
+  latencyClock?: () => number;
 }
 
 export interface RunningService {
@@ -110,8 +113,16 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
   const deadlineMs = Number(env.GS_REQUEST_DEADLINE_MS ?? 5000);
   const nc = opts.nc;
 
+  // per-endpoint latency histograms, reported as each endpoint's `data` in $SRV.STATS (see latency.ts)
+  const latency = latencyHistogramsEnabled(env) ? new LatencyTracker(opts.latencyClock) : undefined;
   const svcm = new Svcm(nc);
-  const srv: Service = await svcm.add({ name: mod.name, version, description: mod.description, queue: QUEUE_GROUP });
+  const srv: Service = await svcm.add({
+    name: mod.name,
+    version,
+    description: mod.description,
+    queue: QUEUE_GROUP,
+    statsHandler: latency && (async (endpoint) => latency.data(endpoint.subject)),
+  });
   const instanceId = srv.info().id;
   const log = (opts.log ?? createLogger({ service: mod.name })).child({ instance: instanceId, version });
   const abort = new AbortController();
@@ -174,17 +185,22 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
   }, 10);
   sweeper.unref();
 
+  latency?.start();
   for (const rpc of def.rpcs) {
     const handler = handlers[rpc.method]!;
     let stats: EndpointStats | undefined;
-    const finish = (started: bigint, failure: Error | undefined) => {
+    const histograms: EndpointLatency | undefined = latency?.endpoint(rpc.subject);
+    // times in ms from performance.now(): a double, where process.hrtime.bigint() allocates two BigInts per request
+    const finish = (started: number, failure: Error | undefined) => {
+      const ns = Math.round((performance.now() - started) * 1e6);
       // micro times handlers synchronously (ms resolution); add the async part and count error replies
       stats ??= internals?.find((h) => h.name === rpc.method)?.stats;
       if (stats) {
-        stats.processing_time += Number(process.hrtime.bigint() - started);
+        stats.processing_time += ns;
         stats.average_processing_time = Math.round(stats.processing_time / Math.max(1, stats.num_requests));
         if (failure) stats.countError(failure);
       }
+      histograms?.record(ns, failure !== undefined);
       if (--inFlight === 0 && idle) idle();
     };
     srv.addEndpoint(rpc.method, {
@@ -193,7 +209,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
       handler: (err, msg) => {
         if (err) return;
         inFlight++;
-        const started = process.hrtime.bigint();
+        const started = performance.now();
         const outcome = serve(rpc, handler, msg);
         if (outcome instanceof Promise) void outcome.then((failure) => finish(started, failure));
         else finish(started, outcome);
@@ -284,6 +300,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         ]);
       }
       clearInterval(sweeper);
+      latency?.stop();
       abort.abort(); // only now: handlers that watch ctx.signal would fail the requests still being drained
       await mod.stop?.();
       await state.close();

@@ -16,7 +16,10 @@ export interface Harness {
   call<T = Record<string, unknown>>(subject: string, request?: unknown): Promise<T>;
   /** call an rpc that must fail; returns the ServiceError (code + message) */
   fail(subject: string, request?: unknown): Promise<ServiceError>;
-  start(mod: ServiceModule, opts?: { env?: NodeJS.ProcessEnv; state?: KvStore }): Promise<RunningService>;
+  start(
+    mod: ServiceModule,
+    opts?: { env?: NodeJS.ProcessEnv; state?: KvStore; latencyClock?: () => number },
+  ): Promise<RunningService>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export async function startHarness(): Promise<Harness> {
         env: { ...process.env, ...opts.env },
         log: quiet,
         state: opts.state,
+        latencyClock: opts.latencyClock,
       });
       running.push(s);
       return s;
