@@ -1,10 +1,12 @@
-// Key-value state with optimistic concurrency. JetStream KV by default, Redis as the alternative;
-// both honour the same contract (services/sdk/state.contract.test.ts runs against real servers of each).
+// Key-value state with optimistic concurrency. JetStream KV by default, Redis (one server or a Redis
+// Cluster) as the alternative; all honour the same contract (services/sdk/state.contract.test.ts runs
+// it against real servers of each).
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
-import { Redis } from "ioredis";
-import { ServiceError } from "./errors.js";
+import { randomBytes } from "node:crypto";
+import { Cluster, Redis } from "ioredis";
+import { ServiceError, unavailable } from "./errors.js";
 import { isLeaderless, retryWhile } from "./jetstream-retry.js";
 import { kvBucketOf, storeNamespaceOf } from "./permissions.js";
 
@@ -152,8 +154,15 @@ function isWrongSequence(err: unknown): boolean {
 }
 
 // Each key is a hash {v: JSON, r: revision}; revisions come from one counter per store, like a stream sequence.
-// Keys carry the store's hash tag `{ns}` so a script's keys share one Redis Cluster slot.
+// Every key of a store carries its hash tag `{ns}`, so all of them, and so every key a script touches,
+// sit in one Redis Cluster slot.
+//
+// A write carries a random id recorded beside it (a hash per 30 s window, kept 60 s): ioredis sends a
+// command again when the connection it was on closes before the answer came, and a write that had been
+// applied then answers with its first revision instead of being applied twice (or refused as a conflict).
 const PUT_SCRIPT = `
+local done = redis.call('HGET', KEYS[3], ARGV[3])
+if done then return tonumber(done) end
 local cur = redis.call('HGET', KEYS[1], 'r')
 local expected = ARGV[2]
 if expected ~= '' then
@@ -165,72 +174,295 @@ if expected ~= '' then
 end
 local rev = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'r', rev)
+redis.call('HSET', KEYS[3], ARGV[3], rev)
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return rev`;
 
 const DEL_SCRIPT = `
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 1 end
 local cur = redis.call('HGET', KEYS[1], 'r')
 if ARGV[1] ~= '' and cur ~= ARGV[1] then return -1 end
 redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[2], ARGV[2], 0)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`;
 
+/** Write ids are grouped per window; a window's hash lives this long after its last write (> any retry). */
+const WRITE_ID_WINDOW_MS = 30_000;
+const WRITE_ID_TTL_MS = 2 * WRITE_ID_WINDOW_MS;
+
+/** No primary is known for the store's slot right now (a failover is under way): send the operation again. */
+class SlotWithoutPrimary extends Error {
+  constructor() {
+    super("no Redis primary is known for the store's slot yet");
+  }
+}
+
+/** Redis namespaces become the hash tag: no braces (they would end the tag early), never empty. */
+const SAFE_NAMESPACE = /^[-_a-zA-Z0-9]+$/;
+
+/**
+ * Redis errors after which the operation can be sent again: the server was unreachable, the slot had no
+ * primary yet (failover), or the connection closed before the answer (a write is then recognised by its
+ * id). Matched on Redis's error codes (the reply's first word) and on ioredis's messages, which have no codes.
+ */
+function isRedisUnavailable(err: unknown): boolean {
+  if (err instanceof SlotWithoutPrimary) return true;
+  const message = (err as Error | undefined)?.message ?? "";
+  return (
+    /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY)\b/.test(message) ||
+    /Connection is closed|Too many Cluster redirections|max retries per request|Failed to refresh slots cache|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT/.test(
+      message,
+    )
+  );
+}
+
+/** Where the state lives: the redis:// (or rediss://) URLs of GS_REDIS_URL, a comma-separated list. */
+function parseRedisUrls(list: string): URL[] {
+  const urls = list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new Error("GS_REDIS_URL is empty: set it to redis://host:port");
+  return urls.map((s) => {
+    // the URL may carry a password: never repeat that part
+    const shown = s.replace(/\/\/[^/]*@/, "//***@");
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      throw new Error(`GS_REDIS_URL has an invalid URL "${shown}": use redis://host:port`);
+    }
+    if ((u.protocol !== "redis:" && u.protocol !== "rediss:") || !u.hostname)
+      throw new Error(`GS_REDIS_URL has an invalid URL "${shown}": use redis://host:port (rediss:// for TLS)`);
+    return u;
+  });
+}
+
+/** Opening failed: name the servers (host:port only, never credentials) and the setting to check. */
+function unreachable(urls: URL[], err: unknown): Error {
+  const where = urls.map((u) => u.host).join(", ");
+  return new Error(`cannot reach Redis at ${where} (${(err as Error).message}): check GS_REDIS_URL`);
+}
+
+export interface RedisStoreOptions {
+  /** the URLs are seeds of a Redis Cluster (one reachable node is enough; the client finds the others) */
+  cluster?: boolean;
+  /**
+   * Replicas that must hold a write before it is acknowledged (Redis WAIT). Redis replicates
+   * asynchronously: without it, a primary that dies right after answering takes the write with it and
+   * its promoted replica hands out the same revision again. Default 1 on a cluster, 0 on a single server.
+   */
+  replicaAcks?: number;
+  /** how long a write waits for those replicas before it fails with 503 (default 1000 ms) */
+  replicaTimeoutMs?: number;
+}
+
+type RedisClient = Redis | Cluster;
+
+/** A lost connection fails the operations that meet it (retried, then a 503); ioredis would print each one. */
+const ignoreConnectionEvent = (): void => undefined;
+
 export class RedisKvStore extends BaseStore {
+  private readonly base: string;
+  private readonly counter: string;
+  /** the WAIT not yet sent, which writes answered until then join (see replicaAcksOf) */
+  private waitBatch: { node: Redis; acks: Promise<number> } | undefined;
+
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly ns: string,
+    /** the namespace's Redis Cluster slot; undefined on a single server */
+    private readonly slot: number | undefined,
+    private readonly replicaAcks: number,
+    private readonly replicaTimeoutMs: number,
   ) {
     super();
+    this.base = `gs:{${ns}}:k:`;
+    this.counter = `gs:{${ns}}:rev`;
   }
 
-  static async open(url: string, namespace: string): Promise<RedisKvStore> {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true });
-    await redis.connect();
-    return new RedisKvStore(redis, namespace);
+  /** `url`: one redis:// URL, or for a cluster a comma-separated list of seed URLs. */
+  static async open(url: string, namespace: string, opts: RedisStoreOptions = {}): Promise<RedisKvStore> {
+    if (!SAFE_NAMESPACE.test(namespace))
+      throw new Error(`invalid Redis store namespace "${namespace}": use letters, digits, - and _`);
+    const urls = parseRedisUrls(url);
+    const replicaAcks = opts.replicaAcks ?? (opts.cluster ? 1 : 0);
+    const replicaTimeoutMs = opts.replicaTimeoutMs ?? 1000;
+    if (!opts.cluster) {
+      if (urls.length > 1)
+        throw new Error(
+          `GS_REDIS_URL lists ${urls.length} servers: for a Redis Cluster set GS_STATE_BACKEND=redis-cluster`,
+        );
+      const redis = new Redis(url.trim(), { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true });
+      redis.on("error", ignoreConnectionEvent);
+      try {
+        await redis.connect();
+      } catch (err) {
+        redis.disconnect();
+        throw unreachable(urls, err);
+      }
+      return new RedisKvStore(redis, namespace, undefined, replicaAcks, replicaTimeoutMs);
+    }
+    const first = urls[0]!;
+    const cluster = new Cluster(
+      urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+      {
+        lazyConnect: true,
+        enableAutoPipelining: true,
+        redisOptions: {
+          username: decodeURIComponent(first.username) || undefined,
+          password: decodeURIComponent(first.password) || undefined,
+          tls: first.protocol === "rediss:" ? {} : undefined,
+        },
+      },
+    );
+    cluster.on("error", ignoreConnectionEvent);
+    try {
+      await cluster.connect();
+      const slot = await cluster.cluster("KEYSLOT", `{${namespace}}`);
+      return new RedisKvStore(cluster, namespace, slot, replicaAcks, replicaTimeoutMs);
+    } catch (err) {
+      cluster.disconnect();
+      throw unreachable(urls, err);
+    }
   }
 
   private k(key: string): string {
-    return `gs:{${this.ns}}:k:${encodeKey(key)}`;
+    return this.base + encodeKey(key);
+  }
+
+  /** This window's hash of write ids (see PUT_SCRIPT). */
+  private writeIds(): string {
+    return `gs:{${this.ns}}:w:${Math.floor(Date.now() / WRITE_ID_WINDOW_MS)}`;
+  }
+
+  /** Run `op`, again while Redis is unreachable or failing over; a 503 once that lasts past the budget. */
+  private async call<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await retryWhile(op, (err) => {
+        if (!isRedisUnavailable(err)) return false;
+        if (this.redis instanceof Cluster) this.redis.refreshSlotsCache();
+        return true;
+      });
+    } catch (err) {
+      if (isRedisUnavailable(err)) throw unavailable(`state store unavailable: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  /** The connection to the primary that holds this store's slot (the one that just ran its write). */
+  private primary(): Redis | undefined {
+    if (!(this.redis instanceof Cluster)) return this.redis;
+    const owner = this.redis.slots[this.slot!]?.[0];
+    return this.redis.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === owner);
+  }
+
+  /** Wait until `replicaAcks` replicas hold this connection's writes so far (see RedisStoreOptions). */
+  private async replicated(key: string): Promise<void> {
+    if (this.replicaAcks <= 0) return;
+    const node = this.primary();
+    if (!node) throw new SlotWithoutPrimary();
+    const acks = await this.replicaAcksOf(node);
+    if (acks < this.replicaAcks)
+      throw unavailable(
+        `${key}: the write was not confirmed by ${this.replicaAcks} Redis replica(s) within ${this.replicaTimeoutMs}ms`,
+      );
+  }
+
+  /**
+   * WAIT answers for every write its connection made before it, so the writes answered before one is
+   * sent share it (group commit); it is sent once the current I/O callbacks have run.
+   */
+  private replicaAcksOf(node: Redis): Promise<number> {
+    if (this.waitBatch?.node === node) return this.waitBatch.acks;
+    const batch = { node, acks: Promise.resolve(0) };
+    batch.acks = new Promise<void>((r) => setImmediate(r)).then(() => {
+      // sent from here on: a write answered later may come after it on the connection
+      if (this.waitBatch === batch) this.waitBatch = undefined;
+      return node.wait(this.replicaAcks, this.replicaTimeoutMs);
+    });
+    this.waitBatch = batch;
+    return batch.acks;
   }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
-    const [v, r] = await this.redis.hmget(this.k(key), "v", "r");
+    const k = this.k(key);
+    const [v, r] = await this.call(() => this.redis.hmget(k, "v", "r"));
     if (v === null || r === null) return null;
     return { value: JSON.parse(v) as T, revision: Number(r) };
   }
 
   async put<T>(key: string, value: T, expectedRevision?: number): Promise<number> {
-    const rev = (await this.redis.eval(
-      PUT_SCRIPT,
-      2,
-      this.k(key),
-      `gs:{${this.ns}}:rev`,
-      JSON.stringify(value),
-      expectedRevision === undefined ? "" : String(expectedRevision),
-    )) as number;
+    const k = this.k(key);
+    const writeIds = this.writeIds();
+    const writeId = randomBytes(12).toString("base64url");
+    const data = JSON.stringify(value);
+    const expected = expectedRevision === undefined ? "" : String(expectedRevision);
+    const rev = await this.call(async () => {
+      const r = (await this.redis.eval(
+        PUT_SCRIPT,
+        3,
+        k,
+        this.counter,
+        writeIds,
+        data,
+        expected,
+        writeId,
+        WRITE_ID_TTL_MS,
+      )) as number;
+      if (r >= 0) await this.replicated(key);
+      return r;
+    });
     if (rev < 0) throw new RevisionConflict(key, expectedRevision);
     return rev;
   }
 
   async delete(key: string, expectedRevision?: number): Promise<void> {
-    const ok = (await this.redis.eval(
-      DEL_SCRIPT,
-      1,
-      this.k(key),
-      expectedRevision ? String(expectedRevision) : "",
-    )) as number;
+    const k = this.k(key);
+    const writeIds = this.writeIds();
+    const writeId = randomBytes(12).toString("base64url");
+    const expected = expectedRevision ? String(expectedRevision) : "";
+    const ok = await this.call(async () => {
+      const r = (await this.redis.eval(DEL_SCRIPT, 2, k, writeIds, expected, writeId, WRITE_ID_TTL_MS)) as number;
+      if (r >= 0) await this.replicated(key);
+      return r;
+    });
     if (ok < 0) throw new RevisionConflict(key, expectedRevision);
   }
 
   async keys(prefix?: string): Promise<string[]> {
-    const base = `gs:{${this.ns}}:k:`;
-    const match = prefix ? `${base}${encodeKey(prefix)}.*` : `${base}*`;
+    const under = prefix ? `${this.base}${encodeKey(prefix)}.` : this.base;
+    const names = await this.call(() => (this.redis instanceof Cluster ? this.slotKeys() : this.scan(under + "*")));
+    const out = new Set<string>();
+    for (const k of names) if (k.startsWith(under)) out.add(decodeKey(k.slice(this.base.length)));
+    return [...out].sort();
+  }
+
+  private async scan(match: string): Promise<string[]> {
     const out: string[] = [];
     let cursor = "0";
     do {
       const [next, batch] = await this.redis.scan(cursor, "MATCH", match, "COUNT", 500);
       cursor = next;
-      for (const k of batch) out.push(decodeKey(k.slice(base.length)));
+      out.push(...batch);
     } while (cursor !== "0");
-    return out.sort();
+    return out;
+  }
+
+  /**
+   * Every key in the store's slot, asked of every primary: a slot being migrated has keys on two of
+   * them, and ioredis sends a keyless command (SCAN) to one node at random. GETKEYSINSLOT costs a
+   * primary that holds nothing of the slot O(log n).
+   */
+  private async slotKeys(): Promise<string[]> {
+    const cluster = this.redis as Cluster;
+    const primaries = cluster.nodes("master");
+    const owner = cluster.slots[this.slot!]?.[0];
+    // a stale view (e.g. right after a failover) would list another node's keys or none
+    if (!primaries.some((n) => `${n.options.host}:${n.options.port}` === owner)) throw new SlotWithoutPrimary();
+    const batches = await Promise.all(primaries.map((n) => n.cluster("GETKEYSINSLOT", this.slot!, 2 ** 31 - 1)));
+    return batches.flat();
   }
 
   async close(): Promise<void> {
@@ -238,8 +470,16 @@ export class RedisKvStore extends BaseStore {
   }
 }
 
+/**
+ * How a service's state is configured (read from the environment by runtime.ts):
+ *   GS_STATE_BACKEND=jetstream (default)  JetStream KV, bucket gs_<service>, GS_JS_REPLICAS replicas
+ *   GS_STATE_BACKEND=redis                one Redis server: GS_REDIS_URL=redis://[user:pass@]host:port
+ *   GS_STATE_BACKEND=redis-cluster        a Redis Cluster: GS_REDIS_URL=redis://h1:p1,redis://h2:p2,...
+ *                                         (seeds; one live node is enough; rediss:// for TLS); writes are
+ *                                         acknowledged once a replica holds them (WAIT 1)
+ */
 export interface StoreConfig {
-  /** `jetstream` (default) or `redis` */
+  /** `jetstream` (default), `redis` or `redis-cluster` */
   backend?: string;
   redisUrl?: string;
   replicas?: number;
@@ -247,12 +487,16 @@ export interface StoreConfig {
 
 /** The store of one service: bucket `gs_<service>` in JetStream KV, or keys `gs:{<service>}:*` in Redis. */
 export async function openStore(nc: NatsConnection, service: string, cfg: StoreConfig = {}): Promise<KvStore> {
-  if ((cfg.backend ?? "jetstream") === "redis") {
-    if (!cfg.redisUrl) throw new Error("GS_STATE_BACKEND=redis needs GS_REDIS_URL (e.g. redis://127.0.0.1:6379)");
-    return RedisKvStore.open(cfg.redisUrl, storeNamespaceOf(service));
+  const backend = cfg.backend ?? "jetstream";
+  if (backend === "redis" || backend === "redis-cluster") {
+    if (!cfg.redisUrl)
+      throw new Error(
+        `GS_STATE_BACKEND=${backend} needs GS_REDIS_URL (e.g. ${backend === "redis" ? "redis://127.0.0.1:6379" : "redis://10.0.0.1:6379,redis://10.0.0.2:6379"})`,
+      );
+    return RedisKvStore.open(cfg.redisUrl, storeNamespaceOf(service), { cluster: backend === "redis-cluster" });
   }
-  if (cfg.backend !== undefined && cfg.backend !== "jetstream") {
-    throw new Error(`unknown state backend "${cfg.backend}": use jetstream or redis`);
+  if (backend !== "jetstream") {
+    throw new Error(`unknown state backend "${backend}": use jetstream, redis or redis-cluster`);
   }
   return JetStreamKvStore.open(nc, kvBucketOf(service), { replicas: cfg.replicas });
 }

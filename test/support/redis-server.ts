@@ -17,7 +17,7 @@ export function redisServerBinary(): string {
 }
 
 /** Sends PING on a fresh TCP connection; true when the server answers +PONG. */
-function answersPing(port: number): Promise<boolean> {
+export function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ port, host: "127.0.0.1" });
     let buf = "";
