@@ -25,4 +25,25 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  {
+    // commands get their lifecycle from catchInterrupts and their live view from lib/ui/live-output.ts
+    files: ["src/commands/**/*.ts"],
+    ignores: ["src/commands/**/*.test.ts"],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        ...["on", "once", "addListener", "prependListener", "prependOnceListener"].map((property) => ({
+          object: "process",
+          property,
+          message: "use catchInterrupts() from src/lib/process/interrupt.ts for signals",
+        })),
+      ],
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: ["ink", "react"].map((name) => ({ name, message: "live views go through src/lib/ui/live-output.ts" })),
+        },
+      ],
+    },
+  },
 );

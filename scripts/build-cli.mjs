@@ -7,14 +7,16 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const commands = readdirSync(path.join(root, "src/commands"))
+// src/commands/x.ts is `gs x`; a folder is a topic: src/commands/kv/get.ts is `gs kv get` (tests excluded)
+const commands = readdirSync(path.join(root, "src/commands"), { recursive: true, encoding: "utf8" })
   .filter((f) => /\.tsx?$/.test(f) && !/\.test\.tsx?$/.test(f))
+  .sort()
   .map((f) => path.join("src/commands", f));
 
 rmSync(path.join(root, "dist"), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ["src/cli.ts", ...commands, "src/lib/bench/worker.ts"],
+  entryPoints: ["src/cli.ts", ...commands, "src/hooks/command-not-found.ts", "src/lib/bench/worker.ts"],
   outdir: "dist",
   outbase: "src",
   bundle: true,

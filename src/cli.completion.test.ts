@@ -76,9 +76,15 @@ describe("shell completion", () => {
     const text = readFileSync(file, "utf8");
     expect(text.startsWith("#compdef gs")).toBe(true);
     for (const [id, flags] of commands()) {
-      expect(text, `command ${id}`).toContain(`"${id}[`);
-      const block = text.slice(text.indexOf(`\n${id})\n`));
-      expect(block, `case for ${id}`).not.toBe(text);
+      // a topic's commands (`kv:ls`) are listed and cased in the topic's own function (`_gs_kv`)
+      const [topic, name] = id.includes(":") ? (id.split(":") as [string, string]) : [undefined, id];
+      const start = topic === undefined ? 0 : text.indexOf(`\n_gs_${topic}() {`);
+      expect(start, `function _gs_${topic}`).toBeGreaterThanOrEqual(0);
+      const scope = text.slice(start);
+      expect(scope, `command ${id}`).toContain(`"${name}[`);
+      const at = topic === undefined ? scope.indexOf(`\n${name})\n`) : scope.indexOf(`"${name}")`);
+      expect(at, `case for ${id}`).toBeGreaterThanOrEqual(0);
+      const block = scope.slice(at);
       for (const f of flags) expect(block, `${id} --${f}`).toMatch(new RegExp(`--${f}\\b`));
     }
   });

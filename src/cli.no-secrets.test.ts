@@ -1,7 +1,7 @@
 // No secret in any output: every command of the built CLI, given passwords, tokens, a creds file and
 // TLS keys (through flags and env, right and wrong), in every output form — plain (CI), --json, a
 // TTY (through `script`), and debug logs (DEBUG=gs*) — never prints one of them.
-// The secure local fleet's own files and logs are checked in test/integration/secure-fleet.test.ts.
+// The secure local fleet's own files and logs are checked in src/lib/platform/local/security/fleet-security.test.ts.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -99,6 +99,8 @@ describe("secrets in output", () => {
       ["subscribe", "nothing.here", "--count", "1"],
       ["services"],
       ["bench", "auth.login", "{}", "--duration", "1s", "--rate", "10"],
+      ["kv", "ls", "auth"],
+      ["events", "tail", "-n", "1"],
     ];
     const runs: Promise<Out>[] = [];
     for (const cmd of natsCommands) {
@@ -110,6 +112,12 @@ describe("secrets in output", () => {
       runs.push(run(cmd, { env: { NATS_URL: userServer.url, NATS_USER: "gs-user", NATS_PASSWORD: WRONG_PASSWORD } }));
       runs.push(run([...cmd, "--json"], { env: { NATS_URL: tokenServer.url, NATS_TOKEN: TOKEN } }));
       runs.push(run([...cmd, "--json"], { env: { NATS_URL: userServer.url, NATS_TOKEN: TOKEN, DEBUG: "gs*" } }));
+    }
+    // a Redis state store's password, from the flag and from the environment
+    const redisUrl = `redis://gs:${PASSWORD}@127.0.0.1:9`;
+    for (const json of [[], ["--json"]]) {
+      runs.push(run(["kv", "get", "auth", "user.a", "--backend", "redis", "--redis-url", redisUrl, ...json], {}));
+      runs.push(run(["kv", "ls", "auth", "--backend", "redis", ...json], { env: { GS_REDIS_URL: redisUrl } }));
     }
     // the commands without NATS flags, with the secrets in the environment they inherit
     const env = {

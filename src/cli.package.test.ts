@@ -12,7 +12,7 @@ import { createLogger } from "../services/sdk/log.js";
 import { startService, type RunningService } from "../services/sdk/runtime.js";
 import type { RequestJson } from "./commands/request.js";
 import { startNatsServer, type TestNatsServer } from "../test/support/nats-server.js";
-import { npcProbe } from "../test/support/probe-services.js";
+import { npcProbe } from "../services/test-support/npc-probe.js";
 import { repoRoot } from "../test/support/run-cli.js";
 
 const run = promisify(execFile);
@@ -68,7 +68,7 @@ describe("the npm package, installed globally", () => {
     );
     server = await startNatsServer({ jetstream: true });
     nc = await connect({ servers: server.url });
-    svc = await startService(npcProbe, { nc, log: createLogger({}, { write: () => undefined }) });
+    svc = await startService(npcProbe(), { nc, log: createLogger({}, { write: () => undefined }) });
   }, 180_000);
   afterAll(async () => {
     await svc?.stop(1000);

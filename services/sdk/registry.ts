@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
+import { closestNames } from "./closest-names.js";
 
 export type PbType = protobuf.Type;
 
@@ -84,20 +85,6 @@ export function findProtoDir(from: string = path.dirname(fileURLToPath(import.me
     if (parent === dir) return undefined;
     dir = parent;
   }
-}
-
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
 }
 
 export class ProtoRegistry {
@@ -255,17 +242,6 @@ export class ProtoRegistry {
 
   /** The known subjects closest to `subject`, best first. */
   suggest(subject: string, limit = 3): string[] {
-    const all = [...this.rpcBySubject.keys(), ...this.eventBySubject.keys()];
-    const scored = all.map((s) => {
-      let score = levenshtein(subject, s);
-      if (s.startsWith(subject) || subject.startsWith(s.split(".")[0]!)) score -= 2;
-      return { s, score };
-    });
-    scored.sort((a, b) => a.score - b.score || a.s.localeCompare(b.s));
-    const cutoff = Math.max(4, Math.ceil(subject.length / 2));
-    return scored
-      .filter((x) => x.score <= cutoff)
-      .slice(0, limit)
-      .map((x) => x.s);
+    return closestNames(subject, [...this.rpcBySubject.keys(), ...this.eventBySubject.keys()], limit);
   }
 }

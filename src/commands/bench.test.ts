@@ -9,7 +9,7 @@ import { createLogger } from "../../services/sdk/log.js";
 import { startService, type RunningService } from "../../services/sdk/runtime.js";
 import type { BenchJson } from "./bench.js";
 import { startNatsServer, type TestNatsServer } from "../../test/support/nats-server.js";
-import { npcProbe } from "../../test/support/probe-services.js";
+import { npcProbe } from "../../services/test-support/npc-probe.js";
 import { repoRoot, runCli } from "../../test/support/run-cli.js";
 
 let server: TestNatsServer;
@@ -44,7 +44,7 @@ describe("gs bench", () => {
     if (!existsSync(path.join(repoRoot, "dist/lib/bench/worker.js"))) throw new Error("build first: npm run build");
     server = await startNatsServer({ jetstream: true });
     nc = await connect({ servers: server.url });
-    svc = await startService(npcProbe, { nc, log: createLogger({}, { write: () => undefined }) });
+    svc = await startService(npcProbe(), { nc, log: createLogger({}, { write: () => undefined }) });
   });
   afterAll(async () => {
     for (const s of subs) s.unsubscribe();

@@ -1,20 +1,29 @@
 import os from "node:os";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { durationFlag, durationOrZeroFlag, natsFlags, protoFlags, targetFlags, requestArgs } from "../flags.js";
+import {
+  durationFlag,
+  durationOrZeroFlag,
+  messageArgs,
+  natsFlags,
+  payloadFlags,
+  protoFlags,
+  targetFlags,
+} from "../flags.js";
 import { parseHeaders } from "../lib/messaging/data.js";
 import { bench } from "../lib/bench/bench.js";
 import { compareWithBaseline, describeRegression, parsePercent } from "../lib/bench/compare.js";
 import { preparePayload } from "../lib/bench/payload.js";
 import { checkBenchOptions } from "../lib/bench/plan.js";
-import { benchProgress } from "../lib/bench/live-progress.js";
 import { renderReport } from "../lib/bench/report.js";
 import { readBaseline, writeResult } from "../lib/bench/result-file.js";
 import { natsSettings } from "../nats-session.js";
 import type { BenchResult } from "../lib/bench/types.js";
 import { benchWorkerFile } from "../lib/bench/worker-file.js";
 import { EXIT, UsageError } from "../lib/output/errors.js";
-import { colorEnabled } from "../lib/output/mode.js";
+import { catchInterrupts } from "../lib/process/interrupt.js";
+import { benchProgress } from "../lib/ui/bench-live.js";
+import { liveOutput } from "../lib/ui/live-output.js";
 
 export type BenchJson = BenchResult;
 
@@ -30,24 +39,13 @@ export default class Bench extends BaseCommand {
     `<%= config.bin %> bench echo --size 1KiB --rate 5000 --json --out bench.json`,
     `<%= config.bin %> bench auth.login --data-file login.json --rate 2000 --baseline bench.json --max-regression 10%`,
   ];
-  static override args = requestArgs;
+  static override args = messageArgs;
   static override flags = {
     ...natsFlags,
     ...targetFlags,
     ...protoFlags,
-    "data-file": Flags.string({
-      char: "f",
-      description: "Read DATA from a file (`-` for stdin).",
-      helpGroup: "PAYLOAD",
-    }),
-    raw: Flags.boolean({ description: "Send DATA as bytes (no protobuf).", helpGroup: "PAYLOAD" }),
+    ...payloadFlags,
     size: Flags.string({ description: "Send N random bytes, e.g. 128, 1KiB (instead of DATA).", helpGroup: "PAYLOAD" }),
-    header: Flags.string({
-      char: "H",
-      description: "Header KEY=VALUE (repeatable).",
-      multiple: true,
-      helpGroup: "PAYLOAD",
-    }),
     rate: Flags.integer({
       char: "r",
       description: "Open loop: send R requests/s on a fixed schedule.",
@@ -122,17 +120,9 @@ export default class Bench extends BaseCommand {
       cwd: process.cwd(),
       proto: flags.proto,
     });
-    const progress = benchProgress({ mode: this.mode, color: colorEnabled(process.stderr), stream: process.stderr });
-    const abort = new AbortController();
-    // the first Ctrl-C stops the run (it still reports), a second one ends the process. Not `once`:
-    // signal-exit (Ink loads it) kills the process when only its own listeners are left, and `once`
-    // removes ours before signal-exit's run
-    const onSigint = () => {
-      if (!abort.signal.aborted) return abort.abort();
-      process.off("SIGINT", onSigint);
-      process.kill(process.pid, "SIGINT");
-    };
-    process.on("SIGINT", onSigint);
+    const progress = benchProgress(liveOutput({ json: this.jsonEnabled() }));
+    // the first Ctrl-C stops the run (it still reports), a second one ends the process
+    const interrupt = catchInterrupts();
     let result: BenchResult;
     try {
       result = await bench(
@@ -147,7 +137,7 @@ export default class Bench extends BaseCommand {
           settings: await natsSettings(flags),
           workerFile: benchWorkerFile(),
           cores: os.availableParallelism(),
-          signal: abort.signal,
+          signal: interrupt.signal,
           onProgress: (s) => progress.update(s),
           onWarning: (text) => this.note(`${this.color("yellow", "warning:")} ${text}`),
           onStart: (p) => {
@@ -161,10 +151,15 @@ export default class Bench extends BaseCommand {
       );
     } finally {
       await progress.end();
-      process.off("SIGINT", onSigint);
+      interrupt.release();
     }
-    if (abort.signal.aborted)
-      this.note(this.color("yellow", "stopped early (Ctrl-C): the report covers what was measured until then"));
+    if (interrupt.received)
+      this.note(
+        this.color(
+          "yellow",
+          `stopped early (${interrupt.received === "SIGINT" ? "Ctrl-C" : interrupt.received}): the report covers what was measured until then`,
+        ),
+      );
     if (baseline) result.regression = compareWithBaseline(result, baseline, maxPct, flags.baseline!);
     if (flags.out) writeResult(flags.out, result);
     if (!this.jsonEnabled())

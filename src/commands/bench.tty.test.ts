@@ -6,7 +6,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startNatsServer, type TestNatsServer } from "../../test/support/nats-server.js";
-import { CLI, REPO, waitFor } from "../../test/support/local-fleet.js";
+import { waitFor } from "../../test/support/local-fleet.js";
+import { cliPath, repoRoot } from "../../test/support/run-cli.js";
 import { hasTmux, terminalEnv, tmuxTerminal } from "../../test/support/terminal.js";
 
 describe.runIf(hasTmux)("gs bench in a terminal", () => {
@@ -15,7 +16,7 @@ describe.runIf(hasTmux)("gs bench in a terminal", () => {
   let nc: NatsConnection;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO, "dist/cli.js"))) throw new Error("build first: npm run build");
+    if (!existsSync(path.join(repoRoot, "dist/cli.js"))) throw new Error("build first: npm run build");
     server = await startNatsServer();
     nc = await connect({ servers: server.url });
     nc.subscribe("bench.tty", {
@@ -33,8 +34,8 @@ describe.runIf(hasTmux)("gs bench in a terminal", () => {
   });
 
   it("shows the live panel while it runs, then replaces it with the report", async () => {
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} bench bench.tty --size 16 -s ${server.url} --rate 500 --workers 1 --warmup 1s --duration 3s; echo "gs exited with $?"; sleep 60`;
-    term.start(cmd, { cwd: REPO, env: terminalEnv(), columns: 100, rows: 30 });
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)} bench bench.tty --size 16 -s ${server.url} --rate 500 --workers 1 --warmup 1s --duration 3s; echo "gs exited with $?"; sleep 60`;
+    term.start(cmd, { cwd: repoRoot, env: terminalEnv(), columns: 100, rows: 30 });
 
     // a frame while measuring (one capture for every check: the panel redraws)
     const live = await waitFor(

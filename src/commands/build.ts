@@ -1,7 +1,7 @@
-import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
+import { configFlags, imageFlags, servicesArgs } from "../flags.js";
 import { buildImages } from "../lib/build/image.js";
-import { ENGINE_NAMES, selectEngine, type EngineName } from "../lib/build/image-engine.js";
+import { selectEngine, type EngineName } from "../lib/build/image-engine.js";
 import { imageProject } from "../lib/build/image-project.js";
 import { EXIT } from "../lib/output/errors.js";
 
@@ -33,17 +33,8 @@ export default class Build extends BaseCommand {
     "<%= config.bin %> build --base-image node:20-slim --json",
   ];
   static override strict = false;
-  static override args = { services: Args.string({ description: "Services to build (default: all in gs.yaml)." }) };
-  static override flags = {
-    engine: Flags.option({
-      options: ENGINE_NAMES,
-      description: "Image builder (default: docker when its engine answers, else buildah).",
-    })(),
-    "base-image": Flags.string({
-      description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim).",
-    }),
-    config: Flags.string({ description: "Path of gs.yaml.", env: "GS_CONFIG" }),
-  };
+  static override args = servicesArgs;
+  static override flags = { ...configFlags, ...imageFlags };
 
   async run(): Promise<BuildJson> {
     const { argv, flags } = await this.parse(Build);

@@ -8,11 +8,11 @@ import {
   createProject,
   existingServices,
   isAlive,
-  runGs,
   steadyLoad,
   waitFor,
   type TestProject,
 } from "../../test/support/local-fleet.js";
+import { runCli } from "../../test/support/run-cli.js";
 
 const all = existingServices();
 
@@ -21,21 +21,21 @@ describe.runIf(all.length === 22)("the full local fleet", () => {
 
   afterAll(async () => {
     if (!project) return;
-    await runGs(["down", "--purge"], { cwd: project.dir });
+    await runCli(["down", "--purge"], { cwd: project.dir });
     project.remove();
   });
 
   it("brings all 22 services to running == desired, rolls all of them out under load with no failed request, and stops without a trace", async () => {
     project = createProject(all);
     const t0 = Date.now();
-    const up = await runGs(["up", "--detach", "--timeout", "3m"], { cwd: project.dir });
+    const up = await runCli(["up", "--detach", "--timeout", "3m"], { cwd: project.dir });
     expect(up.code, up.stderr).toBe(0);
     const upMs = Date.now() - t0;
     // NATS sees every instance (a new instance can take a moment to show up in $SRV.INFO)
     const s = await waitFor(
       "every instance answering",
       async () => {
-        const r = await runGs(["status", "--json"], { cwd: project!.dir });
+        const r = await runCli(["status", "--json"], { cwd: project!.dir });
         const st = JSON.parse(r.stdout) as StatusJson;
         return st.services.every((x) => x.responding === x.desired) ? st : undefined;
       },
@@ -52,7 +52,7 @@ describe.runIf(all.length === 22)("the full local fleet", () => {
     const subjects = all.map((name) => registry.service(name)!.rpcs[0]!.subject);
     // any reply (a 400 for an empty request too) came from a live instance; silence or a 5xx did not
     const load = await steadyLoad(project.record()!.nats.url, subjects, 100, { failOn: (code) => code >= 500 });
-    const deploy = await runGs(["deploy", "--json", "--timeout", "90s"], {
+    const deploy = await runCli(["deploy", "--json", "--timeout", "90s"], {
       cwd: project.dir,
       env: { GS_BUILD_SALT: `full-${Date.now()}` },
     });
@@ -68,7 +68,7 @@ describe.runIf(all.length === 22)("the full local fleet", () => {
     const rec = project.record()!;
     const pids = [rec.supervisor.pid, ...rec.pids.map((p) => p.pid)];
     expect(pids).toHaveLength(1 + 1 + 44);
-    const down = await runGs(["down"], { cwd: project.dir });
+    const down = await runCli(["down"], { cwd: project.dir });
     expect(down.code, down.stderr).toBe(0);
     expect(pids.filter(isAlive)).toEqual([]);
   }, 480_000);

@@ -7,15 +7,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusJson } from "./status.js";
-import {
-  CLI,
-  createProject,
-  existingServices,
-  REPO,
-  runGs,
-  waitFor,
-  type TestProject,
-} from "../../test/support/local-fleet.js";
+import { createProject, existingServices, waitFor, type TestProject } from "../../test/support/local-fleet.js";
+import { cliPath, repoRoot, runCli } from "../../test/support/run-cli.js";
 import { hasTmux, terminalEnv, tmuxTerminal } from "../../test/support/terminal.js";
 
 const wanted = ["auth", "settings", "payment"];
@@ -37,15 +30,15 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
   let before: Map<string, string>;
 
   const versions = async (): Promise<Map<string, string>> => {
-    const r = await runGs(["status", "--json"], { cwd: project.dir });
+    const r = await runCli(["status", "--json"], { cwd: project.dir });
     expect(r.code, r.stderr).toBe(0);
     return new Map((JSON.parse(r.stdout) as StatusJson).services.map((s) => [s.name, s.version ?? ""]));
   };
 
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO, "dist/cli.js"))) throw new Error("build first: npm run build");
+    if (!existsSync(path.join(repoRoot, "dist/cli.js"))) throw new Error("build first: npm run build");
     project = createProject(wanted);
-    const up = await runGs(["up", "--detach", "--timeout", "90s"], { cwd: project.dir });
+    const up = await runCli(["up", "--detach", "--timeout", "90s"], { cwd: project.dir });
     expect(up.code, up.stderr).toBe(0);
     before = await versions();
     for (const s of wanted) expect(before.get(s), s).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
@@ -54,8 +47,8 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
   afterAll(async () => {
     term.close();
     if (!project) return;
-    project.useServices(path.join(REPO, "services"));
-    await runGs(["down", "--purge"], { cwd: project.dir });
+    project.useServices(path.join(repoRoot, "services"));
+    await runCli(["down", "--purge"], { cwd: project.dir });
     project.remove();
   });
 
@@ -63,7 +56,7 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
     // settings' new build throws at import; the salt gives auth and payment a new version too
     project.useServices(project.brokenServices("settings"));
     // no CI in its environment, so gs sees a terminal
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} deploy --timeout 30s; echo "gs exited with $?"; sleep 60`;
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)} deploy --timeout 30s; echo "gs exited with $?"; sleep 60`;
     term.start(cmd, {
       cwd: project.dir,
       env: terminalEnv({ GS_BUILD_SALT: `e2e-tty-${Date.now()}` }),
@@ -94,7 +87,7 @@ describe.runIf(canRun)("gs deploy in a terminal", () => {
     } catch (err) {
       throw new Error(`${(err as Error).message}; the terminal showed:\n${last}`);
     } finally {
-      project.useServices(path.join(REPO, "services"));
+      project.useServices(path.join(repoRoot, "services"));
     }
 
     // every check on the screen is made on this one capture of the finished screen

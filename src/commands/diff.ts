@@ -1,6 +1,6 @@
-import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { targetFlags } from "../flags.js";
+import { imageFlags, registryFlags, servicesArgs, targetFlags } from "../flags.js";
+import { checkConfigServices } from "../lib/config/service-names.js";
 import { planForTarget } from "../lib/deploy/deploy-target.js";
 import type { DeployPlan } from "../lib/deploy/plan.js";
 import { planLines } from "../lib/deploy/plan-text.js";
@@ -20,21 +20,15 @@ export default class Diff extends BaseCommand {
     `<%= config.bin %> diff auth payment --target prod --json`,
   ];
   static override strict = false;
-  static override args = { services: Args.string({ description: "Services to compare (default: all)." }) };
-  static override flags = {
-    ...targetFlags,
-    "base-image": Flags.string({
-      description: "Base image the tags are hashed with (default: GS_BASE_IMAGE or node:20-slim).",
-    }),
-    "create-repos": Flags.boolean({
-      description: "Plan with missing ECR repositories created, as `gs deploy --create-repos` would.",
-    }),
-  };
+  static override args = servicesArgs;
+  // the plan of `gs deploy`: it builds no image (so no --engine) and creates no repository, it plans as if
+  static override flags = { ...targetFlags, "base-image": imageFlags["base-image"], ...registryFlags };
 
   async run(): Promise<DiffJson> {
     const { argv, flags } = await this.parse(Diff);
     const services = (argv as string[]).filter(Boolean);
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
+    checkConfigServices(services, ctx.cfg);
     const plan = await planForTarget(ctx, {
       cwd: process.cwd(),
       services,

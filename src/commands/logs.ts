@@ -1,8 +1,10 @@
-import { Args, Flags } from "@oclif/core";
+import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { durationFlag, targetFlags } from "../flags.js";
+import { durationFlag, serviceArgs, targetFlags } from "../flags.js";
+import { checkConfigServices } from "../lib/config/service-names.js";
 import { UsageError } from "../lib/output/errors.js";
 import { instanceLogFiles } from "../lib/platform/local/log-files.js";
+import { catchInterrupts } from "../lib/process/interrupt.js";
 import { openPlatform, platformContext } from "../lib/platform/open-platform.js";
 import type { LogLine } from "../lib/platform/platform.js";
 
@@ -19,7 +21,7 @@ export default class Logs extends BaseCommand {
     `<%= config.bin %> logs auth --since 10m`,
     `<%= config.bin %> logs payment -f --instance payment-3fa2b1`,
   ];
-  static override args = { service: Args.string({ description: "Service name.", required: true }) };
+  static override args = serviceArgs;
   static override flags = {
     ...targetFlags,
     follow: Flags.boolean({ char: "f", description: "Keep printing new lines until Ctrl-C." }),
@@ -32,12 +34,13 @@ export default class Logs extends BaseCommand {
     if (flags.follow && this.jsonEnabled())
       throw new UsageError("--follow cannot be combined with --json", "drop one of them");
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
+    checkConfigServices([args.service], ctx.cfg);
     const { platform, nc, close } = await openPlatform(ctx, { requireRunning: false });
-    const abort = new AbortController();
-    process.once("SIGINT", () => abort.abort());
+    // Ctrl-C ends --follow (and a long read) gracefully; a second one exits at once
+    const interrupt = catchInterrupts();
     const lines: LogLine[] = [];
     try {
-      // an unknown service is a usage error (ecs: platform.logs checks the name itself)
+      // a service of gs.yaml the fleet does not run, or never ran, is a usage error too
       if (nc) await platform.describeServices([args.service]);
       else if (platform.kind === "local" && instanceLogFiles(ctx.paths.logs, args.service).length === 0) {
         throw new UsageError(`no logs of ${args.service} in ${ctx.paths.logs}`, "start the fleet with `gs up`");
@@ -47,12 +50,13 @@ export default class Logs extends BaseCommand {
         since,
         instance: flags.instance,
         follow: flags.follow,
-        signal: abort.signal,
+        signal: interrupt.signal,
       })) {
         if (this.jsonEnabled()) lines.push(line);
         else this.out(`${line.instance} | ${line.text}`);
       }
     } finally {
+      interrupt.release();
       await close();
     }
     return { service: args.service, lines };

@@ -1,6 +1,5 @@
-import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { natsFlags, protoFlags, targetFlags } from "../flags.js";
+import { messageArgs, natsFlags, payloadFlags, protoFlags, repeatFlags, targetFlags } from "../flags.js";
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { preparePublish, publish, type PublishResult } from "../lib/messaging/publish.js";
 import { formatBytes } from "../lib/output/format.js";
@@ -15,19 +14,8 @@ export default class Publish extends BaseCommand {
     `<%= config.bin %> publish events.auth.player-registered '{"playerId":"p1","username":"ada"}'`,
     `<%= config.bin %> publish any.subject 'bytes' --raw --count 10`,
   ];
-  static override args = {
-    subject: Args.string({ description: "Subject to publish to.", required: true }),
-    data: Args.string({ description: "Message as JSON (default {}).", ignoreStdin: true }),
-  };
-  static override flags = {
-    ...natsFlags,
-    ...targetFlags,
-    ...protoFlags,
-    "data-file": Flags.string({ char: "f", description: "Read DATA from a file (`-` for stdin)." }),
-    raw: Flags.boolean({ description: "Send DATA as bytes (no protobuf)." }),
-    header: Flags.string({ char: "H", description: "Header KEY=VALUE (repeatable).", multiple: true }),
-    count: Flags.integer({ description: "Publish N times.", default: 1, min: 1 }),
-  };
+  static override args = messageArgs;
+  static override flags = { ...natsFlags, ...targetFlags, ...protoFlags, ...payloadFlags, ...repeatFlags };
 
   async run(): Promise<PublishJson> {
     const { args, flags } = await this.parse(Publish);

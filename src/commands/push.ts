@@ -1,6 +1,6 @@
-import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { ENGINE_NAMES, selectEngine } from "../lib/build/image-engine.js";
+import { imageFlags, registryFlags, servicesArgs, targetFlags } from "../flags.js";
+import { selectEngine } from "../lib/build/image-engine.js";
 import { imageProject } from "../lib/build/image-project.js";
 import { resolveTarget } from "../lib/config/load.js";
 import { EXIT, UsageError } from "../lib/output/errors.js";
@@ -37,23 +37,8 @@ export default class Push extends BaseCommand {
     "<%= config.bin %> push --target prod --json",
   ];
   static override strict = false;
-  static override args = { services: Args.string({ description: "Services to push (default: all in gs.yaml)." }) };
-  static override flags = {
-    target: Flags.string({
-      char: "t",
-      description: "ecs target from gs.yaml whose registry receives the images.",
-      env: "GS_TARGET",
-    }),
-    config: Flags.string({ description: "Path of gs.yaml.", env: "GS_CONFIG" }),
-    "create-repos": Flags.boolean({ description: "Create missing repositories (scan on push, immutable tags)." }),
-    engine: Flags.option({
-      options: ENGINE_NAMES,
-      description: "Image builder (default: docker when its engine answers, else buildah).",
-    })(),
-    "base-image": Flags.string({
-      description: "Base image with node on PATH (default: GS_BASE_IMAGE or node:20-slim).",
-    }),
-  };
+  static override args = servicesArgs;
+  static override flags = { ...targetFlags, ...imageFlags, ...registryFlags };
 
   async run(): Promise<PushJson> {
     const { argv, flags } = await this.parse(Push);
@@ -69,7 +54,11 @@ export default class Push extends BaseCommand {
         `target "${name}" has no registry (it runs on ${target.platform})`,
         "pick an ecs target with --target",
       );
-    const registry = await openRegistry(target.registry, { region: target.region, profile: target.profile });
+    const registry = await openRegistry(target.registry, {
+      region: target.region,
+      profile: target.profile,
+      target: name,
+    });
     const engine = await selectEngine(flags.engine);
     const json = this.jsonEnabled();
     const results = await pushImages(project.services, {

@@ -8,7 +8,7 @@ import type { RequestJson } from "./request.js";
 import type { ServicesJson } from "./services.js";
 import type { SubjectsJson, SubjectEntry } from "./subjects.js";
 import { startNatsServer, type TestNatsServer } from "../../test/support/nats-server.js";
-import { npcProbe } from "../../test/support/probe-services.js";
+import { npcProbe } from "../../services/test-support/npc-probe.js";
 import { repoRoot, runCli } from "../../test/support/run-cli.js";
 
 let server: TestNatsServer;
@@ -22,7 +22,7 @@ describe("gs messaging commands, run as a user runs them", () => {
     if (!existsSync(path.join(repoRoot, "dist/cli.js"))) throw new Error("build first: npm run build");
     server = await startNatsServer({ jetstream: true });
     nc = await connect({ servers: server.url });
-    svc = await startService(npcProbe, { nc, log: createLogger({}, { write: () => undefined }) });
+    svc = await startService(npcProbe(), { nc, log: createLogger({}, { write: () => undefined }) });
   });
   afterAll(async () => {
     await svc?.stop(1000);

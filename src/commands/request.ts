@@ -1,6 +1,6 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { natsFlags, protoFlags, targetFlags, requestArgs } from "../flags.js";
+import { messageArgs, natsFlags, payloadFlags, protoFlags, repeatFlags, targetFlags } from "../flags.js";
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { prepareRequest, request, type RequestResult } from "../lib/messaging/request.js";
 import { formatBytes, formatDuration } from "../lib/output/format.js";
@@ -21,15 +21,13 @@ export default class Request extends BaseCommand {
     `echo '{"regionId":"r1"}' | <%= config.bin %> request world-state.query-region --data-file -`,
     `<%= config.bin %> request some.subject 'hello' --raw`,
   ];
-  static override args = requestArgs;
+  static override args = messageArgs;
   static override flags = {
     ...natsFlags,
     ...targetFlags,
     ...protoFlags,
-    "data-file": Flags.string({ char: "f", description: "Read DATA from a file (`-` for stdin)." }),
-    raw: Flags.boolean({ description: "Send DATA as bytes and print the reply raw (no protobuf)." }),
-    header: Flags.string({ char: "H", description: "Header KEY=VALUE (repeatable).", multiple: true }),
-    count: Flags.integer({ description: "Send the request N times, one after another.", default: 1, min: 1 }),
+    ...payloadFlags,
+    ...repeatFlags,
     replies: Flags.integer({
       description: "Gather up to N replies per request within the timeout.",
       default: 1,

@@ -1,6 +1,7 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { natsFlags, targetFlags } from "../flags.js";
+import { checkProjectServices } from "../lib/config/service-names.js";
 import { discoverServices, type ServiceView } from "../lib/nats/discovery.js";
 import { formatDuration, renderTable } from "../lib/output/format.js";
 import { openNats } from "../nats-session.js";
@@ -20,16 +21,16 @@ export default class Services extends BaseCommand {
   static override flags = {
     ...natsFlags,
     ...targetFlags,
-    name: Flags.string({ description: "Only this service." }),
+    name: Flags.string({ description: "Only this service (checked against gs.yaml when there is one)." }),
     endpoints: Flags.boolean({
       char: "e",
       description: "Also list each service's subjects with request and response types.",
     }),
-    wait: Flags.string({ description: "How long to wait for answers.", default: "1s", hidden: true }),
   };
 
   async run(): Promise<ServicesJson> {
     const { flags } = await this.parse(Services);
+    if (flags.name) await checkProjectServices([flags.name], { cwd: process.cwd(), config: flags.config });
     const { nc, url } = await openNats(flags);
     let services: ServiceView[];
     try {

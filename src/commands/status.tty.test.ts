@@ -4,15 +4,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CLI,
-  createProject,
-  existingServices,
-  REPO,
-  runGs,
-  waitFor,
-  type TestProject,
-} from "../../test/support/local-fleet.js";
+import { createProject, existingServices, waitFor, type TestProject } from "../../test/support/local-fleet.js";
+import { cliPath, repoRoot, runCli } from "../../test/support/run-cli.js";
 import { hasTmux, terminalEnv, tmuxTerminal } from "../../test/support/terminal.js";
 
 const wanted = ["auth", "settings", "payment"];
@@ -36,22 +29,22 @@ describe.runIf(canRun)("gs status --watch in a terminal", () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO, "dist/cli.js"))) throw new Error("build first: npm run build");
+    if (!existsSync(path.join(repoRoot, "dist/cli.js"))) throw new Error("build first: npm run build");
     project = createProject(wanted);
-    const up = await runGs(["up", "--detach", "--timeout", "90s"], { cwd: project.dir });
+    const up = await runCli(["up", "--detach", "--timeout", "90s"], { cwd: project.dir });
     expect(up.code, up.stderr).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
     term.close();
     if (!project) return;
-    await runGs(["down", "--purge"], { cwd: project.dir });
+    await runCli(["down", "--purge"], { cwd: project.dir });
     project.remove();
   });
 
   it("shows a killed instance's service degraded, then healthy again, and quits with q (exit 0)", async () => {
     // no CI in its environment, so gs sees a terminal
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} status --watch --interval 500ms; echo "gs exited with $?"; sleep 60`;
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)} status --watch --interval 500ms; echo "gs exited with $?"; sleep 60`;
     term.start(cmd, { cwd: project.dir, env: terminalEnv(), columns: 160, rows: 50 });
 
     // a full frame: every source has answered once (the header's time of the last poll is set)

@@ -1,6 +1,7 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { protoFlags } from "../flags.js";
+import { checkServiceNames } from "../lib/config/service-names.js";
 import { renderTable } from "../lib/output/format.js";
 import { exampleJson } from "../lib/proto/example.js";
 import { loadRegistry } from "../lib/proto/load.js";
@@ -42,6 +43,10 @@ export default class Subjects extends BaseCommand {
   async run(): Promise<SubjectsJson> {
     const { flags } = await this.parse(Subjects);
     const registry = loadRegistry({ cwd: process.cwd(), extra: flags.proto });
+    if (flags.service) {
+      const known = [...new Set([...registry.rpcs, ...registry.events].map((s) => s.service))].sort();
+      checkServiceNames([flags.service], known, "`gs subjects` lists every subject with its service");
+    }
     if (flags.events) {
       const events = registry.events
         .filter((e) => !flags.service || e.service === flags.service)

@@ -1,8 +1,9 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { natsFlags, protoFlags, targetFlags } from "../flags.js";
+import { natsFlags, payloadFlags, protoFlags, targetFlags } from "../flags.js";
 import { subscribe, validateSubscribeSubject, type ReceivedMessage } from "../lib/messaging/subscribe.js";
 import { formatBytes } from "../lib/output/format.js";
+import { catchInterrupts } from "../lib/process/interrupt.js";
 import { loadRegistry } from "../lib/proto/load.js";
 import { openNats } from "../nats-session.js";
 
@@ -24,9 +25,10 @@ export default class Subscribe extends BaseCommand {
     ...natsFlags,
     ...targetFlags,
     ...protoFlags,
+    // not repeatFlags' --count: this one stops after N messages received
     count: Flags.integer({ char: "n", description: "Exit after N messages.", min: 1 }),
     queue: Flags.string({ description: "Join this queue group." }),
-    raw: Flags.boolean({ description: "Do not decode payloads." }),
+    raw: payloadFlags.raw,
   };
 
   async run(): Promise<void> {
@@ -58,14 +60,12 @@ export default class Subscribe extends BaseCommand {
           `listening on ${args.subject}${flags.count ? ` for ${flags.count} message(s)` : " (Ctrl-C to stop)"}`,
         ),
       );
-    const onSignal = () => void s.stop();
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    const interrupt = catchInterrupts();
+    interrupt.onStop(() => void s.stop());
     try {
       await s.done;
     } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      interrupt.release();
       await nc.close();
     }
   }

@@ -1,10 +1,12 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { durationFlag, targetFlags } from "../flags.js";
+import { checkConfigServices } from "../lib/config/service-names.js";
 import { renderTable } from "../lib/output/format.js";
 import { localContext } from "../lib/platform/local/local-context.js";
 import { upLocalFleet, type UpProgress } from "../lib/platform/local/local-fleet.js";
 import { runSupervisorProcess } from "../lib/platform/local/supervisor-main.js";
+import { catchInterrupts } from "../lib/process/interrupt.js";
 
 export interface UpJson {
   target: string;
@@ -56,64 +58,70 @@ export default class Up extends BaseCommand {
       return undefined as never;
     }
     const ctx = localContext({ cwd: process.cwd(), config: flags.config, target: flags.target, command: "up" });
+    const services = flags.services
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    // before anything starts, and even when the fleet is already up
+    if (services) checkConfigServices(services, ctx.cfg);
     const progress = this.mode === "json" ? undefined : (p: UpProgress) => this.note(describeProgress(p));
-    const interrupt = new AbortController();
-    const onInterrupt = () => interrupt.abort();
-    process.once("SIGINT", onInterrupt);
-    const r = await upLocalFleet(
-      ctx,
-      {
-        services: flags.services
-          ?.split(",")
-          .map((s) => s.trim())
-          .filter(Boolean),
-        replicas: flags.replicas,
-        cluster: flags.cluster ? (Number(flags.cluster) as 1 | 3) : undefined,
-        secure: flags.secure,
-        detach: flags.detach,
-        timeoutMs: flags.timeout,
-        signal: interrupt.signal,
-      },
-      progress,
-    ).finally(() => process.off("SIGINT", onInterrupt));
-    const json: UpJson = {
-      target: r.target,
-      alreadyUp: r.alreadyUp,
-      detached: r.detached,
-      nats: r.nats,
-      secure: r.secure,
-      services: r.services.map((s) => ({
-        name: s.name,
-        desired: s.desired,
-        running: s.running,
-        version: s.version ?? null,
-        state: s.state,
-      })),
-    };
-    if (r.alreadyUp) {
-      const mismatch = flags.secure && !r.secure ? "; it runs without --secure: `gs down`, then `gs up --secure`" : "";
-      this.note(
-        `the local fleet is already up (nats ${r.nats.url}, supervisor pid ${r.supervisorPid})${mismatch} — see \`gs status\`, or stop it with \`gs down\``,
+    // the first Ctrl-C or SIGTERM stops what was started (or the running fleet), a second exits at once
+    const interrupt = catchInterrupts();
+    try {
+      const r = await upLocalFleet(
+        ctx,
+        {
+          services,
+          replicas: flags.replicas,
+          cluster: flags.cluster ? (Number(flags.cluster) as 1 | 3) : undefined,
+          secure: flags.secure,
+          detach: flags.detach,
+          timeoutMs: flags.timeout,
+          signal: interrupt.signal,
+        },
+        progress,
       );
+      const json: UpJson = {
+        target: r.target,
+        alreadyUp: r.alreadyUp,
+        detached: r.detached,
+        nats: r.nats,
+        secure: r.secure,
+        services: r.services.map((s) => ({
+          name: s.name,
+          desired: s.desired,
+          running: s.running,
+          version: s.version ?? null,
+          state: s.state,
+        })),
+      };
+      if (r.alreadyUp) {
+        const mismatch =
+          flags.secure && !r.secure ? "; it runs without --secure: `gs down`, then `gs up --secure`" : "";
+        this.note(
+          `the local fleet is already up (nats ${r.nats.url}, supervisor pid ${r.supervisorPid})${mismatch} — see \`gs status\`, or stop it with \`gs down\``,
+        );
+        return json;
+      }
+      this.out(
+        renderTable(
+          ["SERVICE", "RUNNING", "DESIRED", "VERSION"],
+          json.services.map((s) => [s.name, s.running, s.desired, s.version ?? "-"]),
+        ),
+      );
+      if (r.detached || !r.supervisor) {
+        this.note(`the local fleet is up on ${r.nats.url} — \`gs status\` shows it, \`gs down\` stops it`);
+        return json;
+      }
+      const supervisor = r.supervisor;
+      this.note(`the local fleet is up on ${r.nats.url} — Ctrl-C stops it`);
+      // a signal while the fleet started ended upLocalFleet; from here on it stops the fleet
+      interrupt.onStop(() => void supervisor.stop());
+      await supervisor.done;
       return json;
+    } finally {
+      interrupt.release();
     }
-    this.out(
-      renderTable(
-        ["SERVICE", "RUNNING", "DESIRED", "VERSION"],
-        json.services.map((s) => [s.name, s.running, s.desired, s.version ?? "-"]),
-      ),
-    );
-    if (r.detached || !r.supervisor) {
-      this.note(`the local fleet is up on ${r.nats.url} — \`gs status\` shows it, \`gs down\` stops it`);
-      return json;
-    }
-    const supervisor = r.supervisor;
-    this.note(`the local fleet is up on ${r.nats.url} — Ctrl-C stops it`);
-    const stop = () => void supervisor.stop();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    await supervisor.done;
-    return json;
   }
 }
 

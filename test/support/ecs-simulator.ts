@@ -4,6 +4,8 @@
 // deployment circuit breaker and its rollback, and the errors AWS answers with (throttling, expired
 // credentials, missing cluster or service). Each DescribeServices of a service moves it one step
 // forward in time, so a test's polling loop plays a rollout out.
+// serve() puts the same simulation behind a local HTTP endpoint, so the built CLI (a child process,
+// with its own SDK) reaches it through AWS_ENDPOINT_URL.
 import {
   CloudWatchLogsClient,
   FilterLogEventsCommand,
@@ -21,8 +23,10 @@ import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
+  TagResourceCommand,
   UpdateServiceCommand,
   type Deployment,
   type RegisterTaskDefinitionCommandInput,
@@ -32,6 +36,7 @@ import {
   type TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
+import { awsError, awsOk, startAwsEndpoint, type AwsEndpoint, type AwsReply } from "./aws-endpoint.js";
 
 export type Behavior = "healthy" | "crash" | "stuck";
 
@@ -118,9 +123,73 @@ export class EcsSimulator {
     this.logs.restore();
   }
 
+  /**
+   * The simulation over HTTP, as AWS answers it: each request is sent to this process's mocked client
+   * of its service, and the result (or the AWS error it throws) goes back in the awsJson1_1 shapes.
+   */
+  async serve(): Promise<AwsEndpoint> {
+    // gs's clients set the same (clients.ts); these are the test's own
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+    const [ecs, ecr, logs] = await Promise.all([
+      import("@aws-sdk/client-ecs"),
+      import("@aws-sdk/client-ecr"),
+      import("@aws-sdk/client-cloudwatch-logs"),
+    ]);
+    const services: Record<string, { client: { send(c: unknown): Promise<unknown> }; module: object }> = {
+      AmazonEC2ContainerServiceV20141113: { client: new ecs.ECSClient({ region: this.region }), module: ecs },
+      AmazonEC2ContainerRegistry_V20150921: { client: new ecr.ECRClient({ region: this.region }), module: ecr },
+      Logs_20140328: { client: new logs.CloudWatchLogsClient({ region: this.region }), module: logs },
+    };
+    return startAwsEndpoint(async (req): Promise<AwsReply> => {
+      const service = services[req.service];
+      const Command = (service?.module as Record<string, new (input: unknown) => unknown> | undefined)?.[
+        `${req.operation}Command`
+      ];
+      if (!service || !Command) return awsError("UnknownOperationException", `${req.service}.${req.operation}`);
+      try {
+        return awsOk(toWire(await service.client.send(new Command(req.input))));
+      } catch (err) {
+        const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+        return awsError(e.name, e.message, e.$metadata?.httpStatusCode ?? 400);
+      }
+    });
+  }
+
   /** The live task definition of a fleet service. */
   liveTaskDefinition(name: string): TaskDefinition {
     return this.taskDefinitions.get(this.services.get(name)!.taskDefinition)!.td;
+  }
+
+  /**
+   * A revision of a service's family as an earlier deploy left it: the live one with `image` and `tags`;
+   * with `live`, the service runs it now (one COMPLETED deployment, its tasks RUNNING).
+   */
+  addRevision(name: string, opts: { image: string; tags: Tag[]; live?: boolean; at?: string }): string {
+    const svc = this.services.get(name)!;
+    if (opts.at) this.clock = Date.parse(opts.at);
+    const td = structuredClone(this.liveTaskDefinition(name));
+    const arn = this.addTaskDefinition({
+      family: td.family!,
+      taskRoleArn: td.taskRoleArn,
+      executionRoleArn: td.executionRoleArn,
+      networkMode: td.networkMode,
+      requiresCompatibilities: td.requiresCompatibilities,
+      cpu: td.cpu,
+      memory: td.memory,
+      containerDefinitions: td.containerDefinitions!.map((c, i) => (i === 0 ? { ...c, image: opts.image } : c)),
+      tags: opts.tags,
+    });
+    if (opts.live) {
+      for (const d of svc.deployments)
+        for (const t of this.tasksOf(d))
+          this.stopTask(t, { reason: "Scaling activity", stopCode: "ServiceSchedulerInitiated", exitCode: 0 });
+      svc.deployments = [];
+      const dep = this.newDeployment(svc, arn);
+      dep.rolloutState = "COMPLETED";
+      for (let i = 0; i < svc.desired; i++) this.startTask(svc, dep, "RUNNING");
+    }
+    this.clock += 60_000;
+    return arn;
   }
 
   service(name: string): SimService {
@@ -129,6 +198,38 @@ export class EcsSimulator {
 
   count(command: string): number {
     return this.calls.filter((c) => c.command === command).length;
+  }
+
+  /** Calls per API, e.g. `{ DescribeServices: 3, ListTasks: 44 }`. */
+  countsByApi(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.calls) out[c.command] = (out[c.command] ?? 0) + 1;
+    return out;
+  }
+
+  /**
+   * A deployment of `image` started outside gs (the console, a pipeline): a new revision and a new
+   * PRIMARY deployment, with none of the calls it took counted as gs's. What its tasks do follows the
+   * scenario's `behavior`. Returns the deployment id.
+   */
+  startDeployment(name: string, image: string): string {
+    const arn = this.addRevision(name, { image, tags: [] });
+    return this.newDeployment(this.services.get(name)!, arn).id;
+  }
+
+  /** One running task of `name` crashes (exit 1, with log lines); ECS starts a replacement on the service's next step. */
+  crashTask(name: string): Task {
+    const svc = this.services.get(name)!;
+    const primary = svc.deployments.find((d) => d.status === "PRIMARY")!;
+    const task = this.tasksOf(primary, "RUNNING")[0]!;
+    this.stopTask(task, {
+      reason: "Essential container in task exited",
+      stopCode: "EssentialContainerExited",
+      exitCode: 1,
+      logLines: [`${name} handling requests`, "FATAL: heap out of memory"],
+    });
+    this.event(svc, `(service ${svc.ecsName}) has stopped 1 running tasks: (task ${task.taskArn!.split("/").pop()}).`);
+    return task;
   }
 
   // ---- model -----------------------------------------------------------------------------------
@@ -314,6 +415,17 @@ export class EcsSimulator {
     }
     const live = this.tasksOf(primary);
     for (let i = live.length; i < primary.desired; i++) this.startTask(svc, primary, "PENDING");
+    // scaled in: ECS stops the surplus tasks, pending ones first
+    const surplus = [...this.tasksOf(primary, "PENDING"), ...this.tasksOf(primary, "RUNNING")].slice(
+      0,
+      Math.max(0, live.length - primary.desired),
+    );
+    for (const t of surplus)
+      this.stopTask(t, {
+        reason: "Scaling activity initiated by (service desired count)",
+        stopCode: "ServiceSchedulerInitiated",
+        exitCode: 0,
+      });
     if (
       behavior === "healthy" &&
       this.tasksOf(primary, "RUNNING").length >= primary.desired &&
@@ -443,6 +555,30 @@ export class EcsSimulator {
       }
       return { service: this.toService(svc) };
     });
+    this.ecs.on(ListTaskDefinitionsCommand).callsFake(async (input) => {
+      this.gate("ListTaskDefinitions", input);
+      if (input.maxResults !== undefined && (input.maxResults < 1 || input.maxResults > 100))
+        throw AWS_ERROR("InvalidParameterException", "maxResults must be between 1 and 100");
+      const arns = [...this.taskDefinitions.values()]
+        .filter((t) => !input.familyPrefix || t.td.family === input.familyPrefix)
+        .sort((a, b) => (a.td.revision ?? 0) - (b.td.revision ?? 0))
+        .map((t) => t.td.taskDefinitionArn!);
+      if (input.sort === "DESC") arns.reverse();
+      return { taskDefinitionArns: arns.slice(0, input.maxResults ?? 100) };
+    });
+    this.ecs.on(TagResourceCommand).callsFake(async (input) => {
+      this.gate("TagResource", input);
+      const found = this.taskDefinitions.get(input.resourceArn!);
+      if (!found) throw AWS_ERROR("InvalidParameterException", "The specified resource is not valid.");
+      if (!input.tags?.length || input.tags.length > 50)
+        throw AWS_ERROR("InvalidParameterException", "tags must have 1 to 50 items");
+      for (const tag of input.tags) {
+        if (!/^[\p{L}\p{N} +\-=._:/@]{0,256}$/u.test(tag.value ?? "") || !tag.key || tag.key.length > 128)
+          throw AWS_ERROR("InvalidParameterException", `invalid tag ${tag.key}`);
+        found.tags = [...found.tags.filter((t) => t.key !== tag.key), tag];
+      }
+      return {};
+    });
     this.ecs.on(ListTasksCommand).callsFake(async (input) => {
       this.gate("ListTasks", input, input.cluster);
       const svc = input.serviceName ? this.byEcsName(input.serviceName) : undefined;
@@ -521,4 +657,13 @@ export class EcsSimulator {
       return { repository: { repositoryName: input.repositoryName } };
     });
   }
+}
+
+/** awsJson1_1 sends timestamps as epoch seconds. */
+function toWire(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
+  return value;
 }

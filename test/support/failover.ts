@@ -11,7 +11,8 @@ import { toConnectionOptions } from "../../services/sdk/connection.js";
 import { retryWhile } from "../../services/sdk/jetstream-retry.js";
 import { decodeToJson, encodeJson } from "../../services/sdk/json-codec.js";
 import { defaultRegistry } from "../../services/sdk/runtime.js";
-import { createProject, runGs, waitFor } from "./local-fleet.js";
+import { createProject, waitFor } from "./local-fleet.js";
+import { runCli } from "./run-cli.js";
 
 export interface FailoverOptions {
   /** how long the load runs */
@@ -81,7 +82,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
   );
   const opened: NatsConnection[] = [];
   try {
-    const up = await runGs(
+    const up = await runCli(
       ["up", "--detach", "--cluster", "3", ...(opts.secure ? ["--secure"] : []), "--timeout", "120s"],
       { cwd: project.dir },
     );
@@ -334,7 +335,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     };
   } finally {
     await Promise.all(opened.map((c) => c.close().catch(() => undefined)));
-    await runGs(["down", "--purge"], { cwd: project.dir });
+    await runCli(["down", "--purge"], { cwd: project.dir });
     project.remove();
   }
 }

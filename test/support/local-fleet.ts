@@ -1,6 +1,5 @@
 // Test helpers for the local platform: a throwaway project (gs.yaml + links to the repo's services/
-// and proto/), the built CLI run as a child process, and a steady request load.
-import { spawn } from "node:child_process";
+// and proto/) and a steady request load. The built CLI runs through run-cli.ts.
 import {
   existsSync,
   mkdirSync,
@@ -13,44 +12,14 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const CLI = path.join(REPO, "bin", "run.js");
-
-export interface GsRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the built CLI like a user does; never rejects. */
-export function runGs(
-  args: string[],
-  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
-): Promise<GsRun> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", CI: "true", ...opts.env };
-    for (const k of ["NATS_URL", "GS_TARGET", "GS_CONFIG", "GS_HOME"]) if (!opts.env?.[k]) delete env[k];
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 180_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
+import { repoRoot } from "./run-cli.js";
 
 /** Catalog services whose code exists, in the catalog's order. */
 export function existingServices(): string[] {
-  const catalog = readFileSync(path.join(REPO, "services", "catalog.ts"), "utf8");
+  const catalog = readFileSync(path.join(repoRoot, "services", "catalog.ts"), "utf8");
   const names = [...catalog.matchAll(/^\s+"?([a-z-]+)"?: \(\) => import/gm)].map((m) => m[1]!);
-  return names.filter((n) => existsSync(path.join(REPO, "services", n, "service.ts")));
+  return names.filter((n) => existsSync(path.join(repoRoot, "services", n, "service.ts")));
 }
 
 export interface TestProject {
@@ -72,13 +41,13 @@ export function createProject(services: string[], opts: { desired?: number } = {
     ...services.map((s) => `  ${s}: {}`),
   ];
   writeFileSync(path.join(dir, "gs.yaml"), lines.join("\n") + "\n");
-  symlinkSync(path.join(REPO, "proto"), path.join(dir, "proto"));
+  symlinkSync(path.join(repoRoot, "proto"), path.join(dir, "proto"));
   const link = path.join(dir, "services");
   const useServices = (target: string) => {
     rmSync(link, { force: true });
     symlinkSync(target, link);
   };
-  useServices(path.join(REPO, "services"));
+  useServices(path.join(repoRoot, "services"));
   return {
     dir,
     useServices,
@@ -86,7 +55,7 @@ export function createProject(services: string[], opts: { desired?: number } = {
       const copy = path.join(dir, "services-broken");
       rmSync(copy, { recursive: true, force: true });
       mkdirSync(copy);
-      const src = path.join(REPO, "services");
+      const src = path.join(repoRoot, "services");
       for (const e of readdirSync(src))
         if (e !== service && e !== "dist") symlinkSync(path.join(src, e), path.join(copy, e));
       mkdirSync(path.join(copy, service));

@@ -4,7 +4,7 @@ import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { AwsContext } from "./aws-call.js";
+import type { AwsContext } from "./aws-context.js";
 
 export interface EcsClients {
   ecs: ECSClient;

@@ -1,5 +1,5 @@
 // Progress as text on stderr: a line every few seconds without a terminal (CI, pipes). On a terminal
-// the Ink panel (live-progress.ts) replaces it; the line rewritten in place is its fallback.
+// the Ink panel (ui/bench-live.ts) replaces it; the line rewritten in place is its fallback.
 import { formatCount, formatDuration } from "../output/format.js";
 import type { OutputMode } from "../output/mode.js";
 import type { ProgressSnapshot } from "./run.js";

@@ -76,7 +76,7 @@ export interface PayloadBytes {
   json: number | null;
 }
 
-/** `gs bench --json`: the documented contract (README, "gs bench" --json). */
+/** `gs bench --json`: the documented contract (docs/load-tests.md, "--json"). */
 export interface BenchResult {
   subject: string;
   mode: BenchMode;

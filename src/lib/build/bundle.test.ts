@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { bundleService } from "./bundle.js";
-import { REPO } from "../../../test/support/local-fleet.js";
+import { repoRoot } from "../../../test/support/run-cli.js";
 
 describe("local builds", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "gs-build-"));
@@ -13,10 +13,10 @@ describe("local builds", () => {
   it("versions a bundle by its content and rebuilds only when an input changed", async () => {
     // a copy of services/ with one real service (settings) whose files can be edited
     const services = path.join(dir, "services");
-    cpSync(path.join(REPO, "services", "sdk"), path.join(services, "sdk"), { recursive: true });
-    cpSync(path.join(REPO, "services", "settings"), path.join(services, "settings"), { recursive: true });
-    symlinkSync(path.join(REPO, "services", "package.json"), path.join(services, "package.json"));
-    const opts = { servicesDir: services, protoDir: path.join(REPO, "proto"), outDir: path.join(dir, "builds") };
+    cpSync(path.join(repoRoot, "services", "sdk"), path.join(services, "sdk"), { recursive: true });
+    cpSync(path.join(repoRoot, "services", "settings"), path.join(services, "settings"), { recursive: true });
+    symlinkSync(path.join(repoRoot, "services", "package.json"), path.join(services, "package.json"));
+    const opts = { servicesDir: services, protoDir: path.join(repoRoot, "proto"), outDir: path.join(dir, "builds") };
 
     const first = await bundleService("settings", opts);
     expect(first.version).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
@@ -39,14 +39,14 @@ describe("local builds", () => {
     await expect(
       bundleService("settings", {
         servicesDir: services,
-        protoDir: path.join(REPO, "proto"),
+        protoDir: path.join(repoRoot, "proto"),
         outDir: path.join(dir, "builds"),
       }),
     ).rejects.toThrow(/settings does not build: .*service\.ts:1: /);
     await expect(
       bundleService("no-such", {
         servicesDir: services,
-        protoDir: path.join(REPO, "proto"),
+        protoDir: path.join(repoRoot, "proto"),
         outDir: path.join(dir, "builds"),
       }),
     ).rejects.toThrow(/no-such: .*service\.ts not found/);

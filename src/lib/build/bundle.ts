@@ -14,7 +14,7 @@ import {
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Artifact, ArtifactBuilder } from "../platform/platform.js";
-import { OperationError } from "../output/errors.js";
+import { OperationError, type GsErrorOptions } from "../output/errors.js";
 
 export interface BundleOptions {
   /** the fleet workspace: `<servicesDir>/<service>/service.ts`, `<servicesDir>/sdk/runtime.ts` */
@@ -32,6 +32,9 @@ export interface BundleOptions {
 /** A service that does not bundle: the user fixes the code. */
 export class BuildError extends OperationError {
   override name = "BuildError";
+  constructor(message: string, opts: GsErrorOptions = {}) {
+    super(message, { code: "build_failed", ...opts });
+  }
 }
 
 const HASH_LENGTH = 12;

@@ -4,10 +4,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { execa, type ExecaError } from "execa";
-import { OperationError, UsageError } from "../output/errors.js";
+import { OperationError, UsageError, type GsErrorOptions } from "../output/errors.js";
+import { ENGINE_NAMES, type EngineName } from "./engine-names.js";
 
-export type EngineName = "docker" | "buildah";
-export const ENGINE_NAMES: readonly EngineName[] = ["docker", "buildah"];
+export { ENGINE_NAMES, type EngineName } from "./engine-names.js";
 
 /** Registry credentials for one push. Never printed, logged, or put on a command line. */
 export interface RegistryAuth {
@@ -44,6 +44,9 @@ export interface ImageEngine {
 /** A build or push the engine refused: its last stderr lines say why. */
 export class ImageEngineError extends OperationError {
   override name = "ImageEngineError";
+  constructor(message: string, opts: GsErrorOptions = {}) {
+    super(message, { code: "image_engine_failed", ...opts });
+  }
 }
 
 function tail(text: string | undefined, lines = 6): string {

@@ -1,8 +1,8 @@
 // What `gs build` and `gs push` work on: the project of gs.yaml, its services, and the image options.
 import path from "node:path";
 import { loadConfig, serviceSettings, type GsConfig } from "../config/load.js";
+import { checkConfigServices } from "../config/service-names.js";
 import { localPaths, projectRoot } from "../platform/local/paths.js";
-import { UsageError } from "../output/errors.js";
 import { DEFAULT_BASE_IMAGE, type ImageOptions } from "./image.js";
 
 export interface ImageProject {
@@ -26,12 +26,7 @@ export function imageProject(opts: {
   const root = projectRoot(cfg.file, opts.cwd);
   const known = serviceSettings(cfg).map((s) => s.name);
   const asked = opts.services?.length ? [...new Set(opts.services)] : known;
-  const unknown = asked.filter((s) => !known.includes(s));
-  if (unknown.length)
-    throw new UsageError(
-      `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`,
-      `services in gs.yaml: ${known.join(", ") || "(none)"}`,
-    );
+  checkConfigServices(asked, cfg);
   const salt = env.GS_BUILD_SALT || undefined;
   return {
     cfg,

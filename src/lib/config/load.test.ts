@@ -73,7 +73,7 @@ describe("parseConfig", () => {
     const text = valid.replace("region: eu-west-1", "region: 42");
     const err = errorOf(() => parseConfig(text, "gs.yaml"));
     expect(err.message).toBe("gs.yaml: targets.prod.region: expected a string");
-    expect(err.hint).toBe("fix the value in gs.yaml; see README#configuration");
+    expect(err.hint).toBe("fix the value in gs.yaml; see docs/configuration.md");
   });
 
   it("reports a missing key as missing", () => {
@@ -132,7 +132,7 @@ describe("parseConfig", () => {
   it("gives line and column for a YAML syntax error", () => {
     const err = errorOf(() => parseConfig("project: demo\ntargets:\n  local: platform: local\n", "conf/gs.yaml"));
     expect(err.message).toBe("conf/gs.yaml:3:10: Nested mappings are not allowed in compact mappings");
-    expect(err.hint).toBe("fix the YAML syntax in conf/gs.yaml; see README#configuration");
+    expect(err.hint).toBe("fix the YAML syntax in conf/gs.yaml; see docs/configuration.md");
   });
 
   it("reports a duplicate key as a YAML error with its position", () => {

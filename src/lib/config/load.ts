@@ -3,21 +3,19 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
+import { UsageError } from "../output/errors.js";
 import { configSchema, resolveConfig, type GsConfig, type ServiceSettings, type Target } from "./schema.js";
 
 export type { GsConfig, Target, LocalTarget, EcsTarget, ServiceSettings, NatsCredentialsRef } from "./schema.js";
 
 export const CONFIG_FILE_NAME = "gs.yaml";
-const DOCS_HINT = "see README#configuration";
+const DOCS_HINT = "see docs/configuration.md";
 
-/** A problem with gs.yaml or with the target asked for: the user can fix it. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
+/** A problem with gs.yaml or with the target asked for: bad input, exit 2. */
+export class ConfigError extends UsageError {
+  override name = "ConfigError";
+  constructor(message: string, hint: string, code = "bad_config") {
+    super(message, hint, code);
   }
 }
 
@@ -32,7 +30,11 @@ export function findConfigFile(cwd: string, explicit?: string): string | undefin
     try {
       isFile = statSync(file).isFile();
     } catch {
-      throw new ConfigError(`config file not found: ${explicit}`, "check the path given by --config or GS_CONFIG");
+      throw new ConfigError(
+        `config file not found: ${explicit}`,
+        "check the path given by --config or GS_CONFIG",
+        "config_not_found",
+      );
     }
     if (!isFile)
       throw new ConfigError(`${explicit}: is not a file`, "pass the path of a gs.yaml file to --config or GS_CONFIG");
@@ -113,6 +115,7 @@ export function resolveTarget(
   throw new ConfigError(
     `unknown target "${chosen}" (from ${from}); known targets: ${known.join(", ")}`,
     `use one of ${known.join(", ")}, or add targets.${chosen} to ${where}; ${DOCS_HINT}`,
+    "unknown_target",
   );
 }
 

@@ -42,6 +42,7 @@ describe("deploy board", () => {
       unchanged: 1,
       rolledBack: 0,
       failed: 0,
+      notStarted: 0,
     });
 
     feed(done({ name: "auth", action: "deployed", seconds: 3.1 }));
@@ -60,6 +61,7 @@ describe("deploy board", () => {
       unchanged: 1,
       rolledBack: 0,
       failed: 0,
+      notStarted: 0,
     });
   });
 
@@ -182,6 +184,7 @@ describe("deploy board", () => {
       unchanged: 2,
       rolledBack: 0,
       failed: 0,
+      notStarted: 0,
     });
     tick(1500);
     board.finish({
@@ -224,5 +227,16 @@ describe("deploy board", () => {
       done({ name: "auth", action: "failed", seconds: 0, reason }),
     );
     expect(row("auth")).toMatchObject({ stage: "failed", detail: reason });
+  });
+
+  it("shows the services an interrupted deploy did not start as final, not waiting", () => {
+    const { board, row, feed } = boardOf(["auth", "settings"]);
+    feed(
+      { kind: "plan", changed: ["auth", "settings"], unchanged: [], failed: [] },
+      { kind: "start", service: "auth", from: A, to: B },
+      done({ name: "settings", action: "not_started", seconds: 0, reason: "interrupted" }),
+    );
+    expect(row("settings")).toMatchObject({ stage: "not-started", detail: "interrupted", seconds: 0 });
+    expect(board.summary()).toMatchObject({ active: 1, waiting: 0, notStarted: 1 });
   });
 });

@@ -18,10 +18,17 @@ export type Stage =
   | "unchanged"
   | "rolling-back"
   | "rolled-back"
-  | "failed";
+  | "failed"
+  | "not-started";
 
 /** Stages after which nothing more happens to a service in this deploy. */
-export const FINAL_STAGES: ReadonlySet<Stage> = new Set(["deployed", "unchanged", "rolled-back", "failed"]);
+export const FINAL_STAGES: ReadonlySet<Stage> = new Set([
+  "deployed",
+  "unchanged",
+  "rolled-back",
+  "failed",
+  "not-started",
+]);
 
 export interface RolloutCounts {
   running: number;
@@ -59,6 +66,21 @@ export interface BoardSummary {
   unchanged: number;
   rolledBack: number;
   failed: number;
+  /** the deploy was interrupted before their rollout began */
+  notStarted: number;
+}
+
+/** The board at one instant: what the live view (ui/deploy-view.tsx) draws. */
+export interface BoardSnapshot {
+  target: string;
+  platform: "local" | "ecs";
+  concurrency: number;
+  rows: BoardRow[];
+  summary: BoardSummary;
+  elapsedMs: number;
+  /** the clock the rows' elapsed times are measured against */
+  now: number;
+  finished: boolean;
 }
 
 export interface DeployBoardOptions {
@@ -75,6 +97,7 @@ const ACTION_STAGE: Record<DeployAction, Stage> = {
   unchanged: "unchanged",
   rolled_back: "rolled-back",
   failed: "failed",
+  not_started: "not-started",
 };
 
 export class DeployBoard {
@@ -224,6 +247,7 @@ export class DeployBoard {
       if (row.counts)
         row.counts = { ...row.counts, running: Math.max(row.counts.running, row.counts.desired), pending: 0 };
     } else if (r.action === "unchanged") row.detail = "already running this build";
+    else if (r.action === "not_started") row.detail = r.reason ?? "";
     else row.detail = r.reason ?? (r.action === "failed" ? "failed" : "rolled back");
   }
 
@@ -240,7 +264,16 @@ export class DeployBoard {
   }
 
   summary(): BoardSummary {
-    const s: BoardSummary = { services: 0, waiting: 0, active: 0, deployed: 0, unchanged: 0, rolledBack: 0, failed: 0 };
+    const s: BoardSummary = {
+      services: 0,
+      waiting: 0,
+      active: 0,
+      deployed: 0,
+      unchanged: 0,
+      rolledBack: 0,
+      failed: 0,
+      notStarted: 0,
+    };
     for (const r of this.byName.values()) {
       s.services++;
       if (r.stage === "waiting") s.waiting++;
@@ -248,6 +281,7 @@ export class DeployBoard {
       else if (r.stage === "unchanged") s.unchanged++;
       else if (r.stage === "rolled-back") s.rolledBack++;
       else if (r.stage === "failed") s.failed++;
+      else if (r.stage === "not-started") s.notStarted++;
       else s.active++;
     }
     return s;
@@ -256,5 +290,18 @@ export class DeployBoard {
   /** Time since the deploy began (until finish()). */
   elapsedMs(): number {
     return (this.finishedAt ?? this.clock()) - this.startedAt;
+  }
+
+  snapshot(): BoardSnapshot {
+    return {
+      target: this.target,
+      platform: this.platform,
+      concurrency: this.concurrency,
+      rows: this.rows(),
+      summary: this.summary(),
+      elapsedMs: this.elapsedMs(),
+      now: this.now(),
+      finished: this.finishedAt !== null,
+    };
   }
 }

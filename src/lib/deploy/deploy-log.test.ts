@@ -77,6 +77,21 @@ describe("deploy log", () => {
       /summary {2}target prod: 0 deployed, 0 unchanged, 1 rolled back, 0 failed in 0s \(exit 3\)$/,
     );
   });
+
+  it("says which services an interrupted deploy did not start, and counts them in the summary (exit 1)", () => {
+    const { log, lines } = logWith();
+    const base = { from: "0.1.0+aaaaaaaaaaaa", to: "0.1.0+bbbbbbbbbbbb" };
+    const settled = [
+      { name: "auth", action: "deployed" as const, ...base, seconds: 2 },
+      { name: "state-manager", action: "not_started" as const, ...base, seconds: 0, reason: "interrupted" },
+    ];
+    log.progress({ kind: "done", result: settled[1]! });
+    log.summary({ target: "local", services: settled });
+    expect(lines[0]).toMatch(/ state-manager {2}done {5}not started \(interrupted\) in 0s$/);
+    expect(lines[1]).toMatch(
+      /summary {2}target local: 1 deployed, 0 unchanged, 0 rolled back, 0 failed, 1 not started in 0s \(exit 1\)$/,
+    );
+  });
 });
 
 describe("NATS credentials from Secrets Manager", () => {

@@ -119,6 +119,7 @@ export class DeployLog {
           unchanged: "unchanged",
           rolled_back: `rolled back: ${r.reason ?? ""}`,
           failed: `failed: ${r.reason ?? ""}`,
+          not_started: `not started (${r.reason ?? ""})`,
         };
         this.line(r.name, "done", `${words[r.action]} in ${r.seconds}s`);
         break;
@@ -142,7 +143,7 @@ export class DeployLog {
     this.line(
       "gs",
       "summary",
-      `target ${result.target}: ${n("deployed")} deployed, ${n("unchanged")} unchanged, ${n("rolled_back")} rolled back, ${n("failed")} failed in ${secs}s (exit ${deployExitCode(result)})`,
+      `target ${result.target}: ${n("deployed")} deployed, ${n("unchanged")} unchanged, ${n("rolled_back")} rolled back, ${n("failed")} failed${n("not_started") ? `, ${n("not_started")} not started` : ""} in ${secs}s (exit ${deployExitCode(result)})`,
     );
     if (!this.opts.github) return;
     for (const s of result.services) {

@@ -82,7 +82,11 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
   const builder = new RegistryArtifactBuilder({
     ...project.image,
     registry: target.registry,
-    target: await openRegistry(target.registry, { region: target.region, profile: target.profile }),
+    target: await openRegistry(target.registry, {
+      region: target.region,
+      profile: target.profile,
+      target: ctx.targetName,
+    }),
     engine: () => (engine ??= selectEngine(opts.engine)),
     createRepos: opts.createRepos,
     onProgress: opts.onImage,
@@ -93,7 +97,9 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
     verifier: opts.dryRun ? undefined : natsVerifierOf(opened),
     services: project.services,
     pollMs: 3000,
-    images: () => [...builder.images.values()],
+    // by service, as the --json document lists services: pushes finish in any order
+    images: () =>
+      [...builder.images.values()].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0)),
     close: opened.close,
   };
 }

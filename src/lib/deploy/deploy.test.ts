@@ -1,7 +1,7 @@
 // The deploy orchestrator over an in-memory Platform: what the ECS platform will plug into too.
 import { describe, expect, it } from "vitest";
 import { deploy, deployExitCode, type DeployProgress } from "./deploy.js";
-import type { Artifact, DeploymentInfo, Platform, ServiceDescription } from "../platform/platform.js";
+import type { Artifact, DeploymentInfo, Platform, ReleaseOutcome, ServiceDescription } from "../platform/platform.js";
 
 type Behaviour = "ok" | "crash" | "hang";
 
@@ -75,6 +75,10 @@ class FakePlatform implements Platform {
     return d;
   }
   async *logs() {}
+  recorded: [string, string, string][] = [];
+  async recordOutcome(service: string, d: DeploymentInfo, outcome: ReleaseOutcome): Promise<void> {
+    this.recorded.push([service, d.artifact.version, outcome]);
+  }
   private info(service: string, artifact: Artifact): DeploymentInfo {
     const now = new Date().toISOString();
     return {
@@ -200,6 +204,24 @@ describe("deploy orchestrator", () => {
     expect(await platform.describeServices(["a"])).toMatchObject([{ version: "1.0.0+aaaa" }]);
   });
 
+  it("records each rollout's outcome in the platform's history: deployed, or failed", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa", b: "1.0.0+bbbb", c: "1.0.0+cccc" }, { b: "crash" });
+    const verifier = { answering: async (_s: string, v: string) => (v === "1.0.0+c222" ? 0 : 2) };
+    await deploy({
+      platform,
+      builder: builder({ a: "1.0.0+a222", b: "1.0.0+b222", c: "1.0.0+c222" }),
+      verifier,
+      concurrency: 3,
+      timeoutMs: 5000,
+      pollMs: 1,
+    });
+    expect(platform.recorded.sort()).toEqual([
+      ["a", "1.0.0+a222", "deployed"],
+      ["b", "1.0.0+b222", "failed"],
+      ["c", "1.0.0+c222", "failed"],
+    ]);
+  });
+
   it("reports failed, not rolled back, when a deployment fails with rollback off", async () => {
     const platform = new FakePlatform({ a: "1.0.0+aaaa" }, { a: "crash" });
     const r = await deploy({
@@ -266,6 +288,106 @@ describe("deploy orchestrator", () => {
       reason: expect.stringMatching(/not rolled out: cannot verify over NATS \(cannot connect/),
     });
     expect(r.services[1]).toMatchObject({ action: "unchanged" });
+    expect(platform.maxActive).toBe(0);
+    expect(deployExitCode(r)).toBe(1);
+  });
+
+  it("begins no further rollout once interrupted, lets the one under way finish, and exits 1", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa", b: "1.0.0+bbbb", c: "1.0.0+cccc" });
+    const stop = new AbortController();
+    const events: DeployProgress[] = [];
+    const r = await deploy({
+      platform,
+      builder: builder({ a: "1.0.0+a222", b: "1.0.0+b222", c: "1.0.0+c222" }),
+      concurrency: 1,
+      timeoutMs: 5000,
+      pollMs: 1,
+      signal: stop.signal,
+      onProgress: (p) => {
+        events.push(p);
+        // Ctrl-C as the first rollout begins
+        if (p.kind === "start") stop.abort("SIGINT");
+      },
+    });
+    expect(r.services.map(({ name, action, from, to }) => ({ name, action, from, to }))).toEqual([
+      { name: "a", action: "deployed", from: "1.0.0+aaaa", to: "1.0.0+a222" },
+      { name: "b", action: "not_started", from: "1.0.0+bbbb", to: "1.0.0+b222" },
+      { name: "c", action: "not_started", from: "1.0.0+cccc", to: "1.0.0+c222" },
+    ]);
+    expect(r.services[1]).toMatchObject({ reason: "interrupted", seconds: 0 });
+    expect(events.filter((e) => e.kind === "start").map((e) => e.kind === "start" && e.service)).toEqual(["a"]);
+    expect(events.filter((e) => e.kind === "done").map((e) => e.kind === "done" && e.result.action)).toEqual([
+      "deployed",
+      "not_started",
+      "not_started",
+    ]);
+    expect(await platform.describeServices()).toMatchObject([
+      { version: "1.0.0+a222" },
+      { version: "1.0.0+bbbb" },
+      { version: "1.0.0+cccc" },
+    ]);
+    expect(deployExitCode(r)).toBe(1);
+  });
+
+  it("keeps exit 3 when a rollout under way at the interrupt rolled back", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa", b: "1.0.0+bbbb" }, { a: "crash" });
+    const stop = new AbortController();
+    const r = await deploy({
+      platform,
+      builder: builder({ a: "1.0.0+a222", b: "1.0.0+b222" }),
+      concurrency: 1,
+      timeoutMs: 5000,
+      pollMs: 1,
+      signal: stop.signal,
+      onProgress: (p) => p.kind === "start" && stop.abort("SIGINT"),
+    });
+    expect(r.services.map((s) => s.action)).toEqual(["rolled_back", "not_started"]);
+    expect(deployExitCode(r)).toBe(3);
+  });
+
+  it("reports a build the interrupt cut short as not started, not as a failed build", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa", b: "1.0.0+bbbb" });
+    const stop = new AbortController();
+    const events: DeployProgress[] = [];
+    const r = await deploy({
+      platform,
+      builder: {
+        // a's build dies with the Ctrl-C that reached its child process too
+        build: async (s: string): Promise<Artifact> => {
+          if (s === "b") return { version: "1.0.0+b222", hash: "b222", ref: "/builds/b" };
+          stop.abort("SIGINT");
+          throw new Error("esbuild: the service was stopped");
+        },
+      },
+      concurrency: 2,
+      timeoutMs: 5000,
+      pollMs: 1,
+      signal: stop.signal,
+      onProgress: (p) => events.push(p),
+    });
+    expect(r.services).toMatchObject([
+      { name: "a", action: "not_started", to: null, reason: "interrupted" },
+      { name: "b", action: "not_started", to: "1.0.0+b222", reason: "interrupted" },
+    ]);
+    expect(events.filter((e) => e.kind === "done")).toHaveLength(2);
+    expect(platform.maxActive).toBe(0);
+    expect(deployExitCode(r)).toBe(1);
+  });
+
+  it("rolls out nothing, and does not wait for the verifier, when interrupted before the first rollout", async () => {
+    const platform = new FakePlatform({ a: "1.0.0+aaaa", b: "1.0.0+bbbb" });
+    let readied = false;
+    const r = await deploy({
+      platform,
+      builder: builder({ a: "1.0.0+a222", b: "1.0.0+bbbb" }),
+      verifier: { ready: async () => void (readied = true), answering: async () => 2 },
+      concurrency: 2,
+      timeoutMs: 5000,
+      pollMs: 1,
+      signal: AbortSignal.abort("SIGTERM"),
+    });
+    expect(r.services.map((s) => s.action)).toEqual(["not_started", "unchanged"]);
+    expect(readied).toBe(false);
     expect(platform.maxActive).toBe(0);
     expect(deployExitCode(r)).toBe(1);
   });

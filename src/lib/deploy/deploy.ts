@@ -1,10 +1,19 @@
 // The deploy orchestrator, above the Platform interface so every platform shares it:
 // plan (content hash vs the running version) -> build -> roll out (in parallel, bounded) ->
 // verify (the new version answers over NATS) -> roll back. It reports through a callback; it never prints.
+// Once `signal` aborts (the command's first Ctrl-C), no further rollout begins: those under way finish
+// (each health-gated, so it completes or rolls back), and the others are reported `not_started`.
 import { EXIT, type ExitCode } from "../output/errors.js";
-import type { Artifact, ArtifactBuilder, DeploymentInfo, Platform, ServiceDescription } from "../platform/platform.js";
+import type {
+  Artifact,
+  ArtifactBuilder,
+  DeploymentInfo,
+  Platform,
+  ReleaseOutcome,
+  ServiceDescription,
+} from "../platform/platform.js";
 
-export type DeployAction = "unchanged" | "deployed" | "rolled_back" | "failed";
+export type DeployAction = "unchanged" | "deployed" | "rolled_back" | "failed" | "not_started";
 
 export interface ServiceDeployResult {
   name: string;
@@ -65,7 +74,12 @@ export interface DeployOptions {
   /** put a failed service back on its previous version (default true); false: leave it as it failed, and report `failed` */
   rollback?: boolean;
   onProgress?: (p: DeployProgress) => void;
+  /** once aborted, no further rollout begins (those under way finish); the rest end `not_started` */
+  signal?: AbortSignal;
 }
+
+/** why a service that had changed was not rolled out (the signal aborted first) */
+export const NOT_STARTED_REASON = "interrupted";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,13 +95,15 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       try {
         artifacts.set(svc.name, await opts.builder.build(svc.name));
       } catch (err) {
+        // a Ctrl-C at a terminal also stops the build's child processes (esbuild, docker): not a build failure
+        const interrupted = opts.signal?.aborted === true;
         results.set(svc.name, {
           name: svc.name,
-          action: "failed",
+          action: interrupted ? "not_started" : "failed",
           from: svc.version ?? null,
           to: null,
           seconds: secondsSince(started),
-          reason: (err as Error).message,
+          reason: interrupted ? NOT_STARTED_REASON : (err as Error).message,
         });
       }
     }),
@@ -104,8 +120,13 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     unchanged: current.filter((s) => results.get(s.name)?.action === "unchanged").map((s) => s.name),
     failed: current.filter((s) => results.get(s.name)?.action === "failed").map((s) => s.name),
   });
+  // builds the interrupt cut short
+  for (const s of current) {
+    const r = results.get(s.name);
+    if (r?.action === "not_started") progress({ kind: "done", result: r });
+  }
 
-  if (changed.length && opts.verifier?.ready) {
+  if (changed.length && opts.verifier?.ready && !opts.signal?.aborted) {
     try {
       await opts.verifier.ready();
     } catch (err) {
@@ -127,19 +148,41 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     }
   }
 
-  await pool(changed, Math.max(1, opts.concurrency), async (svc) => {
-    const r = await rollOut(opts, svc, artifacts.get(svc.name)!, progress);
+  await pool(
+    changed,
+    Math.max(1, opts.concurrency),
+    async (svc) => {
+      const r = await rollOut(opts, svc, artifacts.get(svc.name)!, progress);
+      results.set(svc.name, r);
+      progress({ kind: "done", result: r });
+    },
+    opts.signal,
+  );
+  for (const svc of changed) {
+    if (results.has(svc.name)) continue;
+    const r: ServiceDeployResult = {
+      name: svc.name,
+      action: "not_started",
+      from: svc.version ?? null,
+      to: artifacts.get(svc.name)!.version,
+      seconds: 0,
+      reason: NOT_STARTED_REASON,
+    };
     results.set(svc.name, r);
     progress({ kind: "done", result: r });
-  });
+  }
   return { target: opts.platform.target, services: current.map((s) => results.get(s.name)!) };
 }
 
-/** 0 all deployed or unchanged; 1 a service failed; 4 one timed out (rolled back or not); 3 one was rolled back. */
+/**
+ * 0 all deployed or unchanged; 1 a service failed; 4 one timed out (rolled back or not); 3 one was rolled
+ * back; else 1 when the deploy was interrupted before every rollout began (some `not_started`).
+ */
 export function deployExitCode(result: DeployResult): ExitCode {
   if (result.services.some((s) => s.action === "failed" && !s.timedOut)) return EXIT.failed;
   if (result.services.some((s) => s.timedOut)) return EXIT.timedOut;
   if (result.services.some((s) => s.action === "rolled_back")) return EXIT.rolledBack;
+  if (result.services.some((s) => s.action === "not_started")) return EXIT.failed;
   return EXIT.ok;
 }
 
@@ -163,6 +206,7 @@ async function rollOut(
   progress({ kind: "start", service: svc.name, from, to: artifact.version });
   const outcome = await follow(opts, svc.name, artifact, from, progress);
   const timedOut = (t: boolean) => (t ? { timedOut: true as const } : {});
+  if (outcome.kind !== "completed") await recordOutcome(opts, svc.name, outcome.info, "failed");
   if (outcome.kind === "failed") return done("failed", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
   if (outcome.kind === "rolled_back")
     return done("rolled_back", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
@@ -179,21 +223,35 @@ async function rollOut(
     }
     if (answering < want) {
       const reason = `the platform completed the rollout, but only ${answering} of ${want} instances answer over NATS with ${artifact.version}${why}`;
+      await recordOutcome(opts, svc.name, outcome.info, "failed");
       if (!previous || opts.rollback === false) return done("failed", { reason });
       progress({ kind: "rollback", service: svc.name, reason });
+      // the previous version itself comes back (ecs: its own revision, none registered)
       const back = await follow(opts, svc.name, previous, artifact.version, progress);
       return back.kind === "completed"
         ? done("rolled_back", { reason })
         : done("failed", { reason: `${reason}; rolling back to ${previous.version} failed too` });
     }
   }
+  await recordOutcome(opts, svc.name, outcome.info, "deployed");
   return done("deployed");
 }
 
+/** The platform's history of the version (`gs history`); a record it cannot write (e.g. no ecs:TagResource permission) leaves the rollout as it ended. */
+async function recordOutcome(
+  opts: DeployOptions,
+  service: string,
+  info: DeploymentInfo | undefined,
+  outcome: ReleaseOutcome,
+): Promise<void> {
+  if (info) await opts.platform.recordOutcome?.(service, info, outcome).catch(() => undefined);
+}
+
+/** `info`: the deployment as last seen (absent when it never started) */
 type Outcome =
   | { kind: "completed"; info: DeploymentInfo }
-  | { kind: "rolled_back"; reason: string; timedOut: boolean }
-  | { kind: "failed"; reason: string; timedOut: boolean };
+  | { kind: "rolled_back"; reason: string; timedOut: boolean; info?: DeploymentInfo }
+  | { kind: "failed"; reason: string; timedOut: boolean; info?: DeploymentInfo };
 
 /** Start a deployment and follow it until COMPLETED or FAILED; past the deadline, stop it. */
 async function follow(
@@ -233,15 +291,15 @@ async function follow(
       // --no-rollback: failed, unless the platform put the old version back itself (the ECS circuit breaker)
       const rolledBack = info.rolledBack ?? opts.rollback !== false;
       if (rolledBack) progress({ kind: "rollback", service, reason });
-      return { kind: rolledBack ? "rolled_back" : "failed", reason, timedOut: Boolean(info.timedOut) };
+      return { kind: rolledBack ? "rolled_back" : "failed", reason, timedOut: Boolean(info.timedOut), info };
     }
     if (Date.now() > deadline) {
       const reason = `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`;
       if (opts.rollback === false)
-        return { kind: "failed", reason: `${reason}; left as it is (--no-rollback)`, timedOut: true };
+        return { kind: "failed", reason: `${reason}; left as it is (--no-rollback)`, timedOut: true, info };
       progress({ kind: "rollback", service, reason });
-      await opts.platform.stopDeployment(service, info.id, reason).catch(() => undefined);
-      return { kind: "rolled_back", reason, timedOut: true };
+      const stopped = await opts.platform.stopDeployment(service, info.id, reason).catch(() => undefined);
+      return { kind: "rolled_back", reason, timedOut: true, info: stopped ?? info };
     }
     await sleep(pollMs);
     try {
@@ -256,10 +314,16 @@ async function follow(
   }
 }
 
-async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+/** `work` on every item, `size` at a time; once `signal` aborts, items not yet begun are left alone. */
+async function pool<T>(
+  items: T[],
+  size: number,
+  work: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   const runners = Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (next < items.length && !signal?.aborted) await work(items[next++]!);
   });
   await Promise.all(runners);
 }

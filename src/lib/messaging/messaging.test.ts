@@ -8,7 +8,7 @@ import { subscribe, type ReceivedMessage } from "./subscribe.js";
 import { discoverServices } from "../nats/discovery.js";
 import { GsError } from "../output/errors.js";
 import { startNatsServer, type TestNatsServer } from "../../../test/support/nats-server.js";
-import { npcProbe } from "../../../test/support/probe-services.js";
+import { npcProbe } from "../../../services/test-support/npc-probe.js";
 
 const registry = defaultRegistry();
 let server: TestNatsServer;
@@ -37,7 +37,7 @@ describe("messaging against a real nats-server", () => {
     const quiet = createLogger({}, { write: () => undefined });
     for (let i = 0; i < 2; i++) {
       const snc = await connect({ servers: server.url });
-      svc.push(await startService(npcProbe, { nc: snc, registry, log: quiet }));
+      svc.push(await startService(npcProbe(), { nc: snc, registry, log: quiet }));
     }
   });
   afterAll(async () => {

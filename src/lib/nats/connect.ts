@@ -1,21 +1,27 @@
 // Open the CLI's NATS connection: fail fast, within the timeout, with one line saying why.
 import { accessSync, constants } from "node:fs";
 import net from "node:net";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
 import { toConnectionOptions, type ConnectionSettings } from "@gs/fleet/sdk/connection";
+import { EXIT, OperationError } from "../output/errors.js";
 import { DEFAULT_TIMEOUT_MS, redactUrl } from "./options.js";
 
 /** Why a connection failed: `message` is one line, `hint` the next step. Never holds a secret. */
-export class NatsConnectError extends Error {
-  override readonly name = "NatsConnectError";
+export class NatsConnectError extends OperationError {
+  override name = "NatsConnectError";
   constructor(
     message: string,
-    readonly hint: string,
+    hint: string,
     /** the short reason, e.g. "connection refused", "timed out after 5s" */
     readonly reason: string,
-    options?: { cause?: unknown },
+    opts: { cause?: unknown; code?: string; usage?: boolean } = {},
   ) {
-    super(message, options);
+    super(message, {
+      hint,
+      cause: opts.cause,
+      code: opts.code ?? "nats_connect_failed",
+      exit: opts.usage ? EXIT.usage : EXIT.failed,
+    });
   }
 }
 
@@ -28,15 +34,16 @@ type Settings = ConnectionSettings & { source?: string };
 export async function connectNats(settings: Settings, opts: { name?: string } = {}): Promise<NatsConnection> {
   const s: Settings = { ...settings, name: opts.name ?? settings.name ?? "gs" };
   const timeout = s.timeout ?? DEFAULT_TIMEOUT_MS;
-  const fail = (reason: string, hint: string, cause?: unknown) =>
+  // bad settings, found before anything is sent: exit 2
+  const bad = (reason: string, hint: string, code: string, cause?: unknown) =>
     new NatsConnectError(
       scrub(`cannot connect to NATS at ${s.servers.map(redactUrl).join(", ")}: ${reason}`, s),
       hint,
       scrub(reason, s),
-      { cause },
+      { cause, code, usage: true },
     );
 
-  if (s.servers.length === 0) throw fail("no server given", "pass --server or --context");
+  if (s.servers.length === 0) throw bad("no server given", "pass --server or --context", "bad_server_address");
   // NATS.js would report a missing file as a bare ENOENT, without saying which file it was for
   for (const [what, file] of filesOf(s)) {
     try {
@@ -44,9 +51,11 @@ export async function connectNats(settings: Settings, opts: { name?: string } = 
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const problem = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(code);
-      throw fail(
+      throw bad(
         `cannot read ${what} ${file} (${problem})`,
-        `check the path (it came from ${s.source ?? "the settings"})`,
+        // the file may come from a flag (--creds, --tls-*) that overrode the source, so both are named
+        `check the path given by --creds / --tls-*${s.source && s.source !== "--server" ? ` or by ${s.source}` : ""}`,
+        "nats_file_unreadable",
         err,
       );
     }
@@ -77,9 +86,20 @@ function translate(err: unknown, s: Settings, timeout: number): NatsConnectError
     scrub(`cannot connect to NATS at ${s.servers.map(redactUrl).join(", ")}: ${reason}`, s),
     hintFor(best.kind, s.source, timeout),
     scrub(best.text, s),
-    { cause: errors[0] },
+    { cause: errors[0], code: CODES[best.kind] },
   );
 }
+
+/** The --json code of each kind of connection failure. */
+const CODES: Record<Kind, string> = {
+  refused: "nats_unreachable",
+  unreachable: "nats_unreachable",
+  dns: "nats_unreachable",
+  timeout: "nats_timeout",
+  auth: "nats_auth_failed",
+  tls: "nats_tls_failed",
+  other: "nats_connect_failed",
+};
 
 class AllFailed extends Error {
   constructor(readonly errors: unknown[]) {
@@ -192,14 +212,14 @@ function explain(err: unknown, timeout: number): { kind: Kind; text: string; ran
   const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   const code = e?.code ?? e?.cause?.code;
   const message = String(e?.message ?? err);
-  const type = e?.name ?? (err as object)?.constructor?.name ?? "";
-  if (type === "AuthorizationError" || /authorization violation/i.test(message)) {
+  // NATS.js's own errors by class; the server's -ERR line (read by probe) by its protocol text
+  if (err instanceof errors.AuthorizationError || /authorization violation/i.test(message)) {
     return { kind: "auth", text: "authorization failed (check the credentials)", rank: 0 };
   }
-  if (type === "UserAuthenticationExpiredError" || /user authentication expired/i.test(message)) {
+  if (err instanceof errors.UserAuthenticationExpiredError || /user authentication expired/i.test(message)) {
     return { kind: "auth", text: "the credentials have expired", rank: 0 };
   }
-  if (type === "TimeoutError" || err instanceof DeadlineError || code === "ETIMEDOUT") {
+  if (err instanceof errors.TimeoutError || err instanceof DeadlineError || code === "ETIMEDOUT") {
     return { kind: "timeout", text: `timed out after ${formatMs(timeout)}`, rank: 2 };
   }
   if (code === "ECONNREFUSED") return { kind: "refused", text: "connection refused", rank: 1 };

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
+import { UsageError } from "../output/errors.js";
 
 /** The connection fields of a natscli context; natscli's other fields are ignored. */
 export interface NatsCliContext {
@@ -27,14 +28,11 @@ export interface NatsCliOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** A missing, unreadable or corrupt natscli context. */
-export class NatsContextError extends Error {
-  override readonly name = "NatsContextError";
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
+/** A missing, unreadable or corrupt natscli context: the user's configuration, so exit 2. */
+export class NatsContextError extends UsageError {
+  override name = "NatsContextError";
+  constructor(message: string, hint: string) {
+    super(message, hint, "bad_nats_context");
   }
 }
 

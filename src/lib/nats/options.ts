@@ -3,10 +3,12 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { ConnectionSettings } from "@gs/fleet/sdk/connection";
+import { EXIT, GsError, type ExitCode } from "../output/errors.js";
 import { NatsContextError, readContext, selectedContextName, type NatsCliContext } from "./natscli-context.js";
 
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 export const DEFAULT_TIMEOUT_MS = 5000;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** What the local platform writes while the local fleet runs, relative to the project root. */
 export const LOCAL_FLEET_RECORD = path.join(".gs", "local.json");
 
@@ -41,14 +43,11 @@ export interface ResolveConnectionOptions {
 /** Connection settings plus where they came from, e.g. "--server", "NATS_URL", "context prod". */
 export type ResolvedConnection = ConnectionSettings & { source: string };
 
-/** A bad server address, or an unreadable local fleet record or natscli context. */
-export class NatsSettingsError extends Error {
-  override readonly name = "NatsSettingsError";
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
+/** A bad server address or timeout (bad input, exit 2), or an unusable local fleet record (exit 1). */
+export class NatsSettingsError extends GsError {
+  override name = "NatsSettingsError";
+  constructor(message: string, hint: string, opts: { code?: string; exit?: ExitCode } = {}) {
+    super(message, { hint, code: opts.code ?? "bad_nats_settings", exit: opts.exit ?? EXIT.usage });
   }
 }
 
@@ -79,7 +78,14 @@ export function resolveConnection(flags: NatsFlags, opts: ResolveConnectionOptio
     throw new NatsSettingsError(
       `--timeout: expected a positive duration, got ${String(flags.timeout)}`,
       "pass e.g. --timeout 5s",
+      { code: "bad_duration" },
     );
+  }
+  // Node's timers fire at once above 2^31-1 ms: a longer timeout is a typo, not a wish
+  if (out.timeout! > MAX_TIMEOUT_MS) {
+    throw new NatsSettingsError(`--timeout: ${String(flags.timeout)}ms is longer than 596h`, "pass e.g. --timeout 5s", {
+      code: "bad_duration",
+    });
   }
   return dropEmpty(out);
 }
@@ -90,8 +96,10 @@ function chooseSource(
   env: NodeJS.ProcessEnv,
   ctxOpts: { configHome?: string; env: NodeJS.ProcessEnv },
 ): Base {
-  if (flags.server) return { servers: parseServers(flags.server, "--server"), source: "--server" };
-  if (flags.context) return fromContext(readContext(flags.context, ctxOpts), `--context ${flags.context}`);
+  // `--server ''` is a mistake to report, not a request for the default
+  if (flags.server !== undefined) return { servers: parseServers(flags.server, "--server"), source: "--server" };
+  if (flags.context !== undefined)
+    return fromContext(readContext(flags.context, ctxOpts), `--context ${flags.context}`);
   if (env.NATS_URL) {
     return {
       servers: parseServers(env.NATS_URL, "NATS_URL"),
@@ -204,7 +212,9 @@ export function parseServers(spec: string, what: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
   if (items.length === 0)
-    throw new NatsSettingsError(`${what}: no server given`, "pass e.g. --server nats://127.0.0.1:4222");
+    throw new NatsSettingsError(`${what}: no server given`, "pass e.g. --server nats://127.0.0.1:4222", {
+      code: "bad_server_address",
+    });
   return items.map((item) => {
     const candidate = /^[a-z][a-z0-9+.-]*:\/\//i.test(item) ? item : `nats://${item}`;
     let url: URL;
@@ -224,6 +234,7 @@ function badServer(what: string, item: string): NatsSettingsError {
   return new NatsSettingsError(
     `${what}: "${redactUrl(item)}" is not a NATS server address`,
     "use nats://host:port, tls://host:port or host:port (several separated by commas)",
+    { code: "bad_server_address" },
   );
 }
 
@@ -291,9 +302,11 @@ function parseRecord(text: string, file: string, cwd: string): Omit<LocalFleetCo
 
 function corruptRecord(file: string, cwd: string, problem: string): NatsSettingsError {
   const shown = path.relative(cwd, file) || file;
+  // gs wrote the file, not the user: a failure, not bad input
   return new NatsSettingsError(
     `local fleet record ${shown} is unusable: ${problem}`,
     "reset the local fleet with `gs down --purge`, then `gs up`",
+    { code: "local_record_unusable", exit: EXIT.failed },
   );
 }
 

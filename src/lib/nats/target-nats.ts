@@ -19,8 +19,6 @@ export interface TargetNatsOptions {
   /** relative `file` references resolve against the project (the folder of gs.yaml) */
   root: string;
   timeoutMs?: number;
-  /** fetches a Secrets Manager secret's string (tests replace it) */
-  fetchSecret?: (arn: string, aws: AwsContext) => Promise<string>;
 }
 
 /** Connect to the target's NATS with its credentials; the error names the target, never a secret. */
@@ -34,9 +32,10 @@ export async function connectTargetNats(target: EcsTarget, opts: TargetNatsOptio
   };
   const ref = target.nats.credentials;
   if (!ref || !("secretArn" in ref)) return connectNats({ ...base, ...localCredentials(ref, opts.root) });
-  const secret = await (opts.fetchSecret ?? fetchSecretString)(ref.secretArn, {
+  const secret = await fetchSecretString(ref.secretArn, {
     region: secretRegion(ref.secretArn),
     profile: target.profile,
+    target: opts.targetName,
   });
   const parsed = parseSecret(secret, ref.secretArn);
   if (parsed.credsText === undefined) return connectNats({ ...base, ...parsed.settings });
@@ -71,13 +70,14 @@ async function fetchSecretString(arn: string, aws: AwsContext): Promise<string> 
     import("@aws-sdk/client-secrets-manager"),
   ]);
   try {
-    const out = await awsCall("secretsmanager:GetSecretValue", aws, () =>
+    const out = await awsCall({ api: "secretsmanager:GetSecretValue", secret: arn }, aws, () =>
       client.send(new GetSecretValueCommand({ SecretId: arn })),
     );
     if (out.SecretString) return out.SecretString;
     if (out.SecretBinary) return Buffer.from(out.SecretBinary).toString("utf8");
-    throw new GsError(`secret ${arn} has no value`, {
+    throw new GsError(`secret ${arn} has no value${aws.target ? ` (target ${aws.target})` : ""}`, {
       hint: "store the NATS .creds file (or JSON with user/password or token) as the secret's string",
+      code: "nats_secret_unreadable",
     });
   } finally {
     client.destroy();

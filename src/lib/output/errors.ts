@@ -1,5 +1,6 @@
-// The error classes a user meets. Each carries one line saying what is wrong, a next step, and its
-// exit code; the base command prints them (stack traces only with --debug). Anything else is a bug.
+// The one error family. Every error a user can cause is a GsError: one line saying what is wrong, a
+// stable `code` (the --json contract), its exit code and a hint (the next step). The base command
+// prints it as it is; anything that is not a GsError is a bug in gs.
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -12,42 +13,42 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+export interface GsErrorOptions {
+  /** the next step, e.g. "pass --server nats://host:port" */
+  hint?: string;
+  /** default EXIT.failed */
+  exit?: ExitCode;
+  /** stable, snake_case; default "bad_input" for exit 2, "failed" otherwise */
+  code?: string;
+  cause?: unknown;
+}
+
 export class GsError extends Error {
   override name = "GsError";
+  readonly code: string;
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+
   constructor(
     message: string,
-    readonly opts: { hint?: string; exit?: ExitCode; code?: string; cause?: unknown } = {},
+    readonly opts: GsErrorOptions = {},
   ) {
     super(message, { cause: opts.cause });
-  }
-  get exitCode(): ExitCode {
-    return this.opts.exit ?? EXIT.failed;
-  }
-  get hint(): string | undefined {
-    return this.opts.hint;
+    this.exitCode = opts.exit ?? EXIT.failed;
+    this.code = opts.code ?? (this.exitCode === EXIT.usage ? "bad_input" : "failed");
+    this.hint = opts.hint;
   }
 }
 
-/** Bad flags, arguments or input data: exit 2, nothing was sent. */
+/** Bad flags, arguments, input data or configuration: exit 2, nothing was sent. */
 export class UsageError extends GsError {
   override name = "UsageError";
-  constructor(message: string, hint?: string, code = "bad_input") {
-    super(message, { hint, exit: EXIT.usage, code });
+  constructor(message: string, hint?: string, code = "bad_input", cause?: unknown) {
+    super(message, { hint, exit: EXIT.usage, code, cause });
   }
 }
 
-/** Something outside gs failed (a server, a service, a child process): exit 1 unless said otherwise. */
+/** Something outside gs failed (a server, a service, a child process, AWS): exit 1 unless said otherwise. */
 export class OperationError extends GsError {
   override name = "OperationError";
-}
-
-/** Turn any thrown value into a GsError, keeping those that already are one. `hint`-bearing errors from lib adapters count as user errors. */
-export function toGsError(err: unknown): GsError | undefined {
-  if (err instanceof GsError) return err;
-  const e = err as { hint?: unknown; message?: unknown; name?: string };
-  if (err instanceof Error && typeof e.hint === "string") {
-    const usage = e.name === "ConfigError" || e.name === "UsageError";
-    return new GsError(err.message, { hint: e.hint, exit: usage ? EXIT.usage : EXIT.failed, cause: err });
-  }
-  return undefined;
 }

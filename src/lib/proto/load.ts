@@ -3,7 +3,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProtoLoadError, ProtoRegistry, findProtoDir } from "@gs/fleet/sdk/registry";
-import { GsError, EXIT } from "../output/errors.js";
+import { UsageError } from "../output/errors.js";
 
 export interface LoadRegistryOptions {
   cwd: string;
@@ -15,24 +15,27 @@ export function protoDirs(opts: LoadRegistryOptions): string[] {
   const own = findProtoDir(opts.cwd) ?? findProtoDir(path.dirname(fileURLToPath(import.meta.url)));
   const dirs = [...(own ? [own] : []), ...(opts.extra ?? []).map((d) => path.resolve(opts.cwd, d))];
   if (dirs.length === 0) {
-    throw new GsError("no proto/ directory found", {
-      hint: "run gs inside the project, or pass --proto DIR",
-      exit: EXIT.usage,
-    });
+    throw new UsageError("no proto/ directory found", "run gs inside the project, or pass --proto DIR", "no_proto");
   }
   return dirs;
 }
 
 export function loadRegistry(opts: LoadRegistryOptions): ProtoRegistry {
+  return loadProtoDirs(protoDirs(opts));
+}
+
+/** The SDK's registry of `dirs`; its ProtoLoadError becomes a UsageError here, the one place gs loads .proto files. */
+export function loadProtoDirs(dirs: string[]): ProtoRegistry {
   try {
-    return ProtoRegistry.load(protoDirs(opts));
+    return ProtoRegistry.load(dirs);
   } catch (err) {
     if (err instanceof ProtoLoadError) {
-      throw new GsError(err.message, {
-        hint: "fix the .proto files (check them with protoc) or the --proto directories",
-        exit: EXIT.usage,
-        cause: err,
-      });
+      throw new UsageError(
+        err.message,
+        "fix the .proto files (check them with protoc) or the --proto directories",
+        "bad_proto",
+        err,
+      );
     }
     throw err;
   }

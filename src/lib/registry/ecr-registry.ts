@@ -4,6 +4,7 @@
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { RegistryAuth } from "../build/image-engine.js";
 import { awsCall, type AwsContext, type RetryPolicy } from "../aws/aws-call.js";
+import { AwsError } from "../aws/aws-error.js";
 import { OperationError } from "../output/errors.js";
 import { ECR_REPOSITORY_SETTINGS, RepositoryMissingError, type ImageRegistry } from "./registry.js";
 
@@ -24,7 +25,7 @@ export class EcrRegistry implements ImageRegistry {
     if (this.token && this.token.expires > Date.now() + 60_000) return this.token.auth;
     const { GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
     const out = await awsCall(
-      "ecr:GetAuthorizationToken",
+      { api: "ecr:GetAuthorizationToken", registry: this.host },
       this.ctx,
       () => this.client.send(new GetAuthorizationTokenCommand({})),
       this.retry,
@@ -45,7 +46,7 @@ export class EcrRegistry implements ImageRegistry {
     const { DescribeImagesCommand } = await import("@aws-sdk/client-ecr");
     try {
       const out = await awsCall(
-        "ecr:DescribeImages",
+        { api: "ecr:DescribeImages", repository: `${this.host}/${repository}`, tag },
         this.ctx,
         () =>
           this.client.send(
@@ -59,9 +60,10 @@ export class EcrRegistry implements ImageRegistry {
       );
       return out.imageDetails?.[0]?.imageDigest;
     } catch (err) {
-      const name = (err as Error).name;
-      if (name === "ImageNotFoundException") return undefined;
-      if (name === "RepositoryNotFoundException") throw new RepositoryMissingError(repository, this.host);
+      // answers, not failures: the tag is not there yet, or the repository must be created (--create-repos)
+      if (err instanceof AwsError && err.awsCode === "ImageNotFoundException") return undefined;
+      if (err instanceof AwsError && err.awsCode === "RepositoryNotFoundException")
+        throw new RepositoryMissingError(repository, this.host);
       throw err;
     }
   }
@@ -70,7 +72,7 @@ export class EcrRegistry implements ImageRegistry {
     const { CreateRepositoryCommand } = await import("@aws-sdk/client-ecr");
     try {
       await awsCall(
-        "ecr:CreateRepository",
+        { api: "ecr:CreateRepository", repository: `${this.host}/${repository}` },
         this.ctx,
         () =>
           this.client.send(
@@ -83,7 +85,8 @@ export class EcrRegistry implements ImageRegistry {
         this.retry,
       );
     } catch (err) {
-      if ((err as Error).name !== "RepositoryAlreadyExistsException") throw err;
+      // created meanwhile (another push, another CI job): what was asked for is there
+      if (!(err instanceof AwsError && err.awsCode === "RepositoryAlreadyExistsException")) throw err;
     }
   }
 }

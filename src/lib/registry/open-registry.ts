@@ -10,6 +10,6 @@ export async function openRegistry(registry: string, aws: Partial<AwsContext> = 
   const ecr = parseEcrHost(host);
   if (!ecr) return new PlainRegistry(host);
   // the registry's own region wins: an image may live in another region than the cluster
-  const ctx = { region: ecr.region, profile: aws.profile, registryId: ecr.registryId };
+  const ctx = { region: ecr.region, profile: aws.profile, target: aws.target, registryId: ecr.registryId };
   return new EcrRegistry(host, await createEcrClient(ctx), ctx);
 }

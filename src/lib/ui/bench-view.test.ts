@@ -8,10 +8,12 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 vi.hoisted(() => {
   process.env.FORCE_COLOR = "1";
 });
-import { BenchFeed, benchProgress, livePlan, type LivePlan } from "../bench/live-progress.js";
+import { BenchFeed, livePlan, type LivePlan } from "../bench/bench-feed.js";
 import { planBench } from "../bench/plan.js";
 import type { ProgressSnapshot } from "../bench/run.js";
-import { BAR_WIDTH, BenchView, mountBenchView, sparkline } from "./bench-view.js";
+import { benchProgress } from "./bench-live.js";
+import { BAR_WIDTH, BenchView, sparkline } from "./bench-view.js";
+import { liveOutput } from "./live-output.js";
 import { FakeOutput, renderFrames, type Frames } from "../../../test/support/ink-frames.js";
 
 const ESC = "\u001b";
@@ -174,18 +176,20 @@ class FakeTerminal extends FakeOutput {
 describe("bench panel on a terminal", () => {
   it("erases itself on close, shows the cursor again and leaves it where the panel began", async () => {
     const term = new FakeTerminal();
-    const feed = new BenchFeed();
-    feed.start(livePlan(planBench({ ...base, durationMs: 1000 }, settings, 1)));
-    const view = mountBenchView({
-      feed,
-      color: false,
-      stdout: term as unknown as NodeJS.WriteStream,
-      stdin: new EventEmitter() as unknown as NodeJS.ReadStream,
-    });
-    expect(term.written).toContain("bench echo  closed loop");
+    const p = benchProgress(
+      liveOutput({
+        json: false,
+        stdout: term as unknown as NodeJS.WriteStream,
+        stderr: term as unknown as NodeJS.WriteStream,
+        stdin: new EventEmitter() as unknown as NodeJS.ReadStream,
+        env: { NO_COLOR: "1" },
+      }),
+    );
+    p.start(planBench({ ...base, durationMs: 1000 }, settings, 1));
+    await vi.waitFor(() => expect(term.written).toContain("bench echo  closed loop"), { timeout: 5000 });
     expect(term.written).toContain(`${ESC}[?25l`);
     const drawn = term.written.length;
-    view.close();
+    await p.end();
     // without the synchronized-output brackets Ink puts around a frame, and once for "show the cursor"
     const after = term.written
       .slice(drawn)
@@ -220,10 +224,19 @@ describe("bench progress without the panel", () => {
     measuredMaxMs: 12.5,
   });
   const plan = planBench({ ...base, durationMs: 10_000, warmupMs: 1000 }, settings, 1);
+  /** the choice of a command whose stdout is (or is not) a terminal, its progress going to `stderr` */
+  const output = (opts: { json?: boolean; stdoutTTY: boolean; stderr: FakeStream }) =>
+    liveOutput({
+      json: opts.json ?? false,
+      stdout: new FakeStream(opts.stdoutTTY) as unknown as NodeJS.WriteStream,
+      stderr: opts.stderr as unknown as NodeJS.WriteStream,
+      stdin: new EventEmitter() as unknown as NodeJS.ReadStream,
+      env: {},
+    });
 
   it("prints a plain line every 5 s without a terminal", async () => {
     const out = new FakeStream(false);
-    const p = benchProgress({ mode: "plain", color: false, stream: out as unknown as NodeJS.WriteStream });
+    const p = benchProgress(output({ stdoutTTY: false, stderr: out }));
     p.start(plan);
     for (const t of [1000, 2000, 5000, 6000, 10_000]) p.update(snap(t));
     await p.end();
@@ -235,7 +248,7 @@ describe("bench progress without the panel", () => {
 
   it("prints nothing under --json", async () => {
     const out = new FakeStream(false);
-    const p = benchProgress({ mode: "json", color: false, stream: out as unknown as NodeJS.WriteStream });
+    const p = benchProgress(output({ json: true, stdoutTTY: false, stderr: out }));
     p.start(plan);
     p.update(snap(6000));
     await p.end();
@@ -244,7 +257,7 @@ describe("bench progress without the panel", () => {
 
   it("falls back to plain lines when stdout is a terminal but the progress stream is not", async () => {
     const out = new FakeStream(false);
-    const p = benchProgress({ mode: "tty", color: true, stream: out as unknown as NodeJS.WriteStream });
+    const p = benchProgress(output({ stdoutTTY: true, stderr: out }));
     p.start(plan);
     p.update(snap(6000));
     await p.end();

@@ -1,12 +1,11 @@
 // `gs bench` on a terminal: a small live panel above where the report will go. Loaded only on that
-// path (a dynamic import from lib/bench/live-progress.ts); it takes no keys, so stdin stays cooked
+// path (bench-live.ts mounts it through live-output.ts); it takes no keys, so stdin stays cooked
 // and Ctrl-C reaches the command as SIGINT, which stops the run early and still reports.
 import { useEffect, useReducer } from "react";
 import { Box, Text } from "ink";
-import type { BenchFeed, LiveFigures } from "../bench/live-progress.js";
+import type { BenchFeed, LiveFigures } from "../bench/bench-feed.js";
 import { describeLoad } from "../bench/report.js";
 import { formatCount, formatDuration } from "../output/format.js";
-import { renderPassive, type PassiveViewOptions } from "./passive-view.js";
 import { theme, type Theme } from "./theme.js";
 
 export const BAR_WIDTH = 30;
@@ -127,28 +126,4 @@ export function sparkline(values: number[]): string {
         SPARKS[top > 0 ? Math.min(SPARKS.length - 1, Math.round((Math.max(0, v) / top) * (SPARKS.length - 1))) : 0],
     )
     .join("");
-}
-
-export interface BenchViewHandle {
-  /** unmount and erase the panel, and show the cursor again */
-  close(): void;
-}
-
-export interface BenchViewOptions extends PassiveViewOptions {
-  feed: BenchFeed;
-  color: boolean;
-}
-
-export function mountBenchView(opts: BenchViewOptions): BenchViewHandle {
-  const app = renderPassive(<BenchView feed={opts.feed} color={opts.color} />, opts);
-  return {
-    close() {
-      // an empty tree, rendered now (a state update would only commit on a later tick), makes
-      // unmount's final frame erase the panel; it leaves one blank line (Ink ends each frame with a
-      // newline): step back onto it, where the report goes
-      app.rerender(null);
-      app.unmount();
-      opts.stdout.write("\u001b[1A");
-    },
-  };
 }

@@ -11,7 +11,8 @@ vi.hoisted(() => {
 import type { DeployBoard } from "../deploy/deploy-board.js";
 import type { DeployProgress } from "../deploy/deploy.js";
 import { deployReporter } from "./deploy-live.js";
-import { DeployView, viewState } from "./deploy-view.js";
+import { DeployView } from "./deploy-view.js";
+import { liveOutput } from "./live-output.js";
 import { A, B, boardOf, result, rollout } from "../../../test/support/deploy-fixtures.js";
 import { FakeOutput, renderFrames, type Frames } from "../../../test/support/ink-frames.js";
 
@@ -31,7 +32,7 @@ const board = (services: string[], opts: { platform?: "local" | "ecs"; concurren
   });
 
 function show(b: DeployBoard, opts: { columns?: number; rows?: number; color?: boolean } = {}): Frames {
-  open = renderFrames(createElement(DeployView, { state: viewState(b), color: opts.color ?? false }), opts);
+  open = renderFrames(createElement(DeployView, { state: b.snapshot(), color: opts.color ?? false }), opts);
   return open;
 }
 
@@ -236,8 +237,16 @@ describe("deploy reporter", () => {
     services: ["auth", "settings"],
     concurrency: 6,
     github: false,
-    color: false,
   };
+  /** a command at a terminal (or piped), without colour */
+  const output = (term: FakeOutput, stdin?: NodeJS.ReadStream) =>
+    liveOutput({
+      json: false,
+      stdout: terminal(term.isTTY) as unknown as NodeJS.WriteStream,
+      stderr: term as unknown as NodeJS.WriteStream,
+      stdin,
+      env: { NO_COLOR: "1" },
+    });
   const events: DeployProgress[] = [
     { kind: "plan", changed: ["auth"], unchanged: ["settings"], failed: [] },
     { kind: "start", service: "auth", from: A, to: B },
@@ -258,13 +267,7 @@ describe("deploy reporter", () => {
     const term = terminal(true);
     const stdin = Object.assign(new EventEmitter(), { isTTY: false }) as unknown as NodeJS.ReadStream;
     const lines: string[] = [];
-    const r = deployReporter({
-      ...common,
-      mode: "tty",
-      write: (l) => lines.push(l),
-      stderr: term as unknown as NodeJS.WriteStream,
-      stdin,
-    });
+    const r = deployReporter(output(term, stdin), { ...common, write: (l) => lines.push(l) });
     for (const e of events) r.progress(e);
     await vi.waitFor(() => expect(term.text).toContain("gs deploy  target local (local)"), { timeout: 5000 });
     await r.summary(final);
@@ -286,12 +289,7 @@ describe("deploy reporter", () => {
   it("writes DeployLog's timestamped lines without a terminal", async () => {
     const term = terminal(false);
     const lines: string[] = [];
-    const r = deployReporter({
-      ...common,
-      mode: "plain",
-      write: (l) => lines.push(l),
-      stderr: term as unknown as NodeJS.WriteStream,
-    });
+    const r = deployReporter(output(term), { ...common, write: (l) => lines.push(l) });
     for (const e of events) r.progress(e);
     await r.summary(final);
     expect(term.chunks).toEqual([]);

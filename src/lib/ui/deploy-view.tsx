@@ -1,45 +1,19 @@
 // The live view of `gs deploy` on a terminal: a header, one row per service (its stage, a bar for
 // rollouts, the versions, what is happening or why it failed) and the totals. It renders snapshots of
-// a DeployBoard; deploy-live.ts feeds it. Loaded only through a dynamic import: Ink and React cost
-// ~0.5 s to load, which the plain (CI) output should not pay.
+// a DeployBoard; deploy-live.ts mounts it through live-output.ts. Loaded only through a dynamic
+// import: Ink and React cost ~0.5 s to load, which the plain (CI) output should not pay.
 import { Box, Text } from "ink";
 import {
   FINAL_STAGES,
   type BoardRow,
+  type BoardSnapshot,
   type BoardSummary,
-  type DeployBoard,
   type Stage,
 } from "../deploy/deploy-board.js";
 import { formatDuration } from "../output/format.js";
 import { fit, progressBar } from "./fleet-columns.js";
-import { renderPassive, type PassiveViewOptions } from "./passive-view.js";
 import { theme, type Colour, type Theme } from "./theme.js";
 import { useTerminalSize } from "./terminal-size.js";
-
-export interface DeployViewState {
-  target: string;
-  platform: "local" | "ecs";
-  concurrency: number;
-  rows: BoardRow[];
-  summary: BoardSummary;
-  elapsedMs: number;
-  /** the clock the rows' elapsed times are measured against */
-  now: number;
-  finished: boolean;
-}
-
-export function viewState(board: DeployBoard): DeployViewState {
-  return {
-    target: board.target,
-    platform: board.platform,
-    concurrency: board.concurrency,
-    rows: board.rows(),
-    summary: board.summary(),
-    elapsedMs: board.elapsedMs(),
-    now: board.now(),
-    finished: board.finishedAt !== null,
-  };
-}
 
 const STAGE_LABEL: Record<Stage, string> = {
   waiting: "waiting",
@@ -56,6 +30,7 @@ const STAGE_LABEL: Record<Stage, string> = {
   "rolling-back": "rolling back",
   "rolled-back": "rolled back",
   failed: "failed",
+  "not-started": "not started",
 };
 
 /** A mark beside the label, so the state reads without colour too. */
@@ -74,6 +49,7 @@ const STAGE_MARK: Record<Stage, string> = {
   "rolling-back": "↺",
   "rolled-back": "↺",
   failed: "✖",
+  "not-started": "○",
 };
 
 const STAGE_COLOUR: Record<Stage, Colour> = {
@@ -91,13 +67,14 @@ const STAGE_COLOUR: Record<Stage, Colour> = {
   "rolling-back": "yellow",
   "rolled-back": "yellow",
   failed: "red",
+  "not-started": "yellow",
 };
 
 /** Which rows stay on screen first when the terminal is too short for all of them. */
 function keepOrder(stage: Stage): number {
   if (stage === "failed" || stage === "rolled-back" || stage === "rolling-back") return 0;
   if (!FINAL_STAGES.has(stage) && stage !== "waiting") return 1;
-  if (stage === "waiting") return 2;
+  if (stage === "waiting" || stage === "not-started") return 2;
   return stage === "deployed" ? 3 : 4;
 }
 
@@ -129,7 +106,7 @@ const barText = (r: BoardRow) =>
     : "";
 const versionsText = (r: BoardRow) => (!r.to ? "" : r.from === r.to ? r.to : `${r.from ?? "nothing"} -> ${r.to}`);
 function timeText(r: BoardRow, now: number): string {
-  if (r.stage === "unchanged" || r.stage === "waiting") return "";
+  if (r.stage === "unchanged" || r.stage === "waiting" || r.stage === "not-started") return "";
   if (r.seconds !== null && FINAL_STAGES.has(r.stage)) return duration(r.seconds * 1000);
   return r.since === null ? "" : ticking(now - r.since);
 }
@@ -180,7 +157,8 @@ function Row(props: { row: BoardRow; layout: RowLayout; now: number; th: Theme }
 /** `n deployed · n rolling out ...` while it runs; the outcome once done. */
 function totalsLine(s: BoardSummary, finished: boolean, elapsedMs: number): string {
   if (finished) {
-    return `done in ${duration(elapsedMs)}: ${s.deployed} deployed, ${s.unchanged} unchanged, ${s.rolledBack} rolled back, ${s.failed} failed`;
+    const skipped = s.notStarted ? `, ${s.notStarted} not started` : "";
+    return `done in ${duration(elapsedMs)}: ${s.deployed} deployed, ${s.unchanged} unchanged, ${s.rolledBack} rolled back, ${s.failed} failed${skipped}`;
   }
   const parts: [number, string][] = [
     [s.deployed, "deployed"],
@@ -189,6 +167,7 @@ function totalsLine(s: BoardSummary, finished: boolean, elapsedMs: number): stri
     [s.unchanged, "unchanged"],
     [s.rolledBack, "rolled back"],
     [s.failed, "failed"],
+    [s.notStarted, "not started"],
   ];
   return parts
     .filter(([n]) => n > 0)
@@ -197,7 +176,7 @@ function totalsLine(s: BoardSummary, finished: boolean, elapsedMs: number): stri
 }
 
 export interface DeployViewProps {
-  state: DeployViewState;
+  state: BoardSnapshot;
   color: boolean;
 }
 
@@ -226,7 +205,7 @@ export function DeployView({ state, color }: DeployViewProps) {
           (!shown.includes(r) || r.detail.length > layout.detail),
       )
     : [];
-  const bad = s.failed + s.rolledBack > 0;
+  const bad = s.failed + s.rolledBack + s.notStarted > 0;
   const totals = totalsLine(s, state.finished, state.elapsedMs);
   return (
     <Box flexDirection="column" width={width}>
@@ -268,28 +247,4 @@ function hiddenSummary(rows: BoardRow[]): string {
   const n = new Map<string, number>();
   for (const r of rows) n.set(STAGE_LABEL[r.stage], (n.get(STAGE_LABEL[r.stage]) ?? 0) + 1);
   return [...n].map(([label, count]) => `${count} ${label}`).join(", ");
-}
-
-export interface DeployViewHandle {
-  update(state: DeployViewState): void;
-  /** draw `state` as the last frame and leave it on screen */
-  finish(state: DeployViewState): Promise<void>;
-}
-
-export interface RenderDeployViewOptions extends PassiveViewOptions {
-  color: boolean;
-}
-
-export function renderDeployView(state: DeployViewState, opts: RenderDeployViewOptions): DeployViewHandle {
-  const app = renderPassive(<DeployView state={state} color={opts.color} />, opts);
-  return {
-    update: (s) => app.rerender(<DeployView state={s} color={opts.color} />),
-    async finish(s) {
-      app.rerender(<DeployView state={s} color={opts.color} />);
-      const exited = app.waitUntilExit();
-      // unmount renders the pending frame and leaves it on screen (with the cursor shown again)
-      app.unmount();
-      await exited;
-    },
-  };
 }

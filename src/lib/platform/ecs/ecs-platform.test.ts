@@ -144,7 +144,9 @@ describe("ecs platform: rollouts", () => {
   it("gives up on endless throttling with one clear error", async () => {
     const s = simulate({ services: { auth: 2 }, throttleFirst: 1000 });
     await expect(platformFor(s).describeServices()).rejects.toMatchObject({
-      message: expect.stringMatching(/AWS kept throttling ecs:DescribeServices \(6 attempts\)/),
+      message:
+        "AWS kept throttling ecs:DescribeServices on ECS cluster gaming-system-cluster in us-east-1 (target prod) after 6 attempts",
+      code: "aws_throttled",
     });
   });
 });
@@ -178,7 +180,9 @@ describe("ecs platform: errors a user can fix", () => {
       .describeServices()
       .catch((e: unknown) => e)) as GsError;
     expect(err).toBeInstanceOf(GsError);
-    expect(err.message).toBe("AWS credentials have expired (ecs:DescribeServices)");
+    expect(err.message).toBe(
+      "AWS credentials have expired: ecs:DescribeServices on ECS cluster gaming-system-cluster in us-east-1 (target prod)",
+    );
     expect(err.message).not.toContain("\n");
     expect(err.hint).toMatch(/aws sso login/);
     expect(s.calls).toHaveLength(1);
@@ -186,7 +190,7 @@ describe("ecs platform: errors a user can fix", () => {
 
   it("rejects services gs.yaml does not know", async () => {
     const s = simulate({ services: { auth: 2 } });
-    await expect(platformFor(s).describeServices(["nope"])).rejects.toThrow(/unknown service: nope/);
+    await expect(platformFor(s).describeServices(["nope"])).rejects.toThrow(/^unknown service nope$/);
   });
 });
 
@@ -386,7 +390,9 @@ describe("ecr registry", () => {
     const err = (await registryFor(s)
       .auth()
       .catch((e: unknown) => e)) as GsError;
-    expect(err.message).toBe("AWS credentials have expired (ecr:GetAuthorizationToken)");
+    expect(err.message).toBe(
+      `AWS credentials have expired: ecr:GetAuthorizationToken on ECR registry ${s.registry} in us-east-1`,
+    );
   });
 });
 

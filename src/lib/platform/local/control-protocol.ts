@@ -1,4 +1,5 @@
 // The local supervisor's control API: JSON requests on its own NATS, `<prefix>.<op>`.
+import { EXIT, GsError } from "../../output/errors.js";
 import type { Artifact, DeploymentInfo, ServiceDescription } from "../platform.js";
 
 export const CONTROL_PREFIX = "$GS.LOCAL";
@@ -33,13 +34,13 @@ export interface ControlErrorBody {
 
 export type ControlReply<T> = { ok: true; result: T } | { ok: false; error: ControlErrorBody };
 
-/** An error the supervisor answers with instead of a result. */
-export class ControlError extends Error {
+/** An error the supervisor answers with instead of a result; the CLI throws it again from the reply. */
+export class ControlError extends GsError {
   override name = "ControlError";
   constructor(
     message: string,
     readonly body: Omit<ControlErrorBody, "message"> = {},
   ) {
-    super(message);
+    super(message, { hint: body.hint, code: body.code, exit: body.usage ? EXIT.usage : EXIT.failed });
   }
 }

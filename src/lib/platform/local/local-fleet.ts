@@ -2,10 +2,11 @@
 // detached), wait until every service answers; stop everything and leave no process behind.
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { serviceSettings } from "../../config/load.js";
+import { checkConfigServices } from "../../config/service-names.js";
 import { EXIT, OperationError, UsageError } from "../../output/errors.js";
 import { LocalBuilder } from "../../build/bundle.js";
+import { loadProtoDirs } from "../../proto/load.js";
 import type { Artifact, ServiceDescription } from "../platform.js";
 import { connectFleet } from "./fleet-connection.js";
 import { liveFleetRecord, readFleetRecord, removeFleetRecord, type FleetRecord } from "./fleet-record.js";
@@ -69,12 +70,7 @@ function chooseServices(
   }
   let chosen = all;
   if (opts.services?.length) {
-    const unknown = opts.services.filter((s) => !all.some((a) => a.name === s));
-    if (unknown.length)
-      throw new UsageError(
-        `unknown service${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`,
-        `pick from gs.yaml: ${all.map((a) => a.name).join(", ")}`,
-      );
+    checkConfigServices(opts.services, ctx.cfg);
     chosen = all.filter((a) => opts.services!.includes(a.name));
   }
   return chosen.map((s) => ({ name: s.name, desired: opts.replicas ?? s.desired, env: s.env }));
@@ -164,7 +160,7 @@ async function startFleet(
     ? await prepareFleetSecurity(
         ctx.paths.secure,
         chosen.map((s) => s.name),
-        ProtoRegistry.load([ctx.protoDir]),
+        loadProtoDirs([ctx.protoDir]),
       )
     : undefined;
   const spec: SupervisorSpec = {

@@ -9,14 +9,13 @@ import {
   createProject,
   existingServices,
   isAlive,
-  REPO,
-  runGs,
   steadyLoad,
   waitFor,
   type TestProject,
 } from "../../../../test/support/local-fleet.js";
+import { repoRoot, runCli } from "../../../../test/support/run-cli.js";
 
-const REPO_SERVICES = path.join(REPO, "services");
+const REPO_SERVICES = path.join(repoRoot, "services");
 
 // a handful of services keeps the suite quick on 2 cores; settings carries the request load
 const preferred = ["settings", "auth", "world-state", "time-manager"];
@@ -25,7 +24,7 @@ const services = preferred.filter((s) => available.includes(s)).slice(0, 3);
 const canRun = services.includes("settings") && services.length >= 2;
 
 async function status(project: TestProject): Promise<StatusJson> {
-  const r = await runGs(["status", "--json"], { cwd: project.dir });
+  const r = await runCli(["status", "--json"], { cwd: project.dir });
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as StatusJson;
 }
@@ -42,13 +41,13 @@ describe.runIf(canRun)("local platform", () => {
 
   afterAll(async () => {
     if (!project) return;
-    await runGs(["down", "--purge"], { cwd: project.dir });
+    await runCli(["down", "--purge"], { cwd: project.dir });
     project.remove();
   });
 
   it("brings every service to running == desired and answering with `gs up --detach`", async () => {
     const t0 = Date.now();
-    const up = await runGs(["up", "--detach", "--timeout", "90s"], { cwd: project.dir });
+    const up = await runCli(["up", "--detach", "--timeout", "90s"], { cwd: project.dir });
     expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toContain("the local fleet is up");
     const s = await status(project);
@@ -61,14 +60,14 @@ describe.runIf(canRun)("local platform", () => {
     });
     expect(healthy(s)).toBe(true);
     for (const x of s.services) expect(x.version).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
-    expect((await runGs(["status", "--check"], { cwd: project.dir })).code).toBe(0);
+    expect((await runCli(["status", "--check"], { cwd: project.dir })).code).toBe(0);
     console.log(
       `gs up --detach (${services.length} services, ${services.length * 2} instances): ${Date.now() - t0} ms`,
     );
   }, 120_000);
 
   it("says so and exits 0 when the fleet is already up", async () => {
-    const again = await runGs(["up", "--detach"], { cwd: project.dir });
+    const again = await runCli(["up", "--detach"], { cwd: project.dir });
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/already up/);
   });
@@ -96,24 +95,24 @@ describe.runIf(canRun)("local platform", () => {
   }, 60_000);
 
   it("changes a desired count live with `gs scale`", async () => {
-    const r = await runGs(["scale", "settings", "3"], { cwd: project.dir });
+    const r = await runCli(["scale", "settings", "3"], { cwd: project.dir });
     expect(r.code, r.stderr).toBe(0);
     await waitFor("3 settings instances", async () => {
       const x = (await status(project)).services.find((s) => s.name === "settings")!;
       return x.running === 3 && x.responding === 3 ? x : undefined;
     });
-    expect((await runGs(["scale", "settings", "2"], { cwd: project.dir })).code).toBe(0);
+    expect((await runCli(["scale", "settings", "2"], { cwd: project.dir })).code).toBe(0);
     await waitFor("2 settings instances", async () => {
       const x = (await status(project)).services.find((s) => s.name === "settings")!;
       return x.running === 2 && x.responding === 2 ? x : undefined;
     });
-    const bad = await runGs(["scale", "no-such-service", "2"], { cwd: project.dir });
+    const bad = await runCli(["scale", "no-such-service", "2"], { cwd: project.dir });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/no-such-service is not part of the local fleet/);
+    expect(bad.stderr).toMatch(/^error: unknown service no-such-service — services in gs.yaml: /);
   }, 60_000);
 
   it("skips services whose build did not change", async () => {
-    const r = await runGs(["deploy", "--json"], { cwd: project.dir });
+    const r = await runCli(["deploy", "--json"], { cwd: project.dir });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as DeployJson;
     expect(
@@ -128,7 +127,7 @@ describe.runIf(canRun)("local platform", () => {
     const load = await steadyLoad(project.record()!.nats.url, "settings.get-schema", 50);
     let r;
     try {
-      r = await runGs(["deploy", "settings", "--json", "--timeout", "30s"], { cwd: project.dir });
+      r = await runCli(["deploy", "settings", "--json", "--timeout", "30s"], { cwd: project.dir });
     } finally {
       project.useServices(REPO_SERVICES);
     }
@@ -151,7 +150,7 @@ describe.runIf(canRun)("local platform", () => {
     const load = await steadyLoad(project.record()!.nats.url, "settings.get-schema", 100);
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
-    const r = await runGs(["deploy", "--json"], { cwd: project.dir, env: { GS_BUILD_SALT: `test-${Date.now()}` } });
+    const r = await runCli(["deploy", "--json"], { cwd: project.dir, env: { GS_BUILD_SALT: `test-${Date.now()}` } });
     const seconds = (Date.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 500));
     const result = await load.stop();
@@ -169,14 +168,14 @@ describe.runIf(canRun)("local platform", () => {
   }, 120_000);
 
   it("prints a service's logs with each line prefixed by its instance", async () => {
-    const r = await runGs(["logs", "settings", "--since", "10m"], { cwd: project.dir });
+    const r = await runCli(["logs", "settings", "--since", "10m"], { cwd: project.dir });
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines.length).toBeGreaterThan(2);
     for (const l of lines) expect(l).toMatch(/^settings-[0-9a-f]{6} \| /);
     expect(r.stdout).toContain('"msg":"started"');
     const one = lines[0]!.split(" | ")[0]!;
-    const only = await runGs(["logs", "settings", "--instance", one], { cwd: project.dir });
+    const only = await runCli(["logs", "settings", "--instance", one], { cwd: project.dir });
     expect(
       only.stdout
         .trim()
@@ -189,12 +188,12 @@ describe.runIf(canRun)("local platform", () => {
     const rec = project.record()!;
     const pids = [rec.supervisor.pid, ...rec.pids.map((p) => p.pid)];
     expect(pids.every(isAlive)).toBe(true);
-    const r = await runGs(["down"], { cwd: project.dir });
+    const r = await runCli(["down"], { cwd: project.dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/stopped/);
     expect(pids.filter(isAlive)).toEqual([]);
     expect(project.record()).toBeUndefined();
-    const s = await runGs(["status", "--check"], { cwd: project.dir });
+    const s = await runCli(["status", "--check"], { cwd: project.dir });
     expect(s.code).toBe(5);
     expect(s.stderr).toMatch(/not running.*gs up/);
   }, 60_000);
@@ -204,7 +203,7 @@ describe.runIf(canRun)("local platform with a 3-node JetStream cluster", () => {
   it("starts a 3-node nats-server cluster and brings the services up on it", async () => {
     const project = createProject(["settings"], { desired: 1 });
     try {
-      const up = await runGs(["up", "--detach", "--cluster", "3", "--timeout", "90s"], { cwd: project.dir });
+      const up = await runCli(["up", "--detach", "--cluster", "3", "--timeout", "90s"], { cwd: project.dir });
       expect(up.code, up.stderr).toBe(0);
       const rec = project.record()!;
       expect(rec.nats.url.split(",")).toHaveLength(3);
@@ -212,10 +211,10 @@ describe.runIf(canRun)("local platform with a 3-node JetStream cluster", () => {
       expect(s.services[0]).toMatchObject({ name: "settings", running: 1, responding: 1 });
       const pids = [rec.supervisor.pid, ...rec.pids.map((p) => p.pid)];
       expect(pids).toHaveLength(1 + 3 + 1);
-      expect((await runGs(["down", "--purge"], { cwd: project.dir })).code).toBe(0);
+      expect((await runCli(["down", "--purge"], { cwd: project.dir })).code).toBe(0);
       expect(pids.filter(isAlive)).toEqual([]);
     } finally {
-      await runGs(["down"], { cwd: project.dir });
+      await runCli(["down"], { cwd: project.dir });
       project.remove();
     }
   }, 120_000);
@@ -225,7 +224,7 @@ describe.runIf(canRun)("local platform errors", () => {
   it("names the install command when nats-server is missing, exit 1, nothing started", async () => {
     const project = createProject(services.slice(0, 1));
     try {
-      const r = await runGs(["up", "--detach"], {
+      const r = await runCli(["up", "--detach"], {
         cwd: project.dir,
         env: { GS_NATS_SERVER: "/nonexistent/nats-server" },
       });
@@ -246,14 +245,14 @@ describe.runIf(canRun)("local platform errors", () => {
       const ecs =
         "targets:\n  prod:\n    platform: ecs\n    region: us-east-1\n    cluster: c\n    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com\n    nats: { url: nats://nats.internal:4222 }\n";
       writeFileSync(file, readFileSync(file, "utf8").replace("services:", `${ecs}services:`));
-      const r = await runGs(["up", "--target", "prod"], { cwd: project.dir });
+      const r = await runCli(["up", "--target", "prod"], { cwd: project.dir });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/target "prod" runs on ecs.*local/);
       // ecs targets confirm by default: in CI, without --yes, nothing is called
-      const p = await runGs(["deploy", "--target", "prod"], { cwd: project.dir });
+      const p = await runCli(["deploy", "--target", "prod"], { cwd: project.dir });
       expect(p.code).toBe(2);
       expect(p.stderr).toMatch(/confirm: true.*--yes/);
-      const d = await runGs(["deploy"], { cwd: project.dir });
+      const d = await runCli(["deploy"], { cwd: project.dir });
       expect(d.code).toBe(1);
       expect(d.stderr).toMatch(/the local fleet is not running — start it with `gs up`/);
     } finally {

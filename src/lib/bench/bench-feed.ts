@@ -1,41 +1,8 @@
-// Live progress of `gs bench`, one of three renderers chosen once: nothing under --json, a plain line
-// every few seconds without a terminal (or in CI), the Ink panel on a terminal. Ink is imported
-// only on that last path, while the run connects, so the plain and JSON paths never pay for it.
-import type { OutputMode } from "../output/mode.js";
-import type { BenchViewHandle } from "../ui/bench-view.js";
+// The live state of a `gs bench` run, fed by the run's hooks: what its panel (ui/bench-view.tsx) draws,
+// derived here so the component only renders.
 import type { Plan } from "./plan.js";
-import { ProgressLine } from "./progress.js";
 import type { ProgressSnapshot } from "./run.js";
 import type { BenchMode } from "./types.js";
-
-export interface BenchProgress {
-  /** the workers are about to start */
-  start(plan: Plan): void;
-  update(s: ProgressSnapshot): void;
-  /** remove the live view (before the report is printed); safe to call more than once */
-  end(): Promise<void>;
-}
-
-export interface BenchProgressOptions {
-  mode: OutputMode;
-  color: boolean;
-  /** where progress draws: stderr, so stdout keeps only the report */
-  stream?: NodeJS.WriteStream;
-  stdin?: NodeJS.ReadStream;
-}
-
-export function benchProgress(opts: BenchProgressOptions): BenchProgress {
-  const stream = opts.stream ?? process.stderr;
-  // the panel draws on `stream`: without a terminal there, fall back to plain lines
-  const mode = opts.mode === "tty" && !stream.isTTY ? "plain" : opts.mode;
-  return mode === "tty"
-    ? new InkProgress(stream, opts.stdin ?? process.stdin, opts.color)
-    : lineProgress(new ProgressLine(mode, stream));
-}
-
-function lineProgress(line: ProgressLine): BenchProgress {
-  return { start: () => undefined, update: (s) => line.update(s), end: async () => line.end() };
-}
 
 /** What the panel shows of the plan. */
 export interface LivePlan {
@@ -182,68 +149,5 @@ export class BenchFeed {
 
   private notify(): void {
     for (const l of this.listeners) l();
-  }
-}
-
-/** The Ink panel: loaded on construction, mounted at the start, unmounted and erased at the end. */
-class InkProgress implements BenchProgress {
-  private readonly feed = new BenchFeed();
-  private view?: typeof import("../ui/bench-view.js");
-  private handle?: BenchViewHandle;
-  private started = false;
-  private ended = false;
-  // should Ink fail to load or mount, the line rewritten in place still shows progress
-  private fallback?: ProgressLine;
-
-  constructor(
-    private readonly stream: NodeJS.WriteStream,
-    private readonly stdin: NodeJS.ReadStream,
-    private readonly color: boolean,
-  ) {
-    import("../ui/bench-view.js").then(
-      (m) => {
-        this.view = m;
-        this.mount();
-      },
-      () => this.useFallback(),
-    );
-  }
-
-  start(plan: Plan): void {
-    this.started = true;
-    this.feed.start(livePlan(plan));
-    this.mount();
-  }
-
-  update(s: ProgressSnapshot): void {
-    this.feed.update(s);
-    this.fallback?.update(s);
-  }
-
-  async end(): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
-    this.feed.end();
-    this.handle?.close();
-    this.handle = undefined;
-    this.fallback?.end();
-  }
-
-  private mount(): void {
-    if (!this.view || !this.started || this.ended || this.handle || this.fallback) return;
-    try {
-      this.handle = this.view.mountBenchView({
-        feed: this.feed,
-        color: this.color,
-        stdout: this.stream,
-        stdin: this.stdin,
-      });
-    } catch {
-      this.useFallback();
-    }
-  }
-
-  private useFallback(): void {
-    this.fallback ??= new ProgressLine("tty", this.stream);
   }
 }
