@@ -2,9 +2,12 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { durationFlag, targetFlags } from "../flags.js";
+import type { NatsLayer } from "../lib/nats-layer/nats-layer.js";
+import { layerReport } from "../lib/nats-layer/layer-text.js";
+import { NatsLayerReader } from "../lib/nats-layer/read-layer.js";
+import { natsLayerAccess } from "../lib/nats-layer/target-access.js";
 import { EXIT, GsError } from "../lib/output/errors.js";
 import { renderTable } from "../lib/output/format.js";
-import { colorEnabled } from "../lib/output/mode.js";
 import {
   openPlatform,
   platformContext,
@@ -15,17 +18,23 @@ import {
 import { FleetStore } from "../lib/status/fleet-store.js";
 import { gatherStatus, isUnhealthy, type StatusReport } from "../lib/status/status.js";
 import { snapshotUnhealthy } from "../lib/status/watch-output.js";
+import { catchInterrupts } from "../lib/process/interrupt.js";
+import { liveOutput } from "../lib/ui/live-output.js";
 import { watchStatus } from "../lib/ui/status-watch.js";
 
-export type StatusJson = StatusReport;
+/** `nats`: the NATS layer (servers, JetStream, streams and KV buckets, problems, notes); see docs/local-platform.md */
+export type StatusJson = StatusReport & { nats: StatusNatsJson };
+export type StatusNatsJson = NatsLayer;
 export type { StatusWatchJson } from "../lib/status/watch-output.js";
 
 export default class Status extends BaseCommand {
-  static override summary = "Show each service's desired / running / pending instances and how many answer over NATS.";
+  static override summary =
+    "Show each service's desired / running / pending instances and how many answer over NATS, and the NATS layer: servers, JetStream, streams and KV buckets.";
   static override examples = [
     `<%= config.bin %> status`,
     `<%= config.bin %> status --json`,
-    `<%= config.bin %> status --check   # exit 5 when unhealthy`,
+    `<%= config.bin %> status --check   # exit 5 when unhealthy (a service, a NATS server, a stream, a consumer's backlog)`,
+    `<%= config.bin %> status --json | jq .nats.problems   # what is wrong with the NATS layer`,
     `<%= config.bin %> status --watch   # the live dashboard (one line per change without a terminal)`,
     `<%= config.bin %> status --watch --json --interval 5s   # one JSON document per poll`,
   ];
@@ -33,7 +42,7 @@ export default class Status extends BaseCommand {
     ...targetFlags,
     check: Flags.boolean({
       description:
-        "Exit 5 when a service is below its desired count or silent on NATS (with --watch: as of the last poll).",
+        "Exit 5 when a service is below its desired count or silent on NATS, or the NATS layer has a problem (with --watch: as of the last poll).",
     }),
     watch: Flags.boolean({
       char: "w",
@@ -50,10 +59,19 @@ export default class Status extends BaseCommand {
     if (flags.watch) return this.watch(ctx, flags.interval, flags.check, notUp);
 
     const { opened, nc } = await openFleet(ctx, notUp);
+    // the NATS layer is read while the platform and NATS discovery answer
+    const layer = new NatsLayerReader(natsLayerAccess(ctx, opened), {
+      maxConsumerPending: ctx.cfg.status.maxConsumerPending,
+    });
     let report: StatusReport;
+    let nats: NatsLayer;
     try {
-      report = (await gatherStatus({ platform: opened.platform, nc })).report;
+      [report, nats] = await Promise.all([
+        gatherStatus({ platform: opened.platform, nc }).then((g) => g.report),
+        layer.read(),
+      ]);
     } finally {
+      await layer.close();
       await opened.close();
     }
     this.out(
@@ -71,12 +89,15 @@ export default class Status extends BaseCommand {
         ]),
       ),
     );
+    const natsText = layerReport(nats);
+    if (natsText.tables) this.out(`\n${natsText.tables}`);
     const t = report.totals;
     this.note(
       `${t.healthy}/${t.services} services healthy, ${t.running}/${t.desired} instances running (target ${report.target})`,
     );
-    if (flags.check && report.services.some(isUnhealthy)) this.setExit(EXIT.unhealthy);
-    return report;
+    for (const line of natsText.lines) this.note(line);
+    if (flags.check && (report.services.some(isUnhealthy) || nats.problems.length)) this.setExit(EXIT.unhealthy);
+    return { ...report, nats };
   }
 
   private async watch(
@@ -91,27 +112,20 @@ export default class Status extends BaseCommand {
     const { opened, nc } = await openFleet(ctx, notUp, { name: "gs-status-watch", reconnect: true });
     // shown in the header: the local fleet's first server, an ecs target's nats.url as written
     const natsServer = ctx.target.platform === "local" ? (opened.natsUrl ?? "").split(",")[0]! : (opened.natsUrl ?? "");
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    // the dashboard draws on stderr: both streams must be a terminal for it
-    const mode = this.mode === "tty" && !process.stderr.isTTY ? "plain" : this.mode;
+    const interrupt = catchInterrupts();
+    const natsLayer = new NatsLayerReader(natsLayerAccess(ctx, opened, { reconnect: true }), {
+      maxConsumerPending: ctx.cfg.status.maxConsumerPending,
+      // within the store's timeout per source (the interval, at most 5s)
+      maxWaitMs: Math.max(100, Math.min(intervalMs - 100, 1500)),
+    });
     try {
-      const store = new FleetStore({ platform: opened.platform, nc, natsServer, intervalMs });
-      const last = await watchStatus({
-        mode,
-        store,
-        color: colorEnabled(process.stderr),
-        stdout: process.stdout,
-        stderr: process.stderr,
-        stdin: process.stdin,
-        signal: stop.signal,
-      });
+      const store = new FleetStore({ platform: opened.platform, nc, natsServer, intervalMs, natsLayer });
+      const out = liveOutput({ json: this.jsonEnabled() });
+      const last = await watchStatus({ out, store, signal: interrupt.signal });
       if (check && (!last || snapshotUnhealthy(last))) this.setExit(EXIT.unhealthy);
     } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      interrupt.release();
+      await natsLayer.close();
       await opened.close().catch(() => undefined);
     }
     return undefined;

@@ -37,7 +37,8 @@ export interface EcsTarget {
   /** AWS shared-config profile; the default credential chain when absent */
   profile?: string;
   confirm: boolean;
-  nats: { url: string; credentials?: NatsCredentialsRef };
+  /** `monitoring`: each server's HTTP monitoring endpoint (`gs status` reads the NATS layer there when the credentials are not a system-account user) */
+  nats: { url: string; credentials?: NatsCredentialsRef; monitoring?: string[] };
 }
 
 export type Target = LocalTarget | EcsTarget;
@@ -54,6 +55,14 @@ export interface ServiceSettings {
   env: Record<string, string>;
 }
 
+/** `status:` in gs.yaml: what `gs status --check` tolerates. */
+export interface StatusSettings {
+  /** a JetStream consumer with more messages pending than this is unhealthy */
+  maxConsumerPending: number;
+}
+
+export const DEFAULT_STATUS_SETTINGS: Readonly<StatusSettings> = Object.freeze({ maxConsumerPending: 1000 });
+
 export interface GsConfig {
   project: string;
   defaultTarget?: string;
@@ -61,6 +70,7 @@ export interface GsConfig {
   targets: Record<string, Target>;
   /** by service name, defaults applied */
   services: Record<string, ServiceSettings>;
+  status: StatusSettings;
   /** the file this config came from; absent for the built-in default config */
   file?: string;
 }
@@ -116,6 +126,11 @@ const natsCredentials = z
     return { context: c.context! };
   });
 
+const monitoringUrl = z.url({
+  protocol: /^https?$/,
+  error: "expected a monitoring endpoint URL like http://nats-1.internal:8222",
+});
+
 const localTarget = z.strictObject({
   platform: z.literal("local"),
   nats: z.strictObject({ cluster: z.literal([1, 3]).default(1) }).default({ cluster: 1 }),
@@ -131,7 +146,11 @@ const ecsTarget = z.strictObject({
   profile: nonEmpty("an AWS profile name").optional(),
   // a remote fleet is somebody's production until proven otherwise
   confirm: z.boolean().default(true),
-  nats: z.strictObject({ url: natsUrl, credentials: natsCredentials.optional() }),
+  nats: z.strictObject({
+    url: natsUrl,
+    credentials: natsCredentials.optional(),
+    monitoring: z.array(monitoringUrl).optional(),
+  }),
 });
 
 const target = z.discriminatedUnion("platform", [localTarget, ecsTarget]);
@@ -185,6 +204,14 @@ export const configSchema = z
     defaultTarget: z.string().optional(),
     targets: orEmpty(z.record(kebabName("target", "staging"), target)).default({}),
     services: orEmpty(services).default({}),
+    status: orEmpty(
+      z.strictObject({
+        maxConsumerPending: z
+          .int({ error: "expected a whole number of messages" })
+          .min(0, { error: "expected a whole number of messages" })
+          .optional(),
+      }),
+    ).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.defaultTarget !== undefined && c.defaultTarget !== "local" && !(c.defaultTarget in c.targets)) {
@@ -241,7 +268,12 @@ export function resolveConfig(raw: RawConfig, file?: string): GsConfig {
       env: { ...base.env, ...s.env },
     };
   }
-  const cfg: GsConfig = { project: raw.project, targets, services: servicesByName };
+  const cfg: GsConfig = {
+    project: raw.project,
+    targets,
+    services: servicesByName,
+    status: { ...DEFAULT_STATUS_SETTINGS, ...stripUndefined(raw.status ?? {}) },
+  };
   if (raw.defaultTarget !== undefined) cfg.defaultTarget = raw.defaultTarget;
   if (file !== undefined) cfg.file = file;
   return cfg;

@@ -10,6 +10,7 @@ import type {
   ServiceState,
   StoppedInstance,
 } from "../platform/platform.js";
+import type { NatsLayer } from "../nats-layer/nats-layer.js";
 import type { DiscoveredInstance, InstanceCounters } from "./sources.js";
 import { sumRates, type Rates } from "./stats-rates.js";
 
@@ -56,6 +57,8 @@ export interface FleetData {
   sources: Record<SourceName, SourceRecord>;
   /** detail view: the focused service's last log lines */
   logs?: { service: string; lines: LogLine[]; error?: string };
+  /** the NATS layer (servers, JetStream, streams) when the store reads it: the last read and how its polls went */
+  natsLayer?: { layer?: NatsLayer; source: SourceRecord };
 }
 
 export interface SourceHealth {
@@ -99,6 +102,13 @@ export interface FleetTotals {
   errorRate: number | null;
 }
 
+/** The NATS layer as last read, and how fresh that is (it has its own connection, so it is not judged by `natsDown`). */
+export interface NatsLayerView {
+  /** null until the first read */
+  layer: NatsLayer | null;
+  health: SourceHealth;
+}
+
 export interface FleetSnapshot {
   /** when this snapshot was computed (unix ms) */
   at: number;
@@ -111,6 +121,8 @@ export interface FleetSnapshot {
   sources: Record<SourceName, SourceHealth>;
   services: ServiceRow[];
   totals: FleetTotals;
+  /** null when this view does not read the NATS layer */
+  natsLayer: NatsLayerView | null;
 }
 
 export interface InstanceRow {
@@ -290,6 +302,9 @@ export function buildSnapshot(data: FleetData, now = Date.now()): FleetSnapshot 
       rps,
       errorRate: rps ? eps / rps : null,
     },
+    natsLayer: data.natsLayer
+      ? { layer: data.natsLayer.layer ?? null, health: sourceHealth(data.natsLayer.source, now, false) }
+      : null,
   };
 }
 

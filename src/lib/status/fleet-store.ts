@@ -1,7 +1,9 @@
-// The dashboard's data: polls each source (the platform, NATS discovery, $SRV.STATS) on its own
-// every interval, each bounded by its own timeout, and keeps the last good answer of each. A source
-// that fails or is slow leaves its data in place, marked stale with its age; the others carry on.
+// The dashboard's data: polls each source (the platform, NATS discovery, $SRV.STATS and, when given,
+// the NATS layer) on its own every interval, each bounded by its own timeout, and keeps the last good
+// answer of each. A source that fails or is slow leaves its data in place, marked stale with its age;
+// the others carry on.
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsLayerFeed } from "../nats-layer/read-layer.js";
 import type { LogLine, Platform } from "../platform/platform.js";
 import {
   buildDetail,
@@ -34,6 +36,8 @@ export interface FleetStoreOptions {
   timeoutMs?: number;
   /** how many log lines the detail view keeps */
   logLines?: number;
+  /** the NATS layer (servers, JetStream, streams): read each round like the other sources when given */
+  natsLayer?: NatsLayerFeed;
   now?: () => number;
 }
 
@@ -57,7 +61,7 @@ export class FleetStore implements FleetFeed {
   private readonly listeners = new Set<() => void>();
   private readonly roundListeners = new Set<(s: FleetSnapshot) => void>();
   /** a source whose last poll has not settled is not asked again: a hung source cannot pile up requests */
-  private readonly inFlight = new Set<SourceName | "logs">();
+  private readonly inFlight = new Set<SourceName | "logs" | "natsLayer">();
   private prevStats?: StatsSample;
   private focused?: string;
   private timer?: NodeJS.Timeout;
@@ -73,6 +77,7 @@ export class FleetStore implements FleetFeed {
       natsServer: opts.natsServer,
       natsConnected: !opts.nc.isClosed(),
       sources: { platform: {}, nats: {}, stats: {} },
+      ...(opts.natsLayer ? { natsLayer: { source: {} } } : {}),
     };
     void this.watchConnection();
   }
@@ -147,6 +152,7 @@ export class FleetStore implements FleetFeed {
         this.prevStats = sample;
       }),
       this.focused ? this.pollLogs(this.focused) : undefined,
+      this.pollNatsLayer(),
     ]);
     const snap = this.snapshot();
     // one notification per round: a frame per round, not one per source
@@ -173,6 +179,23 @@ export class FleetStore implements FleetFeed {
     } catch (err) {
       settled.catch(() => undefined);
       rec.error = describe(err);
+    }
+  }
+
+  /** The NATS layer has connections of its own (and HTTP endpoints): polled even while the fleet's NATS is down. */
+  private async pollNatsLayer(): Promise<void> {
+    const feed = this.opts.natsLayer;
+    const held = this.data.natsLayer;
+    if (!feed || !held || this.inFlight.has("natsLayer")) return;
+    this.inFlight.add("natsLayer");
+    const read = feed.read().finally(() => this.inFlight.delete("natsLayer"));
+    try {
+      held.layer = await withTimeout(read, this.timeoutMs);
+      held.source.okAt = this.now();
+      held.source.error = undefined;
+    } catch (err) {
+      read.catch(() => undefined);
+      held.source.error = describe(err);
     }
   }
 

@@ -1,6 +1,7 @@
 // `gs status --watch` without the dashboard: one JSON document per poll (NDJSON), or, for logs and
 // pipes, one plain line per change of state and nothing while nothing changes.
 import { formatDuration } from "../output/format.js";
+import { emptyNatsLayer, sourceLabel, type NatsLayer } from "../nats-layer/nats-layer.js";
 import type { ServiceState } from "../platform/platform.js";
 import {
   legacyState,
@@ -17,9 +18,11 @@ import type { ServiceStatus } from "./status.js";
 export interface StatusWatchJson {
   at: string;
   target: string;
-  nats: { server: string; down: boolean };
+  /** the fleet's NATS connection, and the NATS layer as `gs status --json` has it (empty until read, or when not read) */
+  nats: { server: string; down: boolean } & NatsLayer;
   lastPollAt: string | null;
-  sources: Record<SourceName, SourceHealth>;
+  /** `natsLayer`: present when the NATS layer is read */
+  sources: Record<SourceName, SourceHealth> & { natsLayer?: SourceHealth };
   services: (Omit<ServiceStatus, "responding" | "desired" | "running" | "pending" | "restarts" | "state"> & {
     desired: number | null;
     running: number | null;
@@ -44,9 +47,9 @@ export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
   return {
     at: new Date(s.at).toISOString(),
     target: s.target,
-    nats: { server: s.natsServer, down: s.natsDown },
+    nats: { server: s.natsServer, down: s.natsDown, ...(s.natsLayer?.layer ?? emptyNatsLayer()) },
     lastPollAt: s.lastPollAt === null ? null : new Date(s.lastPollAt).toISOString(),
-    sources: s.sources,
+    sources: s.natsLayer ? { ...s.sources, natsLayer: s.natsLayer.health } : s.sources,
     services: s.services.map((r) => ({
       name: r.name,
       desired: r.desired,
@@ -68,10 +71,11 @@ export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
   };
 }
 
-/** The `--check` rule of every form: below desired on the platform, or fewer answering on NATS than desired (or NATS down). */
+/** The `--check` rule of every form: below desired on the platform, or fewer answering on NATS than desired (or NATS down), or a problem in the NATS layer. */
 export function snapshotUnhealthy(s: FleetSnapshot): boolean {
   if (s.sources.platform.lastOkAt === null) return true;
   if (s.natsDown) return true;
+  if (s.natsLayer?.layer?.problems.length) return true;
   return s.services.some(
     (r) => r.desired !== null && ((r.running ?? 0) < r.desired || (r.responding ?? 0) < r.desired),
   );
@@ -122,6 +126,7 @@ export class ChangeLog {
       for (const r of s.services) if (r.health !== "healthy") lines.push(serviceLine(r));
       for (const n of SOURCES)
         if (!s.sources[n].ok && !(n !== "platform" && s.natsDown)) lines.push(sourceLine(n, s.sources[n]));
+      lines.push(...natsLayerChanges(undefined, s));
     } else {
       if (s.natsDown !== prev.natsDown)
         lines.push(s.natsDown ? `NATS ${s.natsServer}: down` : `NATS ${s.natsServer}: back`);
@@ -137,9 +142,32 @@ export class ChangeLog {
       }
       const now = new Set(s.services.map((r) => r.name));
       for (const b of prev.services) if (!now.has(b.name)) lines.push(`${b.name}: gone`);
+      lines.push(...natsLayerChanges(prev, s));
       if (this.opts.totals !== false && lines.length && totalsLine(s) !== totalsLine(prev)) lines.push(totalsLine(s));
     }
     this.prev = s;
     return lines.map((l) => `${stamp} ${l}`);
   }
+}
+
+/**
+ * The NATS layer's news: a problem that appears or clears (a server down, a stream short of replicas
+ * or without a leader, a consumer's backlog), a note that appears, the layer becoming unreadable.
+ * Problems are matched by what they are about, so a backlog that only grows is not a new line.
+ */
+function natsLayerChanges(prev: FleetSnapshot | undefined, s: FleetSnapshot): string[] {
+  const layer = s.natsLayer?.layer;
+  if (!layer) return [];
+  const before = prev?.natsLayer?.layer;
+  const key = (p: { kind: string; subject: string }) => `${p.kind} ${p.subject}`;
+  const had = new Map((before?.problems ?? []).map((p) => [key(p), p]));
+  const has = new Map(layer.problems.map((p) => [key(p), p]));
+  const lines: string[] = [];
+  for (const [k, p] of has) if (!had.has(k)) lines.push(`NATS: ${p.message}`);
+  for (const [k, p] of had) if (!has.has(k)) lines.push(`NATS: cleared: ${p.message}`);
+  const noted = new Set(before?.notes ?? []);
+  for (const n of layer.notes) if (!noted.has(n)) lines.push(`NATS layer: ${n}`);
+  if (before && before.source !== layer.source)
+    lines.push(`NATS layer: ${layer.source ? `read through the ${sourceLabel(layer.source)}` : "unreadable"}`);
+  return lines;
 }

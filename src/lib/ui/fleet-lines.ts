@@ -15,46 +15,11 @@ import {
   type PlacedColumn,
 } from "./fleet-columns.js";
 import { orderRows, type SortKey } from "./fleet-order.js";
-import type { Colour, Theme } from "./theme.js";
+import { natsSectionLines, natsSectionMinLines } from "./nats-section.js";
+import { renderLine, styled, type Segment } from "./styled-line.js";
+import type { Theme } from "./theme.js";
 
-export interface TextStyle {
-  color?: Colour;
-  bold?: boolean;
-  dim?: boolean;
-  inverse?: boolean;
-}
-
-/** A piece of a line and its style. */
-export type Segment = readonly [text: string, style?: TextStyle];
-
-const FG: Record<Colour, number> = { red: 31, green: 32, yellow: 33, magenta: 35, cyan: 36, gray: 90 };
-
-export function styled(text: string, s: TextStyle = {}): string {
-  if (!text) return text;
-  let open = "";
-  let close = "";
-  if (s.color) [open, close] = [`\u001b[${FG[s.color]}m`, "\u001b[39m"];
-  if (s.bold) [open, close] = [`${open}\u001b[1m`, `\u001b[22m${close}`];
-  if (s.dim) [open, close] = [`${open}\u001b[2m`, `\u001b[22m${close}`];
-  if (s.inverse) [open, close] = [`${open}\u001b[7m`, `\u001b[27m${close}`];
-  return open + text + close;
-}
-
-/** One line from its segments, cut to `width` columns (ending in "…" when cut), trailing blanks dropped. */
-export function renderLine(segments: readonly Segment[], width: number): string {
-  let left = width;
-  let out = "";
-  for (let i = 0; i < segments.length && left > 0; i++) {
-    const [text, style] = segments[i]!;
-    const rest = segments.slice(i + 1).reduce((n, [t]) => n + t.length, 0);
-    const cut = text.length > left || (text.length === left && rest > 0);
-    const piece = cut ? (left > 1 ? `${text.slice(0, left - 1)}…` : text.slice(0, left)) : text;
-    left -= piece.length;
-    out += styled(i === segments.length - 1 || cut ? piece.trimEnd() : piece, style);
-    if (cut) break;
-  }
-  return out;
-}
+export { renderLine, styled, type Segment, type TextStyle } from "./styled-line.js";
 
 /** The title line, the totals line, and one line per source in trouble. */
 export function headerLines(snap: FleetSnapshot, width: number, th: Theme): string[] {
@@ -202,17 +167,31 @@ export interface ListFrameOptions {
   th: Theme;
 }
 
+/**
+ * The NATS section under the table (after a blank line): the rows the services leave, but at least
+ * its summary, problems and notes, and never so much that fewer than 3 services show.
+ */
+function natsLines(snap: FleetSnapshot, services: number, avail: number, width: number, th: Theme): string[] {
+  const view = snap.natsLayer;
+  if (!view) return [];
+  const budget = Math.min(Math.max(1 + natsSectionMinLines(view), avail - services), Math.max(2, avail - 3));
+  return ["", ...natsSectionLines(view, width, th, budget - 1)];
+}
+
 /** The whole list view, top to bottom. */
 export function listFrame(o: ListFrameOptions): string[] {
   const width = Math.max(20, o.columns - 1);
   const header = headerLines(o.snap, width, o.th);
   // the live area must stay shorter than the terminal, or Ink clears the whole screen on each frame
-  const height = o.rows - headerHeight(header) - 4;
+  const avail = o.rows - headerHeight(header) - 4;
   const shown = orderRows(o.snap.services, o.view.sort, o.view.filter);
+  const nats = natsLines(o.snap, shown.length, avail, width, o.th);
+  const height = avail - nats.length;
   return [
     ...header,
     "",
     ...tableLines({ snap: o.snap, rows: shown, selected: o.selected, width, height, th: o.th }),
+    ...nats,
     keyHelpLine({
       sort: o.view.sort,
       filter: o.view.filter,

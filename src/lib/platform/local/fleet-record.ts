@@ -15,11 +15,15 @@ export interface FleetRecord {
   nats: {
     /** comma-separated URLs of every node */
     url: string;
-    nodes: { name: string; port: number; clusterPort?: number; pid?: number }[];
+    nodes: { name: string; port: number; clusterPort?: number; monitorPort?: number; pid?: number }[];
     /** `gs up --secure`: the CA and client certificate every connection presents */
     tls?: { ca: string; cert: string; key: string };
     /** `gs up --secure`: the operator identity's nkey seed file (a path; the seed never leaves it) */
     nkey?: string;
+    /** the system account's user `gs status` reads the NATS layer with: its nkey seed file (a path); absent in records of older gs */
+    system?: { nkey: string };
+    /** each node's monitoring endpoint (`https://` when secure), in node order; absent in records of older gs */
+    monitoring?: string[];
   };
   /** control subjects: `<prefix>.status`, `.scale`, `.deploy`, `.deployment`, `.stop-deployment`, `.down` */
   control: { prefix: string };

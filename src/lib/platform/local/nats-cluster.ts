@@ -1,18 +1,23 @@
 // nats-server for the local fleet: one node, or a 3-node JetStream cluster, on free loopback ports.
+// Each node also has a system account whose one user is gs's (`gs status` reads servers, JetStream
+// and streams through $SYS.REQ.SERVER.PING.*) and a monitoring port on loopback (/varz, /jsz), the
+// fallback when the system account cannot be used; both are recorded in .gs/local.json.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
-import { OperationError } from "../../output/errors.js";
+import { OperationError, type GsErrorOptions } from "../../output/errors.js";
 import { LoggedChild, type ChildExit } from "./logged-child.js";
 import { sleep } from "./processes.js";
-import { authorizationConfig, tlsConfig, type FleetSecurity } from "./security/fleet-security.js";
+import { fleetUsers, tlsConfig, type FleetIdentity, type FleetSecurity } from "./security/fleet-security.js";
 
 export interface NatsNodeSpec {
   name: string;
   port: number;
   clusterPort?: number;
+  /** the HTTP monitoring port (HTTPS with the fleet's mutual TLS when secure), on 127.0.0.1 */
+  monitorPort: number;
   dir: string;
   configFile: string;
   logFile: string;
@@ -57,11 +62,34 @@ export function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Node specs on fresh free ports, config files written (with TLS and per-service users when `security` is given). */
+/** The system account of the local fleet's nats-server: its only user is gs's `system` identity. */
+export const SYSTEM_ACCOUNT = "SYS";
+/** `gs up --secure`: the account of the operator and the services (without --secure they are in the global account). */
+export const FLEET_ACCOUNT = "FLEET";
+
+/**
+ * The accounts: the system account with gs's user in it, and
+ * - without --secure, nothing else: nats-server then lets clients without credentials into the
+ *   global account, where the services and their JetStream data are (it adds a no-auth user for the
+ *   global account when the system account is the only one declared);
+ * - with --secure, the fleet's own account with its users and JetStream. A third account keeps
+ *   that no-auth user out (nats-server 2.9 adds it even beside an `authorization` block).
+ */
+function accountsConfig(system: FleetIdentity, security?: FleetSecurity): string[] {
+  const accounts: Record<string, object> = { [SYSTEM_ACCOUNT]: { users: [{ nkey: system.publicKey }] } };
+  if (security) accounts[FLEET_ACCOUNT] = { jetstream: "enabled", users: fleetUsers(security) };
+  return [`system_account: ${SYSTEM_ACCOUNT}`, `accounts ${JSON.stringify(accounts, null, 1)}`];
+}
+
+/**
+ * Node specs on fresh free ports, config files written: the system account with gs's `system` user,
+ * a monitoring port, and TLS with per-service users when `security` is given.
+ */
 export async function planNodes(
   size: 1 | 3,
   natsDir: string,
   logsDir: string,
+  system: FleetIdentity,
   security?: FleetSecurity,
 ): Promise<NatsNodeSpec[]> {
   const nodes: NatsNodeSpec[] = [];
@@ -72,6 +100,7 @@ export async function planNodes(
       name,
       port: await freePort(),
       clusterPort: size > 1 ? await freePort() : undefined,
+      monitorPort: await freePort(),
       dir,
       configFile: path.join(dir, "nats-server.conf"),
       logFile: path.join(logsDir, "nats", `${name}.log`),
@@ -82,9 +111,12 @@ export async function planNodes(
     const lines = [
       `server_name: ${n.name}`,
       `listen: "127.0.0.1:${n.port}"`,
+      // secure: the monitoring port speaks the same mutual TLS as client connections
+      `${security ? "https" : "http"}: "127.0.0.1:${n.monitorPort}"`,
       `jetstream { store_dir: ${JSON.stringify(path.join(n.dir, "jetstream"))} }`,
+      ...accountsConfig(system, security),
     ];
-    if (security) lines.push(tlsConfig(security), authorizationConfig(security));
+    if (security) lines.push(tlsConfig(security));
     if (n.clusterPort) {
       const routes = nodes.filter((o) => o !== n).map((o) => JSON.stringify(`nats://127.0.0.1:${o.clusterPort}`));
       // routes speak mutual TLS with the same certificate: a process without it cannot join the cluster
@@ -94,6 +126,11 @@ export async function planNodes(
     writeFileSync(n.configFile, lines.join("\n") + "\n", { mode: 0o600 });
   }
   return nodes;
+}
+
+/** Each node's monitoring endpoint, in node order. */
+export function monitoringUrls(nodes: NatsNodeSpec[], secure: boolean): string[] {
+  return nodes.map((n) => `${secure ? "https" : "http"}://127.0.0.1:${n.monitorPort}`);
 }
 
 export function natsUrl(nodes: NatsNodeSpec[]): string {
@@ -162,4 +199,7 @@ export async function waitNatsReady(
 /** nats-server did not come up; retried on other ports when it lost a port race. */
 export class NatsStartError extends OperationError {
   override name = "NatsStartError";
+  constructor(message: string, opts: GsErrorOptions = {}) {
+    super(message, { code: "nats_start_failed", ...opts });
+  }
 }

@@ -31,6 +31,7 @@ import { describeExit, explainLines } from "./exit-reason.js";
 import { LoggedChild, type ChildExit } from "./logged-child.js";
 import { connectFleet, fleetConnectOptions, type FleetNats } from "./fleet-connection.js";
 import {
+  monitoringUrls,
   NatsStartError,
   natsUrl,
   natsUrlFrom,
@@ -40,7 +41,7 @@ import {
   type NatsNodeSpec,
 } from "./nats-cluster.js";
 import type { LocalPaths } from "./paths.js";
-import { serviceEnv, type FleetSecurity } from "./security/fleet-security.js";
+import { createIdentity, serviceEnv, type FleetIdentity, type FleetSecurity } from "./security/fleet-security.js";
 
 export interface ServiceSpec {
   name: string;
@@ -136,6 +137,8 @@ export class Supervisor {
   private resolveDone!: () => void;
   private nodes: NatsNodeSpec[] = [];
   private natsChildren: LoggedChild[] = [];
+  /** the system account's user, for `gs status` (see nats-cluster.ts) */
+  private system?: FleetIdentity;
   private nc?: NatsConnection;
   private control?: Subscription;
   private readonly services = new Map<string, ServiceState_>();
@@ -340,9 +343,10 @@ export class Supervisor {
   private async startNats(): Promise<void> {
     const { paths, cluster, natsBin } = this.spec;
     let last: Error | undefined;
+    this.system ??= this.spec.security?.system ?? createIdentity(paths.nats, "gs-system");
     // a free port can be taken between the probe and the bind: try again on fresh ports
     for (let attempt = 0; attempt < 3; attempt++) {
-      this.nodes = await planNodes(cluster, paths.nats, paths.logs, this.spec.security);
+      this.nodes = await planNodes(cluster, paths.nats, paths.logs, this.system, this.spec.security);
       this.natsChildren = this.nodes.map((n) => spawnNode(natsBin, n, paths.root));
       try {
         const connectOpts = fleetConnectOptions(this.fleetNats(natsUrl(this.nodes)));
@@ -759,10 +763,13 @@ export class Supervisor {
       supervisor: { pid: process.pid, startedAt: this.startedAt, detached: this.spec.detached },
       nats: {
         ...this.fleetNats(natsUrl(this.nodes)),
+        ...(this.system ? { system: { nkey: this.system.nkey } } : {}),
+        monitoring: monitoringUrls(this.nodes, Boolean(this.spec.security)),
         nodes: this.nodes.map((n, i) => ({
           name: n.name,
           port: n.port,
           clusterPort: n.clusterPort,
+          monitorPort: n.monitorPort,
           pid: this.natsChildren[i]?.pid,
         })),
       },

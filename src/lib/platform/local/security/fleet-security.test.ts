@@ -10,11 +10,20 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { toConnectionOptions, type ConnectionSettings } from "../../../../../services/sdk/connection.js";
 import { inboxPrefixOf } from "../../../../../services/sdk/permissions.js";
 import { ensureLocalPki } from "./pki.js";
+import type { StatusJson } from "../../../../commands/status.js";
+import type { TraceJson } from "../../../../commands/trace.js";
 import type { UpJson } from "../../../../commands/up.js";
-import { createProject, runGs, type TestProject } from "../../../../../test/support/local-fleet.js";
+import { createProject, type TestProject } from "../../../../../test/support/local-fleet.js";
+import { runCli } from "../../../../../test/support/run-cli.js";
 
 interface SecureRecord {
-  nats: { url: string; tls: { ca: string; cert: string; key: string }; nkey: string };
+  nats: {
+    url: string;
+    tls: { ca: string; cert: string; key: string };
+    nkey: string;
+    system: { nkey: string };
+    monitoring: string[];
+  };
 }
 
 describe("a secure local fleet (gs up --secure)", () => {
@@ -37,7 +46,7 @@ describe("a secure local fleet (gs up --secure)", () => {
 
   beforeAll(async () => {
     project = createProject(["payment", "settings", "orchestration"], { desired: 1 });
-    const up = await runGs(["up", "--detach", "--secure", "--json", "--timeout", "90s"], { cwd: project.dir });
+    const up = await runCli(["up", "--detach", "--secure", "--json", "--timeout", "90s"], { cwd: project.dir });
     expect(up.code, up.stderr).toBe(0);
     expect((JSON.parse(up.stdout) as UpJson).secure).toBe(true);
     rec = project.record() as unknown as SecureRecord;
@@ -47,7 +56,7 @@ describe("a secure local fleet (gs up --secure)", () => {
   afterAll(async () => {
     await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
     if (!project) return;
-    await runGs(["down", "--purge"], { cwd: project.dir });
+    await runCli(["down", "--purge"], { cwd: project.dir });
     project.remove();
   });
 
@@ -63,6 +72,7 @@ describe("a secure local fleet (gs up --secure)", () => {
       "client.key",
       "client.pem",
       "gs-operator.nk",
+      "gs-system.nk",
       "orchestration.nk",
       "payment.nk",
       "server.key",
@@ -77,9 +87,9 @@ describe("a secure local fleet (gs up --secure)", () => {
   });
 
   it("lets gs commands connect over TLS as the operator without any flag", async () => {
-    const st = await runGs(["status", "--check"], { cwd: project.dir });
+    const st = await runCli(["status", "--check"], { cwd: project.dir });
     expect(st.code, st.stderr).toBe(0);
-    const r = await runGs(
+    const r = await runCli(
       [
         "request",
         "payment.deposit",
@@ -89,6 +99,36 @@ describe("a secure local fleet (gs up --secure)", () => {
       { cwd: project.dir },
     );
     expect(r.code, r.stderr).toBe(0);
+  }, 30_000);
+
+  it("reads the NATS layer as a system-account user of its own, which no service and not the operator is", async () => {
+    const r = await runCli(["status", "--json"], { cwd: project.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const nats = (JSON.parse(r.stdout) as StatusJson).nats;
+    expect(nats).toMatchObject({ source: "system-account", notes: [], problems: [] });
+    expect(nats.streams.map((s) => s.name)).toContain("KV_gs_payment");
+    expect(rec.nats.system.nkey).toBe(path.join(secureDir, "nkeys", "gs-system.nk"));
+    // the monitoring endpoint speaks TLS too
+    expect(rec.nats.monitoring).toEqual([expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/)]);
+    const system = await as({ tls: rec.nats.tls, nkey: rec.nats.system.nkey });
+    const varz = await system.request("$SYS.REQ.SERVER.PING.VARZ", "", { timeout: 2000 });
+    expect(varz.json<{ data: { system_account: string } }>().data.system_account).toBe("SYS");
+    // a service may not publish there at all; the operator is in the fleet's account, where nobody answers
+    const settings = await as(service("settings"));
+    await expect(settings.request("$SYS.REQ.SERVER.PING.VARZ", "", { timeout: 2000 })).rejects.toThrow(
+      /Permissions Violation for Publish/,
+    );
+    const operator = await as({ tls: rec.nats.tls, nkey: rec.nats.nkey });
+    await expect(operator.request("$SYS.REQ.SERVER.PING.VARZ", "", { timeout: 2000 })).rejects.toThrow(
+      /no responders/i,
+    );
+  }, 30_000);
+
+  it("lets services report the spans of a sampled request (gs trace) under their permissions", async () => {
+    const r = await runCli(["trace", "payment.get-balance", '{"playerId":"p1"}', "--json"], { cwd: project.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const t = JSON.parse(r.stdout) as TraceJson;
+    expect(t.root.children).toMatchObject([{ kind: "server", service: "payment", status: "ok" }]);
   }, 30_000);
 
   it("refuses a plaintext connection", async () => {
@@ -145,7 +185,7 @@ describe("a secure local fleet (gs up --secure)", () => {
 
   it("refuses a client with the right certificate but no credentials: it cannot request payment.*", async () => {
     await expect(as({ tls: rec.nats.tls })).rejects.toThrow(/authorization/i);
-    const r = await runGs(
+    const r = await runCli(
       [
         "request",
         "payment.get-balance",
@@ -217,11 +257,11 @@ describe("a secure local fleet (gs up --secure)", () => {
       );
     files.push(...walk(path.join(home, "logs")), ...walk(path.join(home, "nats")).filter((f) => f.endsWith(".conf")));
     const outputs = await Promise.all([
-      runGs(["status", "--json"], { cwd: project.dir }),
-      runGs(["logs", "payment"], { cwd: project.dir }),
-      runGs(["up", "--detach", "--secure"], { cwd: project.dir }),
-      runGs(["services", "--json"], { cwd: project.dir }),
-      runGs(["request", "payment.get-balance", '{"playerId":"p1"}'], { cwd: project.dir, env: { DEBUG: "gs*" } }),
+      runCli(["status", "--json"], { cwd: project.dir }),
+      runCli(["logs", "payment"], { cwd: project.dir }),
+      runCli(["up", "--detach", "--secure"], { cwd: project.dir }),
+      runCli(["services", "--json"], { cwd: project.dir }),
+      runCli(["request", "payment.get-balance", '{"playerId":"p1"}'], { cwd: project.dir, env: { DEBUG: "gs*" } }),
     ]);
     const texts = [
       ...files.map((f) => [f, readFileSync(f, "utf8")] as const),

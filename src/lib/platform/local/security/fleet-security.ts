@@ -1,7 +1,9 @@
 // `gs up --secure`: TLS everywhere (mutual, client connections and cluster routes) and one NATS
 // identity per service with least-privilege subject permissions; gs and the supervisor use the
-// operator identity. Identities are nkeys: nats-server's config holds only public keys, each seed
-// is a 0600 file under .gs/secure/nkeys/ that only its process is pointed at (NATS_NKEY).
+// operator identity, and `gs status` reads the NATS layer as a user of the system account (an
+// identity of its own: no service and not the operator can reach $SYS). Identities are nkeys:
+// nats-server's config holds only public keys, each seed is a 0600 file under .gs/secure/nkeys/
+// that only its process is pointed at (NATS_NKEY).
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createUser } from "@nats-io/nkeys";
@@ -22,6 +24,8 @@ export interface FleetSecurity {
   /** the certificate every client presents (gs, the supervisor, the services) */
   client: TlsFiles;
   operator: FleetIdentity;
+  /** the system account's user: gs reads servers, JetStream and streams with it ($SYS.REQ.SERVER.PING.*) */
+  system: FleetIdentity;
   services: Record<string, FleetIdentity & { inboxPrefix: string; permissions: NatsPermissions }>;
 }
 
@@ -35,18 +39,12 @@ export async function prepareFleetSecurity(
   const keys = path.join(dir, "nkeys");
   mkdirSync(keys, { recursive: true, mode: 0o700 });
   chmodSync(keys, 0o700);
-  // fresh identities on every start: a seed copied out of an old .gs/ opens nothing
-  const identity = (name: string): FleetIdentity => {
-    const kp = createUser();
-    const file = path.join(keys, `${name}.nk`);
-    writeFileSync(file, new TextDecoder().decode(kp.getSeed()) + "\n", { mode: 0o600 });
-    chmodSync(file, 0o600);
-    return { nkey: file, publicKey: kp.getPublicKey() };
-  };
+  const identity = (name: string) => createIdentity(keys, name);
   const out: FleetSecurity = {
     server: pki.server,
     client: pki.client,
     operator: identity("gs-operator"),
+    system: identity("gs-system"),
     services: {},
   };
   for (const name of services) {
@@ -59,18 +57,27 @@ export async function prepareFleetSecurity(
   return out;
 }
 
+/** A fresh nkey user: its seed in `<dir>/<name>.nk` (0600). Fresh on every start: a seed copied out of an old .gs/ opens nothing. */
+export function createIdentity(dir: string, name: string): FleetIdentity {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const kp = createUser();
+  const file = path.join(dir, `${name}.nk`);
+  writeFileSync(file, new TextDecoder().decode(kp.getSeed()) + "\n", { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { nkey: file, publicKey: kp.getPublicKey() };
+}
+
 /** The nats-server config lines for TLS on client connections (mutual: a client certificate is required). */
 export function tlsConfig(sec: FleetSecurity): string {
   return `tls ${JSON.stringify({ cert_file: sec.server.cert, key_file: sec.server.key, ca_file: sec.server.ca, verify: true, timeout: 3 })}`;
 }
 
-/** The `authorization` block: the operator may do anything, each service what servicePermissions says. */
-export function authorizationConfig(sec: FleetSecurity): string {
-  const users = [
+/** The fleet's users (nats-server config `users`): the operator may do anything, each service what servicePermissions says. */
+export function fleetUsers(sec: FleetSecurity): { nkey: string; permissions?: NatsPermissions }[] {
+  return [
     { nkey: sec.operator.publicKey },
     ...Object.values(sec.services).map((s) => ({ nkey: s.publicKey, permissions: s.permissions })),
   ];
-  return `authorization ${JSON.stringify({ users }, null, 1)}`;
 }
 
 /** The environment a service instance connects with. */
