@@ -13,6 +13,28 @@ export interface Artifact {
   ref: string;
   /** short digests of what the hash was made from (`bundle`, `dockerfile`, `base`, `deps`, `proto`): says why a version changed */
   inputs?: Record<string, string>;
+  /** ecs: the task-definition revision (ARN) that runs it; deploying an artifact that has one updates the service to it, registering nothing */
+  revision?: string;
+}
+
+/** How a version's time on a service ended: `gs history` shows it, `gs rollback` goes back to the newest `deployed` one. */
+export type ReleaseOutcome = "deployed" | "rolled_back" | "failed" | "canary_aborted";
+
+/** One version that ran on a service, as the platform records it (nothing here is inferred). */
+export interface ReleaseRecord {
+  artifact: Artifact;
+  /** ISO time it began rolling out (ecs: the revision's registeredAt) */
+  startedAt: string;
+  /** ISO time its outcome was recorded when that ended its run (failed, rolled back, canary aborted) */
+  endedAt?: string;
+  /** absent while it rolls out, or when no gs recorded it (a revision registered by other tools) */
+  outcome?: ReleaseOutcome;
+  /** who or what deployed it (`user@host`, or the CI run), when recorded */
+  deployedBy?: string;
+  /** the service runs it now */
+  current: boolean;
+  /** false when the platform can no longer run it (local: its build was removed from .gs/builds) */
+  available: boolean;
 }
 
 export type RolloutState = "IN_PROGRESS" | "COMPLETED" | "FAILED";
@@ -163,6 +185,10 @@ export interface Platform {
   stopDeployment(service: string, deploymentId: string, reason: string): Promise<DeploymentInfo>;
   /** the service's instance logs, oldest first; with `follow`, then new lines as they come */
   logs(service: string, query: LogQuery): AsyncIterable<LogLine>;
+  /** the versions the service ran, newest first, at most `limit` */
+  history?(service: string, limit: number): Promise<ReleaseRecord[]>;
+  /** record how a deployment's version ended (ecs: `gs:outcome` tag on its revision; local: a line in .gs/history) */
+  recordOutcome?(service: string, deployment: DeploymentInfo, outcome: ReleaseOutcome): Promise<void>;
   /** dry run: what startDeployment would change and call, making only reads (platforms without it get a generic plan) */
   planDeployments?(items: { service: string; artifact: Artifact }[]): Promise<DeploymentPlan[]>;
 }

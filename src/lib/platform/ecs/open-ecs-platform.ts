@@ -1,6 +1,7 @@
 // The ecs platform of a gs.yaml target, with its AWS clients (the SDK loads only here, lazily).
 import { createEcsClients } from "../../aws/clients.js";
 import { serviceSettings, type EcsTarget, type GsConfig } from "../../config/load.js";
+import { deployedBy } from "../../release/deployed-by.js";
 import { EcsPlatform, type EcsPlatformOptions } from "./ecs-platform.js";
 
 export async function openEcsPlatform(
@@ -15,6 +16,7 @@ export async function openEcsPlatform(
     config: target,
     services: serviceSettings(cfg).map((s) => s.name),
     clients,
+    deployedBy: deployedBy(),
     ...extra,
   });
 }

@@ -19,6 +19,12 @@ export const READ_ONLY_FIELDS = [
 
 /** The resource tag that records which gs version a revision runs. */
 export const VERSION_TAG = "gs:version";
+/** how the revision's run ended (`deployed`, `failed`, `rolled_back`, `canary_aborted`): set by TagResource once known */
+export const OUTCOME_TAG = "gs:outcome";
+/** when a failed or rolled-back revision stopped serving (ISO time) */
+export const ENDED_TAG = "gs:ended-at";
+/** who or what registered the revision (user@host, or the CI run) */
+export const DEPLOYED_BY_TAG = "gs:deployed-by";
 
 export interface ServiceContainerHints {
   /** the fleet service name (`auth`) */

@@ -1,18 +1,21 @@
 // The local platform as the CLI sees it: requests to the supervisor's control API over the fleet's
 // NATS, and the instance log files under .gs/logs.
 import type { NatsConnection } from "@nats-io/transport-node";
-import { GsError, OperationError, UsageError } from "../../output/errors.js";
+import { OperationError } from "../../output/errors.js";
 import type {
   Artifact,
   DeploymentInfo,
   LogLine,
   LogQuery,
   Platform,
+  ReleaseOutcome,
+  ReleaseRecord,
   ServiceDescription,
   StartDeploymentOptions,
 } from "../platform.js";
 import {
   CONTROL_PREFIX,
+  ControlError,
   type ControlOp,
   type ControlReply,
   type ControlRequests,
@@ -22,6 +25,8 @@ import { connectFleet } from "./fleet-connection.js";
 import { liveFleetRecord, type FleetRecord } from "./fleet-record.js";
 import { instanceLogFiles, readLogs } from "./log-files.js";
 import type { LocalPaths } from "./paths.js";
+import { appendRelease, readReleases, releaseRecords } from "./release-file.js";
+import { deployedBy } from "../../release/deployed-by.js";
 
 export const NOT_RUNNING_HINT = "start it with `gs up`";
 
@@ -55,6 +60,16 @@ export class LocalPlatform implements Platform {
     return this.call("stop-deployment", { service, id, reason });
   }
 
+  /** .gs/history's lines for the service, with the deployments the running supervisor holds. */
+  async history(service: string, limit: number): Promise<ReleaseRecord[]> {
+    const [svc] = this.nc ? await this.describeServices([service]) : [];
+    return releaseRecords(readReleases(this.paths.history, service), svc?.deployments ?? [], limit);
+  }
+
+  async recordOutcome(service: string, deployment: DeploymentInfo, outcome: ReleaseOutcome): Promise<void> {
+    appendRelease(this.paths.history, service, deployment, outcome, deployedBy());
+  }
+
   async *logs(service: string, query: LogQuery): AsyncGenerator<LogLine> {
     let q = query;
     if (query.instance && instanceLogFiles(this.paths.logs, service, query.instance).length === 0 && this.nc) {
@@ -86,9 +101,8 @@ export class LocalPlatform implements Platform {
       });
     }
     if (reply.ok) return reply.result;
-    const e = reply.error;
-    if (e.usage) throw new UsageError(e.message, e.hint, e.code);
-    throw new GsError(e.message, { hint: e.hint, code: e.code });
+    const { message, ...error } = reply.error;
+    throw new ControlError(message, error);
   }
 }
 

@@ -22,6 +22,8 @@ export interface LocalPaths {
   run: string;
   /** `gs up --secure`: CA, certificates and nkey seeds (0700 folder, 0600 files) */
   secure: string;
+  /** `<history>/<service>.jsonl`: one line per rollout outcome, what `gs history` reads */
+  history: string;
 }
 
 export function localPaths(root: string, env: NodeJS.ProcessEnv = process.env): LocalPaths {
@@ -37,6 +39,7 @@ export function localPaths(root: string, env: NodeJS.ProcessEnv = process.env): 
     nats: path.join(home, "nats"),
     run: path.join(home, "run"),
     secure: path.join(home, "secure"),
+    history: path.join(home, "history"),
   };
 }
 
