@@ -4,11 +4,20 @@
 // runs the revision gs registered, rolloutState is COMPLETED and running == desired; it fails on
 // FAILED, on a circuit-breaker rollback, on its tasks crash-looping (failedTasks can stay 0), or at
 // its deadline — and then rolls back to the previous revision.
-import type { Deployment, Service, Tag, Task, TaskDefinition } from "@aws-sdk/client-ecs";
+import type {
+  Deployment,
+  RegisterTaskDefinitionCommandInput,
+  Service,
+  Tag,
+  Task,
+  TaskDefinition,
+} from "@aws-sdk/client-ecs";
 import type { EcsTarget } from "../../config/load.js";
-import { awsCall, DEFAULT_RETRY, type AwsContext, type RetryPolicy } from "../../aws/aws-call.js";
+import { checkServiceNames } from "../../config/service-names.js";
+import { awsCall, DEFAULT_RETRY, type AwsCall, type AwsContext, type RetryPolicy } from "../../aws/aws-call.js";
+import { AwsError } from "../../aws/aws-error.js";
 import type { EcsClients } from "../../aws/clients.js";
-import { GsError, UsageError } from "../../output/errors.js";
+import { EXIT, GsError } from "../../output/errors.js";
 import { repositoryOf } from "../../registry/registry.js";
 import type {
   Artifact,
@@ -20,6 +29,8 @@ import type {
   LogQuery,
   Platform,
   PlatformEvent,
+  ReleaseOutcome,
+  ReleaseRecord,
   RolloutState,
   ServiceDescription,
   ServiceState,
@@ -27,13 +38,17 @@ import type {
   StoppedInstance,
 } from "../platform.js";
 import { chunks, exitCodeOf, instanceState, isCrash, stopSummary, taskId } from "./ecs-tasks.js";
+import { needsListing, taskStateKey, type TaskListing } from "./task-refresh.js";
 import {
   awsLogsOf,
   cloneTaskDefinition,
+  DEPLOYED_BY_TAG,
   diffTaskDefinition,
+  ENDED_TAG,
   formatInputsTag,
   INPUTS_TAG,
   logStreamOf,
+  OUTCOME_TAG,
   parseInputsTag,
   serviceContainerIndex,
   VERSION_TAG,
@@ -56,6 +71,10 @@ export interface EcsPlatformOptions {
   logLines?: number;
   /** how often `logs --follow` asks CloudWatch for new lines (default 2s) */
   followPollMs?: number;
+  /** the `gs:deployed-by` tag of the revisions this process registers (user@host, or the CI run) */
+  deployedBy?: string;
+  /** the status path lists a quiet service's tasks again at least this often (default 10m) */
+  taskRefreshMs?: number;
 }
 
 interface Tracked {
@@ -75,6 +94,9 @@ interface Revision {
   tags: Tag[];
 }
 
+/** how long after a task stopped its last log lines may still be arriving in CloudWatch Logs */
+const LOG_SETTLE_MS = 30_000;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -89,11 +111,15 @@ export class EcsPlatform implements Platform {
   private readonly retry: RetryPolicy;
   private readonly revisions = new Map<string, Promise<Revision>>();
   private readonly tracked = new Map<string, Tracked>();
+  /** the status path's last task lists of each service, reused while DescribeServices shows no change */
+  private readonly taskListings = new Map<string, TaskListing<{ running: Task[]; stopped: Task[] }>>();
+  /** a stopped task's last log lines, by task ARN: its stream no longer grows */
+  private readonly stoppedLines = new Map<string, Promise<string[]>>();
 
   constructor(private readonly opts: EcsPlatformOptions) {
     this.target = opts.target;
     this.cfg = opts.config;
-    this.ctx = { region: opts.config.region, profile: opts.config.profile };
+    this.ctx = { region: opts.config.region, profile: opts.config.profile, target: opts.target };
     this.retry = opts.retry ?? DEFAULT_RETRY;
   }
 
@@ -105,16 +131,12 @@ export class EcsPlatform implements Platform {
   }
 
   private checkNames(names: string[]): void {
-    const unknown = names.filter((n) => !this.opts.services.includes(n));
-    if (unknown.length)
-      throw new UsageError(
-        `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`,
-        `services in gs.yaml: ${this.opts.services.join(", ")}`,
-      );
+    checkServiceNames(names, this.opts.services, `services in gs.yaml: ${this.opts.services.join(", ")}`);
   }
 
-  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return awsCall(what, this.ctx, fn, this.retry);
+  /** Every ECS and CloudWatch Logs call: in this cluster, retried, its errors naming `call`'s resources. */
+  private call<T>(call: AwsCall, fn: () => Promise<T>): Promise<T> {
+    return awsCall({ cluster: this.cfg.cluster, ...call }, this.ctx, fn, this.retry);
   }
 
   private async ecsSdk() {
@@ -129,7 +151,7 @@ export class EcsPlatform implements Platform {
     const out = new Map<string, Service>();
     await Promise.all(
       chunks(services, 10).map(async (batch) => {
-        const r = await this.call("ecs:DescribeServices", () =>
+        const r = await this.call({ api: "ecs:DescribeServices" }, () =>
           this.opts.clients.ecs.send(
             new DescribeServicesCommand({ cluster: this.cfg.cluster, services: batch.map((s) => this.ecsName(s)) }),
           ),
@@ -158,11 +180,14 @@ export class EcsPlatform implements Platform {
     if (!p) {
       p = (async () => {
         const { DescribeTaskDefinitionCommand } = await this.ecsSdk();
-        const r = await this.call("ecs:DescribeTaskDefinition", () =>
+        const r = await this.call({ api: "ecs:DescribeTaskDefinition", taskDefinition: arn }, () =>
           this.opts.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })),
         );
         if (!r.taskDefinition)
-          throw new GsError(`task definition ${arn} not found`, { hint: "check the service's task definition in ECS" });
+          throw new GsError(`task definition ${arn} not found`, {
+            hint: "check the service's task definition in ECS",
+            code: "ecs_task_definition_not_found",
+          });
         return { td: r.taskDefinition, tags: r.tags ?? [] };
       })();
       p.catch(() => this.revisions.delete(arn));
@@ -187,7 +212,7 @@ export class EcsPlatform implements Platform {
     const image = td.containerDefinitions?.[this.containerIndex(service, td)]?.image ?? "";
     const version = tags.find((t) => t.key === VERSION_TAG)?.value ?? image;
     const hash = version.includes("+") ? version.split("+").pop()! : (/@sha256:([0-9a-f]{12})/.exec(image)?.[1] ?? "");
-    return { version, hash, ref: image };
+    return { version, hash, ref: image, revision: arn };
   }
 
   private async tasks(service: string, status: "RUNNING" | "STOPPED"): Promise<Task[]> {
@@ -195,7 +220,7 @@ export class EcsPlatform implements Platform {
     const arns: string[] = [];
     let nextToken: string | undefined;
     do {
-      const r = await this.call("ecs:ListTasks", () =>
+      const r = await this.call({ api: "ecs:ListTasks", service: this.ecsName(service) }, () =>
         this.opts.clients.ecs.send(
           new ListTasksCommand({
             cluster: this.cfg.cluster,
@@ -210,7 +235,7 @@ export class EcsPlatform implements Platform {
     } while (nextToken);
     const described = await Promise.all(
       chunks(arns, 100).map((batch) =>
-        this.call("ecs:DescribeTasks", () =>
+        this.call({ api: "ecs:DescribeTasks", service: this.ecsName(service) }, () =>
           this.opts.clients.ecs.send(new DescribeTasksCommand({ cluster: this.cfg.cluster, tasks: batch })),
         ),
       ),
@@ -252,7 +277,13 @@ export class EcsPlatform implements Platform {
     if (!logs || !stream) return [];
     const { GetLogEventsCommand } = await import("@aws-sdk/client-cloudwatch-logs");
     try {
-      const r = await this.call("logs:GetLogEvents", () =>
+      const call = {
+        api: "logs:GetLogEvents",
+        service: this.ecsName(service),
+        logGroup: logs.group,
+        logStream: stream,
+      };
+      const r = await this.call(call, () =>
         this.opts.clients.logs.send(
           new GetLogEventsCommand({ logGroupName: logs.group, logStreamName: stream, limit: n, startFromHead: false }),
         ),
@@ -260,9 +291,24 @@ export class EcsPlatform implements Platform {
       return (r.events ?? []).map((e) => (e.message ?? "").replace(/\n$/, ""));
     } catch (err) {
       // a task that died before it logged has no stream: that is an answer, not an error
-      if ((err as Error).name === "ResourceNotFoundException") return [];
+      if (err instanceof AwsError && err.kind === "not_found") return [];
       throw err;
     }
+  }
+
+  /** A stopped task's last lines: kept once it has been stopped LOG_SETTLE_MS, read again until then (CloudWatch may still be taking them in). */
+  private stoppedTaskLines(service: string, task: Task): Promise<string[]> {
+    const read = () => this.lastLines(service, task, this.opts.logLines ?? 20);
+    const arn = task.taskArn;
+    const settled = task.stoppedAt && Date.now() - task.stoppedAt.getTime() >= LOG_SETTLE_MS;
+    if (!arn || !settled) return read();
+    let p = this.stoppedLines.get(arn);
+    if (!p) {
+      p = read();
+      p.catch(() => this.stoppedLines.delete(arn));
+      this.stoppedLines.set(arn, p);
+    }
+    return p;
   }
 
   private async stoppedInstance(service: string, task: Task, withLines: boolean): Promise<StoppedInstance> {
@@ -272,8 +318,22 @@ export class EcsPlatform implements Platform {
       exitCode: exitCodeOf(task),
       stoppedAt: (task.stoppedAt ?? task.stoppingAt ?? new Date(0)).toISOString(),
       reason: stopSummary(task),
-      lastLines: withLines ? await this.lastLines(service, task, this.opts.logLines ?? 20) : [],
+      lastLines: withLines ? await this.stoppedTaskLines(service, task) : [],
     };
+  }
+
+  /**
+   * A service's running and stopped tasks for the status path: listed (ListTasks, DescribeTasks) the
+   * first time, while a deployment is in progress, and when DescribeServices shows a change since the
+   * last listing; otherwise the last listing (see task-refresh.ts).
+   */
+  private async serviceTasks(name: string, svc: Service): Promise<{ running: Task[]; stopped: Task[] }> {
+    const now = Date.now();
+    const last = this.taskListings.get(name);
+    if (last && !needsListing(last, svc, now, this.opts.taskRefreshMs ?? 600_000)) return last.tasks;
+    const [running, stopped] = await Promise.all([this.tasks(name, "RUNNING"), this.tasks(name, "STOPPED")]);
+    this.taskListings.set(name, { key: taskStateKey(svc), at: now, tasks: { running, stopped } });
+    return { running, stopped };
   }
 
   async describeServices(names?: string[]): Promise<ServiceDescription[]> {
@@ -285,10 +345,9 @@ export class EcsPlatform implements Platform {
 
   private async describeOne(name: string, svc: Service): Promise<ServiceDescription> {
     const deps = svc.deployments ?? [];
-    const [deployments, running, stoppedTasks] = await Promise.all([
+    const [deployments, { running, stopped: stoppedTasks }] = await Promise.all([
       Promise.all(deps.map((d) => this.toDeployment(name, d, deps.length === 1))),
-      this.tasks(name, "RUNNING"),
-      this.tasks(name, "STOPPED"),
+      this.serviceTasks(name, svc),
     ]);
     const crashed = stoppedTasks
       .filter(isCrash)
@@ -344,7 +403,7 @@ export class EcsPlatform implements Platform {
     this.checkNames([service]);
     await this.describeEcs([service]);
     const { UpdateServiceCommand } = await this.ecsSdk();
-    await this.call("ecs:UpdateService", () =>
+    await this.call({ api: "ecs:UpdateService", service: this.ecsName(service) }, () =>
       this.opts.clients.ecs.send(
         new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), desiredCount: desired }),
       ),
@@ -365,8 +424,11 @@ export class EcsPlatform implements Platform {
 
   /** The RegisterTaskDefinition input for `artifact`: the live revision with only the image and gs's tags changed. */
   private registration(td: TaskDefinition, index: number, tags: Tag[], artifact: Artifact) {
-    const kept = tags.filter((t) => t.key !== INPUTS_TAG);
+    // what gs recorded about the live revision's run is not true of the new one
+    const own = [INPUTS_TAG, OUTCOME_TAG, ENDED_TAG, DEPLOYED_BY_TAG];
+    const kept = tags.filter((t) => !own.includes(t.key ?? ""));
     if (artifact.inputs) kept.push({ key: INPUTS_TAG, value: formatInputsTag(artifact.inputs) });
+    if (this.opts.deployedBy) kept.push({ key: DEPLOYED_BY_TAG, value: this.opts.deployedBy });
     return cloneTaskDefinition(td, index, artifact.ref, kept, artifact.version);
   }
 
@@ -410,24 +472,17 @@ export class EcsPlatform implements Platform {
       service,
       (await this.describeEcs([service])).get(service)!,
     );
-    const input = this.registration(td, index, tags, artifact);
-    const { RegisterTaskDefinitionCommand, UpdateServiceCommand } = await this.ecsSdk();
-    const registered = await this.call("ecs:RegisterTaskDefinition", () =>
-      this.opts.clients.ecs.send(new RegisterTaskDefinitionCommand(input)),
-    );
-    const arn = registered.taskDefinition?.taskDefinitionArn;
-    if (!arn)
-      throw new GsError(`ECS registered no task definition for ${service}`, {
-        hint: "run the command again; check the ECS console if it persists",
-      });
-    this.revisions.set(
-      arn,
-      Promise.resolve({ td: registered.taskDefinition!, tags: registered.tags ?? input.tags ?? [] }),
-    );
-    const updated = await this.call("ecs:UpdateService", () =>
-      this.opts.clients.ecs.send(
-        new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition: arn }),
-      ),
+    // a version that ran before is restored: the service goes back to that exact revision
+    const arn = artifact.revision
+      ? await this.sameFamily(service, td, artifact.revision)
+      : await this.register(service, this.registration(td, index, tags, artifact));
+    const { UpdateServiceCommand } = await this.ecsSdk();
+    const updated = await this.call(
+      { api: "ecs:UpdateService", service: this.ecsName(service), taskDefinition: arn },
+      () =>
+        this.opts.clients.ecs.send(
+          new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition: arn }),
+        ),
     );
     const deps = updated.service?.deployments ?? [];
     const ours =
@@ -447,6 +502,41 @@ export class EcsPlatform implements Platform {
       timeoutMs: opts.timeoutMs,
     });
     return this.toDeployment(service, ours, false);
+  }
+
+  /** RegisterTaskDefinition; the new revision's ARN. */
+  private async register(service: string, input: RegisterTaskDefinitionCommandInput): Promise<string> {
+    const { RegisterTaskDefinitionCommand } = await this.ecsSdk();
+    const register = {
+      api: "ecs:RegisterTaskDefinition",
+      service: this.ecsName(service),
+      taskDefinition: input.family,
+    };
+    const registered = await this.call(register, () =>
+      this.opts.clients.ecs.send(new RegisterTaskDefinitionCommand(input)),
+    );
+    const arn = registered.taskDefinition?.taskDefinitionArn;
+    if (!arn)
+      throw new GsError(`ECS registered no task definition for ${service}`, {
+        hint: "run the command again; check the ECS console if it persists",
+      });
+    this.revisions.set(
+      arn,
+      Promise.resolve({ td: registered.taskDefinition!, tags: registered.tags ?? input.tags ?? [] }),
+    );
+    return arn;
+  }
+
+  /** A revision to restore must be one of the service's own family: another family's would swap the service's task. */
+  private async sameFamily(service: string, live: TaskDefinition, arn: string): Promise<string> {
+    const { td } = await this.revision(arn);
+    if (live.family && td.family !== live.family)
+      throw new GsError(`${arn} is not a revision of ${service}'s task definition family ${live.family}`, {
+        exit: EXIT.usage,
+        hint: `pick a version from \`gs history ${service}\``,
+        code: "foreign_revision",
+      });
+    return td.taskDefinitionArn ?? arn;
   }
 
   async describeDeployment(service: string, deploymentId: string): Promise<DeploymentInfo> {
@@ -543,7 +633,7 @@ export class EcsPlatform implements Platform {
       id,
       service,
       status: "INACTIVE",
-      artifact: t?.artifact ?? { version: "unknown", hash: "", ref: "" },
+      artifact: t ? { ...t.artifact, revision: t.taskDefinition } : { version: "unknown", hash: "", ref: "" },
       desired: 0,
       running: 0,
       pending: 0,
@@ -577,7 +667,7 @@ export class EcsPlatform implements Platform {
 
   private async updateTaskDefinition(service: string, taskDefinition: string): Promise<void> {
     const { UpdateServiceCommand } = await this.ecsSdk();
-    await this.call("ecs:UpdateService", () =>
+    await this.call({ api: "ecs:UpdateService", service: this.ecsName(service), taskDefinition }, () =>
       this.opts.clients.ecs.send(
         new UpdateServiceCommand({ cluster: this.cfg.cluster, service: this.ecsName(service), taskDefinition }),
       ),
@@ -611,6 +701,65 @@ export class EcsPlatform implements Platform {
     return final;
   }
 
+  // ---- release history ---------------------------------------------------------------------------
+
+  /** The family's revisions, newest first (ListTaskDefinitions DESC), each with gs's tags (DescribeTaskDefinition). */
+  async history(service: string, limit: number): Promise<ReleaseRecord[]> {
+    this.checkNames([service]);
+    const svc = (await this.describeEcs([service])).get(service)!;
+    const { td: live } = await this.liveRevision(service, svc);
+    const family = live.family ?? this.ecsName(service);
+    const { ListTaskDefinitionsCommand } = await this.ecsSdk();
+    const r = await this.call({ api: "ecs:ListTaskDefinitions", service: this.ecsName(service) }, () =>
+      this.opts.clients.ecs.send(
+        new ListTaskDefinitionsCommand({ familyPrefix: family, sort: "DESC", maxResults: Math.min(100, limit) }),
+      ),
+    );
+    const primary = svc.deployments?.find((d) => d.status === "PRIMARY");
+    const current = primary?.taskDefinition ?? svc.taskDefinition;
+    return Promise.all(
+      (r.taskDefinitionArns ?? []).slice(0, limit).map(async (arn): Promise<ReleaseRecord> => {
+        const { td, tags } = await this.revision(arn);
+        const tag = (key: string) => tags.find((t) => t.key === key)?.value;
+        const outcome = tag(OUTCOME_TAG) as ReleaseOutcome | undefined;
+        const isCurrent = arn === current;
+        // a revision gs went back to runs again since that deployment began, not since it was registered
+        const startedAt = isCurrent && primary?.createdAt ? primary.createdAt : td.registeredAt;
+        return {
+          artifact: await this.artifactOf(service, arn),
+          startedAt: (startedAt ?? new Date(0)).toISOString(),
+          ...(tag(ENDED_TAG) && !isCurrent ? { endedAt: tag(ENDED_TAG) } : {}),
+          ...(outcome ? { outcome } : {}),
+          ...(tag(DEPLOYED_BY_TAG) ? { deployedBy: tag(DEPLOYED_BY_TAG) } : {}),
+          current: isCurrent,
+          available: true,
+        };
+      }),
+    );
+  }
+
+  /** TagResource on the deployment's revision: `gs:outcome`, and `gs:ended-at` when that outcome ended its run. */
+  async recordOutcome(service: string, deployment: DeploymentInfo, outcome: ReleaseOutcome): Promise<void> {
+    const arn = deployment.artifact.revision;
+    if (!arn) return; // a deployment gs could not tie to a revision: nothing true to record
+    const tags: Tag[] = [{ key: OUTCOME_TAG, value: outcome }];
+    if (outcome !== "deployed") tags.push({ key: ENDED_TAG, value: new Date().toISOString() });
+    const { TagResourceCommand } = await this.ecsSdk();
+    await this.call({ api: "ecs:TagResource", service: this.ecsName(service), taskDefinition: arn }, () =>
+      this.opts.clients.ecs.send(new TagResourceCommand({ resourceArn: arn, tags })),
+    );
+    // the cached description keeps the tags it was read with: refresh them for a later history()
+    const cached = await this.revisions.get(arn)?.catch(() => undefined);
+    if (cached)
+      this.revisions.set(
+        arn,
+        Promise.resolve({
+          td: cached.td,
+          tags: [...cached.tags.filter((t) => !tags.some((n) => n.key === t.key)), ...tags],
+        }),
+      );
+  }
+
   // ---- logs ------------------------------------------------------------------------------------
 
   async *logs(service: string, query: LogQuery): AsyncIterable<LogLine> {
@@ -633,15 +782,17 @@ export class EcsPlatform implements Platform {
     for (;;) {
       let nextToken: string | undefined;
       do {
-        const r = await this.call("logs:FilterLogEvents", () =>
-          this.opts.clients.logs.send(
-            new FilterLogEventsCommand({
-              logGroupName: logs.group,
-              ...(prefix ? { logStreamNamePrefix: prefix } : {}),
-              startTime: since,
-              nextToken,
-            }),
-          ),
+        const r = await this.call(
+          { api: "logs:FilterLogEvents", service: this.ecsName(service), logGroup: logs.group },
+          () =>
+            this.opts.clients.logs.send(
+              new FilterLogEventsCommand({
+                logGroupName: logs.group,
+                ...(prefix ? { logStreamNamePrefix: prefix } : {}),
+                startTime: since,
+                nextToken,
+              }),
+            ),
         );
         for (const e of r.events ?? []) {
           if (e.eventId && seen.has(e.eventId)) continue;
