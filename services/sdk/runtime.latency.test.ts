@@ -5,14 +5,15 @@ import { notFound } from "./errors.js";
 import type { LatencyData } from "./latency.js";
 import { defineService } from "./runtime.js";
 
-// a service on the npc-behavior proto whose Decide takes a known time: ~20 ms for "slow-*", at once otherwise
+// a service on the npc-behavior proto whose Decide takes a known time: ~100 ms for "slow-*", at once otherwise.
+// The gap is wide so that the checks hold on a loaded 2-core machine, where a "fast" reply can take 10 ms.
 const timed = defineService({
   name: "npc-behavior",
   description: "latency probe",
   start: () => ({
     Decide: async (req: { npcId: string }) => {
       if (req.npcId === "missing") throw notFound("no such npc");
-      if (req.npcId.startsWith("slow")) await new Promise((r) => setTimeout(r, 20));
+      if (req.npcId.startsWith("slow")) await new Promise((r) => setTimeout(r, 100));
       return { npcId: req.npcId, actionId: "eat" };
     },
     ListActions: () => ({ actions: [] }),
@@ -52,12 +53,12 @@ describe("latency percentiles in $SRV.STATS", () => {
     expect(st.data!.unit).toBe("ns");
     expect([w.count, w.errors]).toEqual([205, 5]);
     expect([w.count, w.errors]).toEqual([st.num_requests, st.num_errors]);
-    // fast replies take well under 5 ms; p90 is still among them (185 of 205 are fast)
-    expect(w.p50).toBeLessThan(5 * ms);
-    expect(w.p90).toBeLessThan(10 * ms);
-    // the slow tenth: a 20 ms timer (Node may fire it up to 1 ms early), plus a loaded machine's delay
-    expect(w.p99).toBeGreaterThanOrEqual(19 * ms);
-    expect(w.p99).toBeLessThan(60 * ms);
+    // fast replies take well under 50 ms even on a loaded machine; p90 is still among them (185 of 205 are fast)
+    expect(w.p50).toBeLessThan(50 * ms);
+    expect(w.p90).toBeLessThan(50 * ms);
+    // the slow tenth: a 100 ms timer (Node may fire it up to 1 ms early), plus a loaded machine's delay
+    expect(w.p99).toBeGreaterThanOrEqual(99 * ms);
+    expect(w.p99).toBeLessThan(300 * ms);
     expect(w.max).toBeGreaterThanOrEqual(w.p99);
     expect(st.data!.total).toMatchObject({ count: 205, errors: 5, p99: w.p99, max: w.max });
   });
@@ -67,13 +68,13 @@ describe("latency percentiles in $SRV.STATS", () => {
     const idle = await decideStats(h.nc);
     expect(idle.data!.window).toMatchObject({ count: 0, errors: 0, p50: 0, p99: 0, max: 0 });
     expect(idle.data!.total).toMatchObject({ count: 205, errors: 5 });
-    expect(idle.data!.total.p99).toBeGreaterThanOrEqual(19 * ms);
+    expect(idle.data!.total.p99).toBeGreaterThanOrEqual(99 * ms);
 
     for (let i = 0; i < 3; i++) await h.call("npc-behavior.decide", { npcId: `n${i}` });
     await h.fail("npc-behavior.decide", { npcId: "missing" });
     const again = await decideStats(h.nc);
     expect(again.data!.window).toMatchObject({ count: 4, errors: 1 });
-    expect(again.data!.window.max).toBeLessThan(19 * ms);
+    expect(again.data!.window.max).toBeLessThan(99 * ms);
     expect(again.data!.total).toMatchObject({ count: 209, errors: 6 });
   });
 });

@@ -175,10 +175,7 @@ describe.runIf(canRun)("gs status: a node of a 3-node cluster killed, then back"
       // The supervisor restarts a killed node within half a second. To look at the cluster while the
       // node is down, its monitoring port is held for a few seconds: its restarts fail (as a node's
       // that cannot start would), then it comes back on its own.
-      const node2 = natsOf(project).nodes.find((n) => n.name === "node2")!;
-      process.kill(node2.pid, "SIGKILL");
-      const holder = net.createServer((c) => c.destroy());
-      await new Promise<void>((resolve) => holder.listen(node2.monitorPort, "127.0.0.1", resolve));
+      const holder = await killAndHoldMonitorPort(project, "node2");
       const released = new Promise<void>((resolve) => setTimeout(() => holder.close(() => resolve()), 4000));
       try {
         const down = await statusJson(project, true);
@@ -231,3 +228,33 @@ describe.runIf(canRun)("gs status: a node of a 3-node cluster killed, then back"
     expect((await watch.exit).code).toBe(0);
   }, 180_000);
 });
+
+/**
+ * SIGKILLs a node and binds its monitoring port before the supervisor restarts it. On a loaded machine
+ * the restart (0.5 s at first) can win the race: then the new process is killed too, and the
+ * supervisor's growing backoff soon leaves the port free long enough.
+ */
+async function killAndHoldMonitorPort(project: TestProject, name: string): Promise<net.Server> {
+  for (let attempt = 1; ; attempt++) {
+    const node = natsOf(project).nodes.find((n) => n.name === name)!;
+    try {
+      process.kill(node.pid, "SIGKILL");
+    } catch {
+      // already gone: the supervisor is restarting it
+    }
+    const holder = net.createServer((c) => c.destroy());
+    const held = await new Promise<boolean>((resolve) => {
+      holder.once("error", () => resolve(false));
+      holder.listen(node.monitorPort, "127.0.0.1", () => resolve(true));
+    });
+    if (held) return holder;
+    if (attempt === 10) throw new Error(`${name} came back on its monitoring port before it could be held, 10 times`);
+    // the node is back: wait for the record to name its new pid
+    await waitFor(
+      `${name}'s new pid`,
+      async () => natsOf(project).nodes.find((n) => n.name === name)!.pid !== node.pid,
+      10_000,
+      100,
+    );
+  }
+}
