@@ -144,7 +144,7 @@ describe("gs messaging commands, run as a user runs them", () => {
     expect(npc.requests).toBeGreaterThan(0);
     const plain = await runCli(["services", "-s", server.url, "--endpoints"]);
     expect(plain.stdout).toMatch(
-      /^SERVICE\s+VERSION\s+INSTANCES\s+REQUESTS\s+ERRORS\s+AVG\nnpc-behavior\s+0\.1\.0\s+1/,
+      /^SERVICE\s+VERSION\s+INSTANCES\s+REQUESTS\s+ERRORS\s+AVG\s+P50\s+P99\nnpc-behavior\s+0\.1\.0\s+1/,
     );
     expect(plain.stdout).toMatch(
       /npc-behavior\.decide\s+npc_behavior\.v1\.DecideRequest\s+npc_behavior\.v1\.DecideResponse/,

@@ -1,4 +1,3 @@
-import type { NatsConnection } from "@nats-io/transport-node";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { durationFlag, targetFlags } from "../flags.js";
@@ -7,24 +6,23 @@ import { layerReport } from "../lib/nats-layer/layer-text.js";
 import { NatsLayerReader } from "../lib/nats-layer/read-layer.js";
 import { natsLayerAccess } from "../lib/nats-layer/target-access.js";
 import { EXIT, GsError } from "../lib/output/errors.js";
-import { renderTable } from "../lib/output/format.js";
-import {
-  openPlatform,
-  platformContext,
-  type OpenedPlatform,
-  type OpenPlatformOptions,
-  type PlatformContext,
-} from "../lib/platform/open-platform.js";
+import { platformContext, type PlatformContext } from "../lib/platform/open-platform.js";
 import { FleetStore } from "../lib/status/fleet-store.js";
-import { gatherStatus, isUnhealthy, type StatusReport } from "../lib/status/status.js";
+import { openStatusFleet } from "../lib/status/open-status.js";
+import { gatherStatus, reportHealthy, type StatusReport, type ViewAvailability } from "../lib/status/status.js";
+import { statusNotes, statusTable } from "../lib/status/status-text.js";
 import { snapshotUnhealthy } from "../lib/status/watch-output.js";
 import { catchInterrupts } from "../lib/process/interrupt.js";
 import { liveOutput } from "../lib/ui/live-output.js";
 import { watchStatus } from "../lib/ui/status-watch.js";
 
-/** `nats`: the NATS layer (servers, JetStream, streams and KV buckets, problems, notes); see docs/local-platform.md */
-export type StatusJson = StatusReport & { nats: StatusNatsJson };
-export type StatusNatsJson = NatsLayer;
+/**
+ * `platform` and `nats.available`: whether each view could be read (`reason` when not: the other is
+ * shown alone, `--check` exits 5). `nats`: also the NATS layer (servers, JetStream, streams and KV
+ * buckets, problems, notes); see docs/local-platform.md.
+ */
+export type StatusJson = Omit<StatusReport, "natsView"> & { nats: StatusNatsJson };
+export type StatusNatsJson = NatsLayer & ViewAvailability;
 export type { StatusWatchJson } from "../lib/status/watch-output.js";
 
 export default class Status extends BaseCommand {
@@ -42,7 +40,7 @@ export default class Status extends BaseCommand {
     ...targetFlags,
     check: Flags.boolean({
       description:
-        "Exit 5 when a service is below its desired count or silent on NATS, or the NATS layer has a problem (with --watch: as of the last poll).",
+        "Exit 5 when a service is below its desired count or silent on NATS, the platform or NATS cannot be read, or the NATS layer has a problem (with --watch: as of the last poll).",
     }),
     watch: Flags.boolean({
       char: "w",
@@ -58,46 +56,41 @@ export default class Status extends BaseCommand {
       flags.check && err instanceof GsError ? new GsError(err.message, { ...err.opts, exit: EXIT.unhealthy }) : err;
     if (flags.watch) return this.watch(ctx, flags.interval, flags.check, notUp);
 
-    const { opened, nc } = await openFleet(ctx, notUp);
-    // the NATS layer is read while the platform and NATS discovery answer
-    const layer = new NatsLayerReader(natsLayerAccess(ctx, opened), {
-      maxConsumerPending: ctx.cfg.status.maxConsumerPending,
+    const fleet = await openStatusFleet(ctx).catch((err: unknown) => {
+      throw notUp(err);
     });
+    // the NATS layer is read while the platform and NATS discovery answer
+    const layer = new NatsLayerReader(
+      natsLayerAccess(ctx, fleet.opened ?? { nats: () => Promise.reject(fleet.nats) }),
+      {
+        maxConsumerPending: ctx.cfg.status.maxConsumerPending,
+      },
+    );
     let report: StatusReport;
     let nats: NatsLayer;
     try {
       [report, nats] = await Promise.all([
-        gatherStatus({ platform: opened.platform, nc }).then((g) => g.report),
+        gatherStatus({
+          target: fleet.opened?.platform.target ?? ctx.targetName,
+          describe: fleet.describe,
+          nats: fleet.nats,
+        }),
         layer.read(),
       ]);
+    } catch (err) {
+      throw notUp(err);
     } finally {
       await layer.close();
-      await opened.close();
+      await fleet.close();
     }
-    this.out(
-      renderTable(
-        ["SERVICE", "DESIRED", "RUNNING", "PENDING", "RESPONDING", "RESTARTS", "VERSION", "STATE"],
-        report.services.map((s) => [
-          s.name,
-          s.desired,
-          s.running,
-          s.pending,
-          s.responding,
-          s.restarts,
-          s.version ?? "-",
-          s.state,
-        ]),
-      ),
-    );
+    this.out(statusTable(report));
     const natsText = layerReport(nats);
     if (natsText.tables) this.out(`\n${natsText.tables}`);
-    const t = report.totals;
-    this.note(
-      `${t.healthy}/${t.services} services healthy, ${t.running}/${t.desired} instances running (target ${report.target})`,
-    );
+    for (const line of statusNotes(report)) this.note(line);
     for (const line of natsText.lines) this.note(line);
-    if (flags.check && (report.services.some(isUnhealthy) || nats.problems.length)) this.setExit(EXIT.unhealthy);
-    return { ...report, nats };
+    if (flags.check && (!reportHealthy(report) || nats.problems.length)) this.setExit(EXIT.unhealthy);
+    const { natsView, ...rest } = report;
+    return { ...rest, nats: { ...nats, ...natsView } };
   }
 
   private async watch(
@@ -109,7 +102,15 @@ export default class Status extends BaseCommand {
     // unlike a one-shot command, the watch keeps its NATS connection through outages (reconnecting
     // forever, on the local platform), so NATS going down shows as "NATS down" and the dashboard
     // recovers on its own when it comes back
-    const { opened, nc } = await openFleet(ctx, notUp, { name: "gs-status-watch", reconnect: true });
+    const fleet = await openStatusFleet(ctx, { name: "gs-status-watch", reconnect: true }).catch((err: unknown) => {
+      throw notUp(err);
+    });
+    // a local fleet's dashboard reads its supervisor over NATS: without NATS there is nothing to poll
+    if (!fleet.opened) throw notUp(fleet.nats);
+    const opened = fleet.opened;
+    // an ecs target whose NATS does not answer: the platform's view alone, with the reason
+    const nc = fleet.nats instanceof GsError ? undefined : fleet.nats;
+    const natsUnavailable = fleet.nats instanceof GsError ? fleet.nats.message : undefined;
     // shown in the header: the local fleet's first server, an ecs target's nats.url as written
     const natsServer = ctx.target.platform === "local" ? (opened.natsUrl ?? "").split(",")[0]! : (opened.natsUrl ?? "");
     const interrupt = catchInterrupts();
@@ -119,7 +120,14 @@ export default class Status extends BaseCommand {
       maxWaitMs: Math.max(100, Math.min(intervalMs - 100, 1500)),
     });
     try {
-      const store = new FleetStore({ platform: opened.platform, nc, natsServer, intervalMs, natsLayer });
+      const store = new FleetStore({
+        platform: opened.platform,
+        nc,
+        natsUnavailable,
+        natsServer,
+        intervalMs,
+        natsLayer,
+      });
       const out = liveOutput({ json: this.jsonEnabled() });
       const last = await watchStatus({ out, store, signal: interrupt.signal });
       if (check && (!last || snapshotUnhealthy(last))) this.setExit(EXIT.unhealthy);
@@ -129,21 +137,5 @@ export default class Status extends BaseCommand {
       await opened.close().catch(() => undefined);
     }
     return undefined;
-  }
-}
-
-/** The target's platform and its NATS; with --check, a fleet that is not up is unhealthy. */
-async function openFleet(
-  ctx: PlatformContext,
-  notUp: (e: unknown) => unknown,
-  opts?: OpenPlatformOptions,
-): Promise<{ opened: OpenedPlatform; nc: NatsConnection }> {
-  let opened: OpenedPlatform | undefined;
-  try {
-    opened = await openPlatform(ctx, opts);
-    return { opened, nc: await opened.nats() };
-  } catch (err) {
-    await opened?.close();
-    throw notUp(err);
   }
 }

@@ -1,6 +1,8 @@
 // Fleets in known states for the dashboard's tests: FleetData as the store would hold it after a
 // few polls, and a FleetFeed over it that a test can change. No network.
+import { EndpointLatency } from "../../services/sdk/latency.js";
 import type { DeploymentInfo, ServiceDescription } from "../../src/lib/platform/platform.js";
+import { fleetLatency } from "../../src/lib/status/fleet-latency.js";
 import {
   buildDetail,
   buildSnapshot,
@@ -65,7 +67,17 @@ export function service(name: string, over: Partial<ServiceDescription> = {}): S
 
 export const NAMES = ["auth", "payment", "settings"];
 
-/** Every instance of the platform answering on NATS, each at `rps` with no errors and 0.5 ms. */
+/**
+ * The last minute an instance reports for its one endpoint, made by the SDK's own tracker: 98
+ * requests at 0.4 ms and 2 at 3 ms (p50 400µs, p99 3.00ms; merged over instances, the same).
+ */
+export function instanceWindow(fastMs = 0.4, slowMs = 3) {
+  const e = new EndpointLatency(0);
+  for (let i = 0; i < 100; i++) e.record((i < 98 ? fastMs : slowMs) * 1e6, false);
+  return e.snapshot(30_000).window;
+}
+
+/** Every instance of the platform answering on NATS, each at `rps` with no errors and 0.5 ms on average (p50 400µs, p99 3ms). */
 export function healthyFleet(rps = 50): FleetData {
   const platform = NAMES.map((n) => service(n));
   return fleetFrom(platform, rps);
@@ -79,7 +91,14 @@ export function fleetFrom(platform: ServiceDescription[], rps = 50, opts: { sile
     for (const i of s.instances) {
       if (!i.natsId || i.state !== "running" || opts.silent?.includes(i.id)) continue;
       discovery.push({ id: i.natsId, service: s.name, version: i.version });
-      counters.push({ id: i.natsId, service: s.name, requests: 10_000, errors: 0, processingNs: 10_000 * 500_000 });
+      counters.push({
+        id: i.natsId,
+        service: s.name,
+        requests: 10_000,
+        errors: 0,
+        processingNs: 10_000 * 500_000,
+        windows: [{ subject: `${s.name}.get`, window: instanceWindow() }],
+      });
       rates.set(i.natsId, { rps, eps: 0, errorRate: 0, avgMs: 0.5 });
     }
   }
@@ -93,6 +112,7 @@ export function fleetFrom(platform: ServiceDescription[], rps = 50, opts: { sile
     previousDiscovery: discovery,
     counters,
     rates,
+    latency: fleetLatency(counters),
     sources: { platform: { okAt: NOW - 500 }, nats: { okAt: NOW - 400 }, stats: { okAt: NOW - 400 } },
   };
 }
@@ -181,6 +201,22 @@ export function natsDownFleet(): FleetData {
       nats: { okAt: NOW - 9000, error: "NATS down" },
       stats: { okAt: NOW - 9000, error: "NATS down" },
     },
+  };
+}
+
+/** An ecs target whose NATS address does not resolve: never connected, the platform's view alone. */
+export function natsUnavailableFleet(): FleetData {
+  const d = healthyFleet();
+  const reason = "cannot connect to NATS at nats://nats.invalid:4222: host not found";
+  const { discovery: _d, previousDiscovery: _p, counters: _c, rates: _r, latency: _l, ...rest } = d;
+  return {
+    ...rest,
+    target: "prod",
+    platformKind: "ecs",
+    natsServer: "nats://nats.invalid:4222",
+    natsConnected: false,
+    natsUnavailable: reason,
+    sources: { ...d.sources, nats: { error: reason }, stats: { error: reason } },
   };
 }
 

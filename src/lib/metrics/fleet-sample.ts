@@ -2,9 +2,9 @@
 // counters and latency buckets ($SRV.STATS), the platform's counts, the NATS layer, and how each
 // source fared. Pure: built from the sources' answers.
 import type { ServiceStats } from "@nats-io/services";
-import type { LatencyData } from "@gs/fleet/sdk/latency";
 import type { NatsLayer } from "../nats-layer/nats-layer.js";
 import type { ServiceDescription } from "../platform/platform.js";
+import { latencyData } from "../nats/latency-data.js";
 import type { LatencyBuckets } from "./latency-buckets.js";
 
 export type SourceName = "platform" | "nats" | "nats_layer";
@@ -54,9 +54,8 @@ export interface FleetSample {
 
 /** The SDK's histogram totals of an endpoint (its `data`), when the instance keeps them. */
 export function totalsHistogram(data: unknown): string | undefined {
-  const d = data as Partial<LatencyData> | null | undefined;
-  const hdr = d?.unit === "ns" ? d.total?.hdr : undefined;
-  return typeof hdr === "string" && hdr.length > 0 ? hdr : undefined;
+  const hdr = latencyData(data)?.total.hdr;
+  return hdr ? hdr : undefined;
 }
 
 /** One $SRV.STATS reply as an instance sample; `buckets` decodes an endpoint's histogram (cached by the caller). */

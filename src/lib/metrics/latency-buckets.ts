@@ -1,7 +1,7 @@
 // Prometheus histogram buckets from a service instance's HDR histogram of request latencies (the SDK's
 // `data.total.hdr` in $SRV.STATS, in ns; services/sdk/latency.ts). Fixed bounds in seconds, the same
 // for every series, so `sum by (le)` across instances and services works.
-import hdr, { type JsHistogram } from "hdr-histogram-js";
+import { decodeHistogram } from "../nats/latency-data.js";
 
 /** Upper bounds, seconds: 100 µs to 10 s, 1-2.5-5 per decade (a NATS request is often well under 1 ms). */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
@@ -22,8 +22,7 @@ export interface LatencyBuckets {
  * a quantile read from these buckets never understates a latency.
  */
 export function latencyBuckets(encoded: string, bounds: readonly number[] = LATENCY_BUCKETS_SECONDS): LatencyBuckets {
-  // decoded in JS, not WebAssembly: the iterator below is JsHistogram's
-  const h = hdr.decodeFromCompressedBase64(encoded, 32, false) as JsHistogram;
+  const h = decodeHistogram(encoded);
   const boundsNs = bounds.map((b) => Math.round(b * 1e9));
   const perBucket = new Array<number>(bounds.length).fill(0);
   let count = 0;

@@ -3,6 +3,22 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ServiceInfo, ServiceStats } from "@nats-io/services";
 import { gatherJson } from "./gather.js";
+import { latencyData, LatencyMerger, type LatencyPercentiles, type LatencySummary } from "./latency-data.js";
+
+/**
+ * Latency over the last minute (55-60 s), from the HDR histograms the instances keep (the SDK's
+ * $SRV.STATS `data`), merged: exact percentiles of all the requests of the group, in ms.
+ */
+export interface LatencyView {
+  /** requests in the window (replies and error replies) */
+  requests: number;
+  errors: number;
+  /** null when there was no request in the window */
+  p50_ms: number | null;
+  p90_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+}
 
 export interface EndpointView {
   name: string;
@@ -12,6 +28,8 @@ export interface EndpointView {
   requests: number;
   errors: number;
   average_ms: number;
+  /** the last minute, over every instance; null when none keeps histograms */
+  latency: LatencyView | null;
 }
 
 export interface InstanceView {
@@ -21,6 +39,8 @@ export interface InstanceView {
   requests: number;
   errors: number;
   average_ms: number;
+  /** the last minute, over the instance's endpoints; null when it keeps no histograms */
+  latency: LatencyView | null;
   last_error?: string;
 }
 
@@ -33,6 +53,8 @@ export interface ServiceView {
   errors: number;
   /** mean processing time over all requests of all instances */
   average_ms: number;
+  /** the last minute, over every endpoint of every instance; null when no instance keeps histograms */
+  latency: LatencyView | null;
   endpoints: EndpointView[];
 }
 
@@ -65,6 +87,22 @@ export function statsTotals(s: ServiceStats | undefined): {
 
 const nsToMs = (ns: number): number => Math.round((ns / 1e6) * 1000) / 1000;
 
+/** The last-minute summary of each endpoint of an instance that keeps histograms, by endpoint name. */
+export function windowSummaries(s: ServiceStats | undefined): Map<string, LatencySummary> {
+  const out = new Map<string, LatencySummary>();
+  for (const e of s?.endpoints ?? []) {
+    const d = latencyData(e.data);
+    if (d) out.set(e.name, d.window);
+  }
+  return out;
+}
+
+export function latencyView(p: LatencyPercentiles | null): LatencyView | null {
+  return p
+    ? { requests: p.requests, errors: p.errors, p50_ms: p.p50Ms, p90_ms: p.p90Ms, p99_ms: p.p99Ms, max_ms: p.maxMs }
+    : null;
+}
+
 export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions = {}): Promise<ServiceView[]> {
   const window = { maxWaitMs: opts.timeoutMs ?? 1000, stallMs: opts.stallMs ?? 150, expected: opts.expected };
   const suffix = opts.name ? `.${opts.name}` : "";
@@ -74,6 +112,11 @@ export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions
   ]);
   const statsById = new Map(stats.map((s) => [s.id, s]));
   const byName = new Map<string, ServiceView>();
+  // the window summaries of each group, merged once every instance is in
+  const merger = new LatencyMerger();
+  const serviceWindows = new Map<ServiceView, LatencySummary[]>();
+  const endpointWindows = new Map<EndpointView, LatencySummary[]>();
+  const push = <K>(m: Map<K, LatencySummary[]>, k: K, v: LatencySummary) => m.set(k, [...(m.get(k) ?? []), v]);
   for (const info of infos) {
     let view = byName.get(info.name);
     if (!view) {
@@ -85,6 +128,7 @@ export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions
         requests: 0,
         errors: 0,
         average_ms: 0,
+        latency: null,
         endpoints: [],
       };
       byName.set(info.name, view);
@@ -93,6 +137,8 @@ export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions
     const st = statsById.get(info.id);
     const eps = st?.endpoints ?? [];
     const { requests, errors, processingNs, lastError } = statsTotals(st);
+    const windows = windowSummaries(st);
+    for (const w of windows.values()) push(serviceWindows, view, w);
     view.instances.push({
       id: info.id,
       version: info.version,
@@ -100,6 +146,7 @@ export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions
       requests,
       errors,
       average_ms: requests ? nsToMs(processingNs / requests) : 0,
+      latency: latencyView(merger.percentiles([...windows.values()])),
       last_error: lastError,
     });
     for (const ep of info.endpoints) {
@@ -113,9 +160,12 @@ export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions
           requests: 0,
           errors: 0,
           average_ms: 0,
+          latency: null,
         };
         view.endpoints.push(e);
       }
+      const w = windows.get(ep.name);
+      if (w) push(endpointWindows, e, w);
       const s = eps.find((x) => x.name === ep.name);
       if (s) {
         const total = e.average_ms * e.requests + nsToMs(s.processing_time);
@@ -125,6 +175,8 @@ export async function discoverServices(nc: NatsConnection, opts: DiscoverOptions
       }
     }
   }
+  for (const [v, parts] of serviceWindows) v.latency = latencyView(merger.percentiles(parts));
+  for (const [e, parts] of endpointWindows) e.latency = latencyView(merger.percentiles(parts));
   for (const v of byName.values()) {
     v.requests = v.instances.reduce((n, i) => n + i.requests, 0);
     v.errors = v.instances.reduce((n, i) => n + i.errors, 0);

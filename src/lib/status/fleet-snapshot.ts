@@ -11,6 +11,7 @@ import type {
   StoppedInstance,
 } from "../platform/platform.js";
 import type { NatsLayer } from "../nats-layer/nats-layer.js";
+import type { EndpointLatencyRow, FleetLatency } from "./fleet-latency.js";
 import type { DiscoveredInstance, InstanceCounters } from "./sources.js";
 import { sumRates, type Rates } from "./stats-rates.js";
 
@@ -44,6 +45,8 @@ export interface FleetData {
   natsServer: string;
   /** the NATS connection is up (false while disconnected or reconnecting) */
   natsConnected: boolean;
+  /** why the fleet's NATS could not be reached at all (no connection to wait for): the platform's view alone */
+  natsUnavailable?: string;
   platform?: ServiceDescription[];
   discovery?: DiscoveredInstance[];
   /**
@@ -54,6 +57,8 @@ export interface FleetData {
   counters?: InstanceCounters[];
   /** per NATS instance id; undefined until an instance was seen in two stats polls */
   rates?: Map<string, Rates | undefined>;
+  /** the last minute's latency, merged from the last stats poll's histograms */
+  latency?: FleetLatency;
   sources: Record<SourceName, SourceRecord>;
   /** detail view: the focused service's last log lines */
   logs?: { service: string; lines: LogLine[]; error?: string };
@@ -88,6 +93,9 @@ export interface ServiceRow {
   rps: number | null;
   errorRate: number | null;
   avgMs: number | null;
+  /** the last minute's latency over every instance, ms; null without requests in it, without histograms or without NATS */
+  p50Ms: number | null;
+  p99Ms: number | null;
   /** while rolling out: the new deployment's running / desired */
   progress: { running: number; desired: number } | null;
   lastEvent: PlatformEvent | null;
@@ -116,6 +124,8 @@ export interface FleetSnapshot {
   platformKind: string;
   natsServer: string;
   natsDown: boolean;
+  /** why the fleet's NATS could not be reached at all (so `natsDown` stays true); null when it was */
+  natsUnavailable: string | null;
   /** the time by which every source had answered at least once more: the data is at least this fresh */
   lastPollAt: number | null;
   sources: Record<SourceName, SourceHealth>;
@@ -138,6 +148,9 @@ export interface InstanceRow {
   rps: number | null;
   errorRate: number | null;
   avgMs: number | null;
+  /** the last minute's latency over the instance's endpoints, ms */
+  p50Ms: number | null;
+  p99Ms: number | null;
   requests: number | null;
   errors: number | null;
   lastError?: string;
@@ -151,6 +164,8 @@ export interface ServiceDetail {
   /** newest last */
   stopped: StoppedInstance[];
   deployments: DeploymentInfo[];
+  /** the last minute's latency of each endpoint over every instance, by subject (empty without histograms or NATS) */
+  endpoints: EndpointLatencyRow[];
   logs: LogLine[];
   logsError?: string;
 }
@@ -162,7 +177,7 @@ function sourceHealth(r: SourceRecord, now: number, down: boolean): SourceHealth
     stale: !ok,
     ageMs: r.okAt === undefined ? null : Math.max(0, now - r.okAt),
     lastOkAt: r.okAt === undefined ? null : new Date(r.okAt).toISOString(),
-    ...(down ? { error: "NATS down" } : r.error ? { error: r.error } : {}),
+    ...(down ? { error: r.error ?? "NATS down" } : r.error ? { error: r.error } : {}),
   };
 }
 
@@ -263,6 +278,7 @@ export function buildSnapshot(data: FleetData, now = Date.now()): FleetSnapshot 
       now,
     );
     const r = sumRates((countersBy.get(name) ?? []).map((c) => ({ counters: c, rates: data.rates?.get(c.id) })));
+    const latency = natsDown ? undefined : data.latency?.services.get(name);
     return {
       name,
       health,
@@ -277,6 +293,8 @@ export function buildSnapshot(data: FleetData, now = Date.now()): FleetSnapshot 
       rps: r?.rps ?? null,
       errorRate: r?.errorRate ?? null,
       avgMs: r?.avgMs ?? null,
+      p50Ms: latency?.p50Ms ?? null,
+      p99Ms: latency?.p99Ms ?? null,
       progress,
       lastEvent: p?.events.at(-1) ?? null,
     };
@@ -291,6 +309,7 @@ export function buildSnapshot(data: FleetData, now = Date.now()): FleetSnapshot 
     platformKind: data.platformKind,
     natsServer: data.natsServer,
     natsDown,
+    natsUnavailable: data.natsUnavailable ?? null,
     lastPollAt: oks.every((t) => t !== undefined) ? Math.min(...(oks as number[])) : null,
     sources,
     services,
@@ -320,10 +339,13 @@ export function buildDetail(data: FleetData, name: string, now = Date.now()): Se
   const statsOf = (natsId: string | undefined) => {
     const c = natsId ? counters.get(natsId) : undefined;
     const r = natsId ? data.rates?.get(natsId) : undefined;
+    const l = natsId && !natsDown ? data.latency?.instances.get(natsId) : undefined;
     return {
       rps: r?.rps ?? null,
       errorRate: r?.errorRate ?? null,
       avgMs: r?.avgMs ?? (c?.requests ? c.processingNs / c.requests / 1e6 : null),
+      p50Ms: l?.p50Ms ?? null,
+      p99Ms: l?.p99Ms ?? null,
       requests: c?.requests ?? null,
       errors: c?.errors ?? null,
       ...(c?.lastError ? { lastError: c.lastError } : {}),
@@ -361,6 +383,7 @@ export function buildDetail(data: FleetData, name: string, now = Date.now()): Se
     events: p?.events ?? [],
     stopped: p?.stopped ?? [],
     deployments: p?.deployments ?? [],
+    endpoints: natsDown ? [] : (data.latency?.endpoints.get(name) ?? []),
     logs: logs?.lines ?? [],
     ...(logs?.error ? { logsError: logs.error } : {}),
   };

@@ -13,6 +13,7 @@ import {
   type ServiceDetail,
   type SourceName,
 } from "./fleet-snapshot.js";
+import { fleetLatency } from "./fleet-latency.js";
 import { pollDiscovery, pollStats, type SourceWindow } from "./sources.js";
 import { instanceRates, sampleOf, type StatsSample } from "./stats-rates.js";
 
@@ -28,7 +29,9 @@ export interface FleetFeed {
 
 export interface FleetStoreOptions {
   platform: Platform;
-  nc: NatsConnection;
+  /** undefined when the fleet's NATS could not be reached at the start (`natsUnavailable` says why): the platform's view alone */
+  nc?: NatsConnection;
+  natsUnavailable?: string;
   /** shown in the header (no credentials) */
   natsServer: string;
   intervalMs: number;
@@ -75,7 +78,8 @@ export class FleetStore implements FleetFeed {
       target: opts.platform.target,
       platformKind: opts.platform.kind,
       natsServer: opts.natsServer,
-      natsConnected: !opts.nc.isClosed(),
+      natsConnected: opts.nc ? !opts.nc.isClosed() : false,
+      ...(opts.natsUnavailable ? { natsUnavailable: opts.natsUnavailable } : {}),
       sources: { platform: {}, nats: {}, stats: {} },
       ...(opts.natsLayer ? { natsLayer: { source: {} } } : {}),
     };
@@ -140,15 +144,17 @@ export class FleetStore implements FleetFeed {
         this.data.platform = await this.opts.platform.describeServices();
       }),
       this.poll("nats", async () => {
-        const found = await pollDiscovery(this.opts.nc, window);
+        const found = await pollDiscovery(this.opts.nc!, window);
         this.data.previousDiscovery = this.data.discovery;
         this.data.discovery = found;
       }),
       this.poll("stats", async () => {
-        const counters = await pollStats(this.opts.nc, window);
+        const counters = await pollStats(this.opts.nc!, window);
         const sample = sampleOf(counters, this.now());
         this.data.rates = instanceRates(this.prevStats, sample);
         this.data.counters = counters;
+        // merged once per poll, not per frame: decoding histograms is the costly part
+        this.data.latency = fleetLatency(counters);
         this.prevStats = sample;
       }),
       this.focused ? this.pollLogs(this.focused) : undefined,
@@ -166,7 +172,7 @@ export class FleetStore implements FleetFeed {
     const rec = this.data.sources[source];
     // NATS down: an empty answer would read as "no instances"; say NATS is down instead
     if (source !== "platform" && !this.data.natsConnected) {
-      rec.error = "NATS down";
+      rec.error = this.data.natsUnavailable ?? "NATS down";
       return;
     }
     this.inFlight.add(source);
@@ -227,6 +233,7 @@ export class FleetStore implements FleetFeed {
 
   private async watchConnection(): Promise<void> {
     const nc = this.opts.nc;
+    if (!nc) return;
     void nc.closed().then(() => {
       this.data.natsConnected = false;
       this.changed();

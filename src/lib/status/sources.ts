@@ -2,7 +2,8 @@
 // discovery ($SRV.INFO: which instances answer, with which version) and stats ($SRV.STATS: counters).
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ServiceInfo, ServiceStats } from "@nats-io/services";
-import { statsTotals } from "../nats/discovery.js";
+import { statsTotals, windowSummaries } from "../nats/discovery.js";
+import type { LatencySummary } from "../nats/latency-data.js";
 import { gatherJson, type SourceWindow } from "../nats/gather.js";
 
 export type { SourceWindow };
@@ -23,6 +24,8 @@ export interface InstanceCounters {
   processingNs: number;
   started?: string;
   lastError?: string;
+  /** the last minute of each endpoint that keeps histograms (the SDK's $SRV.STATS `data`) */
+  windows?: { subject: string; window: LatencySummary }[];
 }
 
 export async function pollDiscovery(nc: NatsConnection, w: SourceWindow): Promise<DiscoveredInstance[]> {
@@ -36,6 +39,8 @@ export async function pollDiscovery(nc: NatsConnection, w: SourceWindow): Promis
 export async function pollStats(nc: NatsConnection, w: SourceWindow): Promise<InstanceCounters[]> {
   return (await gatherJson<ServiceStats>(nc, "$SRV.STATS", w)).map((s) => {
     const t = statsTotals(s);
+    const bySubject = new Map((s.endpoints ?? []).map((e) => [e.name, e.subject]));
+    const windows = [...windowSummaries(s)].map(([name, window]) => ({ subject: bySubject.get(name) ?? name, window }));
     return {
       id: s.id,
       service: s.name,
@@ -44,6 +49,7 @@ export async function pollStats(nc: NatsConnection, w: SourceWindow): Promise<In
       processingNs: t.processingNs,
       started: s.started,
       lastError: t.lastError || undefined,
+      ...(windows.length ? { windows } : {}),
     };
   });
 }

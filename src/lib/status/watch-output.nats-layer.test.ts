@@ -30,6 +30,7 @@ describe("the NATS layer in --watch", () => {
     expect(doc.nats).toEqual({
       server: "nats://127.0.0.1:4222",
       down: false,
+      available: true,
       source: null,
       servers: [],
       jetstream: null,

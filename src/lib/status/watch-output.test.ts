@@ -9,6 +9,7 @@ import {
   failingFleet,
   healthyFleet,
   natsDownFleet,
+  natsUnavailableFleet,
   NOW,
   platformDownFleet,
   rollingOutFleet,
@@ -170,6 +171,9 @@ describe("--watch --json and --check", () => {
       rps: 50,
       errorRate: 0,
       avgMs: 0.5,
+      // the last minute over the one instance answering: 98 requests at 0.4 ms, 2 at 3 ms
+      p50Ms: 0.401,
+      p99Ms: 3,
     });
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
   });
@@ -184,5 +188,29 @@ describe("--watch --json and --check", () => {
     expect(snapshotUnhealthy(buildSnapshot(healthyFleet(), NOW))).toBe(false);
     expect(snapshotUnhealthy(buildSnapshot(degradedFleet(), NOW))).toBe(true);
     expect(snapshotUnhealthy(buildSnapshot(natsDownFleet(), NOW))).toBe(true);
+  });
+
+  it("counts a platform that stopped answering, or a NATS never reached, as unhealthy", () => {
+    expect(snapshotUnhealthy(buildSnapshot(platformDownFleet(), NOW))).toBe(true);
+    expect(snapshotUnhealthy(buildSnapshot(natsUnavailableFleet(), NOW))).toBe(true);
+  });
+
+  it("has the platform's counts and NATS's reason when NATS could not be reached", () => {
+    const doc = toWatchJson(buildSnapshot(natsUnavailableFleet(), NOW));
+    expect(doc.nats).toMatchObject({
+      server: "nats://nats.invalid:4222",
+      down: true,
+      available: false,
+      reason: "cannot connect to NATS at nats://nats.invalid:4222: host not found",
+    });
+    expect(doc.sources.nats).toMatchObject({ ok: false, error: doc.nats.reason });
+    expect(doc.services.find((s) => s.name === "auth")).toMatchObject({
+      desired: 2,
+      running: 2,
+      pending: 0,
+      responding: null,
+      p50Ms: null,
+      p99Ms: null,
+    });
   });
 });

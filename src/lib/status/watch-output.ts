@@ -18,8 +18,12 @@ import type { ServiceStatus } from "./status.js";
 export interface StatusWatchJson {
   at: string;
   target: string;
-  /** the fleet's NATS connection, and the NATS layer as `gs status --json` has it (empty until read, or when not read) */
-  nats: { server: string; down: boolean } & NatsLayer;
+  /**
+   * the fleet's NATS connection (`available: false` with the `reason` when it could not be reached at
+   * the start: the platform's view alone), and the NATS layer as `gs status --json` has it (empty
+   * until read, or when not read)
+   */
+  nats: { server: string; down: boolean; available: boolean; reason?: string } & NatsLayer;
   lastPollAt: string | null;
   /** `natsLayer`: present when the NATS layer is read */
   sources: Record<SourceName, SourceHealth> & { natsLayer?: SourceHealth };
@@ -47,7 +51,13 @@ export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
   return {
     at: new Date(s.at).toISOString(),
     target: s.target,
-    nats: { server: s.natsServer, down: s.natsDown, ...(s.natsLayer?.layer ?? emptyNatsLayer()) },
+    nats: {
+      server: s.natsServer,
+      down: s.natsDown,
+      available: s.natsUnavailable === null,
+      ...(s.natsUnavailable !== null ? { reason: s.natsUnavailable } : {}),
+      ...(s.natsLayer?.layer ?? emptyNatsLayer()),
+    },
     lastPollAt: s.lastPollAt === null ? null : new Date(s.lastPollAt).toISOString(),
     sources: s.natsLayer ? { ...s.sources, natsLayer: s.natsLayer.health } : s.sources,
     services: s.services.map((r) => ({
@@ -64,6 +74,8 @@ export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
       rps: round(r.rps, 2),
       errorRate: round(r.errorRate, 4),
       avgMs: round(r.avgMs),
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
       progress: r.progress,
       lastEvent: r.lastEvent,
     })),
@@ -71,9 +83,9 @@ export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
   };
 }
 
-/** The `--check` rule of every form: below desired on the platform, or fewer answering on NATS than desired (or NATS down), or a problem in the NATS layer. */
+/** The `--check` rule of every form: below desired on the platform, or fewer answering on NATS than desired, the platform or NATS not answering, or a problem in the NATS layer. */
 export function snapshotUnhealthy(s: FleetSnapshot): boolean {
-  if (s.sources.platform.lastOkAt === null) return true;
+  if (!s.sources.platform.ok) return true;
   if (s.natsDown) return true;
   if (s.natsLayer?.layer?.problems.length) return true;
   return s.services.some(
@@ -122,7 +134,8 @@ export class ChangeLog {
     const lines: string[] = [];
     const prev = this.prev;
     if (!prev) {
-      lines.push(`${s.target}: ${totalsLine(s)} (NATS ${s.natsServer}${s.natsDown ? ", down" : ""})`);
+      const nats = s.natsUnavailable !== null ? `, unavailable: ${s.natsUnavailable}` : s.natsDown ? ", down" : "";
+      lines.push(`${s.target}: ${totalsLine(s)} (NATS ${s.natsServer}${nats})`);
       for (const r of s.services) if (r.health !== "healthy") lines.push(serviceLine(r));
       for (const n of SOURCES)
         if (!s.sources[n].ok && !(n !== "platform" && s.natsDown)) lines.push(sourceLine(n, s.sources[n]));

@@ -10,13 +10,16 @@ import { Dashboard } from "./dashboard-app.js";
 import { currentRow, initialView } from "./dashboard-keys.js";
 import { listFrame, renderLine, styled } from "./fleet-lines.js";
 import { theme } from "./theme.js";
+import { fleetLatency } from "../status/fleet-latency.js";
 import { key, renderFrames, type Frames } from "../../../test/support/ink-frames.js";
 import {
   degradedFleet,
   failingFleet,
   FakeFeed,
   healthyFleet,
+  instanceWindow,
   natsDownFleet,
+  natsUnavailableFleet,
   NOW,
   platformDownFleet,
   rollingOutFleet,
@@ -49,19 +52,22 @@ describe("dashboard frames", () => {
     expect(f).toContain("NATS nats://127.0.0.1:4222");
     expect(f).toMatch(/last poll \d\d:\d\d:\d\d/);
     expect(f).toContain("3/3 services healthy, 6/6 tasks · 300 req/s · 0% errors");
-    expect(rowOf(f, "auth")).toMatch(/auth\s+● healthy\s+2\/2\s+0\s+2\s+100\s+0%\s+500µs\s+0\s+0\.1\.0\+/);
+    // P50, P99: the last minute over both instances (each 98 requests at 0.4 ms, 2 at 3 ms)
+    expect(f).toMatch(/SERVICE\s+STATE\s+TASKS\s+PEND\s+NATS\s+REQ\/S\s+ERR%\s+P50\s+P99\s+RST\s+VERSION\s+LAST EVENT/);
+    expect(rowOf(f, "auth")).toMatch(/auth\s+● healthy\s+2\/2\s+0\s+2\s+100\s+0%\s+401µs\s+3\.00ms\s+0\s+0\.1\.0\+/);
     expect(f).toContain("↑↓ select · enter detail · / filter · s sort (name) · q quit");
   });
 
   it("shows a rollout with its progress bar", async () => {
-    const f = await show(new FakeFeed(rollingOutFleet())).waitFor("SERVICE");
+    // wide enough for the whole event beside the latency columns
+    const f = await show(new FakeFeed(rollingOutFleet()), { columns: 150 }).waitFor("SERVICE");
     expect(rowOf(f, "payment")).toContain("◐ rolling out ███░░░ 1/2");
     expect(rowOf(f, "payment")).toMatch(/5s deployment payment-dep-0002 st/);
     expect(f).toContain("2/3 services healthy");
   });
 
   it("marks a service below its desired count, and one running but silent on NATS, as degraded", async () => {
-    const f = await show(new FakeFeed(degradedFleet())).waitFor("SERVICE");
+    const f = await show(new FakeFeed(degradedFleet()), { columns: 150 }).waitFor("SERVICE");
     expect(rowOf(f, "settings")).toMatch(/▲ degraded\s+1\/2\s+1\s+1/);
     expect(rowOf(f, "settings")).toContain("killed by SIGKILL");
     expect(rowOf(f, "auth")).toMatch(/▲ degraded\s+2\/2\s+0\s+1\s/);
@@ -80,6 +86,35 @@ describe("dashboard frames", () => {
     expect(f).toContain("NATS down: nats://127.0.0.1:4222 does not answer; reconnecting");
     expect(rowOf(f, "auth")).toMatch(/2\/2\s+0\s+down\s+-\s+-\s+-/);
     expect(rowOf(f, "auth")).not.toMatch(/\s0\s+-\s+-\s+-/);
+  });
+
+  it("shows the p99 of both instances' requests together, and each instance's own in the detail", async () => {
+    const data = healthyFleet();
+    // payment's second instance is slow: 98 requests at 20 ms, 2 at 90 ms
+    const slow = data.counters!.find((c) => c.id === "payment-nats-1")!;
+    slow.windows = [{ subject: "payment.get", window: instanceWindow(20, 90) }];
+    data.latency = fleetLatency(data.counters!);
+    const feed = new FakeFeed(data);
+    const ui = show(feed);
+    const f = await ui.waitFor("SERVICE");
+    // 200 requests: the 100th is a 3 ms one, the 198th a 20 ms one (HDR: within 1%)
+    expect(rowOf(f, "payment")).toMatch(/0%\s+3\.0\dms\s+20ms\s+0\s/);
+    expect(rowOf(f, "auth")).toMatch(/0%\s+401µs\s+3\.00ms\s+0\s/);
+    await ui.press(key.down, key.enter);
+    const d = await ui.waitFor("INSTANCES");
+    expect(d).toMatch(/payment-000000\s+running\s+\S+\s+1000\s+yes\s+50\s+0%\s+401µs\s+3\.00ms/);
+    expect(d).toMatch(/payment-000001\s+running\s+\S+\s+1001\s+yes\s+50\s+0%\s+20ms\s+90ms/);
+    expect(d).toMatch(/payment\.get\s+200\s+0\s+3\.0\dms\s+20ms\s+90ms/);
+  });
+
+  it("shows the platform's view when NATS cannot be reached, its columns marked unavailable with the reason", async () => {
+    const f = await show(new FakeFeed(natsUnavailableFleet())).waitFor("SERVICE");
+    expect(f).toContain(
+      "NATS unavailable: cannot connect to NATS at nats://nats.invalid:4222: host not found — showing the platform's view only",
+    );
+    expect(f).not.toContain("reconnecting");
+    expect(rowOf(f, "auth")).toMatch(/● healthy\s+2\/2\s+0\s+n\/a\s+-\s+-\s+-\s+-\s+0\s/);
+    expect(f).toContain("3/3 services healthy, 6/6 tasks");
   });
 
   it("keeps the platform's last data when it stops answering, with its age in the column headers", async () => {
@@ -141,7 +176,11 @@ describe("dashboard keys", () => {
     const d = await ui.waitFor("INSTANCES");
     await vi.waitFor(() => expect(feed.focused).toBe("settings"));
     expect(d).toContain("settings  ▲ degraded  1/2 running, 1 pending; last stop: was killed by SIGKILL");
-    expect(d).toMatch(/settings-000000\s+running\s+0\.1\.0\+\S+\s+1000\s+yes\s+50\s+0%\s+500µs\s+10000/);
+    expect(d).toMatch(/ID\s+STATE\s+VERSION\s+PID\s+NATS\s+REQ\/S\s+ERR%\s+P50\s+P99\s+REQUESTS\s+UP/);
+    expect(d).toMatch(/settings-000000\s+running\s+0\.1\.0\+\S+\s+1000\s+yes\s+50\s+0%\s+401µs\s+3\.00ms\s+10000/);
+    expect(d).toContain("p50 401µs  p99 3.00ms");
+    expect(d).toContain("ENDPOINTS (last minute)");
+    expect(d).toMatch(/settings\.get\s+100\s+0\s+401µs\s+3\.00ms\s+3\.00ms/);
     expect(d).toContain("STOPPED");
     expect(d).toMatch(/settings-000001\s+SIGKILL\s+was killed by SIGKILL/);
     expect(d).toContain("RECENT EVENTS");

@@ -105,6 +105,7 @@ export const COLUMNS: Column[] = [
     align: "right",
     source: "nats",
     cell: (r, s, th) => {
+      if (s.natsUnavailable !== null) return { text: "n/a", color: th.of("red") };
       if (natsDown(s)) return { text: "down", color: th.of("red") };
       const short =
         r.responding !== null && r.desired !== null && r.responding < Math.min(r.desired, r.running ?? r.desired);
@@ -130,13 +131,22 @@ export const COLUMNS: Column[] = [
       color: (r.errorRate ?? 0) > 0.01 ? th.of("red") : undefined,
     }),
   },
+  // the last minute's percentiles over every instance (merged histograms): a mean hides the slow tail
   {
-    key: "avg",
-    title: "AVG",
+    key: "p50",
+    title: "P50",
+    priority: 4.5,
+    align: "right",
+    source: "stats",
+    cell: (r, s) => ({ text: natsDown(s) ? "-" : formatMs(r.p50Ms) }),
+  },
+  {
+    key: "p99",
+    title: "P99",
     priority: 5,
     align: "right",
     source: "stats",
-    cell: (r, s) => ({ text: natsDown(s) ? "-" : formatMs(r.avgMs) }),
+    cell: (r, s) => ({ text: natsDown(s) ? "-" : formatMs(r.p99Ms) }),
   },
   {
     key: "restarts",

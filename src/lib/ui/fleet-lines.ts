@@ -38,7 +38,11 @@ export function headerLines(snap: FleetSnapshot, width: number, th: Theme): stri
       ? ""
       : ` · ${formatRate(t.rps)} req/s${t.errorRate === null ? "" : ` · ${formatPercent(t.errorRate)} errors`}`;
   lines.push([[totalsLine(snap), { color: th.of(allGood ? "green" : "yellow"), bold: true }], [rates]]);
-  if (snap.natsDown)
+  if (snap.natsUnavailable !== null)
+    lines.push([
+      [`NATS unavailable: ${snap.natsUnavailable} — showing the platform's view only`, { color: th.of("red") }],
+    ]);
+  else if (snap.natsDown)
     lines.push([[`NATS down: ${snap.natsServer} does not answer; reconnecting`, { color: th.of("red") }]]);
   const p = snap.sources.platform;
   if (p.stale)

@@ -77,13 +77,13 @@ export function ServiceDetailView(props: {
   );
   text(
     `version ${r.version ?? "-"}  desired ${num(r.desired)}  running ${num(r.running)}  pending ${num(r.pending)}  restarts ${num(r.restarts)}  ` +
-      `answering ${r.responding === null ? "NATS down" : r.responding}  req/s ${formatRate(r.rps)}  errors ${formatPercent(r.errorRate)}  avg ${formatMs(r.avgMs)}`,
+      `answering ${r.responding === null ? "NATS down" : r.responding}  req/s ${formatRate(r.rps)}  errors ${formatPercent(r.errorRate)}  avg ${formatMs(r.avgMs)}  p50 ${formatMs(r.p50Ms)}  p99 ${formatMs(r.p99Ms)}`,
     { dim: true },
   );
   text("");
   section("INSTANCES");
   const inst = table(
-    ["ID", "STATE", "VERSION", "PID", "NATS", "REQ/S", "ERR%", "AVG", "REQUESTS", "UP"],
+    ["ID", "STATE", "VERSION", "PID", "NATS", "REQ/S", "ERR%", "P50", "P99", "REQUESTS", "UP"],
     d.instances.map((i) => [
       i.id,
       i.state,
@@ -92,16 +92,35 @@ export function ServiceDetailView(props: {
       i.answering === null ? "?" : i.answering ? "yes" : "silent",
       formatRate(i.rps),
       formatPercent(i.errorRate),
-      formatMs(i.avgMs),
+      formatMs(i.p50Ms),
+      formatMs(i.p99Ms),
       num(i.requests),
       i.startedAt ? formatAge(now - Date.parse(i.startedAt)) : "-",
     ]),
-    [3, 5, 6, 7, 8, 9],
+    [3, 5, 6, 7, 8, 9, 10],
   );
   inst.forEach((l, i) =>
     text(l, { dim: i === 0, color: i > 0 && d.instances[i - 1]!.answering === false ? th.of("yellow") : undefined }),
   );
   if (!d.instances.length) text("(none)", { dim: true });
+
+  // per endpoint, over every instance: where in the service the time goes
+  if (d.endpoints.length) {
+    text("");
+    section("ENDPOINTS (last minute)");
+    table(
+      ["SUBJECT", "REQUESTS", "ERRORS", "P50", "P99", "MAX"],
+      d.endpoints.map((e) => [
+        e.subject,
+        String(e.latency.requests),
+        String(e.latency.errors),
+        formatMs(e.latency.p50Ms),
+        formatMs(e.latency.p99Ms),
+        formatMs(e.latency.maxMs),
+      ]),
+      [1, 2, 3, 4, 5],
+    ).forEach((l, i) => text(l, { dim: i === 0 }));
+  }
 
   const active = d.deployments.filter((x) => x.status !== "INACTIVE" || x.rolloutState === "FAILED").slice(0, 3);
   if (active.length) {

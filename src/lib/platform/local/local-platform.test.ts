@@ -80,7 +80,7 @@ describe.runIf(canRun)("local platform", () => {
       async () => {
         const s = await status(project);
         const settings = s.services.find((x) => x.name === "settings")!;
-        return settings.restarts >= 1 && healthy(s) ? s : undefined;
+        return (settings.restarts ?? 0) >= 1 && healthy(s) ? s : undefined;
       },
       30_000,
       300,

@@ -1,11 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { explainLines, describeExit } from "./exit-reason.js";
-import { backoffDelay, BACKOFF } from "./supervisor.js";
+import { backoffDelay, BACKOFF, crashStreak } from "./supervisor.js";
 
 describe("local supervision", () => {
   it("restarts with exponential backoff up to a cap", () => {
     expect([1, 2, 3, 4].map(backoffDelay)).toEqual([500, 1000, 2000, 4000]);
     expect(backoffDelay(50)).toBe(BACKOFF.capMs);
+  });
+
+  it("judges each crash by how long the process that just exited ran: a stable run starts the backoff over", () => {
+    // the waits before each restart, for processes that ran these long before exiting
+    const waits = (ranMs: number[]) => {
+      let streak = 0;
+      return ranMs.map((ran) => backoffDelay((streak = crashStreak(streak, ran))));
+    };
+    // four quick crashes back off; then one that ran five minutes is restarted at once (not after 8s)
+    expect(waits([100, 100, 100, 100, 5 * 60_000])).toEqual([500, 1000, 2000, 4000, 500]);
+    // and the crash after that quick one backs off from there
+    expect(waits([100, 100, 5 * 60_000, 100])).toEqual([500, 1000, 500, 1000]);
+    expect(crashStreak(6, BACKOFF.stableMs - 1)).toBe(7);
+    expect(crashStreak(6, BACKOFF.stableMs)).toBe(1);
   });
 
   it("explains an exit by the error line rather than the stack below it", () => {

@@ -77,6 +77,14 @@ export function backoffDelay(failures: number): number {
   return Math.min(BACKOFF.baseMs * 2 ** Math.max(0, failures - 1), BACKOFF.capMs);
 }
 
+/**
+ * The crashes in a row, counting the one just seen: judged by how long the process that just exited
+ * ran (healthy, for an instance), so one that was stable for a while starts the backoff over.
+ */
+export function crashStreak(before: number, ranMs: number): number {
+  return ranMs >= BACKOFF.stableMs ? 1 : before + 1;
+}
+
 interface Instance {
   id: string;
   dep: Deployment;
@@ -371,7 +379,9 @@ export class Supervisor {
     void child.exited.then((exit) => {
       if (this.stopping) return;
       const node = this.nodes[i]!;
-      const delay = backoffDelay(failures + 1);
+      // judged by the node that just exited, not by the one before it
+      const streak = crashStreak(failures, Date.now() - child.startedAt);
+      const delay = backoffDelay(streak);
       this.log(
         `nats-server ${node.name} ${describeExit(exit)}; restarting in ${delay}ms: ${child.lastLines().at(-1) ?? ""}`,
       );
@@ -379,7 +389,7 @@ export class Supervisor {
         if (this.stopping) return;
         const next = spawnNode(this.spec.natsBin, node, this.spec.paths.root);
         this.natsChildren[i] = next;
-        this.watchNats(next, i, Date.now() - child.startedAt > BACKOFF.stableMs ? 0 : failures + 1);
+        this.watchNats(next, i, streak);
       }, delay);
     });
   }
@@ -556,8 +566,7 @@ export class Supervisor {
     const rollingOut = inst.dep.rolloutState === "IN_PROGRESS" && !inst.dep.initial;
     if (!rollingOut) svc.restarts++; // a failing rollout counts its failures on the deployment instead
     const now = Date.now();
-    if (inst.healthyAt && now - inst.healthyAt >= BACKOFF.stableMs) slot.failures = 0;
-    slot.failures++;
+    slot.failures = crashStreak(slot.failures, inst.healthyAt ? now - inst.healthyAt : 0);
     const delay = backoffDelay(slot.failures);
     slot.nextStartAt = now + delay;
     const wasLooping = slot.crashLooping;
