@@ -1,19 +1,14 @@
 import { Flags } from "@oclif/core";
-import { BaseCommand } from "../../base-command.js";
+import { EventsCommand } from "../../events-command.js";
 import { eventFlags, natsFlags, pointInTimeFlag, protoFlags, targetFlags } from "../../flags.js";
-import { checkEventFilter } from "../../lib/events/event-filter.js";
-import { eventText } from "../../lib/events/event-lines.js";
 import { replayEvents } from "../../lib/events/events-query.js";
 import type { StoredEvent } from "../../lib/events/stored-event.js";
 import { UsageError } from "../../lib/output/errors.js";
-import { catchInterrupts } from "../../lib/process/interrupt.js";
-import { loadRegistry } from "../../lib/proto/load.js";
-import { openNats } from "../../nats-session.js";
 
 /** One line of `gs events replay --json` (NDJSON). */
 export type EventsReplayJsonLine = StoredEvent;
 
-export default class EventsReplay extends BaseCommand {
+export default class EventsReplay extends EventsCommand {
   static override summary =
     "Read a past range of the EVENTS stream in order, decoded; as fast as possible or at its pace.";
   static override description =
@@ -46,12 +41,8 @@ export default class EventsReplay extends BaseCommand {
     const { flags } = await this.parse(EventsReplay);
     if ((flags.since === undefined) === (flags["from-seq"] === undefined))
       throw new UsageError("replay needs one start: --since TIME or --from-seq N", "e.g. --since 1h, or --from-seq 1");
-    const registry = loadRegistry({ cwd: process.cwd(), extra: flags.proto });
-    checkEventFilter(registry, flags.subject);
-    const { nc } = await openNats(flags);
-    const interrupt = catchInterrupts();
-    try {
-      const { shown } = await replayEvents(
+    const shown = await this.readEvents(flags, ({ nc, registry, signal, print }) =>
+      replayEvents(
         nc,
         registry,
         {
@@ -61,21 +52,12 @@ export default class EventsReplay extends BaseCommand {
           toSeq: flags["to-seq"],
           limit: flags.count,
           speed: flags.speed,
-          signal: interrupt.signal,
+          signal,
           timeout: flags.timeout,
         },
-        (e) => this.printEvent(e),
-      );
-      if (!this.jsonEnabled() && shown === 0)
-        this.note(this.color("dim", `no events on ${flags.subject} in that range`));
-    } finally {
-      interrupt.release();
-      await nc.close();
-    }
-  }
-
-  private printEvent(e: StoredEvent): void {
-    if (this.jsonEnabled()) process.stdout.write(JSON.stringify(e) + "\n");
-    else this.out(eventText(e, { pretty: this.mode === "tty", color: this.color }));
+        print,
+      ),
+    );
+    if (!this.jsonEnabled() && shown === 0) this.note(this.color("dim", `no events on ${flags.subject} in that range`));
   }
 }

@@ -2,9 +2,8 @@ import { Args } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { natsFlags, serviceArgs, stateStoreFlags, targetFlags } from "../../flags.js";
 import { getNote, getText } from "../../lib/state/kv-lines.js";
-import { withServiceState } from "../../lib/state/service-state.js";
 import { getKey, type KvGetResult } from "../../lib/state/state-query.js";
-import { openNats } from "../../nats-session.js";
+import { readServiceState } from "../../state-session.js";
 
 export type KvGetJson = KvGetResult;
 
@@ -24,18 +23,7 @@ export default class KvGet extends BaseCommand {
 
   async run(): Promise<KvGetJson> {
     const { args, flags } = await this.parse(KvGet);
-    const result = await withServiceState(
-      {
-        service: args.service,
-        cwd: process.cwd(),
-        config: flags.config,
-        backend: flags.backend,
-        redisUrl: flags["redis-url"],
-        nats: async () => (await openNats(flags)).nc,
-        timeout: flags.timeout,
-      },
-      (reader) => getKey(reader, args.key),
-    );
+    const result = await readServiceState(args.service, flags, (reader) => getKey(reader, args.key));
     if (!this.jsonEnabled()) {
       this.out(getText(result));
       this.note(this.color("dim", getNote(result)));

@@ -2,9 +2,8 @@ import { Args } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { natsFlags, serviceArgs, stateStoreFlags, targetFlags } from "../../flags.js";
 import { historyLines, historyNote } from "../../lib/state/kv-lines.js";
-import { withServiceState } from "../../lib/state/service-state.js";
 import { keyHistory, type KvHistoryResult } from "../../lib/state/state-query.js";
-import { openNats } from "../../nats-session.js";
+import { readServiceState } from "../../state-session.js";
 
 export type KvHistoryJson = KvHistoryResult;
 
@@ -24,18 +23,7 @@ export default class KvHistory extends BaseCommand {
 
   async run(): Promise<KvHistoryJson> {
     const { args, flags } = await this.parse(KvHistory);
-    const result = await withServiceState(
-      {
-        service: args.service,
-        cwd: process.cwd(),
-        config: flags.config,
-        backend: flags.backend,
-        redisUrl: flags["redis-url"],
-        nats: async () => (await openNats(flags)).nc,
-        timeout: flags.timeout,
-      },
-      (reader) => keyHistory(reader, args.key),
-    );
+    const result = await readServiceState(args.service, flags, (reader) => keyHistory(reader, args.key));
     if (!this.jsonEnabled()) {
       for (const line of historyLines(result)) this.out(line);
       this.note(this.color(result.historyKept ? "dim" : "yellow", historyNote(result)));

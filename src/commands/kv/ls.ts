@@ -2,9 +2,8 @@ import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { natsFlags, serviceArgs, stateStoreFlags, targetFlags } from "../../flags.js";
 import { lsNote } from "../../lib/state/kv-lines.js";
-import { withServiceState } from "../../lib/state/service-state.js";
 import { listKeys, type KvLsResult } from "../../lib/state/state-query.js";
-import { openNats } from "../../nats-session.js";
+import { readServiceState } from "../../state-session.js";
 
 export type KvLsJson = KvLsResult;
 
@@ -27,18 +26,7 @@ export default class KvLs extends BaseCommand {
 
   async run(): Promise<KvLsJson> {
     const { args, flags } = await this.parse(KvLs);
-    const result = await withServiceState(
-      {
-        service: args.service,
-        cwd: process.cwd(),
-        config: flags.config,
-        backend: flags.backend,
-        redisUrl: flags["redis-url"],
-        nats: async () => (await openNats(flags)).nc,
-        timeout: flags.timeout,
-      },
-      (reader) => listKeys(reader, flags.prefix),
-    );
+    const result = await readServiceState(args.service, flags, (reader) => listKeys(reader, flags.prefix));
     if (!this.jsonEnabled()) {
       for (const key of result.keys) this.out(key);
       this.note(this.color("dim", lsNote(result)));
