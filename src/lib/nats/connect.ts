@@ -1,7 +1,7 @@
 // Open the CLI's NATS connection: fail fast, within the timeout, with one line saying why.
 import { accessSync, constants } from "node:fs";
 import net from "node:net";
-import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
+import { connect, errors, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { toConnectionOptions, type ConnectionSettings } from "@gs/fleet/sdk/connection";
 import { EXIT, OperationError } from "../output/errors.js";
 import { DEFAULT_TIMEOUT_MS, redactUrl } from "./options.js";
@@ -64,10 +64,7 @@ export async function connectNats(settings: Settings, opts: { name?: string } = 
   try {
     // a service process waits for NATS instead (the SDK's reconnect-forever mode)
     if (s.reconnectForever) return await connect(toConnectionOptions(s));
-    const started = Date.now();
-    const url = await firstToAnswer(s.servers, timeout);
-    const left = Math.max(timeout - (Date.now() - started), 100);
-    return await withDeadline(connect(toConnectionOptions({ ...s, servers: [url], timeout: left })), left);
+    return await connectBounded({ ...toConnectionOptions(s), servers: s.servers, timeout });
   } catch (err) {
     throw translate(err, s, timeout);
   }
@@ -88,6 +85,12 @@ function translate(err: unknown, s: Settings, timeout: number): NatsConnectError
     scrub(best.text, s),
     { cause: errors[0], code: CODES[best.kind] },
   );
+}
+
+/** Why a connection failed, in words ("connection refused", "timed out after 3s"): the most telling reason of all servers tried. */
+export function connectFailureText(err: unknown, timeout: number): string {
+  const reasons = (err instanceof AllFailed ? err.errors : [err]).map((e) => explain(e, timeout));
+  return (reasons.find((r) => r.rank === 0) ?? reasons[0]!).text;
 }
 
 /** The --json code of each kind of connection failure. */
@@ -114,6 +117,20 @@ class DeadlineError extends Error {}
  * checks, on a socket of its own that it always destroys, which server sends INFO in time;
  * with several servers the first to answer wins, so one dead node of a cluster costs nothing.
  */
+/**
+ * NATS.js's connect, bounded: the first server to send its INFO line within `timeout`, then the
+ * connection within what is left. A stalled server (stopped, or a black-holed address) would
+ * otherwise keep NATS.js's socket open after its timeout, and the process from ever exiting.
+ */
+export async function connectBounded(
+  options: ConnectionOptions & { servers: string[]; timeout: number },
+): Promise<NatsConnection> {
+  const started = Date.now();
+  const url = await firstToAnswer(options.servers, options.timeout);
+  const left = Math.max(options.timeout - (Date.now() - started), 100);
+  return withDeadline(connect({ ...options, servers: [url], timeout: left }), left);
+}
+
 function firstToAnswer(servers: string[], timeout: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const errors: unknown[] = new Array(servers.length);

@@ -3,7 +3,11 @@
 // runs with --secure. One place, so no caller can forget the credentials.
 import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { toConnectionOptions, type ConnectionSettings } from "@gs/fleet/sdk/connection";
+import { connectBounded } from "../../nats/connect.js";
 import type { FleetRecord } from "./fleet-record.js";
+
+/** How long gs waits for the local fleet's NATS (loopback: a healthy server answers in milliseconds). */
+export const FLEET_CONNECT_TIMEOUT_MS = 3000;
 
 export type FleetNats = Pick<FleetRecord["nats"], "url" | "tls" | "nkey">;
 
@@ -20,7 +24,10 @@ export function fleetConnectOptions(
   nats: FleetNats,
   opts: { name?: string; timeout?: number; reconnect?: boolean } = {},
 ): ConnectionOptions {
-  const o = toConnectionOptions({ ...fleetSettings(nats, opts.name), timeout: opts.timeout ?? 3000 });
+  const o = toConnectionOptions({
+    ...fleetSettings(nats, opts.name),
+    timeout: opts.timeout ?? FLEET_CONNECT_TIMEOUT_MS,
+  });
   if (opts.reconnect) {
     o.reconnect = true;
     o.maxReconnectAttempts = -1;
@@ -29,9 +36,16 @@ export function fleetConnectOptions(
   return o;
 }
 
+/** A short-lived connection is bounded (connectBounded); one that reconnects forever waits as NATS.js does. */
 export function connectFleet(
   nats: FleetNats,
   opts: { name?: string; timeout?: number; reconnect?: boolean } = {},
 ): Promise<NatsConnection> {
-  return connect(fleetConnectOptions(nats, opts));
+  const options = fleetConnectOptions(nats, opts);
+  if (opts.reconnect) return connect(options);
+  return connectBounded({
+    ...options,
+    servers: nats.url.split(","),
+    timeout: options.timeout ?? FLEET_CONNECT_TIMEOUT_MS,
+  });
 }

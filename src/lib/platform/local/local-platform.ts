@@ -21,7 +21,8 @@ import {
   type ControlRequests,
   type ControlResults,
 } from "./control-protocol.js";
-import { connectFleet } from "./fleet-connection.js";
+import { connectFailureText } from "../../nats/connect.js";
+import { connectFleet, FLEET_CONNECT_TIMEOUT_MS } from "./fleet-connection.js";
 import { liveFleetRecord, type FleetRecord } from "./fleet-record.js";
 import { instanceLogFiles, readLogs } from "./log-files.js";
 import type { LocalPaths } from "./paths.js";
@@ -139,10 +140,13 @@ export async function openLocalPlatform(
     // the fleet's own connection settings: TLS and the operator key when it runs --secure
     nc = await connectFleet(record.nats, { name: opts.name ?? "gs", reconnect: opts.reconnect });
   } catch (err) {
-    throw new OperationError(`cannot reach the local fleet's NATS at ${record.nats.url} (${(err as Error).message})`, {
-      hint: "restart it with `gs down` then `gs up`",
-      code: "nats_unreachable",
-    });
+    throw new OperationError(
+      `cannot reach the local fleet's NATS at ${record.nats.url} (${connectFailureText(err, FLEET_CONNECT_TIMEOUT_MS)})`,
+      {
+        hint: "restart it with `gs down` then `gs up`",
+        code: "nats_unreachable",
+      },
+    );
   }
   return { platform: new LocalPlatform(target, paths, nc, record.control.prefix), nc, record, close: () => nc.close() };
 }
