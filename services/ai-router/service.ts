@@ -68,13 +68,22 @@ export default defineService({
   start(ctx: ServiceContext) {
     const maxAttempts = Math.max(1, Number(ctx.env.AI_ROUTER_MAX_ATTEMPTS || 3));
 
-    const candidates = async (c: Criteria): Promise<{ ranked: CandidateScore[]; models: Map<string, ModelInfo> }> => {
+    const candidates = async (
+      c: Criteria,
+      call: CallContext,
+    ): Promise<{ ranked: CandidateScore[]; models: Map<string, ModelInfo> }> => {
       // every model, retired ones included, so Explain can say why each one was passed over
       const [{ models }, def] = await Promise.all([
-        ctx.client.call<{ models: ModelInfo[] }>("model-management.list-models", { includeRetired: true }),
-        ctx.client.call<{ found: boolean; model?: ModelInfo }>("model-management.get-default-model", {
-          taskType: c.taskType,
-        }),
+        ctx.client.call<{ models: ModelInfo[] }>(
+          "model-management.list-models",
+          { includeRetired: true },
+          { trace: call.trace },
+        ),
+        ctx.client.call<{ found: boolean; model?: ModelInfo }>(
+          "model-management.get-default-model",
+          { taskType: c.taskType },
+          { trace: call.trace },
+        ),
       ]);
       return {
         ranked: scoreCandidates(models, c, def.found ? (def.model?.modelId ?? "") : ""),
@@ -109,7 +118,7 @@ export default defineService({
           ...c,
           estimatedPromptTokens: c.estimatedPromptTokens || estimatePromptTokens(req.prompt, req.systemPrompt),
         };
-        const { ranked, models } = await candidates(crit);
+        const { ranked, models } = await candidates(crit, call);
         const eligible = ranked.filter((x) => x.eligible).slice(0, maxAttempts);
         if (!eligible.length) {
           const why = ranked.map((x) => `${x.modelId}: ${x.rejectionReason}`).join("; ") || "no models registered";
@@ -135,7 +144,7 @@ export default defineService({
                 temperature: req.temperature,
                 requestId,
               },
-              { timeout: remaining },
+              { timeout: remaining, trace: call.trace },
             );
             const costUsd = estimateCost(model, gen.usage.promptTokens, gen.usage.completionTokens);
             await ctx.events
@@ -180,9 +189,9 @@ export default defineService({
         throw new ServiceError(code, message);
       },
 
-      async Explain(req: ExplainRequest): Promise<ExplainResponse> {
+      async Explain(req: ExplainRequest, call: CallContext): Promise<ExplainResponse> {
         const c = validateCriteria(req.criteria);
-        const { ranked } = await candidates({ ...c, estimatedPromptTokens: c.estimatedPromptTokens || 500 });
+        const { ranked } = await candidates({ ...c, estimatedPromptTokens: c.estimatedPromptTokens || 500 }, call);
         return { chosenModelId: ranked[0]?.eligible ? ranked[0].modelId : "", candidates: ranked };
       },
     };

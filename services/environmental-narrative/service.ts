@@ -3,7 +3,7 @@
 // answer is listed in missing_sources and the description is built from the rest. When time-manager is
 // silent, game time is extrapolated from the last clock seen by this instance (a cache, not state).
 // Env: NARRATIVE_CALL_TIMEOUT_MS (per dependency call, default 800), NARRATIVE_MAX_ENTITIES (default 500).
-import { defineService, type ServiceContext } from "../sdk/runtime.js";
+import { defineService, type CallContext, type ServiceContext } from "../sdk/runtime.js";
 import { badRequest, notFound, ServiceError } from "../sdk/errors.js";
 import { calendar } from "../time-manager/domain.js";
 import {
@@ -70,9 +70,15 @@ export default defineService({
     let lastClock: LastClock | undefined;
 
     /** The answer, or undefined when the source is down or slow (its name goes to `missing`). */
-    async function ask<T>(source: string, subject: string, req: unknown, missing: Set<string>): Promise<T | undefined> {
+    async function ask<T>(
+      source: string,
+      subject: string,
+      req: unknown,
+      missing: Set<string>,
+      call: CallContext,
+    ): Promise<T | undefined> {
       try {
-        return await ctx.client.call<T>(subject, req, { timeout });
+        return await ctx.client.call<T>(subject, req, { timeout, trace: call.trace });
       } catch (err) {
         if (err instanceof ServiceError && err.code === 404 && source === "world-state")
           throw notFound((err as Error).message);
@@ -82,8 +88,11 @@ export default defineService({
       }
     }
 
-    async function clockNow(missing: Set<string>): Promise<{ gameMs: number; time: TimeFacts } | undefined> {
-      const r = await ask<GetTimeResponse>("time-manager", "time-manager.get-time", {}, missing);
+    async function clockNow(
+      missing: Set<string>,
+      call: CallContext,
+    ): Promise<{ gameMs: number; time: TimeFacts } | undefined> {
+      const r = await ask<GetTimeResponse>("time-manager", "time-manager.get-time", {}, missing, call);
       if (r?.clock) {
         const c = r.clock;
         const gameMs = Number(c.gameTimeMs);
@@ -111,7 +120,7 @@ export default defineService({
     }
 
     return {
-      async Describe(req: DescribeRequest): Promise<DescribeResponse> {
+      async Describe(req: DescribeRequest, call: CallContext): Promise<DescribeResponse> {
         const regionId = req.regionId.trim();
         if (!regionId) throw badRequest("regionId is required");
         if (regionId.length > 128) throw badRequest("regionId is longer than 128 characters");
@@ -129,8 +138,9 @@ export default defineService({
             "world-state.query-region",
             { regionId, limit: maxEntities },
             missing,
+            call,
           ),
-          clockNow(missing),
+          clockNow(missing, call),
         ]);
         const weather =
           clock &&
@@ -139,6 +149,7 @@ export default defineService({
             "weather-manager.get-weather",
             { regionId, gameTimeMs: String(clock.gameMs) },
             missing,
+            call,
           ));
         const scene: Scene = { regionId };
         if (world?.region)
@@ -164,14 +175,18 @@ export default defineService({
           gameTimeMs: String(clock && !clock.time.estimated ? clock.gameMs : 0),
         };
         try {
-          await ctx.events.publish("RegionDescribedEvent", {
-            regionId,
-            locale: lang,
-            factCount: facts.length,
-            degraded: res.degraded,
-            missingSources,
-            at: new Date().toISOString(),
-          });
+          await ctx.events.publish(
+            "RegionDescribedEvent",
+            {
+              regionId,
+              locale: lang,
+              factCount: facts.length,
+              degraded: res.degraded,
+              missingSources,
+              at: new Date().toISOString(),
+            },
+            { trace: call.trace },
+          );
         } catch (err) {
           ctx.log.warn("could not publish RegionDescribedEvent", { err: (err as Error).message });
         }

@@ -177,6 +177,27 @@ describe("gateway over a real nats-server", () => {
     expect(await errorOf(broken)).toMatchObject({ code: 500, message: "upstream broke", serviceCode: 502 });
   });
 
+  it("carries an HTTP client's W3C traceparent into the fleet, so a sampled request reports its spans", async () => {
+    const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const spans = side.subscribe(`gs.trace.${trace}`, { max: 1 });
+    await side.flush();
+    const res = await post(
+      "language-system.translate",
+      { key: "hello", locale: "en", params: { name: "Ada" } },
+      { "Content-Type": "application/json", traceparent: `00-${trace}-00f067aa0ba902b7-01` },
+    );
+    expect(res.status).toBe(200);
+    for await (const m of spans) {
+      expect(m.json()).toMatchObject({
+        trace_id: trace,
+        parent_id: "00f067aa0ba902b7",
+        kind: "server",
+        service: "language-system",
+        subject: "language-system.translate",
+      });
+    }
+  });
+
   it("treats an empty body as an empty request", async () => {
     const res = await fetch(`${base}/v1/language-system.list-locales`, { method: "POST" });
     expect(res.status).toBe(200);

@@ -12,6 +12,7 @@ import { ServiceError } from "../sdk/errors.js";
 import { decodeToJson, encodeJson, SchemaError } from "../sdk/json-codec.js";
 import { createLogger, type Logger } from "../sdk/log.js";
 import type { ProtoRegistry } from "../sdk/registry.js";
+import { parseTraceparent, TRACEPARENT_HEADER } from "../sdk/trace.js";
 
 export interface GatewayOptions {
   nc: NatsConnection;
@@ -144,6 +145,9 @@ export function createGateway(opts: GatewayOptions): http.Server {
     const h = natsHeaders();
     h.set(DEADLINE_HEADER, String(Date.now() + timeout));
     h.set(REQUEST_ID_HEADER, requestId);
+    // an HTTP client's W3C trace goes on into the fleet (only a valid one: the services would start afresh anyway)
+    const traceparent = req.headers[TRACEPARENT_HEADER];
+    if (typeof traceparent === "string" && parseTraceparent(traceparent)) h.set(TRACEPARENT_HEADER, traceparent);
     let reply;
     try {
       reply = await nc.request(subject, payload, { timeout, headers: h });

@@ -66,6 +66,11 @@ export default defineService({
     const flows = new Map<string, FlowDef>(
       fleetFlows((subject, request) => ctx.client.call(subject, request)).map((f) => [f.name, f]),
     );
+    /** `name`'s flow with its calls in the trace of the request that started the run */
+    const tracedFlow = (name: string, call: CallContext): FlowDef =>
+      fleetFlows((subject, request) => ctx.client.call(subject, request, { trace: call.trace })).find(
+        (f) => f.name === name,
+      )!;
 
     const publish = async (name: string, data: unknown) => {
       try {
@@ -164,7 +169,7 @@ export default defineService({
         }
         const run = newRun(flow, runId, req.params, new Date().toISOString());
         await save(run);
-        const finished = execute(flow, run).catch((err: unknown) => {
+        const finished = execute(tracedFlow(flow.name, call), run).catch((err: unknown) => {
           ctx.log.error("flow run crashed", { runId, err });
           return run;
         });

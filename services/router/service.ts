@@ -9,6 +9,7 @@ import { defineService, type CallContext, type ServiceContext } from "../sdk/run
 import { badRequest, ServiceError, unavailable } from "../sdk/errors.js";
 import { DEADLINE_HEADER, ERROR_CODE_HEADER, ERROR_HEADER, translateRequestError } from "../sdk/client.js";
 import { decodeToJson, encodeJson, SchemaError } from "../sdk/json-codec.js";
+import { outgoingTrace, spanError, TRACEPARENT_HEADER } from "../sdk/trace.js";
 import type { RpcDef } from "../sdk/registry.js";
 import { chooseMethod, retryable, RoundRobin, targetsFor, type Instance, type Target } from "./domain.js";
 
@@ -143,9 +144,14 @@ export default defineService({
           attempts++;
           const h = natsHeaders();
           h.set(DEADLINE_HEADER, String(Date.now() + timeout));
+          const trace = outgoingTrace(target.subject, "client", call.trace);
+          if (trace) h.set(TRACEPARENT_HEADER, trace.traceparent);
           try {
             const reply = await ctx.nc.request(target.subject, data, { timeout, headers: h });
             const code = reply.headers?.get(ERROR_CODE_HEADER);
+            trace?.end(
+              code ? { code: Number(code) || 500, message: reply.headers?.get(ERROR_HEADER) || "error" } : undefined,
+            );
             if (code) {
               // the callee answered: its error is the answer, no retry
               last = new ServiceError(Number(code) || 500, reply.headers?.get(ERROR_HEADER) || "error");
@@ -176,6 +182,7 @@ export default defineService({
             return { target, ...payload, latencyMs, attempts };
           } catch (err) {
             last = translateRequestError(err, target.subject);
+            trace?.end(spanError(last));
             ctx.log.warn("forward attempt failed", {
               subject: target.subject,
               instance: target.instanceId,

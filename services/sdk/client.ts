@@ -3,6 +3,7 @@ import { errors, headers as natsHeaders, type NatsConnection } from "@nats-io/tr
 import { decodeToJson, encodeJson, type JsonObject } from "./json-codec.js";
 import { ServiceError } from "./errors.js";
 import type { ProtoRegistry } from "./registry.js";
+import { outgoingTrace, spanError, TRACEPARENT_HEADER, type Hop } from "./trace.js";
 
 export const ERROR_HEADER = "Nats-Service-Error";
 export const ERROR_CODE_HEADER = "Nats-Service-Error-Code";
@@ -12,6 +13,8 @@ export const DEADLINE_HEADER = "Gs-Deadline";
 export interface CallOptions {
   timeout?: number;
   headers?: Record<string, string>;
+  /** the trace of the request being served (the handler's `call.trace`), which this call continues */
+  trace?: Hop;
 }
 
 export class FleetClient {
@@ -28,14 +31,24 @@ export class FleetClient {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v);
     if (!h.has(DEADLINE_HEADER)) h.set(DEADLINE_HEADER, String(Date.now() + timeout));
+    // for a request being served: continue its trace (a caller's own traceparent header wins)
+    const trace = h.has(TRACEPARENT_HEADER) ? undefined : outgoingTrace(subject, "client", opts.trace);
+    if (trace) h.set(TRACEPARENT_HEADER, trace.traceparent);
     let reply;
     try {
       reply = await this.nc.request(subject, encodeJson(rpc.request, request), { timeout, headers: h });
     } catch (err) {
-      throw translateRequestError(err, subject);
+      const failure = translateRequestError(err, subject);
+      trace?.end(spanError(failure));
+      throw failure;
     }
     const code = reply.headers?.get(ERROR_CODE_HEADER);
-    if (code) throw new ServiceError(Number(code) || 500, reply.headers?.get(ERROR_HEADER) || "error");
+    if (code) {
+      const failure = new ServiceError(Number(code) || 500, reply.headers?.get(ERROR_HEADER) || "error");
+      trace?.end(spanError(failure));
+      throw failure;
+    }
+    trace?.end();
     return decodeToJson(rpc.response, reply.data) as Res;
   }
 }

@@ -1,10 +1,11 @@
 // Domain events on JetStream: stream EVENTS over `events.>`, one subject per event type,
 // payloads protobuf-encoded with the event message type from the registry.
-import type { NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { decodeToJson, encodeJson, type JsonObject } from "./json-codec.js";
 import { retryWhile } from "./jetstream-retry.js";
 import { eventSubject, type ProtoRegistry } from "./registry.js";
+import { outgoingTrace, spanError, TRACEPARENT_HEADER, type Hop } from "./trace.js";
 
 export const EVENTS_STREAM = "EVENTS";
 
@@ -47,13 +48,31 @@ export class Events {
     this.js = jetstream(nc);
   }
 
-  /** Publish `name` (message name like `QuestCompletedEvent`) of this service; resolves once JetStream stored it. */
-  async publish(name: string, data: unknown): Promise<{ seq: number; subject: string }> {
+  /**
+   * Publish `name` (message name like `QuestCompletedEvent`) of this service; resolves once JetStream stored
+   * it. `trace`: the handler's `call.trace`, so the event carries the request's trace (sampled requests'
+   * events carry it without).
+   */
+  async publish(name: string, data: unknown, within: { trace?: Hop } = {}): Promise<{ seq: number; subject: string }> {
     const subject = eventSubject(this.service, name);
     const def = this.registry.event(subject);
     if (!def) throw new Error(`${this.service} has no event message ${name} in its proto package`);
     const bytes = encodeJson(def.type, data);
-    const ack = await retryWhile(() => this.js.publish(subject, bytes));
+    // the event carries the trace of the request it was published for, so a reader can follow where it came from
+    const trace = outgoingTrace(subject, "producer", within.trace);
+    let opts: { headers: ReturnType<typeof natsHeaders> } | undefined;
+    if (trace) {
+      opts = { headers: natsHeaders() };
+      opts.headers.set(TRACEPARENT_HEADER, trace.traceparent);
+    }
+    let ack;
+    try {
+      ack = await retryWhile(() => this.js.publish(subject, bytes, opts));
+    } catch (err) {
+      trace?.end(spanError(err));
+      throw err;
+    }
+    trace?.end();
     return { seq: ack.seq, subject };
   }
 

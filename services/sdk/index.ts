@@ -8,3 +8,4 @@ export * from "./log.js";
 export * from "./registry.js";
 export * from "./runtime.js";
 export * from "./state.js";
+export * from "./trace.js";

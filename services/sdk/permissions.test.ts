@@ -6,13 +6,13 @@ import { describe, expect, it } from "vitest";
 import { SERVICE_NAMES } from "../catalog.js";
 import { FLEET_ACCESS, inboxPrefixOf, servicePermissions } from "./permissions.js";
 import { defaultRegistry } from "./runtime.js";
-import { REPO } from "../../test/support/local-fleet.js";
+import { repoRoot } from "../../test/support/run-cli.js";
 
 const registry = defaultRegistry();
 
 /** Subject literals in a service's own (non-test) sources that name another service's rpc. */
 function calledServices(service: string): string[] {
-  const dir = path.join(REPO, "services", service);
+  const dir = path.join(repoRoot, "services", service);
   const text = readdirSync(dir)
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
     .map((f) => readFileSync(path.join(dir, f), "utf8"))

@@ -2,6 +2,7 @@
 // subjects and events) plus the one thing the protos do not say: which services a service calls.
 // `gs up --secure` puts these in nats-server's config; an ECS deployment uses the same lists.
 import type { ProtoRegistry, ServiceDef } from "./registry.js";
+import { TRACE_SUBJECT_PREFIX } from "./trace.js";
 
 /** A service's calls: other fleet services by name, or "*" for every rpc subject of the fleet. */
 export interface ServiceAccess {
@@ -11,7 +12,7 @@ export interface ServiceAccess {
 }
 
 /**
- * The call graph, kept next to the code it describes (test/unit/fleet-permissions.test.ts checks it
+ * The call graph, kept next to the code it describes (permissions.test.ts, beside it, checks it
  * against every subject literal in the services' sources). Only router dispatches to subjects
  * it learns at run time (from capability-registry), so only it may request any rpc subject.
  */
@@ -88,6 +89,8 @@ export function servicePermissions(
     `$JS.FC.${kv}.>`,
     // its own health check (services/sdk/health.ts)
     `$SRV.PING.${service}.*`,
+    // the spans of sampled requests (services/sdk/trace.ts), one subject per trace
+    `${TRACE_SUBJECT_PREFIX}.*`,
   ];
   const deny: string[] = [];
   if (access.eventsAdmin) {

@@ -13,6 +13,7 @@ import { isLeaderless } from "./jetstream-retry.js";
 import { decodeToJson, encodeJson, SchemaError } from "./json-codec.js";
 import { latencyHistogramsEnabled, LatencyTracker, type EndpointLatency } from "./latency.js";
 import { createLogger, type Logger } from "./log.js";
+import { tracingEnabled, Tracer, type Hop } from "./trace.js";
 import { ProtoRegistry, findProtoDir, type RpcDef } from "./registry.js";
 import { openStore, type KvStore } from "./state.js";
 
@@ -41,6 +42,8 @@ export interface CallContext {
   /** unix ms after which the caller has given up */
   deadline: number;
   log: Logger;
+  /** this request's trace: pass it on as `{ trace: call.trace }` to ctx.client.call and ctx.events.publish (undefined with GS_TRACING=0) */
+  trace?: Hop;
 }
 
 // Handlers see requests and return responses in proto3 JSON form (camelCase, int64 as strings,
@@ -124,6 +127,8 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     statsHandler: latency && (async (endpoint) => latency.data(endpoint.subject)),
   });
   const instanceId = srv.info().id;
+  // W3C traceparent on every call and publish a handler makes, spans for sampled requests (see trace.ts)
+  const tracer = tracingEnabled(env) ? new Tracer(nc, mod.name, instanceId, version) : undefined;
   const log = (opts.log ?? createLogger({ service: mod.name })).child({ instance: instanceId, version });
   const abort = new AbortController();
 
@@ -191,7 +196,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     let stats: EndpointStats | undefined;
     const histograms: EndpointLatency | undefined = latency?.endpoint(rpc.subject);
     // times in ms from performance.now(): a double, where process.hrtime.bigint() allocates two BigInts per request
-    const finish = (started: number, failure: Error | undefined) => {
+    const finish = (started: number, failure: ErrorReply | undefined, hop: Hop | undefined) => {
       const ns = Math.round((performance.now() - started) * 1e6);
       // micro times handlers synchronously (ms resolution); add the async part and count error replies
       stats ??= internals?.find((h) => h.name === rpc.method)?.stats;
@@ -201,6 +206,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         if (failure) stats.countError(failure);
       }
       histograms?.record(ns, failure !== undefined);
+      if (hop !== undefined && hop.sampled) hop.end(failure && { code: failure.code, message: failure.reason });
       if (--inFlight === 0 && idle) idle();
     };
     srv.addEndpoint(rpc.method, {
@@ -210,23 +216,33 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         if (err) return;
         inFlight++;
         const started = performance.now();
-        const outcome = serve(rpc, handler, msg);
-        if (outcome instanceof Promise) void outcome.then((failure) => finish(started, failure));
-        else finish(started, outcome);
+        const hop = tracer?.hop(msg.headers, rpc.subject, started);
+        // only sampled hops run in a tracked async context: it costs every promise of the process (trace.ts)
+        const outcome = hop?.sampled
+          ? tracer!.runSampled(hop, serve, rpc, handler, msg, hop)
+          : serve(rpc, handler, msg, hop);
+        if (outcome instanceof Promise) void outcome.then((failure) => finish(started, failure, hop));
+        else finish(started, outcome, hop);
       },
     });
   }
 
   /** Answer one request; synchronous when the handler is. Returns the error replied, if any. */
-  function serve(rpc: RpcDef, handler: Handler, msg: ServiceMsg): Error | undefined | Promise<Error | undefined> {
+  function serve(
+    rpc: RpcDef,
+    handler: Handler,
+    msg: ServiceMsg,
+    hop: Hop | undefined,
+  ): ErrorReply | undefined | Promise<ErrorReply | undefined> {
     const now = Date.now();
     const asked = msg.headers ? Number(msg.headers.get(DEADLINE_HEADER)) : 0;
     const deadline = asked > 0 ? Math.min(asked, now + deadlineMs) : now + deadlineMs;
-    const fail = (code: number, message: string): Error => {
+    const fail = (code: number, message: string): ErrorReply => {
       msg.respondError(code, message);
-      return new Error(`${code} ${message}`);
+      if (hop !== undefined && hop.sampled) hop.replied();
+      return new ErrorReply(code, message);
     };
-    const failWith = (err: unknown): Error => {
+    const failWith = (err: unknown): ErrorReply => {
       if (err instanceof ServiceError) return fail(err.code, err.message);
       if (err instanceof SchemaError) return fail(400, err.message);
       // NATS or JetStream briefly unavailable (a node lost, a leader being elected): a 503 the caller
@@ -238,7 +254,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
       log.error("handler failed", { subject: rpc.subject, err });
       return fail(500, "internal error");
     };
-    const reply = (result: unknown): Error | undefined => {
+    const reply = (result: unknown): ErrorReply | undefined => {
       let bytes: Uint8Array;
       try {
         bytes = encodeJson(rpc.response, result ?? {});
@@ -247,6 +263,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         return fail(500, `internal error: invalid ${rpc.response.name}`);
       }
       msg.respond(bytes);
+      if (hop !== undefined && hop.sampled) hop.replied();
       return undefined;
     };
     let request;
@@ -258,7 +275,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     if (deadline <= now) return fail(504, "deadline already passed");
     let result: unknown;
     try {
-      result = handler(request, { subject: msg.subject, headers: msg.headers, deadline, log });
+      result = handler(request, { subject: msg.subject, headers: msg.headers, deadline, log, trace: hop });
     } catch (err) {
       return failWith(err);
     }
@@ -268,7 +285,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         deadline,
         expire: () => settle(() => fail(504, `${rpc.subject} exceeded its deadline`)),
       };
-      const settle = (outcome: () => Error | undefined) => {
+      const settle = (outcome: () => ErrorReply | undefined) => {
         if (!deadlines.delete(entry)) return; // already answered (or expired)
         resolve(outcome());
       };
@@ -307,6 +324,16 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
       return finished;
     },
   };
+}
+
+/** An error reply sent: micro counts it by its message (`404 no such npc`); spans report code and reason apart. */
+class ErrorReply extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`${code} ${reason}`);
+  }
 }
 
 /** Errors that mean NATS or JetStream could not be reached or had no leader, not that the code is wrong. */

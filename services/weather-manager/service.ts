@@ -3,7 +3,7 @@
 // State: `override.<regionId>` = WeatherOverride.
 // Env: WEATHER_WORLD_SEED (default "gs"), WEATHER_MAX_FORECAST (snapshots per forecast, default 168),
 // WEATHER_CLOCK_TIMEOUT_MS (time-manager call used to expire overrides in ListOverrides, default 500).
-import { defineService, type ServiceContext } from "../sdk/runtime.js";
+import { defineService, type CallContext, type ServiceContext } from "../sdk/runtime.js";
 import { badRequest } from "../sdk/errors.js";
 import { RevisionConflict } from "../sdk/state.js";
 import {
@@ -157,7 +157,7 @@ export default defineService({
         return { cleared: true };
       },
 
-      async ListOverrides(_req: Empty) {
+      async ListOverrides(_req: Empty, call: CallContext) {
         const loaded = await Promise.all(
           (await ctx.state.keys("override")).map((k) => ctx.state.get<WeatherOverride>(k)),
         );
@@ -167,7 +167,7 @@ export default defineService({
           const r = await ctx.client.call<{ clock?: { gameTimeMs: string } }>(
             "time-manager.get-time",
             {},
-            { timeout: clockTimeout },
+            { timeout: clockTimeout, trace: call.trace },
           );
           now = Number(r.clock?.gameTimeMs ?? 0);
         } catch (err) {

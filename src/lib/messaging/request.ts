@@ -142,7 +142,8 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-function requestFailure(err: unknown, registry: ProtoRegistry, opts: RequestOptions): Error {
+/** A failed request (no responders, timeout, permission) as the one-line error gs reports. */
+export function requestFailure(err: unknown, registry: ProtoRegistry, opts: RequestOptions): Error {
   if (err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders())) {
     const close = registry.suggest(opts.subject).filter((s) => s !== opts.subject);
     return new OperationError(
