@@ -31,6 +31,8 @@ async function bench(args: string[]): Promise<{ code: number | null; doc: BenchJ
 
 /** A raw responder: `handle` decides, per request, what to do with it. */
 function respond(subject: string, handle: (m: Msg, n: number) => void): Subscription {
+  // a retried test subscribes again: the earlier attempt's responder must not answer as well
+  for (const old of subs.filter((x) => x.getSubject() === subject && !x.isClosed())) old.unsubscribe();
   let n = 0;
   const sub = nc.subscribe(subject, { callback: (_err, m) => handle(m, ++n) });
   subs.push(sub);
@@ -53,7 +55,9 @@ describe("gs bench", () => {
     await server?.stop();
   });
 
-  it("reports a p50 within tolerance of a responder's known 5 ms delay, in both loops", async () => {
+  // Timing on a shared 2-core machine: another test file's servers can stall this one's for tens of
+  // ms. A retry measures again; the tolerances themselves stay as tight as they are.
+  it("reports a p50 within tolerance of a responder's known 5 ms delay, in both loops", { retry: 2 }, async () => {
     const held: number[] = [];
     respond("bench.delay", (m) => {
       const t = performance.now();
@@ -80,43 +84,47 @@ describe("gs bench", () => {
     expect(closed.doc.mode).toBe("closed");
   });
 
-  it("shows a one-time 1 s stall in p99.9 and max in an open loop, where a closed loop hides it", async () => {
-    const stallOnce = (subject: string, at: number) => {
-      let stallUntil = 0;
-      respond(subject, (m, n) => {
-        if (n === at) stallUntil = performance.now() + 1000;
-        const wait = stallUntil - performance.now();
-        // a stalled responder (a GC pause, a lock) answers everything that queued up once it resumes
-        if (wait > 0) setTimeout(() => m.respond(m.data), wait);
-        else m.respond(m.data);
-      });
-    };
-    stallOnce("bench.stall.open", 300);
-    stallOnce("bench.stall.closed", 300);
-    const open = await bench(["bench.stall.open", "--size", "32", "--rate", "300", "--requests", "900"]);
-    expect(open.code).toBe(0);
-    expect(open.doc.latency_ms.max).toBeGreaterThanOrEqual(950);
-    expect(open.doc.latency_ms.p999).toBeGreaterThanOrEqual(900);
-    // about a third of the requests came due during the stall
-    expect(open.doc.latency_ms.p90).toBeGreaterThan(300);
+  it(
+    "shows a one-time 1 s stall in p99.9 and max in an open loop, where a closed loop hides it",
+    { retry: 2 },
+    async () => {
+      const stallOnce = (subject: string, at: number) => {
+        let stallUntil = 0;
+        respond(subject, (m, n) => {
+          if (n === at) stallUntil = performance.now() + 1000;
+          const wait = stallUntil - performance.now();
+          // a stalled responder (a GC pause, a lock) answers everything that queued up once it resumes
+          if (wait > 0) setTimeout(() => m.respond(m.data), wait);
+          else m.respond(m.data);
+        });
+      };
+      stallOnce("bench.stall.open", 300);
+      stallOnce("bench.stall.closed", 300);
+      const open = await bench(["bench.stall.open", "--size", "32", "--rate", "300", "--requests", "900"]);
+      expect(open.code).toBe(0);
+      expect(open.doc.latency_ms.max).toBeGreaterThanOrEqual(950);
+      expect(open.doc.latency_ms.p999).toBeGreaterThanOrEqual(900);
+      // about a third of the requests came due during the stall
+      expect(open.doc.latency_ms.p90).toBeGreaterThan(300);
 
-    // over 1000 requests, so that one outlier is beyond the 99.9th percentile
-    const closed = await bench([
-      "bench.stall.closed",
-      "--size",
-      "32",
-      "--concurrency",
-      "1",
-      "--workers",
-      "1",
-      "--requests",
-      "1500",
-    ]);
-    expect(closed.code).toBe(0);
-    expect(closed.doc.latency_ms.max).toBeGreaterThanOrEqual(950);
-    // the one slow reply held back every request behind it, so it is 1 sample in 1500: coordinated omission
-    expect(closed.doc.latency_ms.p999).toBeLessThan(100);
-  });
+      // over 1000 requests, so that one outlier is beyond the 99.9th percentile
+      const closed = await bench([
+        "bench.stall.closed",
+        "--size",
+        "32",
+        "--concurrency",
+        "1",
+        "--workers",
+        "1",
+        "--requests",
+        "1500",
+      ]);
+      expect(closed.code).toBe(0);
+      expect(closed.doc.latency_ms.max).toBeGreaterThanOrEqual(950);
+      // the one slow reply held back every request behind it, so it is 1 sample in 1500: coordinated omission
+      expect(closed.doc.latency_ms.p999).toBeLessThan(100);
+    },
+  );
 
   it("counts errors by kind when the responder fails, then hangs, then stops mid-run", async () => {
     const seen = { ok: 0, errorReplies: 0, dropped: 0 };
