@@ -3,17 +3,9 @@
 // that names the call's resource, with its code, exit code and next step.
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  AWS_ENV_TO_CLEAR,
-  awsEnvFor,
-  awsError,
-  awsOk,
-  startAwsEndpoint,
-  type AwsEndpoint,
-  type AwsReply,
-  type AwsRequest,
-} from "../../../test/support/aws-endpoint.js";
+import { describe, expect, it } from "vitest";
+import { awsError, awsOk, startAwsEndpoint } from "../../../test/support/aws-endpoint.js";
+import { useAwsEndpoint } from "../../../test/support/aws-endpoint-hooks.js";
 import { EXIT } from "../output/errors.js";
 import { awsCall, type AwsCall } from "./aws-call.js";
 import { AwsError } from "./aws-error.js";
@@ -24,23 +16,11 @@ const CLUSTER = "gaming-system-cluster";
 const SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gs/nats-creds-AbCdEf";
 const FAST = { attempts: 3, baseMs: 1 };
 
-let endpoint: AwsEndpoint;
-let answer: (req: AwsRequest) => AwsReply = () => awsError("UnknownOperationException", "no answer set");
-
-beforeAll(async () => {
-  endpoint = await startAwsEndpoint((req) => answer(req));
-});
-afterAll(async () => endpoint?.stop());
-afterEach(() => {
-  vi.unstubAllEnvs();
-  endpoint.calls.length = 0;
-});
+const aws = useAwsEndpoint();
 
 /** Point the SDK at the endpoint; one SDK attempt per call, so the retries counted are gs's own. */
 function useEndpoint(opts: { credentials?: boolean; url?: string } = {}): void {
-  for (const k of AWS_ENV_TO_CLEAR) vi.stubEnv(k, undefined);
-  for (const [k, v] of Object.entries(awsEnvFor(opts.url ?? endpoint.url, opts.credentials ?? true))) vi.stubEnv(k, v);
-  vi.stubEnv("AWS_MAX_ATTEMPTS", "1");
+  aws.pointSdkAt(opts);
 }
 
 async function describeCluster(call: Partial<AwsCall> = {}): Promise<AwsError> {
@@ -58,7 +38,7 @@ async function describeCluster(call: Partial<AwsCall> = {}): Promise<AwsError> {
 describe("the AWS edge: not found", () => {
   it("names a missing ECS cluster, its region and target, and what to fix in gs.yaml", async () => {
     useEndpoint();
-    answer = () => awsError("ClusterNotFoundException", "Cluster not found.");
+    aws.answer = () => awsError("ClusterNotFoundException", "Cluster not found.");
     const err = await describeCluster();
     expect(err.message).toBe("ECS cluster gaming-system-cluster not found in us-east-1 (target prod)");
     expect(err.hint).toBe(
@@ -70,7 +50,7 @@ describe("the AWS edge: not found", () => {
       "not_found",
       "ClusterNotFoundException",
     ]);
-    expect(endpoint.calls).toEqual([
+    expect(aws.endpoint.calls).toEqual([
       {
         service: "AmazonEC2ContainerServiceV20141113",
         operation: "DescribeServices",
@@ -81,7 +61,7 @@ describe("the AWS edge: not found", () => {
 
   it("names a missing ECS service and its cluster", async () => {
     useEndpoint();
-    answer = () => awsError("ServiceNotFoundException", "Service not found.");
+    aws.answer = () => awsError("ServiceNotFoundException", "Service not found.");
     const { ecs } = await createEcsClients(CTX);
     const err = (await awsCall(
       { api: "ecs:UpdateService", cluster: CLUSTER, service: "auth-nats" },
@@ -98,7 +78,7 @@ describe("the AWS edge: not found", () => {
 
   it("names a task definition ECS cannot describe", async () => {
     useEndpoint();
-    answer = () => awsError("ClientException", "Unable to describe task definition.");
+    aws.answer = () => awsError("ClientException", "Unable to describe task definition.");
     const arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/auth-nats:41";
     const { ecs } = await createEcsClients(CTX);
     const err = (await awsCall(
@@ -113,7 +93,7 @@ describe("the AWS edge: not found", () => {
 
   it("names a missing secret, the target and the gs.yaml setting that points at it", async () => {
     useEndpoint();
-    answer = () =>
+    aws.answer = () =>
       awsError(
         "ResourceNotFoundException",
         "Secrets Manager can't find the specified secret.",
@@ -143,7 +123,7 @@ describe("the AWS edge: access, credentials, limits", () => {
     useEndpoint();
     const denied =
       "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:DescribeServices on resource: arn:aws:ecs:us-east-1:123456789012:service/gaming-system-cluster/auth-nats because no identity-based policy allows the ecs:DescribeServices action";
-    answer = () => awsError("AccessDeniedException", denied);
+    aws.answer = () => awsError("AccessDeniedException", denied);
     const err = await describeCluster();
     expect(err.message).toBe(
       `AWS denied ecs:DescribeServices on ECS cluster gaming-system-cluster in us-east-1 (target prod): ${denied}`,
@@ -155,7 +135,7 @@ describe("the AWS edge: access, credentials, limits", () => {
   it("retries throttling, then succeeds", async () => {
     useEndpoint();
     let n = 0;
-    answer = () =>
+    aws.answer = () =>
       ++n <= 2 ? awsError("ThrottlingException", "Rate exceeded") : awsOk({ services: [], failures: [] });
     const { ecs } = await createEcsClients(CTX);
     const out = await awsCall(
@@ -165,35 +145,36 @@ describe("the AWS edge: access, credentials, limits", () => {
       FAST,
     );
     expect(out.services).toEqual([]);
-    expect(endpoint.calls).toHaveLength(3);
+    expect(aws.endpoint.calls).toHaveLength(3);
   });
 
   it("gives up on endless throttling with one line", async () => {
     useEndpoint();
-    answer = () => awsError("ThrottlingException", "Rate exceeded");
+    aws.answer = () => awsError("ThrottlingException", "Rate exceeded");
     const err = await describeCluster();
     expect(err.message).toBe(
       "AWS kept throttling ecs:DescribeServices on ECS cluster gaming-system-cluster in us-east-1 (target prod) after 3 attempts",
     );
     expect(err.code).toBe("aws_throttled");
-    expect(endpoint.calls).toHaveLength(3);
+    expect(aws.endpoint.calls).toHaveLength(3);
   });
 
   it("says the credentials have expired, never retrying them", async () => {
     useEndpoint();
-    answer = () => awsError("ExpiredTokenException", "The security token included in the request is expired");
+    aws.answer = () => awsError("ExpiredTokenException", "The security token included in the request is expired");
     const err = await describeCluster();
     expect(err.message).toBe(
       "AWS credentials have expired: ecs:DescribeServices on ECS cluster gaming-system-cluster in us-east-1 (target prod)",
     );
     expect(err.hint).toMatch(/^refresh your AWS credentials \(e\.g\. `aws sso login`/);
     expect(err.code).toBe("aws_credentials_expired");
-    expect(endpoint.calls).toHaveLength(1);
+    expect(aws.endpoint.calls).toHaveLength(1);
   });
 
   it("says the credentials were rejected", async () => {
     useEndpoint();
-    answer = () => awsError("UnrecognizedClientException", "The security token included in the request is invalid.");
+    aws.answer = () =>
+      awsError("UnrecognizedClientException", "The security token included in the request is invalid.");
     const err = await describeCluster();
     expect(err.message).toMatch(/^AWS rejected the credentials for ecs:DescribeServices on ECS cluster /);
     expect(err.code).toBe("aws_credentials_invalid");
@@ -201,21 +182,21 @@ describe("the AWS edge: access, credentials, limits", () => {
 
   it("says when there are no credentials at all, before sending anything", async () => {
     useEndpoint({ credentials: false });
-    answer = () => awsOk({ services: [], failures: [] });
+    aws.answer = () => awsOk({ services: [], failures: [] });
     const err = await describeCluster();
     expect(err.message).toMatch(
       /^cannot load AWS credentials for ecs:DescribeServices on ECS cluster gaming-system-cluster in us-east-1 \(target prod\): /,
     );
     expect(err.hint).toMatch(/aws configure/);
     expect(err.code).toBe("aws_credentials_missing");
-    expect(endpoint.calls).toHaveLength(0);
+    expect(aws.endpoint.calls).toHaveLength(0);
   });
 });
 
 describe("the AWS edge: bad requests and outages", () => {
   it("reports a request AWS refuses as invalid as bad input (exit 2), naming the gs.yaml setting", async () => {
     useEndpoint();
-    answer = () =>
+    aws.answer = () =>
       awsError("InvalidParameterException", "Cluster name can only contain letters, numbers, and hyphens.");
     const err = await describeCluster();
     expect(err.message).toBe(
@@ -227,13 +208,13 @@ describe("the AWS edge: bad requests and outages", () => {
 
   it("retries AWS's own failures, then reports them as a failure, not a bug", async () => {
     useEndpoint();
-    answer = () => awsError("ServerException", "Service unavailable. Please try again later.", 500);
+    aws.answer = () => awsError("ServerException", "Service unavailable. Please try again later.", 500);
     const err = await describeCluster();
     expect(err.message).toBe(
       "AWS failed ecs:DescribeServices on ECS cluster gaming-system-cluster in us-east-1 (target prod): ServerException: Service unavailable. Please try again later.",
     );
     expect(err.code).toBe("aws_failed");
-    expect(endpoint.calls).toHaveLength(3);
+    expect(aws.endpoint.calls).toHaveLength(3);
   });
 
   it("says when AWS cannot be reached", async () => {

@@ -1,16 +1,8 @@
 // An ecs target's NATS credentials from Secrets Manager, through the real SDK client against a local
 // endpoint with AWS's answers, and a real nats-server that requires the credentials.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  AWS_ENV_TO_CLEAR,
-  awsEnvFor,
-  awsError,
-  awsOk,
-  startAwsEndpoint,
-  type AwsEndpoint,
-  type AwsReply,
-  type AwsRequest,
-} from "../../../test/support/aws-endpoint.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { awsError, awsOk, type AwsReply } from "../../../test/support/aws-endpoint.js";
+import { useAwsEndpoint } from "../../../test/support/aws-endpoint-hooks.js";
 import { startNatsServer, type TestNatsServer } from "../../../test/support/nats-server.js";
 import { AwsError } from "../aws/aws-error.js";
 import type { EcsTarget } from "../config/load.js";
@@ -21,26 +13,19 @@ import { connectTargetNats } from "./target-nats.js";
 const SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gs/nats-creds-AbCdEf";
 const PASSWORD = "s3cret-from-secrets-manager";
 
-let endpoint: AwsEndpoint;
+const aws = useAwsEndpoint();
 let nats: TestNatsServer;
-let answer: (req: AwsRequest) => AwsReply = () => awsError("UnknownOperationException", "no answer set");
 
 beforeAll(async () => {
-  endpoint = await startAwsEndpoint((req) => answer(req));
   nats = await startNatsServer({ args: ["--user", "gs-deploy", "--pass", PASSWORD] });
 });
 afterAll(async () => {
-  await endpoint?.stop();
   await nats?.stop();
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  endpoint.calls.length = 0;
 });
 
 function useEndpoint(): void {
-  for (const k of AWS_ENV_TO_CLEAR) vi.stubEnv(k, undefined);
-  for (const [k, v] of Object.entries(awsEnvFor(endpoint.url))) vi.stubEnv(k, v);
+  // the SDK keeps its default attempts here: these tests count no retries
+  aws.pointSdkAt({ sdkRetries: true });
 }
 
 function target(secretArn = SECRET): EcsTarget {
@@ -61,7 +46,7 @@ const secretValue = (value: string): AwsReply =>
 describe("an ecs target's NATS credentials in Secrets Manager", () => {
   it("fetches the secret and connects with the user and password it holds", async () => {
     useEndpoint();
-    answer = (req) =>
+    aws.answer = (req) =>
       req.operation === "GetSecretValue"
         ? secretValue(JSON.stringify({ user: "gs-deploy", password: PASSWORD }))
         : awsError("UnknownOperationException", req.operation);
@@ -71,14 +56,14 @@ describe("an ecs target's NATS credentials in Secrets Manager", () => {
     } finally {
       await nc.close();
     }
-    expect(endpoint.calls).toEqual([
+    expect(aws.endpoint.calls).toEqual([
       { service: "secretsmanager", operation: "GetSecretValue", input: { SecretId: SECRET } },
     ]);
   });
 
   it("names the missing secret, its target and the gs.yaml setting, not AWS's bare sentence", async () => {
     useEndpoint();
-    answer = () =>
+    aws.answer = () =>
       awsError(
         "ResourceNotFoundException",
         "Secrets Manager can't find the specified secret.",
@@ -98,7 +83,7 @@ describe("an ecs target's NATS credentials in Secrets Manager", () => {
 
   it("says which secret gs may not read", async () => {
     useEndpoint();
-    answer = () =>
+    aws.answer = () =>
       awsError(
         "AccessDeniedException",
         `User: arn:aws:sts::123456789012:assumed-role/ci/gs is not authorized to perform: secretsmanager:GetSecretValue on resource: ${SECRET}`,
@@ -114,7 +99,7 @@ describe("an ecs target's NATS credentials in Secrets Manager", () => {
 
   it("refuses a secret that holds no credentials, naming it but never its value", async () => {
     useEndpoint();
-    answer = () => secretValue("not credentials: hunter2");
+    aws.answer = () => secretValue("not credentials: hunter2");
     const err = (await connectTargetNats(target(), { targetName: "prod", root: "/" }).catch(
       (e: unknown) => e,
     )) as GsError;
@@ -125,7 +110,7 @@ describe("an ecs target's NATS credentials in Secrets Manager", () => {
 
   it("fails to connect with a wrong password without printing it", async () => {
     useEndpoint();
-    answer = () => secretValue(JSON.stringify({ user: "gs-deploy", password: "wrong-password" }));
+    aws.answer = () => secretValue(JSON.stringify({ user: "gs-deploy", password: "wrong-password" }));
     const err = (await connectTargetNats(target(), { targetName: "prod", root: "/", timeoutMs: 2000 }).catch(
       (e: unknown) => e,
     )) as NatsConnectError;

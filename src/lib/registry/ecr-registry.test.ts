@@ -1,16 +1,8 @@
 // ECR as gs opens it (openRegistry: the real client), against a local endpoint with AWS's answers:
 // "no such tag" and "no such repository" are answers a push acts on; the rest are one-line errors.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  AWS_ENV_TO_CLEAR,
-  awsEnvFor,
-  awsError,
-  awsOk,
-  startAwsEndpoint,
-  type AwsEndpoint,
-  type AwsReply,
-  type AwsRequest,
-} from "../../../test/support/aws-endpoint.js";
+import { describe, expect, it } from "vitest";
+import { awsError, awsOk } from "../../../test/support/aws-endpoint.js";
+import { useAwsEndpoint } from "../../../test/support/aws-endpoint-hooks.js";
 import { AwsError } from "../aws/aws-error.js";
 import { openRegistry } from "./open-registry.js";
 import { RepositoryMissingError } from "./registry.js";
@@ -18,32 +10,20 @@ import { RepositoryMissingError } from "./registry.js";
 const HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const DIGEST = "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-let endpoint: AwsEndpoint;
-let answer: (req: AwsRequest) => AwsReply = () => awsError("UnknownOperationException", "no answer set");
-
-beforeAll(async () => {
-  endpoint = await startAwsEndpoint((req) => answer(req));
-});
-afterAll(async () => endpoint?.stop());
-afterEach(() => {
-  vi.unstubAllEnvs();
-  endpoint.calls.length = 0;
-});
+const aws = useAwsEndpoint();
 
 async function registry() {
-  for (const k of AWS_ENV_TO_CLEAR) vi.stubEnv(k, undefined);
-  for (const [k, v] of Object.entries(awsEnvFor(endpoint.url))) vi.stubEnv(k, v);
-  vi.stubEnv("AWS_MAX_ATTEMPTS", "1");
+  aws.pointSdkAt();
   return openRegistry(`${HOST}/gaming`, { region: "us-east-1", target: "prod" });
 }
 
 describe("ECR through the AWS edge", () => {
   it("finds an image's digest by tag", async () => {
     const r = await registry();
-    answer = () =>
+    aws.answer = () =>
       awsOk({ imageDetails: [{ registryId: "123456789012", repositoryName: "gaming/auth", imageDigest: DIGEST }] });
     expect(await r.find("gaming/auth", "0.1.0-1a2b3c4d5e6f")).toBe(DIGEST);
-    expect(endpoint.calls[0]).toEqual({
+    expect(aws.endpoint.calls[0]).toEqual({
       service: "AmazonEC2ContainerRegistry_V20150921",
       operation: "DescribeImages",
       input: {
@@ -56,7 +36,7 @@ describe("ECR through the AWS edge", () => {
 
   it("takes ImageNotFoundException as 'not pushed yet'", async () => {
     const r = await registry();
-    answer = () =>
+    aws.answer = () =>
       awsError(
         "ImageNotFoundException",
         "The image with imageId {imageDigest:'null', imageTag:'0.1.0-1a2b3c4d5e6f'} does not exist within the repository with name 'gaming/auth' in the registry with id '123456789012'",
@@ -66,7 +46,7 @@ describe("ECR through the AWS edge", () => {
 
   it("turns RepositoryNotFoundException into the error --create-repos acts on", async () => {
     const r = await registry();
-    answer = () =>
+    aws.answer = () =>
       awsError(
         "RepositoryNotFoundException",
         "The repository with name 'gaming/auth' does not exist in the registry with id '123456789012'",
@@ -78,13 +58,13 @@ describe("ECR through the AWS edge", () => {
 
   it("creates a repository that another job created meanwhile without an error", async () => {
     const r = await registry();
-    answer = () =>
+    aws.answer = () =>
       awsError(
         "RepositoryAlreadyExistsException",
         "The repository with name 'gaming/auth' already exists in the registry with id '123456789012'",
       );
     await expect(r.createRepository("gaming/auth")).resolves.toBeUndefined();
-    expect(endpoint.calls[0]!.input).toMatchObject({
+    expect(aws.endpoint.calls[0]!.input).toMatchObject({
       repositoryName: "gaming/auth",
       imageTagMutability: "IMMUTABLE",
       imageScanningConfiguration: { scanOnPush: true },
@@ -93,7 +73,7 @@ describe("ECR through the AWS edge", () => {
 
   it("names the repository a push may not create", async () => {
     const r = await registry();
-    answer = () =>
+    aws.answer = () =>
       awsError(
         "AccessDeniedException",
         "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecr:CreateRepository",
@@ -110,7 +90,7 @@ describe("ECR through the AWS edge", () => {
 
   it("names the registry when logging in fails", async () => {
     const r = await registry();
-    answer = () => awsError("ExpiredTokenException", "The security token included in the request is expired");
+    aws.answer = () => awsError("ExpiredTokenException", "The security token included in the request is expired");
     const err = (await r.auth().catch((e: unknown) => e)) as AwsError;
     expect(err.message).toBe(
       `AWS credentials have expired: ecr:GetAuthorizationToken on ECR registry ${HOST} in us-east-1 (target prod)`,

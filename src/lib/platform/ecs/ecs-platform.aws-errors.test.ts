@@ -1,16 +1,8 @@
 // The ecs platform as gs opens it (openEcsPlatform: the real ECS and CloudWatch Logs clients) against a
 // local endpoint with AWS's answers: what a user meets when the cluster or a log group is missing.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  AWS_ENV_TO_CLEAR,
-  awsEnvFor,
-  awsError,
-  awsOk,
-  startAwsEndpoint,
-  type AwsEndpoint,
-  type AwsReply,
-  type AwsRequest,
-} from "../../../../test/support/aws-endpoint.js";
+import { describe, expect, it } from "vitest";
+import { awsError, awsOk, type AwsReply, type AwsRequest } from "../../../../test/support/aws-endpoint.js";
+import { useAwsEndpoint } from "../../../../test/support/aws-endpoint-hooks.js";
 import { AwsError } from "../../aws/aws-error.js";
 import { parseConfig, type EcsTarget } from "../../config/load.js";
 import { openEcsPlatform } from "./open-ecs-platform.js";
@@ -35,22 +27,10 @@ const CFG = parseConfig(
   "gs.yaml",
 );
 
-let endpoint: AwsEndpoint;
-let answer: (req: AwsRequest) => AwsReply = () => awsError("UnknownOperationException", "no answer set");
-
-beforeAll(async () => {
-  endpoint = await startAwsEndpoint((req) => answer(req));
-});
-afterAll(async () => endpoint?.stop());
-afterEach(() => {
-  vi.unstubAllEnvs();
-  endpoint.calls.length = 0;
-});
+const aws = useAwsEndpoint();
 
 async function platform() {
-  for (const k of AWS_ENV_TO_CLEAR) vi.stubEnv(k, undefined);
-  for (const [k, v] of Object.entries(awsEnvFor(endpoint.url))) vi.stubEnv(k, v);
-  vi.stubEnv("AWS_MAX_ATTEMPTS", "1");
+  aws.pointSdkAt();
   return openEcsPlatform(CFG, "prod", CFG.targets.prod as EcsTarget);
 }
 
@@ -127,7 +107,7 @@ async function readLogs(p: Awaited<ReturnType<typeof platform>>): Promise<string
 describe("ecs platform against AWS's answers", () => {
   it("names the missing cluster and the target in one line", async () => {
     const p = await platform();
-    answer = () => awsError("ClusterNotFoundException", "Cluster not found.");
+    aws.answer = () => awsError("ClusterNotFoundException", "Cluster not found.");
     const err = (await p.describeServices().catch((e: unknown) => e)) as AwsError;
     expect(err).toBeInstanceOf(AwsError);
     expect(err.message).toBe("ECS cluster gaming-system-cluster not found in us-east-1 (target prod)");
@@ -136,7 +116,7 @@ describe("ecs platform against AWS's answers", () => {
 
   it("reads a service's lines from its awslogs group", async () => {
     const p = await platform();
-    answer = fleet(() =>
+    aws.answer = fleet(() =>
       awsOk({
         events: [
           {
@@ -149,7 +129,7 @@ describe("ecs platform against AWS's answers", () => {
       }),
     );
     expect(await readLogs(p)).toEqual(["0123456789abcdef0123456789abcdef | listening on auth.>"]);
-    expect(endpoint.calls.find((c) => c.operation === "FilterLogEvents")!.input).toMatchObject({
+    expect(aws.endpoint.calls.find((c) => c.operation === "FilterLogEvents")!.input).toMatchObject({
       logGroupName: "/ecs/gaming/auth",
       logStreamNamePrefix: "ecs/auth/",
     });
@@ -157,7 +137,7 @@ describe("ecs platform against AWS's answers", () => {
 
   it("names a missing log group and the task definition setting to fix", async () => {
     const p = await platform();
-    answer = fleet(() =>
+    aws.answer = fleet(() =>
       awsError("ResourceNotFoundException", "The specified log group does not exist.", 400, "com.amazonaws.logs"),
     );
     const err = (await readLogs(p).catch((e: unknown) => e)) as AwsError;
