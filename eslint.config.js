@@ -13,6 +13,7 @@ export default tseslint.config(
       "bench/.tmp/**",
       ".gs/**",
       "**/.gs/**",
+      "services/generated/**", // generated from proto/ by `npm run build`, never edited
     ],
   },
   js.configs.recommended,

@@ -243,7 +243,10 @@ const nc = await connect({ servers: server.url });
 const results = {};
 const recordNs = recordCostNs();
 const hopCost = hopCostNs();
-const overheadBudget = { max_throughput_loss: 0.05, p99_at_5000: "no higher than without the feature" };
+const overheadBudget = {
+  max_throughput_loss: 0.05,
+  p99_at_5000: "no higher than without the feature, beyond the spread of the build without it between rounds",
+};
 
 /** What one feature costs: everything on against the same build with only that feature off, round by round. */
 function overheadOf(on, off) {
@@ -262,8 +265,12 @@ function overheadOf(on, off) {
     // the spread of the same build between rounds: a p99 difference inside it is noise
     p99_ms_at_5000_spread_without: round(Math.max(...off.map(p99)) - Math.min(...off.map(p99)), 3),
   };
+  // "no more p99" means no increase this run can tell from noise: the median with the feature may pass
+  // the median without it by at most what the same build varies by between rounds (its spread)
+  o.p99_increase_ms = round(Math.max(0, o.p99_ms_at_5000.with - o.p99_ms_at_5000.without), 3);
   o.within_budget =
-    o.throughput_ratio >= 1 - overheadBudget.max_throughput_loss && o.p99_ms_at_5000.with <= o.p99_ms_at_5000.without;
+    o.throughput_ratio >= 1 - overheadBudget.max_throughput_loss &&
+    o.p99_increase_ms <= o.p99_ms_at_5000_spread_without;
   return o;
 }
 
@@ -369,7 +376,7 @@ try {
   });
   console.log(
     `stateless budget (>= 15000 req/s, p99 <= 5 ms at 5000 req/s): ${within ? "ok" : "OVER"}; ` +
-      `histograms (<= 5% throughput, no p99 increase): ${histogramsWithin ? "ok" : "OVER"}; ` +
+      `histograms (<= 5% throughput, no p99 increase beyond the rounds' spread): ${histogramsWithin ? "ok" : "OVER"}; ` +
       `unsampled tracing (the same): ${tracingWithin ? "ok" : "OVER"}; recorded in ${path.relative(root, file)}`,
   );
   process.exitCode = within && histogramsWithin && tracingWithin ? 0 : 1;

@@ -4,9 +4,10 @@
 # buildah (image builds without a Docker engine), docker-registry (the push tests' loopback registry),
 # openssl (`gs up --secure` makes its local CA and certificates with it) and zsh (the completion
 # test syntax-checks the generated zsh script with `zsh -n`), prometheus (with promtool: the metrics tests
-# scrape `gs metrics` with a real Prometheus and check docs/prometheus).
+# scrape `gs metrics` with a real Prometheus and check docs/prometheus), bsdextrautils (hexdump -C: the
+# `gs request --raw` test compares gs's hex dump with it).
 set -euo pipefail
-pkgs=(nats-server redis-server protobuf-compiler libprotobuf-dev tmux buildah docker-registry openssl zsh prometheus)
+pkgs=(nats-server redis-server protobuf-compiler libprotobuf-dev tmux buildah docker-registry openssl zsh prometheus bsdextrautils)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

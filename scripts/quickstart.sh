@@ -17,7 +17,7 @@ npm run build
 
 gs() { node bin/run.js "$@"; }
 
-step "Bringing up the local fleet: nats-server + 22 services x 2 instances (gs up --detach)"
+step "Bringing up the local fleet: nats-server + 22 services x 2 instances + the HTTP gateway (gs up --detach)"
 gs up --detach
 
 step "gs status"
@@ -28,6 +28,14 @@ gs request auth.register '{"username":"quickstart-'"$RANDOM"'","password":"corre
 
 step "gs request npc-behavior.decide"
 gs request npc-behavior.decide '{"npcId":"n1","archetype":"villager","needs":[{"name":"hunger","value":0.8}],"context":{"hourOfDay":12}}'
+
+step "The same rpc over HTTP, through the gateway"
+node -e '
+const url = require("./.gs/local.json").services.gateway.url;
+const body = { npcId: "n1", archetype: "villager", needs: [{ name: "hunger", value: 0.8 }], context: { hourOfDay: 12 } };
+fetch(`${url}/v1/npc-behavior.decide`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  .then(async (r) => { console.log(`POST ${url}/v1/npc-behavior.decide -> ${r.status}`, await r.text()); if (!r.ok) process.exit(1); });
+'
 
 step "gs services (what NATS itself sees)"
 gs services

@@ -1,10 +1,12 @@
 // Flags shared by several commands. Durations accept 500ms / 5s / 1m.
 import { Args, Flags, type Interfaces } from "@oclif/core";
 import { ENGINE_NAMES } from "./lib/build/engine-names.js";
+import { parseCanaryCount, parsePercent, parseRatio, type CanaryCount } from "./lib/canary/canary-options.js";
 import { parsePointInTime } from "./lib/events/point-in-time.js";
 import { parseListenAddress, type ListenAddress } from "./lib/metrics/listen-address.js";
 import { UsageError } from "./lib/output/errors.js";
 import { parseDuration } from "./lib/output/format.js";
+import { SCHEMA_MODES, type SchemaMode } from "./lib/proto/schema-mode.js";
 import { STATE_BACKENDS } from "./lib/state/state-backends.js";
 
 /** A duration flag, in ms: positive, or with `allowZero` also 0; `examples` end its error message. */
@@ -84,6 +86,17 @@ export const protoFlags = {
   proto: Flags.string({ description: "Extra directory of .proto files (repeatable).", multiple: true }),
 };
 
+/** Where message types come from (src/lib/proto/schema-source.ts): `gs request`, `publish`, `subscribe`, `bench`, `subjects`, `describe`. */
+export const schemaFlags = {
+  ...protoFlags,
+  schema: Flags.option({
+    options: SCHEMA_MODES,
+    default: "auto" as SchemaMode,
+    description:
+      "Where message types come from: local (proto/ and --proto), fleet (the descriptors the running services serve, cached by digest), auto (local when there is a proto/ folder or --proto, else fleet).",
+  })(),
+};
+
 /** How service images are built: `gs build`, `gs push` and (ecs targets) `gs deploy`. */
 export const imageFlags = {
   engine: Flags.option({
@@ -106,7 +119,8 @@ export const registryFlags = {
 export const payloadFlags = {
   "data-file": Flags.string({ char: "f", description: "Read DATA from a file (`-` for stdin).", helpGroup: "PAYLOAD" }),
   raw: Flags.boolean({
-    description: "No protobuf: send DATA as bytes, print replies and messages undecoded.",
+    description:
+      "No protobuf: send DATA as bytes; `gs request` writes the replies' exact bytes (a hex dump on a terminal).",
     helpGroup: "PAYLOAD",
   }),
   header: Flags.string({
@@ -179,3 +193,45 @@ export const eventFlags = {
 export const listenFlag = Flags.custom<ListenAddress>({
   parse: async (input) => parseListenAddress(input),
 });
+
+/** `gs deploy --canary`: its size and the limits that judge it; unset, the service's `canary:` in gs.yaml, then the defaults. */
+export const canaryFlags = {
+  canary: Flags.custom<CanaryCount>({ parse: async (input) => parseCanaryCount(input) })({
+    description:
+      "Deploy through a canary: N instances (or P% of the desired count) of the new version beside the old ones, judged by their live NATS stats, then promoted or aborted.",
+    helpGroup: "CANARY",
+  }),
+  analysis: durationFlag({
+    description: "How long the canary is judged [default: the service's canary.analysis, else 2m].",
+    dependsOn: ["canary"],
+    helpGroup: "CANARY",
+  }),
+  "max-error-rate": Flags.custom<number>({ parse: async (input) => parsePercent(input) })({
+    description: "Abort when the canary's error rate is above this [default: canary.maxErrorRate, else 1%].",
+    dependsOn: ["canary"],
+    helpGroup: "CANARY",
+  }),
+  "max-p99-ratio": Flags.custom<number>({ parse: async (input) => parseRatio(input) })({
+    description: "Abort when canary p99 / baseline p99 is above this [default: canary.maxP99Ratio, else 1.5].",
+    dependsOn: ["canary"],
+    helpGroup: "CANARY",
+  }),
+  "min-requests": Flags.integer({
+    description:
+      "Requests the canary must serve to be judged; fewer by the end aborts [default: canary.minRequests, else 200].",
+    min: 1,
+    dependsOn: ["canary"],
+    helpGroup: "CANARY",
+  }),
+  "promote-on-no-traffic": Flags.boolean({
+    description: "Promote a canary that saw too little traffic to judge, instead of aborting.",
+    allowNo: true,
+    dependsOn: ["canary"],
+    helpGroup: "CANARY",
+  }),
+  "sample-interval": durationFlag({
+    description: "How often $SRV.STATS is read during the analysis (default 2s).",
+    hidden: true,
+    dependsOn: ["canary"],
+  }),
+};

@@ -55,3 +55,23 @@ export async function openNats(
   const nc = await connectNats(settings, { name });
   return { nc, url: settings.servers.join(","), source: settings.source };
 }
+
+/**
+ * A connection opened on first use: commands whose message types may come from the fleet connect
+ * before encoding only when they must (local .proto files need no connection, and bad input is
+ * refused before anything connects). `close` closes it only if it was opened.
+ */
+export function lazyNats(
+  flags: NatsFlagValues,
+  name = "gs",
+): { connect(): Promise<NatsConnection>; close(): Promise<void> } {
+  let opened: Promise<{ nc: NatsConnection }> | undefined;
+  return {
+    connect: async () => (await (opened ??= openNats(flags, name))).nc,
+    close: async () => {
+      if (!opened) return;
+      const conn = await opened.catch(() => undefined);
+      await conn?.nc.close();
+    },
+  };
+}

@@ -5,6 +5,7 @@ import { withServiceState } from "./lib/state/service-state.js";
 import { openNats, type NatsFlagValues } from "./nats-session.js";
 
 export interface StateFlagValues extends NatsFlagValues {
+  target?: string;
   backend?: string;
   "redis-url"?: string;
 }
@@ -22,6 +23,7 @@ export function readServiceState<T>(
       config: flags.config,
       backend: flags.backend,
       redisUrl: flags["redis-url"],
+      target: flags.target,
       nats: async () => (await openNats(flags)).nc,
       timeout: flags.timeout,
     },

@@ -10,53 +10,22 @@
 // State: none (stateless; usage goes out as events).
 // Events: GenerationCompletedEvent, GenerationFailedEvent.
 import { randomUUID } from "node:crypto";
-import { defineService, type CallContext, type ServiceContext } from "../sdk/runtime.js";
+import { defineService, type CallContext, ServiceBase, type RpcHandlers, type ServiceContext } from "../sdk/runtime.js";
 import { badRequest, ServiceError } from "../sdk/errors.js";
 import {
   LocalProvider,
   OpenAiCompatibleProvider,
   ProviderError,
   resolveProvider,
-  type FinishReason,
   type TextProvider,
 } from "./domain.js";
-
-interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-}
-interface GenerateRequest {
-  prompt: string;
-  systemPrompt: string;
-  model: string;
-  provider: string;
-  maxTokens: number;
-  temperature: number;
-  stop: string[];
-  requestId: string;
-  timeoutMs: number;
-}
-interface GenerateResponse {
-  text: string;
-  usage: TokenUsage;
-  provider: string;
-  model: string;
-  finishReason: FinishReason;
-  latencyMs: number;
-  requestId: string;
-}
-interface ProviderInfo {
-  name: string;
-  models: string[];
-  available: boolean;
-  statusMessage: string;
-  local: boolean;
-}
-interface ListProvidersResponse {
-  providers: ProviderInfo[];
-  defaultProvider: string;
-}
+import type {
+  AiIntegrationServiceRpcs,
+  GenerateRequest,
+  GenerateResponse,
+  ListProvidersRequest,
+  ListProvidersResponse,
+} from "../generated/ai_integration/v1/ai_integration.js";
 
 const MAX_PROMPT_CHARS = 32_000;
 const MAX_TOKENS = 8192;
@@ -74,118 +43,122 @@ function validate(req: GenerateRequest): void {
   if (req.requestId.length > 128) throw badRequest("request_id is too long (max 128)");
 }
 
+class AiIntegration extends ServiceBase implements RpcHandlers<AiIntegrationServiceRpcs> {
+  private readonly env = this.ctx.env;
+  private readonly remote = new OpenAiCompatibleProvider({
+    name: this.env.AI_PROVIDER_NAME || "openai",
+    url: this.env.AI_PROVIDER_URL ?? "",
+    apiKey: this.env.AI_API_KEY || undefined,
+    models: (this.env.AI_PROVIDER_MODELS || "gpt-4o-mini")
+      .split(",")
+      .map((m) => m.trim())
+      .filter(Boolean),
+  });
+  private readonly providers: TextProvider[] = [new LocalProvider(), this.remote];
+  private readonly defaultProvider = this.env.AI_DEFAULT_PROVIDER || "local";
+  private readonly defaultTimeout = Number(this.env.AI_TIMEOUT_MS || 30_000);
+  private readonly defaultMaxTokens = Number(this.env.AI_DEFAULT_MAX_TOKENS || 256);
+
+  constructor(ctx: ServiceContext) {
+    super(ctx);
+    ctx.log.info("providers configured", {
+      remote: this.remote.name,
+      remoteUrl: this.env.AI_PROVIDER_URL ? "set" : "unset",
+      apiKey: this.env.AI_API_KEY ? "set" : "unset",
+    });
+  }
+
+  async Generate(req: GenerateRequest, call: CallContext): Promise<GenerateResponse> {
+    validate(req);
+    const requestId = req.requestId || randomUUID();
+    const chosen = resolveProvider(this.providers, this.defaultProvider, { provider: req.provider, model: req.model });
+    if ("error" in chosen) {
+      await this.failed(requestId, req.provider, req.model, chosen.code, chosen.error);
+      throw new ServiceError(chosen.code, chosen.error);
+    }
+    const { provider, model } = chosen;
+    const why = provider.unavailableReason();
+    if (why) {
+      await this.failed(requestId, provider.name, model, 503, why);
+      throw new ServiceError(503, `provider ${provider.name} is unavailable: ${why}`);
+    }
+    // leave a little of the caller's deadline for the reply itself
+    const timeoutMs = Math.max(1, Math.min(req.timeoutMs || this.defaultTimeout, call.deadline - Date.now() - 50));
+    const started = Date.now();
+    try {
+      const out = await provider.generate({
+        prompt: req.prompt,
+        systemPrompt: req.systemPrompt,
+        model,
+        maxTokens: req.maxTokens || this.defaultMaxTokens,
+        temperature: req.temperature,
+        stop: req.stop,
+        timeoutMs,
+        signal: this.ctx.signal,
+      });
+      const latencyMs = Date.now() - started;
+      const usage = {
+        promptTokens: out.promptTokens,
+        completionTokens: out.completionTokens,
+        totalTokens: out.promptTokens + out.completionTokens,
+      };
+      await this.ctx.events
+        .publish("GenerationCompletedEvent", {
+          requestId,
+          provider: provider.name,
+          model: out.model,
+          usage,
+          latencyMs,
+          finishReason: out.finishReason,
+          at: new Date().toISOString(),
+        })
+        .catch((err) =>
+          this.ctx.log.warn("could not publish GenerationCompletedEvent", { err: (err as Error).message }),
+        );
+      return {
+        text: out.text,
+        usage,
+        provider: provider.name,
+        model: out.model,
+        finishReason: out.finishReason,
+        latencyMs,
+        requestId,
+      };
+    } catch (err) {
+      const code = err instanceof ProviderError ? err.code : 500;
+      const message = err instanceof ProviderError ? err.message : "provider failed";
+      this.ctx.log.warn("generation failed", { requestId, provider: provider.name, model, code, message });
+      await this.failed(requestId, provider.name, model, code, message);
+      throw new ServiceError(code, message);
+    }
+  }
+
+  async ListProviders(_req: ListProvidersRequest): Promise<ListProvidersResponse> {
+    return {
+      providers: this.providers.map((p) => {
+        const why = p.unavailableReason();
+        return { name: p.name, models: p.models, available: !why, statusMessage: why ?? "ok", local: p.local };
+      }),
+      defaultProvider: this.defaultProvider,
+    };
+  }
+
+  private async failed(requestId: string, provider: string, model: string, code: number, message: string) {
+    await this.ctx.events
+      .publish("GenerationFailedEvent", {
+        requestId,
+        provider,
+        model,
+        error: { code: code === 504 ? "TIMEOUT" : code === 404 ? "UNKNOWN_MODEL" : "PROVIDER_ERROR", message },
+        at: new Date().toISOString(),
+      })
+      .catch((err) => this.ctx.log.warn("could not publish GenerationFailedEvent", { err: (err as Error).message }));
+  }
+}
+
 export default defineService({
   name: "ai-integration",
   description:
     "Text generation behind a provider interface (local deterministic provider and OpenAI-compatible HTTP APIs)",
-  start(ctx: ServiceContext) {
-    const env = ctx.env;
-    const remote = new OpenAiCompatibleProvider({
-      name: env.AI_PROVIDER_NAME || "openai",
-      url: env.AI_PROVIDER_URL ?? "",
-      apiKey: env.AI_API_KEY || undefined,
-      models: (env.AI_PROVIDER_MODELS || "gpt-4o-mini")
-        .split(",")
-        .map((m) => m.trim())
-        .filter(Boolean),
-    });
-    const providers: TextProvider[] = [new LocalProvider(), remote];
-    const defaultProvider = env.AI_DEFAULT_PROVIDER || "local";
-    const defaultTimeout = Number(env.AI_TIMEOUT_MS || 30_000);
-    const defaultMaxTokens = Number(env.AI_DEFAULT_MAX_TOKENS || 256);
-    ctx.log.info("providers configured", {
-      remote: remote.name,
-      remoteUrl: env.AI_PROVIDER_URL ? "set" : "unset",
-      apiKey: env.AI_API_KEY ? "set" : "unset",
-    });
-
-    const failed = async (requestId: string, provider: string, model: string, code: number, message: string) => {
-      await ctx.events
-        .publish("GenerationFailedEvent", {
-          requestId,
-          provider,
-          model,
-          error: { code: code === 504 ? "TIMEOUT" : code === 404 ? "UNKNOWN_MODEL" : "PROVIDER_ERROR", message },
-          at: new Date().toISOString(),
-        })
-        .catch((err) => ctx.log.warn("could not publish GenerationFailedEvent", { err: (err as Error).message }));
-    };
-
-    return {
-      async Generate(req: GenerateRequest, call: CallContext): Promise<GenerateResponse> {
-        validate(req);
-        const requestId = req.requestId || randomUUID();
-        const chosen = resolveProvider(providers, defaultProvider, { provider: req.provider, model: req.model });
-        if ("error" in chosen) {
-          await failed(requestId, req.provider, req.model, chosen.code, chosen.error);
-          throw new ServiceError(chosen.code, chosen.error);
-        }
-        const { provider, model } = chosen;
-        const why = provider.unavailableReason();
-        if (why) {
-          await failed(requestId, provider.name, model, 503, why);
-          throw new ServiceError(503, `provider ${provider.name} is unavailable: ${why}`);
-        }
-        // leave a little of the caller's deadline for the reply itself
-        const timeoutMs = Math.max(1, Math.min(req.timeoutMs || defaultTimeout, call.deadline - Date.now() - 50));
-        const started = Date.now();
-        try {
-          const out = await provider.generate({
-            prompt: req.prompt,
-            systemPrompt: req.systemPrompt,
-            model,
-            maxTokens: req.maxTokens || defaultMaxTokens,
-            temperature: req.temperature,
-            stop: req.stop,
-            timeoutMs,
-            signal: ctx.signal,
-          });
-          const latencyMs = Date.now() - started;
-          const usage = {
-            promptTokens: out.promptTokens,
-            completionTokens: out.completionTokens,
-            totalTokens: out.promptTokens + out.completionTokens,
-          };
-          await ctx.events
-            .publish("GenerationCompletedEvent", {
-              requestId,
-              provider: provider.name,
-              model: out.model,
-              usage,
-              latencyMs,
-              finishReason: out.finishReason,
-              at: new Date().toISOString(),
-            })
-            .catch((err) =>
-              ctx.log.warn("could not publish GenerationCompletedEvent", { err: (err as Error).message }),
-            );
-          return {
-            text: out.text,
-            usage,
-            provider: provider.name,
-            model: out.model,
-            finishReason: out.finishReason,
-            latencyMs,
-            requestId,
-          };
-        } catch (err) {
-          const code = err instanceof ProviderError ? err.code : 500;
-          const message = err instanceof ProviderError ? err.message : "provider failed";
-          ctx.log.warn("generation failed", { requestId, provider: provider.name, model, code, message });
-          await failed(requestId, provider.name, model, code, message);
-          throw new ServiceError(code, message);
-        }
-      },
-
-      async ListProviders(): Promise<ListProvidersResponse> {
-        return {
-          providers: providers.map((p) => {
-            const why = p.unavailableReason();
-            return { name: p.name, models: p.models, available: !why, statusMessage: why ?? "ok", local: p.local };
-          }),
-          defaultProvider,
-        };
-      },
-    };
-  },
+  start: (ctx) => new AiIntegration(ctx),
 });

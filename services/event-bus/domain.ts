@@ -35,7 +35,7 @@ export type ReplayStart =
   | { deliver_policy: "by_start_time"; opt_start_time: string };
 
 /** Where a replay starts: a time, a sequence (> 0), or the first message. */
-export function replayStart(fromTime: string | undefined, fromSeq: string): ReplayStart {
+export function replayStart(fromTime: string | undefined, fromSeq: string | undefined): ReplayStart {
   if (fromTime) return { deliver_policy: "by_start_time", opt_start_time: fromTime };
   const seq = Number(fromSeq || "0");
   if (seq > 0) return { deliver_policy: "by_start_sequence", opt_start_seq: seq };

@@ -12,25 +12,8 @@ export type TaskType = (typeof TASK_TYPES)[number] | "TASK_TYPE_UNSPECIFIED";
 export type ModelStatus = "MODEL_STATUS_UNSPECIFIED" | "MODEL_STATUS_ACTIVE" | "MODEL_STATUS_RETIRED";
 
 // JSON names as the SDK derives them (protobufjs camelCase keeps "_1k": inputCostPer1kTokens).
-export interface Model {
-  modelId: string;
-  provider: string;
-  providerModel: string;
-  displayName: string;
-  taskTypes: TaskType[];
-  contextWindowTokens: number;
-  maxOutputTokens: number;
-  inputCostPer1kTokens: number;
-  outputCostPer1kTokens: number;
-  typicalLatencyMs: number;
-  qualityScore: number;
-  status: ModelStatus;
-  labels: Record<string, string>;
-  registeredAt?: string;
-  retiredAt?: string;
-  retiredReason?: string;
-  replacementModelId?: string;
-}
+import type { Model } from "../generated/model_management/v1/model_management.js";
+export type { Model };
 
 export const MODEL_ID = /^[a-z0-9][a-z0-9._:/-]{0,127}$/;
 export const PROVIDER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -93,6 +76,8 @@ export function validateModel(input: Partial<Model> | undefined): { problems: st
       qualityScore: quality,
       status: "MODEL_STATUS_ACTIVE",
       labels: { ...labels },
+      retiredReason: "",
+      replacementModelId: "",
     },
   };
 }

@@ -1,43 +1,17 @@
 // npc-behavior: utility-AI decisions. Decide is a pure function of its request (see domain.ts); the only
 // side effect is an NpcActionChangedEvent when the chosen action differs from the current one.
 // No state: the action catalog is built in. No env vars.
-import { defineService, type ServiceContext } from "../sdk/runtime.js";
+import { defineService, ServiceBase, type RpcHandlers } from "../sdk/runtime.js";
 import { badRequest } from "../sdk/errors.js";
-import { ARCHETYPES, CATALOG, CONTEXT_INPUTS, actionsFor, decide, type ActionScore } from "./domain.js";
-
-// ---- proto types (npc_behavior.v1) ----
-interface Vec3 {
-  x: number;
-  y: number;
-  z: number;
-}
-interface NpcContext {
-  hourOfDay: number;
-  weather: string;
-  threatLevel: number;
-  nearestPlayerDistance: number;
-  inCombat: boolean;
-  position?: Vec3;
-  regionId: string;
-  extra: Record<string, number>;
-}
-interface DecideRequest {
-  npcId: string;
-  archetype: string;
-  needs: { name: string; value: number }[];
-  context?: NpcContext;
-  currentActionId: string;
-}
-interface DecideResponse {
-  npcId: string;
-  actionId: string;
-  score: number;
-  scores: ActionScore[];
-  reason: string;
-}
-interface ListActionsRequest {
-  archetype: string;
-}
+import { ARCHETYPES, CATALOG, CONTEXT_INPUTS, actionsFor, decide } from "./domain.js";
+import type {
+  DecideRequest,
+  DecideResponse,
+  ListActionsRequest,
+  ListActionsResponse,
+  NpcBehaviorServiceRpcs,
+  NpcContext,
+} from "../generated/npc_behavior/v1/npc_behavior.js";
 
 const MAX_INPUTS = 32;
 const DEFAULT_CONTEXT: NpcContext = {
@@ -92,50 +66,50 @@ function contextOf(ctx: NpcContext | undefined, needs: Record<string, number>): 
   return c;
 }
 
+class NpcBehavior extends ServiceBase implements RpcHandlers<NpcBehaviorServiceRpcs> {
+  async Decide(req: DecideRequest): Promise<DecideResponse> {
+    const npcId = req.npcId.trim();
+    if (!npcId || npcId.length > 128) throw badRequest("npcId is required (at most 128 characters)");
+    const archetype = archetypeOf(req.archetype, true);
+    const needs = needsOf(req.needs);
+    const c = contextOf(req.context, needs);
+    const current = req.currentActionId.trim();
+    const d = decide(
+      CATALOG,
+      archetype,
+      {
+        needs,
+        hourOfDay: c.hourOfDay,
+        weather: c.weather,
+        threatLevel: c.threatLevel,
+        nearestPlayerDistance: c.nearestPlayerDistance,
+        inCombat: c.inCombat,
+        extra: c.extra,
+      },
+      current,
+    );
+    if (d.actionId !== current) {
+      await this.ctx.events.publish("NpcActionChangedEvent", {
+        npcId,
+        archetype,
+        fromActionId: current,
+        toActionId: d.actionId,
+        score: d.score,
+        reason: d.reason,
+        at: new Date().toISOString(),
+      });
+    }
+    return { npcId, actionId: d.actionId, score: d.score, scores: d.scores, reason: d.reason };
+  }
+
+  async ListActions(req: ListActionsRequest): Promise<ListActionsResponse> {
+    const archetype = archetypeOf(req.archetype, false);
+    return { actions: archetype ? actionsFor(CATALOG, archetype) : [...CATALOG] };
+  }
+}
+
 export default defineService({
   name: "npc-behavior",
   description: "Utility-AI decisions for NPCs",
-  start(ctx: ServiceContext) {
-    return {
-      async Decide(req: DecideRequest): Promise<DecideResponse> {
-        const npcId = req.npcId.trim();
-        if (!npcId || npcId.length > 128) throw badRequest("npcId is required (at most 128 characters)");
-        const archetype = archetypeOf(req.archetype, true);
-        const needs = needsOf(req.needs);
-        const c = contextOf(req.context, needs);
-        const current = req.currentActionId.trim();
-        const d = decide(
-          CATALOG,
-          archetype,
-          {
-            needs,
-            hourOfDay: c.hourOfDay,
-            weather: c.weather,
-            threatLevel: c.threatLevel,
-            nearestPlayerDistance: c.nearestPlayerDistance,
-            inCombat: c.inCombat,
-            extra: c.extra,
-          },
-          current,
-        );
-        if (d.actionId !== current) {
-          await ctx.events.publish("NpcActionChangedEvent", {
-            npcId,
-            archetype,
-            fromActionId: current,
-            toActionId: d.actionId,
-            score: d.score,
-            reason: d.reason,
-            at: new Date().toISOString(),
-          });
-        }
-        return { npcId, actionId: d.actionId, score: d.score, scores: d.scores, reason: d.reason };
-      },
-
-      async ListActions(req: ListActionsRequest) {
-        const archetype = archetypeOf(req.archetype, false);
-        return { actions: archetype ? actionsFor(CATALOG, archetype) : [...CATALOG] };
-      },
-    };
-  },
+  start: (ctx) => new NpcBehavior(ctx),
 });

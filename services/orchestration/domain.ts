@@ -1,6 +1,7 @@
 // A generic saga engine: steps run in order; when one fails, the compensations of the steps that
 // completed run in reverse order. The run record it keeps is the proto's FlowRun (JSON form), so
 // the service stores and returns it as it is.
+import type { ErrorDetail } from "../generated/gs/common/v1/common.js";
 import { ServiceError } from "../sdk/errors.js";
 
 export type RunStatus =
@@ -19,11 +20,7 @@ export type StepStatus =
   | "STEP_STATUS_COMPENSATED"
   | "STEP_STATUS_COMPENSATION_FAILED";
 
-export interface ErrorDetail {
-  code: string;
-  message: string;
-  field?: string;
-}
+export type { ErrorDetail };
 
 export interface StepResult {
   name: string;
@@ -111,14 +108,19 @@ const CODE_NAMES: Record<number, string> = {
 };
 
 export function errorDetail(err: unknown): ErrorDetail {
-  if (err instanceof StepFailure) return { code: err.code, message: err.message };
-  if (err instanceof ServiceError) return { code: CODE_NAMES[err.code] ?? "INTERNAL", message: err.message };
-  return { code: "INTERNAL", message: err instanceof Error ? err.message : String(err) };
+  if (err instanceof StepFailure) return { code: err.code, message: err.message, field: "" };
+  if (err instanceof ServiceError) return { code: CODE_NAMES[err.code] ?? "INTERNAL", message: err.message, field: "" };
+  return { code: "INTERNAL", message: err instanceof Error ? err.message : String(err), field: "" };
 }
 
-/** Transport trouble (no responders, timeouts) may pass: worth another attempt. Actions must be idempotent. */
+/**
+ * Transport trouble (no responders, timeouts) may pass: worth another attempt. So does a 409 that says
+ * the same idempotency key is still in progress (payment answers it while the first attempt, maybe on an
+ * instance that died, holds its claim): the outcome is not known yet. Actions must be idempotent.
+ */
 export function isRetryable(err: unknown): boolean {
-  return err instanceof ServiceError && (err.code === 503 || err.code === 504);
+  if (!(err instanceof ServiceError)) return false;
+  return err.code === 503 || err.code === 504 || (err.code === 409 && /in progress/.test(err.message));
 }
 
 export function newRun(flow: FlowDef, runId: string, params: Record<string, string>, now: string): FlowRun {
@@ -154,12 +156,30 @@ export interface SagaOptions {
 
 const MAX_OUTPUT = 8192;
 
-/** Run `run` (fresh from newRun) through `flow`'s steps; resolves with the terminal run. */
+/** The outputs of a run's finished steps, as the steps after them (and compensations) see them. */
+function outputsOf(run: FlowRun): Record<string, unknown> {
+  const outputs: Record<string, unknown> = {};
+  for (const s of run.steps) {
+    if (s.status !== "STEP_STATUS_SUCCEEDED" || !s.outputJson) continue;
+    try {
+      outputs[s.name] = JSON.parse(s.outputJson);
+    } catch {
+      // cut at MAX_OUTPUT: the step's compensation gets no output
+    }
+  }
+  return outputs;
+}
+
+/**
+ * Run `run` through `flow`'s steps; resolves with the terminal run. A run fresh from newRun starts at its
+ * first step; a run taken over from an instance that died goes on from its record: the step that was under
+ * way runs again (steps are idempotent by run id), a compensation under way goes on with the steps not yet undone.
+ */
 export async function runSaga(flow: FlowDef, run: FlowRun, opts: SagaOptions): Promise<FlowRun> {
   const now = opts.now ?? (() => new Date().toISOString());
   const maxAttempts = opts.maxAttempts ?? 3;
   const backoff = opts.backoffMs ?? ((n) => 100 * n);
-  const sc: SagaContext = { runId: run.runId, params: run.params, outputs: {} };
+  const sc: SagaContext = { runId: run.runId, params: run.params, outputs: outputsOf(run) };
 
   const attempt = async <T>(fn: () => Promise<T>, onAttempt: () => void): Promise<T> => {
     for (let n = 1; ; n++) {
@@ -173,12 +193,16 @@ export async function runSaga(flow: FlowDef, run: FlowRun, opts: SagaOptions): P
     }
   };
 
-  run.status = "RUN_STATUS_RUNNING";
-  await opts.save(run);
-  let failedAt = -1;
-  for (let i = 0; i < flow.steps.length; i++) {
+  let failedAt = run.steps.findIndex((s) => s.status === "STEP_STATUS_FAILED");
+  const forward = run.status === "RUN_STATUS_PENDING" || run.status === "RUN_STATUS_RUNNING";
+  if (forward && failedAt < 0) {
+    run.status = "RUN_STATUS_RUNNING";
+    await opts.save(run);
+  }
+  for (let i = 0; forward && failedAt < 0 && i < flow.steps.length; i++) {
     const step = flow.steps[i]!;
     const result = run.steps[i]!;
+    if (result.status === "STEP_STATUS_SUCCEEDED") continue;
     result.status = "STEP_STATUS_RUNNING";
     result.startedAt = now();
     await opts.save(run);
@@ -209,17 +233,19 @@ export async function runSaga(flow: FlowDef, run: FlowRun, opts: SagaOptions): P
     return run;
   }
 
-  const failed = run.steps[failedAt]!;
-  for (const later of run.steps.slice(failedAt + 1)) later.status = "STEP_STATUS_SKIPPED";
-  run.failedStep = failed.name;
-  run.error = failed.error;
-  run.status = "RUN_STATUS_COMPENSATING";
-  await opts.save(run);
-  let allUndone = true;
+  if (run.status !== "RUN_STATUS_COMPENSATING") {
+    const failed = run.steps[failedAt]!;
+    for (const later of run.steps.slice(failedAt + 1)) later.status = "STEP_STATUS_SKIPPED";
+    run.failedStep = failed.name;
+    run.error = failed.error;
+    run.status = "RUN_STATUS_COMPENSATING";
+    await opts.save(run);
+  }
   for (let i = failedAt - 1; i >= 0; i--) {
     const step = flow.steps[i]!;
-    if (!step.compensate) continue;
     const result = run.steps[i]!;
+    // undone already (before a takeover), or tried and failed
+    if (!step.compensate || result.status !== "STEP_STATUS_SUCCEEDED") continue;
     try {
       await attempt(
         () => step.compensate!(sc, sc.outputs[step.name]),
@@ -228,12 +254,12 @@ export async function runSaga(flow: FlowDef, run: FlowRun, opts: SagaOptions): P
       result.status = "STEP_STATUS_COMPENSATED";
       run.compensations.push({ stepName: step.name, succeeded: true, at: now() });
     } catch (err) {
-      allUndone = false;
       result.status = "STEP_STATUS_COMPENSATION_FAILED";
       run.compensations.push({ stepName: step.name, succeeded: false, error: errorDetail(err), at: now() });
     }
     await opts.save(run);
   }
+  const allUndone = !run.steps.some((s) => s.status === "STEP_STATUS_COMPENSATION_FAILED");
   run.status = allUndone ? "RUN_STATUS_COMPENSATED" : "RUN_STATUS_FAILED";
   run.finishedAt = now();
   await opts.save(run);

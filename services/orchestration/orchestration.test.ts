@@ -77,7 +77,7 @@ describe("saga engine", () => {
     ]);
     expect(r.status).toBe("RUN_STATUS_COMPENSATED");
     expect(r.failedStep).toBe("d");
-    expect(r.error).toEqual({ code: "NOPE", message: "d said no" });
+    expect(r.error).toEqual({ code: "NOPE", message: "d said no", field: "" });
     expect(r.steps.map((s) => s.status)).toEqual([
       "STEP_STATUS_COMPENSATED",
       "STEP_STATUS_SUCCEEDED",
@@ -99,6 +99,38 @@ describe("saga engine", () => {
       ["b", false, "undo broke"],
       ["a", true, undefined],
     ]);
+  });
+
+  it("resumes a run taken over from a dead instance: the step under way runs again, the finished ones do not", async () => {
+    const f = flow(step("a"), step("b"), step("c"));
+    const left = newRun(f, "r1", {}, "t0");
+    left.status = "RUN_STATUS_RUNNING";
+    left.steps[0] = { ...left.steps[0]!, status: "STEP_STATUS_SUCCEEDED", outputJson: '{"did":"a","after":[]}' };
+    left.steps[1] = { ...left.steps[1]!, status: "STEP_STATUS_RUNNING", attempts: 1 };
+    log.length = 0;
+    const r = await runSaga(f, left, { save: async () => undefined, backoffMs: () => 1 });
+    expect(log).toEqual(["run b", "run c"]);
+    expect(r.status).toBe("RUN_STATUS_SUCCEEDED");
+    expect(JSON.parse(r.steps[2]!.outputJson)).toEqual({ did: "c", after: ["a", "b"] });
+    expect(r.steps[1]!.attempts).toBe(2);
+  });
+
+  it("resumes a compensation under way with the steps not yet undone, their outputs from the record", async () => {
+    const f = flow(step("a"), step("b"), step("c"));
+    const left = newRun(f, "r1", {}, "t0");
+    left.status = "RUN_STATUS_COMPENSATING";
+    left.failedStep = "c";
+    left.steps = [
+      { ...left.steps[0]!, status: "STEP_STATUS_SUCCEEDED", outputJson: '{"did":"a"}' },
+      { ...left.steps[1]!, status: "STEP_STATUS_COMPENSATED", outputJson: '{"did":"b"}' },
+      { ...left.steps[2]!, status: "STEP_STATUS_FAILED" },
+    ];
+    left.compensations = [{ stepName: "b", succeeded: true, at: "t1" }];
+    log.length = 0;
+    const r = await runSaga(f, left, { save: async () => undefined, backoffMs: () => 1 });
+    expect(log).toEqual(['undo a {"did":"a"}']);
+    expect(r.status).toBe("RUN_STATUS_COMPENSATED");
+    expect(r.compensations.map((c) => c.stepName)).toEqual(["b", "a"]);
   });
 
   it("retries transport failures but never business failures", async () => {

@@ -12,7 +12,7 @@
 // behind by a crashed instance finishes the same transaction rather than starting a second one.
 import { randomUUID } from "node:crypto";
 import { badRequest, conflict, unavailable } from "../sdk/errors.js";
-import { defineService, type CallContext } from "../sdk/runtime.js";
+import { defineService, type CallContext, ServiceBase, type RpcHandlers } from "../sdk/runtime.js";
 import { RevisionConflict, type Versioned } from "../sdk/state.js";
 import {
   applyToWallet,
@@ -32,75 +32,20 @@ import {
   type Wallet,
   type WalletOp,
 } from "./domain.js";
-
-// ---- proto shapes (JSON form) ----
-interface ErrorDetail {
-  code: string;
-  message: string;
-  field: string;
-}
-interface PageRequest {
-  pageSize: number;
-  pageToken: string;
-}
-interface GetBalanceRequest {
-  playerId: string;
-  currency: string;
-}
-interface GetBalanceResponse {
-  playerId: string;
-  balances: Money[];
-}
-interface DepositRequest {
-  playerId: string;
-  amount?: Money;
-  idempotencyKey: string;
-  reason: string;
-}
-interface DepositResponse {
-  transaction: Transaction;
-  balance: Money;
-  replayed: boolean;
-}
-interface PurchaseRequest {
-  playerId: string;
-  sku: string;
-  quantity: number;
-  price?: Money;
-  idempotencyKey: string;
-  reason: string;
-}
-interface PurchaseResponse {
-  success: boolean;
-  transaction: Transaction;
-  balance: Money;
-  replayed: boolean;
-  error?: ErrorDetail;
-}
-interface RefundRequest {
-  transactionId: string;
-  amount?: Money;
-  idempotencyKey: string;
-  reason: string;
-}
-interface RefundResponse {
-  success: boolean;
-  refund?: Transaction;
-  original?: Transaction;
-  balance?: Money;
-  replayed: boolean;
-  error?: ErrorDetail;
-}
-interface ListTransactionsRequest {
-  playerId: string;
-  currency: string;
-  kind: Kind | "TRANSACTION_KIND_UNSPECIFIED";
-  page?: PageRequest;
-}
-interface ListTransactionsResponse {
-  transactions: Transaction[];
-  page: { nextPageToken: string; total: number };
-}
+import type {
+  DepositRequest,
+  DepositResponse,
+  GetBalanceRequest,
+  GetBalanceResponse,
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+  PaymentServiceRpcs,
+  PurchaseRequest,
+  PurchaseResponse,
+  RefundRequest,
+  RefundResponse,
+} from "../generated/payment/v1/payment.js";
+import type { ErrorDetail } from "../generated/gs/common/v1/common.js";
 
 // ---- state ----
 interface IdemRecord {
@@ -138,400 +83,401 @@ function requireText(value: string, field: string, max = 128): string {
   return v;
 }
 
-export default defineService({
-  name: "payment",
-  description: "Player wallets with an idempotent, append-only ledger",
-  start({ state, events, log, env }) {
-    const defaultCurrency = (env.PAYMENT_CURRENCY ?? "USD").toUpperCase();
-    const leaseMs = Number(env.PAYMENT_CLAIM_LEASE_MS ?? 30_000);
-    const publish = (name: string, data: unknown) =>
-      events
-        .publish(name, data)
-        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
+class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
+  private readonly defaultCurrency = (this.ctx.env.PAYMENT_CURRENCY ?? "USD").toUpperCase();
+  private readonly leaseMs = Number(this.ctx.env.PAYMENT_CLAIM_LEASE_MS ?? 30_000);
+  private readonly publish = (name: string, data: unknown) =>
+    this.ctx.events
+      .publish(name, data)
+      .catch((err: Error) => this.ctx.log.warn("event not published", { event: name, err: err.message }));
 
-    const amountOf = (m: Money | undefined, field: string, fallbackCurrency = defaultCurrency) => {
+  // Writes to one wallet from this instance queue up: conflicts then only arise between instances.
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  async GetBalance(req: GetBalanceRequest): Promise<GetBalanceResponse> {
+    const playerId = requireText(req.playerId, "player_id");
+    const wallet = (await this.ctx.state.get<Wallet>(walletKey(playerId)))?.value ?? emptyWallet();
+    if (req.currency) {
+      let currency: string;
       try {
-        return parseAmount(m, fallbackCurrency, field);
+        currency = parseCurrency(req.currency, this.defaultCurrency, "currency");
       } catch (err) {
         throw badRequest((err as Error).message);
       }
-    };
-
-    // Writes to one wallet from this instance queue up: conflicts then only arise between instances.
-    const queues = new Map<string, Promise<unknown>>();
-    function serialized<R>(key: string, fn: () => Promise<R>): Promise<R> {
-      const run = (queues.get(key) ?? Promise.resolve()).then(fn, fn);
-      const tail = run.then(
-        () => undefined,
-        () => undefined,
-      );
-      queues.set(key, tail);
-      void tail.then(() => queues.get(key) === tail && queues.delete(key));
-      return run;
+      return { playerId, balances: [money(currency, balanceOf(wallet, currency))] };
     }
+    const currencies = Object.keys(wallet.balances).sort();
+    return { playerId, balances: currencies.map((c) => money(c, balanceOf(wallet, c))) };
+  }
 
-    /** Read-modify-write of one key at the revision read; `fn` returning no `write` ends without writing. */
-    async function mutate<T, R>(
-      key: string,
-      deadline: number,
-      fn: (cur: Versioned<T> | null) => { write?: T; result: R },
-    ): Promise<R> {
-      for (let attempt = 0; ; attempt++) {
-        const cur = await state.get<T>(key);
-        const { write, result } = fn(cur);
-        if (write === undefined) return result;
-        try {
-          await state.put(key, write, cur?.revision ?? 0);
-          return result;
-        } catch (err) {
-          if (!(err instanceof RevisionConflict)) throw err;
-          if (Date.now() >= deadline - 50) throw unavailable(`${key} is busy; retry with the same idempotency key`);
-          await sleep(Math.random() * Math.min(20, 2 * (attempt + 1)));
-        }
-      }
-    }
+  async Deposit(req: DepositRequest, call: CallContext): Promise<DepositResponse> {
+    const playerId = requireText(req.playerId, "player_id");
+    const key = requireText(req.idempotencyKey, "idempotency_key");
+    const { currency, units } = this.amountOf(req.amount, "amount");
+    const reason = req.reason.slice(0, 200);
+    return this.idempotent<Omit<DepositResponse, "replayed">>(
+      playerId,
+      key,
+      "deposit",
+      `${currency}|${units}`,
+      call.deadline,
+      async (claim) => {
+        const entry = await this.applyOp(
+          playerId,
+          { txnId: claim.txnId, kind: "TRANSACTION_KIND_DEPOSIT", currency, units },
+          call.deadline,
+        );
+        const txn = this.transaction(claim, playerId, "TRANSACTION_KIND_DEPOSIT", entry, units, key, { reason });
+        await this.record(txn);
+        await this.publish("FundsDepositedEvent", {
+          playerId,
+          transactionId: txn.transactionId,
+          amount: txn.amount,
+          balance: txn.balanceAfter,
+          reason,
+          at: txn.createdAt,
+        });
+        return { response: { transaction: txn, balance: txn.balanceAfter }, final: true };
+      },
+    );
+  }
 
-    function applyOp(playerId: string, op: WalletOp, deadline: number): Promise<AppliedEntry> {
-      return serialized(walletKey(playerId), () =>
-        mutate<Wallet, AppliedEntry>(walletKey(playerId), deadline, (cur) => {
-          try {
-            const r = applyToWallet(cur?.value ?? emptyWallet(), op);
-            return { write: r.wallet, result: r.entry };
-          } catch (err) {
-            if (err instanceof RangeError) throw badRequest(err.message);
-            throw err;
-          }
-        }),
-      );
-    }
-
-    /** Store a transaction and its ledger index entry; a re-run keeps what is there (refunds may have changed it since). */
-    async function record(txn: Transaction): Promise<void> {
-      const keep = (err: unknown) => {
-        if (!(err instanceof RevisionConflict)) throw err;
-      };
-      const index: LedgerIndex = { txnId: txn.transactionId, currency: txn.amount.currency, kind: txn.kind };
-      await Promise.all([
-        state.put<StoredTransaction>(txnKey(txn.transactionId), { txn }, 0).catch(keep),
-        state.put(ledgerKey(txn.playerId, Number(txn.sequence)), index, 0).catch(keep),
-      ]);
-    }
-
-    /**
-     * Run `work` once per (player, idempotency key): the first request claims the key, concurrent duplicates
-     * wait for its result, later ones replay it. `work` returns whether its outcome is final (recorded for
-     * replay) or left nothing behind (the claim is released, so the key can be used again).
-     */
-    async function idempotent<R extends object>(
-      playerId: string,
-      key: string,
-      op: IdemRecord["op"],
-      fingerprint: string,
-      deadline: number,
-      work: (claim: IdemRecord) => Promise<{ response: R; final: boolean }>,
-    ): Promise<R & { replayed: boolean }> {
-      const k = idemKey(playerId, key);
-      const execute = async (claim: IdemRecord, revision: number) => {
-        let outcome: { response: R; final: boolean };
-        try {
-          outcome = await work(claim);
-        } catch (err) {
-          // steps already taken are idempotent: let the next retry take over at once instead of waiting out the lease
-          await state.put(k, { ...claim, claimedAt: 0 }, revision).catch(() => undefined);
-          throw err;
-        }
-        if (outcome.final) {
-          await state
-            .put<IdemRecord>(k, { ...claim, status: "done", response: outcome.response }, revision)
-            .catch((err) => {
-              if (!(err instanceof RevisionConflict)) throw err; // taken over meanwhile: the taker records the same outcome
-            });
-        } else {
-          await state.delete(k, revision).catch(() => undefined);
-        }
-        return { ...outcome.response, replayed: false };
-      };
-
-      for (;;) {
-        const cur = await state.get<IdemRecord>(k);
-        if (!cur) {
-          const claim: IdemRecord = {
-            op,
-            fingerprint,
-            txnId: randomUUID(),
-            createdAt: new Date().toISOString(),
-            status: "pending",
-            claimedAt: Date.now(),
+  async Purchase(req: PurchaseRequest, call: CallContext): Promise<PurchaseResponse> {
+    const playerId = requireText(req.playerId, "player_id");
+    const key = requireText(req.idempotencyKey, "idempotency_key");
+    const sku = requireText(req.sku, "sku");
+    const quantity = req.quantity || 1;
+    if (quantity > 10_000) throw badRequest("quantity must be at most 10000");
+    const { currency, units } = this.amountOf(req.price, "price");
+    const reason = req.reason.slice(0, 200);
+    return this.idempotent<Omit<PurchaseResponse, "replayed">>(
+      playerId,
+      key,
+      "purchase",
+      `${sku}|${quantity}|${currency}|${units}`,
+      call.deadline,
+      async (claim) => {
+        const entry = await this.applyOp(
+          playerId,
+          { txnId: claim.txnId, kind: "TRANSACTION_KIND_PURCHASE", currency, units },
+          call.deadline,
+        );
+        const txn = this.transaction(claim, playerId, "TRANSACTION_KIND_PURCHASE", entry, units, key, {
+          sku,
+          quantity,
+          reason,
+          refundedAmount: money(currency, 0n),
+        });
+        await this.record(txn);
+        if (entry.status === "TRANSACTION_STATUS_REJECTED") {
+          const error = {
+            code: "INSUFFICIENT_FUNDS",
+            message: `the ${currency} balance ${entry.balanceAfter} is less than the price ${units}`,
+            field: "price",
           };
-          let revision: number;
-          try {
-            revision = await state.put(k, claim, 0);
-          } catch (err) {
-            if (err instanceof RevisionConflict) continue; // a duplicate claimed it first
-            throw err;
-          }
-          return execute(claim, revision);
+          await this.publish("PurchaseRejectedEvent", {
+            playerId,
+            sku,
+            price: txn.amount,
+            code: error.code,
+            at: txn.createdAt,
+          });
+          return { response: { success: false, transaction: txn, balance: txn.balanceAfter, error }, final: true };
         }
-        const rec = cur.value;
-        if (rec.op !== op || rec.fingerprint !== fingerprint) {
-          throw conflict(`idempotency key ${key} was already used for a different ${rec.op} request`);
-        }
-        if (rec.status === "done") return { ...(rec.response as R), replayed: true };
-        if (Date.now() - rec.claimedAt > leaseMs) {
-          const taken = { ...rec, claimedAt: Date.now() };
-          let revision: number;
-          try {
-            revision = await state.put(k, taken, cur.revision);
-          } catch (err) {
-            if (err instanceof RevisionConflict) continue;
-            throw err;
-          }
-          log.warn("finishing a request another attempt left unfinished", { op, txnId: rec.txnId });
-          return execute(taken, revision);
-        }
-        if (Date.now() + 30 >= deadline)
-          throw conflict(`a ${op} with idempotency key ${key} is still in progress; retry it`);
-        await sleep(3 + Math.random() * 7);
-      }
-    }
+        await this.publish("PurchaseCompletedEvent", {
+          playerId,
+          transactionId: txn.transactionId,
+          sku,
+          quantity,
+          price: txn.amount,
+          balance: txn.balanceAfter,
+          at: txn.createdAt,
+        });
+        return { response: { success: true, transaction: txn, balance: txn.balanceAfter }, final: true };
+      },
+    );
+  }
 
-    function transaction(
-      claim: IdemRecord,
-      playerId: string,
-      kind: Kind,
-      entry: AppliedEntry,
-      units: bigint,
-      key: string,
-      extra: Partial<Transaction>,
-    ): Transaction {
+  async Refund(req: RefundRequest, call: CallContext): Promise<RefundResponse> {
+    const purchaseId = requireText(req.transactionId, "transaction_id");
+    const key = requireText(req.idempotencyKey, "idempotency_key");
+    const reason = req.reason.slice(0, 200);
+    const found = await this.ctx.state.get<StoredTransaction>(txnKey(purchaseId));
+    if (!found)
       return {
-        transactionId: claim.txnId,
-        playerId,
-        kind,
-        status: entry.status,
-        amount: money(entry.currency, units),
-        balanceAfter: money(entry.currency, BigInt(entry.balanceAfter)),
-        idempotencyKey: key,
-        sku: "",
-        quantity: 0,
-        originalTransactionId: "",
-        reason: "",
-        sequence: String(entry.seq),
-        createdAt: claim.createdAt,
-        ...extra,
+        success: false,
+        replayed: false,
+        error: { code: "NOT_FOUND", message: `no transaction ${purchaseId}`, field: "transaction_id" },
       };
-    }
+    const purchase = found.value.txn;
+    const playerId = purchase.playerId;
+    const requested = req.amount ? this.amountOf(req.amount, "amount", purchase.amount.currency) : undefined;
+    const fingerprint = `${purchaseId}|${requested ? `${requested.currency}|${requested.units}` : "rest"}`;
 
-    return {
-      async GetBalance(req: GetBalanceRequest): Promise<GetBalanceResponse> {
-        const playerId = requireText(req.playerId, "player_id");
-        const wallet = (await state.get<Wallet>(walletKey(playerId)))?.value ?? emptyWallet();
-        if (req.currency) {
-          let currency: string;
-          try {
-            currency = parseCurrency(req.currency, defaultCurrency, "currency");
-          } catch (err) {
-            throw badRequest((err as Error).message);
-          }
-          return { playerId, balances: [money(currency, balanceOf(wallet, currency))] };
-        }
-        const currencies = Object.keys(wallet.balances).sort();
-        return { playerId, balances: currencies.map((c) => money(c, balanceOf(wallet, c))) };
-      },
-
-      async Deposit(req: DepositRequest, call: CallContext): Promise<DepositResponse> {
-        const playerId = requireText(req.playerId, "player_id");
-        const key = requireText(req.idempotencyKey, "idempotency_key");
-        const { currency, units } = amountOf(req.amount, "amount");
-        const reason = req.reason.slice(0, 200);
-        return idempotent<Omit<DepositResponse, "replayed">>(
-          playerId,
-          key,
-          "deposit",
-          `${currency}|${units}`,
-          call.deadline,
-          async (claim) => {
-            const entry = await applyOp(
-              playerId,
-              { txnId: claim.txnId, kind: "TRANSACTION_KIND_DEPOSIT", currency, units },
-              call.deadline,
-            );
-            const txn = transaction(claim, playerId, "TRANSACTION_KIND_DEPOSIT", entry, units, key, { reason });
-            await record(txn);
-            await publish("FundsDepositedEvent", {
-              playerId,
-              transactionId: txn.transactionId,
-              amount: txn.amount,
-              balance: txn.balanceAfter,
-              reason,
-              at: txn.createdAt,
-            });
-            return { response: { transaction: txn, balance: txn.balanceAfter }, final: true };
-          },
-        );
-      },
-
-      async Purchase(req: PurchaseRequest, call: CallContext): Promise<PurchaseResponse> {
-        const playerId = requireText(req.playerId, "player_id");
-        const key = requireText(req.idempotencyKey, "idempotency_key");
-        const sku = requireText(req.sku, "sku");
-        const quantity = req.quantity || 1;
-        if (quantity > 10_000) throw badRequest("quantity must be at most 10000");
-        const { currency, units } = amountOf(req.price, "price");
-        const reason = req.reason.slice(0, 200);
-        return idempotent<Omit<PurchaseResponse, "replayed">>(
-          playerId,
-          key,
-          "purchase",
-          `${sku}|${quantity}|${currency}|${units}`,
-          call.deadline,
-          async (claim) => {
-            const entry = await applyOp(
-              playerId,
-              { txnId: claim.txnId, kind: "TRANSACTION_KIND_PURCHASE", currency, units },
-              call.deadline,
-            );
-            const txn = transaction(claim, playerId, "TRANSACTION_KIND_PURCHASE", entry, units, key, {
-              sku,
-              quantity,
-              reason,
-              refundedAmount: money(currency, 0n),
-            });
-            await record(txn);
-            if (entry.status === "TRANSACTION_STATUS_REJECTED") {
-              const error = {
-                code: "INSUFFICIENT_FUNDS",
-                message: `the ${currency} balance ${entry.balanceAfter} is less than the price ${units}`,
-                field: "price",
-              };
-              await publish("PurchaseRejectedEvent", {
-                playerId,
-                sku,
-                price: txn.amount,
-                code: error.code,
-                at: txn.createdAt,
-              });
-              return { response: { success: false, transaction: txn, balance: txn.balanceAfter, error }, final: true };
-            }
-            await publish("PurchaseCompletedEvent", {
-              playerId,
-              transactionId: txn.transactionId,
-              sku,
-              quantity,
-              price: txn.amount,
-              balance: txn.balanceAfter,
-              at: txn.createdAt,
-            });
-            return { response: { success: true, transaction: txn, balance: txn.balanceAfter }, final: true };
-          },
-        );
-      },
-
-      async Refund(req: RefundRequest, call: CallContext): Promise<RefundResponse> {
-        const purchaseId = requireText(req.transactionId, "transaction_id");
-        const key = requireText(req.idempotencyKey, "idempotency_key");
-        const reason = req.reason.slice(0, 200);
-        const found = await state.get<StoredTransaction>(txnKey(purchaseId));
-        if (!found)
-          return {
-            success: false,
-            replayed: false,
-            error: { code: "NOT_FOUND", message: `no transaction ${purchaseId}`, field: "transaction_id" },
-          };
-        const purchase = found.value.txn;
-        const playerId = purchase.playerId;
-        const requested = req.amount ? amountOf(req.amount, "amount", purchase.amount.currency) : undefined;
-        const fingerprint = `${purchaseId}|${requested ? `${requested.currency}|${requested.units}` : "rest"}`;
-
-        return idempotent<Omit<RefundResponse, "replayed">>(
-          playerId,
-          key,
-          "refund",
-          fingerprint,
-          call.deadline,
-          async (claim) => {
-            const refundId = claim.txnId;
-            const reserved = await mutate<
-              StoredTransaction,
-              { ok: boolean; units: bigint; original: Transaction; error?: ErrorDetail }
-            >(txnKey(purchaseId), call.deadline, (cur) => {
-              const r = reserveRefund(cur!.value, refundId, requested);
-              if (!r.ok)
-                return {
-                  result: {
-                    ok: false,
-                    units: 0n,
-                    original: cur!.value.txn,
-                    error: { code: r.code, message: r.message, field: "amount" },
-                  },
-                };
-              return { write: r.next, result: { ok: true, units: r.units, original: (r.next ?? cur!.value).txn } };
-            });
-            if (!reserved.ok)
-              return { response: { success: false, original: reserved.original, error: reserved.error }, final: false };
-            const currency = purchase.amount.currency;
-            const entry = await applyOp(
-              playerId,
-              { txnId: refundId, kind: "TRANSACTION_KIND_REFUND", currency, units: reserved.units },
-              call.deadline,
-            );
-            const refund = transaction(claim, playerId, "TRANSACTION_KIND_REFUND", entry, reserved.units, key, {
-              originalTransactionId: purchaseId,
-              reason,
-            });
-            await record(refund);
-            const full = reserved.original.status === "TRANSACTION_STATUS_REFUNDED";
-            await publish("PurchaseRefundedEvent", {
-              playerId,
-              refundTransactionId: refundId,
-              originalTransactionId: purchaseId,
-              amount: refund.amount,
-              balance: refund.balanceAfter,
-              full,
-              at: refund.createdAt,
-            });
+    return this.idempotent<Omit<RefundResponse, "replayed">>(
+      playerId,
+      key,
+      "refund",
+      fingerprint,
+      call.deadline,
+      async (claim) => {
+        const refundId = claim.txnId;
+        const reserved = await this.mutate<
+          StoredTransaction,
+          { ok: boolean; units: bigint; original: Transaction; error?: ErrorDetail }
+        >(txnKey(purchaseId), call.deadline, (cur) => {
+          const r = reserveRefund(cur!.value, refundId, requested);
+          if (!r.ok)
             return {
-              response: { success: true, refund, original: reserved.original, balance: refund.balanceAfter },
-              final: true,
+              result: {
+                ok: false,
+                units: 0n,
+                original: cur!.value.txn,
+                error: { code: r.code, message: r.message, field: "amount" },
+              },
             };
-          },
+          return { write: r.next, result: { ok: true, units: r.units, original: (r.next ?? cur!.value).txn } };
+        });
+        if (!reserved.ok)
+          return { response: { success: false, original: reserved.original, error: reserved.error }, final: false };
+        const currency = purchase.amount.currency;
+        const entry = await this.applyOp(
+          playerId,
+          { txnId: refundId, kind: "TRANSACTION_KIND_REFUND", currency, units: reserved.units },
+          call.deadline,
         );
-      },
-
-      async ListTransactions(req: ListTransactionsRequest): Promise<ListTransactionsResponse> {
-        const playerId = requireText(req.playerId, "player_id");
-        const pageSize = Math.min(req.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
-        const currency = req.currency.toUpperCase();
-        const kind = req.kind === "TRANSACTION_KIND_UNSPECIFIED" ? "" : req.kind;
-        const wallet = (await state.get<Wallet>(walletKey(playerId)))?.value ?? emptyWallet();
-        let seq = wallet.seq;
-        if (req.page?.pageToken) {
-          try {
-            seq = Math.min(decodeCursor(req.page.pageToken), wallet.seq);
-          } catch (err) {
-            throw badRequest((err as Error).message);
-          }
-        }
-        const ids: string[] = [];
-        let scanned = 0;
-        // read the index newest first in batches, keeping the entries that pass the filters
-        while (seq > 0 && ids.length < pageSize && scanned < SCAN_MAX) {
-          const batch = Array.from({ length: Math.min(seq, pageSize * 2) }, (_, i) => seq - i);
-          const entries = await Promise.all(batch.map((s) => state.get<LedgerIndex>(ledgerKey(playerId, s))));
-          for (let i = 0; i < batch.length; i++) {
-            seq = batch[i]! - 1;
-            scanned++;
-            const e = entries[i]?.value;
-            if (e && (!currency || e.currency === currency) && (!kind || e.kind === kind)) ids.push(e.txnId);
-            if (ids.length === pageSize) break;
-          }
-        }
-        const txns = await Promise.all(ids.map((id) => state.get<StoredTransaction>(txnKey(id))));
+        const refund = this.transaction(claim, playerId, "TRANSACTION_KIND_REFUND", entry, reserved.units, key, {
+          originalTransactionId: purchaseId,
+          reason,
+        });
+        await this.record(refund);
+        const full = reserved.original.status === "TRANSACTION_STATUS_REFUNDED";
+        await this.publish("PurchaseRefundedEvent", {
+          playerId,
+          refundTransactionId: refundId,
+          originalTransactionId: purchaseId,
+          amount: refund.amount,
+          balance: refund.balanceAfter,
+          full,
+          at: refund.createdAt,
+        });
         return {
-          transactions: txns.filter((t) => t !== null).map((t) => t.value.txn),
-          page: { nextPageToken: seq > 0 ? encodeCursor(seq) : "", total: currency || kind ? 0 : wallet.seq },
+          response: { success: true, refund, original: reserved.original, balance: refund.balanceAfter },
+          final: true,
         };
       },
+    );
+  }
+
+  async ListTransactions(req: ListTransactionsRequest): Promise<ListTransactionsResponse> {
+    const playerId = requireText(req.playerId, "player_id");
+    const pageSize = Math.min(req.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
+    const currency = req.currency.toUpperCase();
+    const kind = req.kind === "TRANSACTION_KIND_UNSPECIFIED" ? "" : req.kind;
+    const wallet = (await this.ctx.state.get<Wallet>(walletKey(playerId)))?.value ?? emptyWallet();
+    let seq = wallet.seq;
+    if (req.page?.pageToken) {
+      try {
+        seq = Math.min(decodeCursor(req.page.pageToken), wallet.seq);
+      } catch (err) {
+        throw badRequest((err as Error).message);
+      }
+    }
+    const ids: string[] = [];
+    let scanned = 0;
+    // read the index newest first in batches, keeping the entries that pass the filters
+    while (seq > 0 && ids.length < pageSize && scanned < SCAN_MAX) {
+      const batch = Array.from({ length: Math.min(seq, pageSize * 2) }, (_, i) => seq - i);
+      const entries = await Promise.all(batch.map((s) => this.ctx.state.get<LedgerIndex>(ledgerKey(playerId, s))));
+      for (let i = 0; i < batch.length; i++) {
+        seq = batch[i]! - 1;
+        scanned++;
+        const e = entries[i]?.value;
+        if (e && (!currency || e.currency === currency) && (!kind || e.kind === kind)) ids.push(e.txnId);
+        if (ids.length === pageSize) break;
+      }
+    }
+    const txns = await Promise.all(ids.map((id) => this.ctx.state.get<StoredTransaction>(txnKey(id))));
+    return {
+      transactions: txns.filter((t) => t !== null).map((t) => t.value.txn),
+      page: { nextPageToken: seq > 0 ? encodeCursor(seq) : "", total: currency || kind ? 0 : wallet.seq },
     };
-  },
+  }
+
+  private amountOf(m: Money | undefined, field: string, fallbackCurrency = this.defaultCurrency) {
+    try {
+      return parseAmount(m, fallbackCurrency, field);
+    } catch (err) {
+      throw badRequest((err as Error).message);
+    }
+  }
+
+  private serialized<R>(key: string, fn: () => Promise<R>): Promise<R> {
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, tail);
+    void tail.then(() => this.queues.get(key) === tail && this.queues.delete(key));
+    return run;
+  }
+
+  /** Read-modify-write of one key at the revision read; `fn` returning no `write` ends without writing. */
+  private async mutate<T, R>(
+    key: string,
+    deadline: number,
+    fn: (cur: Versioned<T> | null) => { write?: T; result: R },
+  ): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.ctx.state.get<T>(key);
+      const { write, result } = fn(cur);
+      if (write === undefined) return result;
+      try {
+        await this.ctx.state.put(key, write, cur?.revision ?? 0);
+        return result;
+      } catch (err) {
+        if (!(err instanceof RevisionConflict)) throw err;
+        if (Date.now() >= deadline - 50) throw unavailable(`${key} is busy; retry with the same idempotency key`);
+        await sleep(Math.random() * Math.min(20, 2 * (attempt + 1)));
+      }
+    }
+  }
+
+  private applyOp(playerId: string, op: WalletOp, deadline: number): Promise<AppliedEntry> {
+    return this.serialized(walletKey(playerId), () =>
+      this.mutate<Wallet, AppliedEntry>(walletKey(playerId), deadline, (cur) => {
+        try {
+          const r = applyToWallet(cur?.value ?? emptyWallet(), op);
+          return { write: r.wallet, result: r.entry };
+        } catch (err) {
+          if (err instanceof RangeError) throw badRequest(err.message);
+          throw err;
+        }
+      }),
+    );
+  }
+
+  /** Store a transaction and its ledger index entry; a re-run keeps what is there (refunds may have changed it since). */
+  private async record(txn: Transaction): Promise<void> {
+    const keep = (err: unknown) => {
+      if (!(err instanceof RevisionConflict)) throw err;
+    };
+    const index: LedgerIndex = { txnId: txn.transactionId, currency: txn.amount.currency, kind: txn.kind };
+    await Promise.all([
+      this.ctx.state.put<StoredTransaction>(txnKey(txn.transactionId), { txn }, 0).catch(keep),
+      this.ctx.state.put(ledgerKey(txn.playerId, Number(txn.sequence)), index, 0).catch(keep),
+    ]);
+  }
+
+  /**
+   * Run `work` once per (player, idempotency key): the first request claims the key, concurrent duplicates
+   * wait for its result, later ones replay it. `work` returns whether its outcome is final (recorded for
+   * replay) or left nothing behind (the claim is released, so the key can be used again).
+   */
+  private async idempotent<R extends object>(
+    playerId: string,
+    key: string,
+    op: IdemRecord["op"],
+    fingerprint: string,
+    deadline: number,
+    work: (claim: IdemRecord) => Promise<{ response: R; final: boolean }>,
+  ): Promise<R & { replayed: boolean }> {
+    const k = idemKey(playerId, key);
+    const execute = async (claim: IdemRecord, revision: number) => {
+      let outcome: { response: R; final: boolean };
+      try {
+        outcome = await work(claim);
+      } catch (err) {
+        // steps already taken are idempotent: let the next retry take over at once instead of waiting out the lease
+        await this.ctx.state.put(k, { ...claim, claimedAt: 0 }, revision).catch(() => undefined);
+        throw err;
+      }
+      if (outcome.final) {
+        await this.ctx.state
+          .put<IdemRecord>(k, { ...claim, status: "done", response: outcome.response }, revision)
+          .catch((err) => {
+            if (!(err instanceof RevisionConflict)) throw err; // taken over meanwhile: the taker records the same outcome
+          });
+      } else {
+        await this.ctx.state.delete(k, revision).catch(() => undefined);
+      }
+      return { ...outcome.response, replayed: false };
+    };
+
+    for (;;) {
+      const cur = await this.ctx.state.get<IdemRecord>(k);
+      if (!cur) {
+        const claim: IdemRecord = {
+          op,
+          fingerprint,
+          txnId: randomUUID(),
+          createdAt: new Date().toISOString(),
+          status: "pending",
+          claimedAt: Date.now(),
+        };
+        let revision: number;
+        try {
+          revision = await this.ctx.state.put(k, claim, 0);
+        } catch (err) {
+          if (err instanceof RevisionConflict) continue; // a duplicate claimed it first
+          throw err;
+        }
+        return execute(claim, revision);
+      }
+      const rec = cur.value;
+      if (rec.op !== op || rec.fingerprint !== fingerprint) {
+        throw conflict(`idempotency key ${key} was already used for a different ${rec.op} request`);
+      }
+      if (rec.status === "done") return { ...(rec.response as R), replayed: true };
+      if (Date.now() - rec.claimedAt > this.leaseMs) {
+        const taken = { ...rec, claimedAt: Date.now() };
+        let revision: number;
+        try {
+          revision = await this.ctx.state.put(k, taken, cur.revision);
+        } catch (err) {
+          if (err instanceof RevisionConflict) continue;
+          throw err;
+        }
+        this.ctx.log.warn("finishing a request another attempt left unfinished", { op, txnId: rec.txnId });
+        return execute(taken, revision);
+      }
+      if (Date.now() + 30 >= deadline)
+        throw conflict(`a ${op} with idempotency key ${key} is still in progress; retry it`);
+      await sleep(3 + Math.random() * 7);
+    }
+  }
+
+  private transaction(
+    claim: IdemRecord,
+    playerId: string,
+    kind: Kind,
+    entry: AppliedEntry,
+    units: bigint,
+    key: string,
+    extra: Partial<Transaction>,
+  ): Transaction {
+    return {
+      transactionId: claim.txnId,
+      playerId,
+      kind,
+      status: entry.status,
+      amount: money(entry.currency, units),
+      balanceAfter: money(entry.currency, BigInt(entry.balanceAfter)),
+      idempotencyKey: key,
+      sku: "",
+      quantity: 0,
+      originalTransactionId: "",
+      reason: "",
+      sequence: String(entry.seq),
+      createdAt: claim.createdAt,
+      ...extra,
+    };
+  }
+}
+
+export default defineService({
+  name: "payment",
+  description: "Player wallets with an idempotent, append-only ledger",
+  start: (ctx) => new Payment(ctx),
 });

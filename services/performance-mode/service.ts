@@ -2,50 +2,23 @@
 // players can pin a preset with an override.
 // State: override.<playerId> = PerformanceOverride. Env: none.
 import { badRequest } from "../sdk/errors.js";
-import { defineService } from "../sdk/runtime.js";
+import { defineService, ServiceBase, type RpcHandlers } from "../sdk/runtime.js";
 import { RevisionConflict } from "../sdk/state.js";
-import {
-  PRESETS,
-  PRESETS_ASC,
-  fitPreset,
-  hardwareProblems,
-  label,
-  recommend,
-  type HardwareProfile,
-  type Preset,
-  type PresetSettings,
-} from "./domain.js";
-
-// ---- proto shapes (JSON form) ----
-type QualityPreset = Preset | "QUALITY_PRESET_UNSPECIFIED";
-interface PerformanceOverride {
-  playerId: string;
-  preset: Preset;
-  reason: string;
-  setAt: string;
-}
-interface RecommendRequest {
-  hardware?: HardwareProfile;
-  targetFps: number;
-  playerId: string;
-}
-interface RecommendResponse {
-  preset: Preset;
-  settings: PresetSettings;
-  estimatedFps: number;
-  hardwareScore: number;
-  overridden: boolean;
-  recommendedPreset: Preset;
-  reasons: string[];
-}
-interface SetOverrideRequest {
-  playerId: string;
-  preset: QualityPreset;
-  reason: string;
-}
-interface PlayerRequest {
-  playerId: string;
-}
+import { PRESETS, PRESETS_ASC, fitPreset, hardwareProblems, label, recommend, type Preset } from "./domain.js";
+import type {
+  ClearOverrideRequest,
+  ClearOverrideResponse,
+  GetOverrideRequest,
+  GetOverrideResponse,
+  ListPresetsRequest,
+  ListPresetsResponse,
+  PerformanceModeServiceRpcs,
+  PerformanceOverride,
+  RecommendRequest,
+  RecommendResponse,
+  SetOverrideRequest,
+  SetOverrideResponse,
+} from "../generated/performance_mode/v1/performance_mode.js";
 
 const overrideKey = (playerId: string) => `override.${playerId}`;
 
@@ -56,85 +29,88 @@ function requirePlayer(playerId: string): string {
   return id;
 }
 
+/** An override as stored: always a real preset. */
+type StoredOverride = PerformanceOverride & { preset: Preset };
+
+class PerformanceMode extends ServiceBase implements RpcHandlers<PerformanceModeServiceRpcs> {
+  private readonly publish = (name: string, data: unknown) =>
+    this.ctx.events
+      .publish(name, data)
+      .catch((err: Error) => this.ctx.log.warn("event not published", { event: name, err: err.message }));
+
+  async Recommend(req: RecommendRequest): Promise<RecommendResponse> {
+    const target = req.targetFps || 60;
+    const problems = hardwareProblems(req.hardware, target);
+    if (problems.length) throw badRequest(problems.join("; "));
+    const hw = req.hardware!;
+    const rec = recommend(hw, target);
+    const playerId = req.playerId.trim();
+    const pinned = playerId ? (await this.ctx.state.get<StoredOverride>(overrideKey(playerId)))?.value : undefined;
+    if (!pinned || pinned.preset === rec.preset) {
+      return { ...rec, overridden: Boolean(pinned), recommendedPreset: rec.preset };
+    }
+    const fit = fitPreset(hw, pinned.preset, target);
+    return {
+      preset: pinned.preset,
+      settings: fit.settings,
+      estimatedFps: Math.round(fit.estimate.fps * 10) / 10,
+      hardwareScore: rec.hardwareScore,
+      overridden: true,
+      recommendedPreset: rec.preset,
+      reasons: [
+        `player override: ${label(pinned.preset)}${pinned.reason ? ` (${pinned.reason})` : ""} instead of the recommended ${label(rec.preset)}`,
+        ...(fit.meets
+          ? []
+          : [
+              `${label(pinned.preset)} is estimated at ~${Math.round(fit.estimate.fps)} fps, below the ${target} fps target`,
+            ]),
+        ...fit.reasons,
+      ],
+    };
+  }
+
+  ListPresets(_req: ListPresetsRequest): ListPresetsResponse {
+    return { presets: PRESETS_ASC.map((p) => PRESETS[p]) };
+  }
+
+  async SetOverride(req: SetOverrideRequest): Promise<SetOverrideResponse> {
+    const playerId = requirePlayer(req.playerId);
+    if (req.preset === "QUALITY_PRESET_UNSPECIFIED") throw badRequest("preset is required");
+    if (req.reason.length > 200) throw badRequest("reason must be at most 200 characters");
+    const override: StoredOverride = {
+      playerId,
+      preset: req.preset,
+      reason: req.reason,
+      setAt: new Date().toISOString(),
+    };
+    await this.ctx.state.put(overrideKey(playerId), override);
+    await this.publish("PerformanceOverrideSetEvent", { override });
+    return { override };
+  }
+
+  async GetOverride(req: GetOverrideRequest): Promise<GetOverrideResponse> {
+    const playerId = requirePlayer(req.playerId);
+    const found = (await this.ctx.state.get<StoredOverride>(overrideKey(playerId)))?.value;
+    return found ? { found: true, override: found } : { found: false };
+  }
+
+  async ClearOverride(req: ClearOverrideRequest): Promise<ClearOverrideResponse> {
+    const playerId = requirePlayer(req.playerId);
+    const cur = await this.ctx.state.get<StoredOverride>(overrideKey(playerId));
+    if (!cur) return { cleared: false };
+    try {
+      await this.ctx.state.delete(overrideKey(playerId), cur.revision);
+    } catch (err) {
+      if (err instanceof RevisionConflict) return { cleared: false }; // changed or cleared concurrently: this call did not clear it
+      throw err;
+    }
+    await this.publish("PerformanceOverrideClearedEvent", { playerId, at: new Date().toISOString() });
+    return { cleared: true };
+  }
+}
+
 export default defineService({
   name: "performance-mode",
   description: "Quality preset recommendations from hardware profiles, with player overrides",
-  start({ state, events, log }) {
-    const publish = (name: string, data: unknown) =>
-      events
-        .publish(name, data)
-        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
-
-    return {
-      async Recommend(req: RecommendRequest): Promise<RecommendResponse> {
-        const target = req.targetFps || 60;
-        const problems = hardwareProblems(req.hardware, target);
-        if (problems.length) throw badRequest(problems.join("; "));
-        const hw = req.hardware!;
-        const rec = recommend(hw, target);
-        const playerId = req.playerId.trim();
-        const pinned = playerId ? (await state.get<PerformanceOverride>(overrideKey(playerId)))?.value : undefined;
-        if (!pinned || pinned.preset === rec.preset) {
-          return { ...rec, overridden: Boolean(pinned), recommendedPreset: rec.preset };
-        }
-        const fit = fitPreset(hw, pinned.preset, target);
-        return {
-          preset: pinned.preset,
-          settings: fit.settings,
-          estimatedFps: Math.round(fit.estimate.fps * 10) / 10,
-          hardwareScore: rec.hardwareScore,
-          overridden: true,
-          recommendedPreset: rec.preset,
-          reasons: [
-            `player override: ${label(pinned.preset)}${pinned.reason ? ` (${pinned.reason})` : ""} instead of the recommended ${label(rec.preset)}`,
-            ...(fit.meets
-              ? []
-              : [
-                  `${label(pinned.preset)} is estimated at ~${Math.round(fit.estimate.fps)} fps, below the ${target} fps target`,
-                ]),
-            ...fit.reasons,
-          ],
-        };
-      },
-
-      ListPresets() {
-        return { presets: PRESETS_ASC.map((p) => PRESETS[p]) };
-      },
-
-      async SetOverride(req: SetOverrideRequest) {
-        const playerId = requirePlayer(req.playerId);
-        if (req.preset === "QUALITY_PRESET_UNSPECIFIED") throw badRequest("preset is required");
-        if (req.reason.length > 200) throw badRequest("reason must be at most 200 characters");
-        const override: PerformanceOverride = {
-          playerId,
-          preset: req.preset,
-          reason: req.reason,
-          setAt: new Date().toISOString(),
-        };
-        await state.put(overrideKey(playerId), override);
-        await publish("PerformanceOverrideSetEvent", { override });
-        return { override };
-      },
-
-      async GetOverride(req: PlayerRequest) {
-        const playerId = requirePlayer(req.playerId);
-        const found = (await state.get<PerformanceOverride>(overrideKey(playerId)))?.value;
-        return found ? { found: true, override: found } : { found: false };
-      },
-
-      async ClearOverride(req: PlayerRequest) {
-        const playerId = requirePlayer(req.playerId);
-        const cur = await state.get<PerformanceOverride>(overrideKey(playerId));
-        if (!cur) return { cleared: false };
-        try {
-          await state.delete(overrideKey(playerId), cur.revision);
-        } catch (err) {
-          if (err instanceof RevisionConflict) return { cleared: false }; // changed or cleared concurrently: this call did not clear it
-          throw err;
-        }
-        await publish("PerformanceOverrideClearedEvent", { playerId, at: new Date().toISOString() });
-        return { cleared: true };
-      },
-    };
-  },
+  start: (ctx) => new PerformanceMode(ctx),
 });

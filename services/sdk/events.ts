@@ -3,7 +3,7 @@
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { decodeToJson, encodeJson, type JsonObject } from "./json-codec.js";
-import { retryWhile } from "./jetstream-retry.js";
+import { isLeaderlessOrTimeout, retryWhile, SETUP_RETRY_MS } from "./jetstream-retry.js";
 import { eventSubject, type ProtoRegistry } from "./registry.js";
 import { outgoingTrace, spanError, TRACEPARENT_HEADER, type Hop } from "./trace.js";
 
@@ -20,6 +20,11 @@ export interface DomainEvent {
 
 /** Create the EVENTS stream if it does not exist (idempotent; safe from every instance at once). */
 export async function ensureEventsStream(nc: NatsConnection, replicas = 1): Promise<void> {
+  // an instance starting while a node that died leaves the stream (or the JetStream API) leaderless waits it out
+  await retryWhile(() => createEventsStream(nc, replicas), isLeaderlessOrTimeout, SETUP_RETRY_MS);
+}
+
+async function createEventsStream(nc: NatsConnection, replicas: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
     await jsm.streams.info(EVENTS_STREAM);

@@ -20,6 +20,17 @@ export function isLeaderless(err: unknown): boolean {
   return /no responders|jetstream is not enabled|temporarily unavailable|no suitable peers/i.test(e?.message ?? "");
 }
 
+/** The stream (or the JetStream API) had no leader or did not answer in time: what may be asked again when asking changes nothing, or only creates what is missing. */
+export function isLeaderlessOrTimeout(err: unknown): boolean {
+  return isLeaderless(err) || /timeout/i.test((err as Error)?.message ?? "");
+}
+
+/**
+ * How long a starting instance keeps asking JetStream to set up its streams (KV bucket, EVENTS): longer
+ * than an election after a node died (4-9 s), plus a JetStream API request that timed out meanwhile (5 s).
+ */
+export const SETUP_RETRY_MS = 30_000;
+
 /** Run `op`, again while `retryable(err)` and the budget lasts (backoff 25ms doubling to 400ms). */
 export async function retryWhile<T>(
   op: () => Promise<T>,

@@ -56,7 +56,14 @@ describe("proto3 JSON codec", () => {
       holdFor: "1.5s",
       voucherCode: "V",
     };
-    expect(roundTrip(json)).toEqual(json);
+    // a Duration prints 0, 3, 6 or 9 fractional digits, as the proto3 JSON mapping asks
+    expect(roundTrip(json)).toEqual({ ...json, holdFor: "1.500s" });
+  });
+
+  it("prints a set oneof member at its default value, even when leaving defaults out", () => {
+    const bytes = encodeJson(Req, { voucherCode: "" });
+    expect(decodeToJson(Req, bytes, { defaults: false })).toEqual({ voucherCode: "" });
+    expect(decodeToJson(Req, encodeJson(Req, {}), { defaults: false })).toEqual({});
   });
 
   it("accepts original field names as well as camelCase", () => {

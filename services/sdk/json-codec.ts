@@ -351,7 +351,8 @@ function messageToJson(t: TypeInfo, message: Record<string, unknown>, defaults: 
       if (defaults) out[json] = defaultJson(info.field);
     } else {
       const v = singleToJson(info, value, defaults);
-      if (defaults || !isDefaultJson(info.field, v)) out[json] = v;
+      // a set oneof member (or proto3 `optional` field) is printed even at its default: being set is the information
+      if (defaults || info.inOneof || !isDefaultJson(info.field, v)) out[json] = v;
     }
   }
   return out;
@@ -438,7 +439,13 @@ function durationToJson(m: { seconds?: unknown; nanos?: number }): string {
   const nanos = m.nanos ?? 0;
   const neg = seconds < 0n || nanos < 0;
   const abs = (seconds < 0n ? -seconds : seconds).toString();
-  const frac = nanos ? "." + String(Math.abs(nanos)).padStart(9, "0").replace(/0+$/, "") : "";
+  // 0, 3, 6 or 9 fractional digits, as the proto3 JSON mapping prints them
+  const frac = nanos
+    ? "." +
+      String(Math.abs(nanos))
+        .padStart(9, "0")
+        .replace(/(\d{3})(0{3}){1,2}$/, "$1")
+    : "";
   return `${neg ? "-" : ""}${abs}${frac}s`;
 }
 

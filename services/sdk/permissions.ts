@@ -2,6 +2,7 @@
 // subjects and events) plus the one thing the protos do not say: which services a service calls.
 // `gs up --secure` puts these in nats-server's config; an ECS deployment uses the same lists.
 import type { ProtoRegistry, ServiceDef } from "./registry.js";
+import { SCHEMA_SUBJECT_PREFIX } from "./schema.js";
 import { TRACE_SUBJECT_PREFIX } from "./trace.js";
 
 /** A service's calls: other fleet services by name, or "*" for every rpc subject of the fleet. */
@@ -111,11 +112,44 @@ export function servicePermissions(
     "$SRV.STATS",
     `$SRV.*.${service}`,
     `$SRV.*.${service}.*`,
+    // its descriptor set, by digest (schema.ts)
+    `${SCHEMA_SUBJECT_PREFIX}.${service}.*`,
     `${inboxPrefixOf(service)}.>`,
   ];
   return {
     publish: { allow: [...new Set(publish)], ...(deny.length ? { deny } : {}) },
     subscribe: { allow: subscribe },
+    allow_responses: true,
+  };
+}
+
+/** The HTTP gateway's fleet name: a member without protos of its own (services/gateway/process.ts). */
+export const GATEWAY_SERVICE = "gateway";
+/** The gateway's one micro endpoint: its stats are the HTTP requests; a request to it answers with the HTTP address. */
+export const GATEWAY_STATS_SUBJECT = "gateway.http";
+
+/** The gateway forwards HTTP to any rpc of the fleet: it may request every rpc subject and answer only its own. */
+export function gatewayPermissions(registry: ProtoRegistry): NatsPermissions {
+  const service = GATEWAY_SERVICE;
+  return {
+    publish: {
+      allow: [
+        ...new Set(registry.services.flatMap((s) => s.rpcs.map((r) => r.subject))),
+        `$SRV.PING.${service}.*`,
+        `${TRACE_SUBJECT_PREFIX}.*`,
+      ],
+    },
+    subscribe: {
+      allow: [
+        GATEWAY_STATS_SUBJECT,
+        "$SRV.PING",
+        "$SRV.INFO",
+        "$SRV.STATS",
+        `$SRV.*.${service}`,
+        `$SRV.*.${service}.*`,
+        `${inboxPrefixOf(service)}.>`,
+      ],
+    },
     allow_responses: true,
   };
 }

@@ -96,18 +96,21 @@ export class ProtoRegistry {
     this.index(root);
   }
 
-  /** Parse every .proto file under the given directories (the first is the include root of the rest too). */
-  static load(dirs: string[]): ProtoRegistry {
+  /**
+   * Parse every .proto file under the given directories (the first is the include root of the rest too).
+   * `comments`: keep `//` comments on the reflection objects too (`gs describe`; parsing is ~30% slower).
+   */
+  static load(dirs: string[], opts: { comments?: boolean } = {}): ProtoRegistry {
     const roots = dirs.map((d) => path.resolve(d));
     for (const d of roots) {
       if (!existsSync(d) || !statSync(d).isDirectory()) throw new ProtoLoadError(`proto directory ${d} does not exist`);
     }
     const files = roots.flatMap(listProtoFiles);
     if (files.length === 0) throw new ProtoLoadError(`no .proto files under ${roots.join(", ")}`);
-    return ProtoRegistry.loadFiles(roots, files);
+    return ProtoRegistry.loadFiles(roots, files, opts.comments);
   }
 
-  private static loadFiles(roots: string[], files: string[]): ProtoRegistry {
+  private static loadFiles(roots: string[], files: string[], comments = false): ProtoRegistry {
     const root = new protobuf.Root();
     root.resolvePath = (origin, target) => {
       if (path.isAbsolute(target)) return target;
@@ -118,7 +121,7 @@ export class ProtoRegistry {
       return protobuf.util.path.resolve(origin, target);
     };
     try {
-      root.loadSync(files, { keepCase: true });
+      root.loadSync(files, { keepCase: true, alternateCommentMode: comments });
       root.resolveAll();
     } catch (err) {
       throw new ProtoLoadError(`cannot load .proto files: ${(err as Error).message}`);

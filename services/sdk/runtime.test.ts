@@ -1,7 +1,8 @@
 import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../test-support/harness.js";
-import { defineService } from "./runtime.js";
+import type { NpcBehaviorServiceRpcs, DecideRequest } from "../generated/npc_behavior/v1/npc_behavior.js";
+import { defineService, type CallContext, type RpcHandlers, type ServiceContext } from "./runtime.js";
 import { notFound } from "./errors.js";
 
 // a service built on the npc-behavior proto, to test the runtime itself
@@ -70,5 +71,67 @@ describe("service runtime", () => {
     const decide = st.endpoints.find((e) => e.name === "Decide")!;
     expect(decide.num_requests).toBeGreaterThanOrEqual(6);
     expect(decide.num_errors).toBeGreaterThanOrEqual(4);
+  });
+});
+
+// the shape services take: state in fields, one method per rpc named after it, helpers in camelCase
+class ProbeService implements RpcHandlers<NpcBehaviorServiceRpcs> {
+  stopped = false;
+  private readonly decided = new Map<string, number>();
+  constructor(readonly ctx: ServiceContext) {}
+
+  async Decide(req: DecideRequest, call: CallContext) {
+    const n = this.count(req.npcId);
+    return { npcId: req.npcId, actionId: call.subject, score: n, scores: [], reason: req.archetype };
+  }
+
+  ListActions() {
+    return { actions: [] };
+  }
+
+  private count(id: string): number {
+    const n = (this.decided.get(id) ?? 0) + 1;
+    this.decided.set(id, n);
+    return n;
+  }
+
+  stop() {
+    this.stopped = true;
+  }
+}
+
+describe("service runtime with a class of handlers", () => {
+  let h: Harness;
+  beforeAll(async () => (h = await startHarness()));
+  afterAll(async () => h?.stop());
+
+  it("serves each rpc from the method named after it, with the instance's state, and stops the instance", async () => {
+    let instance: ProbeService | undefined;
+    const running = await h.start(
+      defineService({
+        name: "npc-behavior",
+        description: "class probe",
+        start: (ctx) => (instance = new ProbeService(ctx)),
+      }),
+    );
+    await h.call("npc-behavior.decide", { npcId: "a" });
+    const reply = await h.call("npc-behavior.decide", { npcId: "a", archetype: "guard" });
+    expect(reply).toMatchObject({ actionId: "npc-behavior.decide", score: 2, reason: "guard" });
+    await running.stop(1000);
+    expect(instance!.stopped).toBe(true);
+  });
+
+  it("refuses to start when a method is missing or a PascalCase method is not an rpc", async () => {
+    class Extra extends ProbeService {
+      Dance() {
+        return {};
+      }
+    }
+    await expect(
+      h.start(defineService({ name: "npc-behavior", description: "x", start: (ctx) => new Extra(ctx) })),
+    ).rejects.toThrow(/not in the proto: Dance/);
+    await expect(
+      h.start(defineService({ name: "npc-behavior", description: "x", start: () => ({ ListActions: () => ({}) }) })),
+    ).rejects.toThrow(/missing: Decide/);
   });
 });

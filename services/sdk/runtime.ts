@@ -1,6 +1,6 @@
 // The service runtime: one @nats-io/services micro service per process, one endpoint per rpc of the
 // service's proto definition, on the subject the registry derives, in a queue group so instances share load.
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { errors, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
@@ -15,6 +15,7 @@ import { latencyHistogramsEnabled, LatencyTracker, type EndpointLatency } from "
 import { createLogger, type Logger } from "./log.js";
 import { tracingEnabled, Tracer, type Hop } from "./trace.js";
 import { ProtoRegistry, findProtoDir, type RpcDef } from "./registry.js";
+import { schemaDigest, schemaMetadata, serveSchema } from "./schema.js";
 import { openStore, type KvStore } from "./state.js";
 
 export const QUEUE_GROUP = "gs";
@@ -47,10 +48,27 @@ export interface CallContext {
 }
 
 // Handlers see requests and return responses in proto3 JSON form (camelCase, int64 as strings,
-// enums by name); each service declares the TypeScript shapes of its own messages.
+// enums by name), typed by the interfaces generated from proto/ into services/generated/.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (request: any, call: CallContext) => unknown;
-export type Handlers = Record<string, Handler>;
+
+/** The handler of one rpc: its request and response in their proto3 JSON form. */
+export type RpcHandler<Req, Res> = (request: Req, call: CallContext) => Res | Promise<Res>;
+
+/**
+ * One handler per rpc, named after it, from a service's generated `<Service>Rpcs` interface:
+ * `class Payment implements RpcHandlers<PaymentServiceRpcs> { async Deposit(req, call) { ... } }`.
+ */
+export type RpcHandlers<Rpcs> = {
+  [M in keyof Rpcs]: Rpcs[M] extends { request: infer Req; response: infer Res } ? RpcHandler<Req, Res> : never;
+};
+
+/**
+ * What `start` returns: an object whose methods named after the rpcs (PascalCase, as in the proto)
+ * are the handlers, usually an instance of the service's class; its `stop()`, if any, is called
+ * when the instance stops.
+ */
+export type Handlers = object & { stop?(): Promise<void> | void };
 
 export interface ServiceModule {
   /** fleet name, e.g. `quest-system`: its proto package is `quest_system.v1` */
@@ -60,6 +78,27 @@ export interface ServiceModule {
   start(ctx: ServiceContext): Promise<Handlers> | Handlers;
   /** Release what `start` acquired (timers, consumers). Called after in-flight requests finished. */
   stop?(): Promise<void> | void;
+}
+
+/**
+ * A base for a service's class: `ctx` is set before the subclass's fields are initialised, so the
+ * state a service declares as fields can be built from it (`private readonly leaseMs = Number(this.ctx.env.X)`).
+ */
+export abstract class ServiceBase {
+  constructor(protected readonly ctx: ServiceContext) {}
+}
+
+/** The rpc-named (PascalCase) methods of `handlers`, own or inherited from its class. */
+function handlerMethods(handlers: object): Map<string, Handler> {
+  const out = new Map<string, Handler>();
+  for (let o: object | null = handlers; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      const value = (handlers as Record<string, unknown>)[key];
+      if (/^[A-Z]/.test(key) && typeof value === "function" && !out.has(key))
+        out.set(key, (value as Handler).bind(handlers));
+    }
+  }
+  return out;
 }
 
 export function defineService(mod: ServiceModule): ServiceModule {
@@ -76,6 +115,8 @@ export interface StartOptions {
   state?: KvStore;
   /** the latency histograms' clock (monotonic ms); tests move it on instead of waiting for the window */
   latencyClock?: () => number;
+  /** the FileDescriptorSet the service was built with, served over NATS (schema.ts); none: no reflection */
+  schema?: Uint8Array;
 }
 
 export interface RunningService {
@@ -119,11 +160,13 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
   // per-endpoint latency histograms, reported as each endpoint's `data` in $SRV.STATS (see latency.ts)
   const latency = latencyHistogramsEnabled(env) ? new LatencyTracker(opts.latencyClock) : undefined;
   const svcm = new Svcm(nc);
+  const schemaDigestHex = opts.schema && schemaDigest(opts.schema);
   const srv: Service = await svcm.add({
     name: mod.name,
     version,
     description: mod.description,
     queue: QUEUE_GROUP,
+    metadata: schemaDigestHex ? schemaMetadata(mod.name, schemaDigestHex) : undefined,
     statsHandler: latency && (async (endpoint) => latency.data(endpoint.subject)),
   });
   const instanceId = srv.info().id;
@@ -161,10 +204,12 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
   };
 
   let handlers: Handlers;
+  let methods: Map<string, Handler>;
   try {
     handlers = await mod.start(ctx);
-    const missing = def.rpcs.filter((r) => typeof handlers[r.method] !== "function").map((r) => r.method);
-    const extra = Object.keys(handlers).filter((m) => !def.rpcs.some((r) => r.method === m));
+    methods = handlerMethods(handlers);
+    const missing = def.rpcs.filter((r) => !methods.has(r.method)).map((r) => r.method);
+    const extra = [...methods.keys()].filter((m) => !def.rpcs.some((r) => r.method === m));
     if (missing.length || extra.length) {
       throw new Error(
         `${mod.name}: handlers do not match ${def.protoService}` +
@@ -192,7 +237,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
 
   latency?.start();
   for (const rpc of def.rpcs) {
-    const handler = handlers[rpc.method]!;
+    const handler = methods.get(rpc.method)!;
     let stats: EndpointStats | undefined;
     const histograms: EndpointLatency | undefined = latency?.endpoint(rpc.subject);
     // times in ms from performance.now(): a double, where process.hrtime.bigint() allocates two BigInts per request
@@ -297,6 +342,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     });
   }
 
+  const schemaSub = opts.schema && serveSchema(nc, mod.name, opts.schema);
   // subscriptions reach the server asynchronously: only once flushed is the instance really serving
   await nc.flush();
   log.info("started", { endpoints: def.rpcs.length });
@@ -309,6 +355,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     inFlight: () => inFlight,
     async stop(timeoutMs = 10_000): Promise<boolean> {
       await srv.stop(); // drains the endpoint subscriptions: nothing new arrives, delivered messages are served
+      await schemaSub?.drain().catch(() => undefined);
       let finished = inFlight === 0;
       if (!finished) {
         finished = await Promise.race([
@@ -319,6 +366,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
       clearInterval(sweeper);
       latency?.stop();
       abort.abort(); // only now: handlers that watch ctx.signal would fail the requests still being drained
+      await handlers.stop?.();
       await mod.stop?.();
       await state.close();
       return finished;
@@ -362,8 +410,20 @@ export function healthFile(env: NodeJS.ProcessEnv = process.env): string {
   return env.GS_HEALTH_FILE ?? path.join(os.tmpdir(), "gs-health.json");
 }
 
+/**
+ * The descriptor set `npm run build` compiled for `service` (services/dist/schemas/, beside the SDK's
+ * dist/sdk/): how `node services/dist/main.js` serves its schema. Bundles embed theirs instead.
+ */
+function builtSchema(service: string): Uint8Array | undefined {
+  try {
+    return new Uint8Array(readFileSync(new URL(`../schemas/${service}.binpb`, import.meta.url)));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The process entry point: connect from the environment, serve, drain on SIGTERM/SIGINT and exit 0. */
-export async function runServiceProcess(mod: ServiceModule): Promise<void> {
+export async function runServiceProcess(mod: ServiceModule, opts: { schema?: Uint8Array } = {}): Promise<void> {
   const env = process.env;
   const log = createLogger({ service: mod.name });
   const nc = await connectWith(settingsFromEnv(env, `${mod.name}@${os.hostname()}`));
@@ -404,7 +464,7 @@ export async function runServiceProcess(mod: ServiceModule): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
-  started = startService(mod, { nc, env, log }).catch(async (err) => {
+  started = startService(mod, { nc, env, log, schema: opts.schema ?? builtSchema(mod.name) }).catch(async (err) => {
     log.error("failed to start", { err });
     await nc.close().catch(() => undefined);
     process.exit(1);

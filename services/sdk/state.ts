@@ -7,7 +7,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { randomBytes } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import { ServiceError, unavailable } from "./errors.js";
-import { isLeaderless, retryWhile } from "./jetstream-retry.js";
+import { isLeaderlessOrTimeout, retryWhile, SETUP_RETRY_MS } from "./jetstream-retry.js";
 import { kvBucketOf, storeNamespaceOf } from "./permissions.js";
 
 export interface Versioned<T> {
@@ -87,10 +87,6 @@ abstract class BaseStore implements KvStore {
   }
 }
 
-/** A read changes nothing: retry it on a timeout as well as while the stream has no leader. */
-const isLeaderlessOrTimeout = (err: unknown): boolean =>
-  isLeaderless(err) || /timeout/i.test((err as Error)?.message ?? "");
-
 export class JetStreamKvStore extends BaseStore {
   private constructor(private readonly kv: KV) {
     super();
@@ -101,7 +97,12 @@ export class JetStreamKvStore extends BaseStore {
     bucket: string,
     opts: { replicas?: number; history?: number } = {},
   ): Promise<JetStreamKvStore> {
-    const kv = await new Kvm(nc).create(bucket, { history: opts.history ?? 5, replicas: opts.replicas ?? 1 });
+    // creates the bucket when missing: asked again, while a node that died leaves it (or the API) leaderless
+    const kv = await retryWhile(
+      () => new Kvm(nc).create(bucket, { history: opts.history ?? 5, replicas: opts.replicas ?? 1 }),
+      isLeaderlessOrTimeout,
+      SETUP_RETRY_MS,
+    );
     return new JetStreamKvStore(kv);
   }
 

@@ -3,7 +3,7 @@
 // SetSettings of many keys is one conditional write: all or nothing, also across instances.
 // Env: none.
 import { badRequest } from "../sdk/errors.js";
-import { defineService } from "../sdk/runtime.js";
+import { defineService, ServiceBase, type RpcHandlers } from "../sdk/runtime.js";
 import {
   SCHEMA,
   SCHEMA_VERSION,
@@ -13,51 +13,21 @@ import {
   schema,
   validate,
   type ErrorDetail,
-  type SettingDefinition,
-  type SettingEntry,
   type SettingValue,
   type StoredValue,
 } from "./domain.js";
-
-// ---- proto shapes (JSON form) ----
-interface GetSchemaRequest {
-  category: string;
-}
-interface GetSchemaResponse {
-  definitions: SettingDefinition[];
-  schemaVersion: number;
-}
-interface GetSettingsRequest {
-  playerId: string;
-  keys: string[];
-}
-interface GetSettingsResponse {
-  playerId: string;
-  settings: SettingEntry[];
-}
-interface SetSettingsRequest {
-  playerId: string;
-  values: Record<string, Record<string, unknown>>;
-}
-interface SetSettingsResponse {
-  playerId: string;
-  applied: boolean;
-  settings: SettingEntry[];
-  errors: ErrorDetail[];
-}
-interface ResetSettingsRequest {
-  playerId: string;
-  keys: string[];
-}
-interface ResetSettingsResponse {
-  playerId: string;
-  settings: SettingEntry[];
-}
-interface SettingChange {
-  key: string;
-  oldValue: SettingValue;
-  newValue: SettingValue;
-}
+import type {
+  GetSchemaRequest,
+  GetSchemaResponse,
+  GetSettingsRequest,
+  GetSettingsResponse,
+  ResetSettingsRequest,
+  ResetSettingsResponse,
+  SetSettingsRequest,
+  SetSettingsResponse,
+  SettingChange,
+  SettingsServiceRpcs,
+} from "../generated/settings/v1/settings.js";
 
 // ---- state ----
 interface PlayerSettings {
@@ -79,84 +49,85 @@ function requireKeys(keys: string[]): string[] {
   return keys.length ? [...new Set(keys)] : SCHEMA.map((d) => d.key);
 }
 
+class Settings extends ServiceBase implements RpcHandlers<SettingsServiceRpcs> {
+  private readonly publish = (name: string, data: unknown) =>
+    this.ctx.events
+      .publish(name, data)
+      .catch((err: Error) => this.ctx.log.warn("event not published", { event: name, err: err.message }));
+  private readonly load = async (playerId: string) =>
+    (await this.ctx.state.get<PlayerSettings>(playerKey(playerId)))?.value.values ?? {};
+
+  GetSchema(req: GetSchemaRequest): GetSchemaResponse {
+    return { definitions: schema(req.category.trim()), schemaVersion: SCHEMA_VERSION };
+  }
+
+  async GetSettings(req: GetSettingsRequest): Promise<GetSettingsResponse> {
+    const playerId = requirePlayer(req.playerId);
+    const keys = requireKeys(req.keys);
+    const stored = await this.load(playerId);
+    return { playerId, settings: keys.map((k) => effective(k, stored)) };
+  }
+
+  async SetSettings(req: SetSettingsRequest): Promise<SetSettingsResponse> {
+    const playerId = requirePlayer(req.playerId);
+    const keys = Object.keys(req.values);
+    if (!keys.length) throw badRequest("values is empty: give at least one key");
+    const valid = new Map<string, SettingValue>();
+    const errors: ErrorDetail[] = [];
+    for (const key of keys) {
+      const r = validate(key, { ...req.values[key] });
+      if ("error" in r) errors.push(r.error);
+      else valid.set(key, r.value);
+    }
+    if (errors.length) {
+      const stored = await this.load(playerId);
+      return {
+        playerId,
+        applied: false,
+        settings: keys.filter((k) => definition(k)).map((k) => effective(k, stored)),
+        errors,
+      };
+    }
+
+    const now = new Date().toISOString();
+    let changes: SettingChange[] = [];
+    const saved = await this.ctx.state.update<PlayerSettings>(playerKey(playerId), (cur) => {
+      const values = { ...(cur?.values ?? {}) };
+      changes = []; // recomputed on each retry against the record actually written
+      for (const [key, value] of valid) {
+        const before = effective(key, values);
+        if (!before.isDefault && sameValue(before.value, value)) continue; // unchanged: keep its updatedAt
+        values[key] = { value, updatedAt: now };
+        if (!sameValue(before.value, value)) changes.push({ key, oldValue: before.value, newValue: value });
+      }
+      return { values };
+    });
+    if (changes.length) await this.publish("SettingsChangedEvent", { playerId, changes, at: now });
+    return { playerId, applied: true, settings: keys.map((k) => effective(k, saved.value.values)), errors: [] };
+  }
+
+  async ResetSettings(req: ResetSettingsRequest): Promise<ResetSettingsResponse> {
+    const playerId = requirePlayer(req.playerId);
+    const keys = requireKeys(req.keys);
+    let removed = 0;
+    const saved = await this.ctx.state.update<PlayerSettings>(playerKey(playerId), (cur) => {
+      const values = { ...(cur?.values ?? {}) };
+      removed = 0;
+      for (const k of keys) if (k in values && delete values[k]) removed++;
+      return { values };
+    });
+    if (removed)
+      await this.publish("SettingsResetEvent", {
+        playerId,
+        keys: req.keys.length ? keys : [],
+        at: new Date().toISOString(),
+      });
+    return { playerId, settings: keys.map((k) => effective(k, saved.value.values)) };
+  }
+}
+
 export default defineService({
   name: "settings",
   description: "Per-player settings with a typed schema and defaults",
-  start({ state, events, log }) {
-    const publish = (name: string, data: unknown) =>
-      events
-        .publish(name, data)
-        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
-    const load = async (playerId: string) => (await state.get<PlayerSettings>(playerKey(playerId)))?.value.values ?? {};
-
-    return {
-      GetSchema(req: GetSchemaRequest): GetSchemaResponse {
-        return { definitions: schema(req.category.trim()), schemaVersion: SCHEMA_VERSION };
-      },
-
-      async GetSettings(req: GetSettingsRequest): Promise<GetSettingsResponse> {
-        const playerId = requirePlayer(req.playerId);
-        const keys = requireKeys(req.keys);
-        const stored = await load(playerId);
-        return { playerId, settings: keys.map((k) => effective(k, stored)) };
-      },
-
-      async SetSettings(req: SetSettingsRequest): Promise<SetSettingsResponse> {
-        const playerId = requirePlayer(req.playerId);
-        const keys = Object.keys(req.values);
-        if (!keys.length) throw badRequest("values is empty: give at least one key");
-        const valid = new Map<string, SettingValue>();
-        const errors: ErrorDetail[] = [];
-        for (const key of keys) {
-          const r = validate(key, req.values[key]);
-          if ("error" in r) errors.push(r.error);
-          else valid.set(key, r.value);
-        }
-        if (errors.length) {
-          const stored = await load(playerId);
-          return {
-            playerId,
-            applied: false,
-            settings: keys.filter((k) => definition(k)).map((k) => effective(k, stored)),
-            errors,
-          };
-        }
-
-        const now = new Date().toISOString();
-        let changes: SettingChange[] = [];
-        const saved = await state.update<PlayerSettings>(playerKey(playerId), (cur) => {
-          const values = { ...(cur?.values ?? {}) };
-          changes = []; // recomputed on each retry against the record actually written
-          for (const [key, value] of valid) {
-            const before = effective(key, values);
-            if (!before.isDefault && sameValue(before.value, value)) continue; // unchanged: keep its updatedAt
-            values[key] = { value, updatedAt: now };
-            if (!sameValue(before.value, value)) changes.push({ key, oldValue: before.value, newValue: value });
-          }
-          return { values };
-        });
-        if (changes.length) await publish("SettingsChangedEvent", { playerId, changes, at: now });
-        return { playerId, applied: true, settings: keys.map((k) => effective(k, saved.value.values)), errors: [] };
-      },
-
-      async ResetSettings(req: ResetSettingsRequest): Promise<ResetSettingsResponse> {
-        const playerId = requirePlayer(req.playerId);
-        const keys = requireKeys(req.keys);
-        let removed = 0;
-        const saved = await state.update<PlayerSettings>(playerKey(playerId), (cur) => {
-          const values = { ...(cur?.values ?? {}) };
-          removed = 0;
-          for (const k of keys) if (k in values && delete values[k]) removed++;
-          return { values };
-        });
-        if (removed)
-          await publish("SettingsResetEvent", {
-            playerId,
-            keys: req.keys.length ? keys : [],
-            at: new Date().toISOString(),
-          });
-        return { playerId, settings: keys.map((k) => effective(k, saved.value.values)) };
-      },
-    };
-  },
+  start: (ctx) => new Settings(ctx),
 });

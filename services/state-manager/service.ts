@@ -5,7 +5,7 @@
 // their data. One record per entity, written at the store revision it was read at, so a save is atomic and
 // two instances cannot both turn revision n into n+1.
 import { badRequest, unavailable } from "../sdk/errors.js";
-import { defineService, type CallContext, type ServiceContext } from "../sdk/runtime.js";
+import { defineService, type CallContext, ServiceBase, type RpcHandlers, type ServiceContext } from "../sdk/runtime.js";
 import { RevisionConflict } from "../sdk/state.js";
 import {
   ENTITY_TYPE_RE,
@@ -20,67 +20,18 @@ import {
   type Revision,
   type SaveDecision,
 } from "./domain.js";
-
-// ---- proto shapes (JSON form; int64 as decimal strings) ----
-interface EntityState {
-  entityType: string;
-  entityId: string;
-  revision: string;
-  dataJson: string;
-  updatedBy: string;
-  savedAt: string;
-}
-interface RevisionInfo {
-  revision: string;
-  sizeBytes: number;
-  updatedBy: string;
-  savedAt: string;
-}
-interface SaveStateRequest {
-  entityType: string;
-  entityId: string;
-  dataJson: string;
-  expectedRevision: string;
-  force: boolean;
-  updatedBy: string;
-}
-interface SaveStateResponse {
-  saved: boolean;
-  revision: string;
-  currentRevision: string;
-  conflict: boolean;
-  savedAt?: string;
-}
-interface LoadStateRequest {
-  entityType: string;
-  entityId: string;
-  revision: string;
-}
-interface LoadStateResponse {
-  found: boolean;
-  state?: EntityState;
-  latestRevision: string;
-}
-interface ListRevisionsRequest {
-  entityType: string;
-  entityId: string;
-  page?: { pageSize: number; pageToken: string };
-}
-interface ListRevisionsResponse {
-  revisions: RevisionInfo[];
-  page: { nextPageToken: string; total: number };
-}
-interface DeleteStateRequest {
-  entityType: string;
-  entityId: string;
-  expectedRevision: string;
-  force: boolean;
-}
-interface DeleteStateResponse {
-  deleted: boolean;
-  conflict: boolean;
-  currentRevision: string;
-}
+import type {
+  DeleteStateRequest,
+  DeleteStateResponse,
+  EntityState,
+  ListRevisionsRequest,
+  ListRevisionsResponse,
+  LoadStateRequest,
+  LoadStateResponse,
+  SaveStateRequest,
+  SaveStateResponse,
+  StateManagerServiceRpcs,
+} from "../generated/state_manager/v1/state_manager.js";
 
 const PAGE_DEFAULT = 20;
 const PAGE_MAX = 100;
@@ -105,169 +56,167 @@ function intEnv(ctx: ServiceContext, name: string, fallback: number): number {
   return n;
 }
 
-export default defineService({
-  name: "state-manager",
-  description: "Versioned entity state with optimistic concurrency",
-  start(ctx) {
-    const { state, events, log } = ctx;
-    const maxData = intEnv(ctx, "STATE_MAX_BYTES", 256 * 1024);
-    const limits: HistoryLimits = {
-      maxRevisions: intEnv(ctx, "STATE_HISTORY", 20),
-      maxBytes: Math.max(intEnv(ctx, "STATE_HISTORY_BYTES", 512 * 1024), maxData),
-    };
-    const publish = (name: string, data: unknown) =>
-      events
-        .publish(name, data)
-        .catch((err: Error) => log.warn("event not published", { event: name, err: err.message }));
+class StateManager extends ServiceBase implements RpcHandlers<StateManagerServiceRpcs> {
+  private readonly maxData = intEnv(this.ctx, "STATE_MAX_BYTES", 256 * 1024);
+  private readonly limits: HistoryLimits = {
+    maxRevisions: intEnv(this.ctx, "STATE_HISTORY", 20),
+    maxBytes: Math.max(intEnv(this.ctx, "STATE_HISTORY_BYTES", 512 * 1024), this.maxData),
+  };
+  private readonly publish = (name: string, data: unknown) =>
+    this.ctx.events
+      .publish(name, data)
+      .catch((err: Error) => this.ctx.log.warn("event not published", { event: name, err: err.message }));
+  private readonly toState = (req: { entityType: string; entityId: string }, r: Revision): EntityState => ({
+    entityType: req.entityType,
+    entityId: req.entityId,
+    revision: String(r.revision),
+    dataJson: r.dataJson,
+    updatedBy: r.updatedBy,
+    savedAt: r.savedAt,
+  });
 
-    /** Read, decide, write at the revision read; on a lost race decide again against what won. */
-    async function writeLoop<R>(
-      key: string,
-      deadline: number,
-      step: (rec: EntityRecord | undefined) => { next?: EntityRecord; result: R },
-    ): Promise<R> {
-      for (let attempt = 0; ; attempt++) {
-        const cur = await state.get<EntityRecord>(key);
-        const { next, result } = step(cur?.value);
-        if (!next) return result;
-        try {
-          await state.put(key, next, cur?.revision ?? 0);
-          return result;
-        } catch (err) {
-          if (!(err instanceof RevisionConflict)) throw err;
-          if (Date.now() >= deadline - 50) throw unavailable(`${key} is busy; retry`);
-          await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 * (attempt + 1))));
-        }
-      }
+  async SaveState(req: SaveStateRequest, call: CallContext): Promise<SaveStateResponse> {
+    const key = entityKey(req);
+    const expectedRevision = revisionArg(req.expectedRevision, "expected_revision");
+    if (Buffer.byteLength(req.dataJson, "utf8") > this.maxData)
+      throw badRequest(`data_json must be at most ${this.maxData} bytes`);
+    try {
+      JSON.parse(req.dataJson);
+    } catch (err) {
+      throw badRequest(`data_json is not valid JSON: ${(err as Error).message}`);
     }
-
-    const toState = (req: { entityType: string; entityId: string }, r: Revision): EntityState => ({
+    const updatedBy = req.updatedBy.slice(0, 128);
+    const outcome = await this.writeLoop<SaveDecision>(key, call.deadline, (rec) => {
+      const d = decideSave(
+        rec,
+        { dataJson: req.dataJson, expectedRevision, force: req.force, updatedBy },
+        new Date().toISOString(),
+        this.limits,
+      );
+      return d.ok ? { next: d.next, result: d } : { result: d };
+    });
+    const at = new Date().toISOString();
+    if (!outcome.ok) {
+      await this.publish("StateConflictEvent", {
+        entityType: req.entityType,
+        entityId: req.entityId,
+        expectedRevision: String(expectedRevision),
+        currentRevision: String(outcome.current),
+        at,
+      });
+      return { saved: false, revision: "0", currentRevision: String(outcome.current), conflict: true };
+    }
+    const r = outcome.revision;
+    await this.publish("StateSavedEvent", {
       entityType: req.entityType,
       entityId: req.entityId,
       revision: String(r.revision),
-      dataJson: r.dataJson,
-      updatedBy: r.updatedBy,
-      savedAt: r.savedAt,
+      updatedBy,
+      at: r.savedAt,
     });
-
     return {
-      async SaveState(req: SaveStateRequest, call: CallContext): Promise<SaveStateResponse> {
-        const key = entityKey(req);
-        const expectedRevision = revisionArg(req.expectedRevision, "expected_revision");
-        if (Buffer.byteLength(req.dataJson, "utf8") > maxData)
-          throw badRequest(`data_json must be at most ${maxData} bytes`);
-        try {
-          JSON.parse(req.dataJson);
-        } catch (err) {
-          throw badRequest(`data_json is not valid JSON: ${(err as Error).message}`);
-        }
-        const updatedBy = req.updatedBy.slice(0, 128);
-        const outcome = await writeLoop<SaveDecision>(key, call.deadline, (rec) => {
-          const d = decideSave(
-            rec,
-            { dataJson: req.dataJson, expectedRevision, force: req.force, updatedBy },
-            new Date().toISOString(),
-            limits,
-          );
-          return d.ok ? { next: d.next, result: d } : { result: d };
-        });
-        const at = new Date().toISOString();
-        if (!outcome.ok) {
-          await publish("StateConflictEvent", {
-            entityType: req.entityType,
-            entityId: req.entityId,
-            expectedRevision: String(expectedRevision),
-            currentRevision: String(outcome.current),
-            at,
-          });
-          return { saved: false, revision: "0", currentRevision: String(outcome.current), conflict: true };
-        }
-        const r = outcome.revision;
-        await publish("StateSavedEvent", {
-          entityType: req.entityType,
-          entityId: req.entityId,
-          revision: String(r.revision),
-          updatedBy,
-          at: r.savedAt,
-        });
-        return {
-          saved: true,
-          revision: String(r.revision),
-          currentRevision: String(r.revision),
-          conflict: false,
-          savedAt: r.savedAt,
-        };
-      },
+      saved: true,
+      revision: String(r.revision),
+      currentRevision: String(r.revision),
+      conflict: false,
+      savedAt: r.savedAt,
+    };
+  }
 
-      async LoadState(req: LoadStateRequest): Promise<LoadStateResponse> {
-        const key = entityKey(req);
-        const wanted = revisionArg(req.revision, "revision");
-        const rec = (await state.get<EntityRecord>(key))?.value;
-        const latest = currentRevision(rec);
-        const r =
-          latest === 0 ? undefined : wanted === 0 ? rec!.history[0] : rec!.history.find((h) => h.revision === wanted);
-        return r
-          ? { found: true, state: toState(req, r), latestRevision: String(latest) }
-          : { found: false, latestRevision: String(latest) };
-      },
+  async LoadState(req: LoadStateRequest): Promise<LoadStateResponse> {
+    const key = entityKey(req);
+    const wanted = revisionArg(req.revision, "revision");
+    const rec = (await this.ctx.state.get<EntityRecord>(key))?.value;
+    const latest = currentRevision(rec);
+    const r =
+      latest === 0 ? undefined : wanted === 0 ? rec!.history[0] : rec!.history.find((h) => h.revision === wanted);
+    return r
+      ? { found: true, state: this.toState(req, r), latestRevision: String(latest) }
+      : { found: false, latestRevision: String(latest) };
+  }
 
-      async ListRevisions(req: ListRevisionsRequest): Promise<ListRevisionsResponse> {
-        const key = entityKey(req);
-        const pageSize = Math.min(req.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
-        let below = Infinity;
-        if (req.page?.pageToken) {
-          try {
-            below = decodeCursor(req.page.pageToken);
-          } catch (err) {
-            throw badRequest((err as Error).message);
-          }
-        }
-        const rec = (await state.get<EntityRecord>(key))?.value;
-        const history = rec && !rec.deleted ? rec.history : [];
-        const rest = history.filter((h) => h.revision < below);
-        const page = rest.slice(0, pageSize);
-        return {
-          revisions: page.map((h) => ({
-            revision: String(h.revision),
-            sizeBytes: h.sizeBytes,
-            updatedBy: h.updatedBy,
-            savedAt: h.savedAt,
-          })),
-          page: {
-            nextPageToken: rest.length > pageSize ? encodeCursor(page[page.length - 1]!.revision) : "",
-            total: history.length,
-          },
-        };
-      },
-
-      async DeleteState(req: DeleteStateRequest, call: CallContext): Promise<DeleteStateResponse> {
-        const key = entityKey(req);
-        const expectedRevision = revisionArg(req.expectedRevision, "expected_revision");
-        const outcome = await writeLoop<DeleteDecision>(key, call.deadline, (rec) => {
-          const d = decideDelete(rec, { expectedRevision, force: req.force });
-          return d.ok ? { next: d.next, result: d } : { result: d };
-        });
-        const at = new Date().toISOString();
-        if (!outcome.ok) {
-          if (outcome.conflict) {
-            await publish("StateConflictEvent", {
-              entityType: req.entityType,
-              entityId: req.entityId,
-              expectedRevision: String(expectedRevision),
-              currentRevision: String(outcome.current),
-              at,
-            });
-          }
-          return { deleted: false, conflict: outcome.conflict, currentRevision: String(outcome.current) };
-        }
-        await publish("StateDeletedEvent", {
-          entityType: req.entityType,
-          entityId: req.entityId,
-          lastRevision: String(outcome.lastRevision),
-          at,
-        });
-        return { deleted: true, conflict: false, currentRevision: "0" };
+  async ListRevisions(req: ListRevisionsRequest): Promise<ListRevisionsResponse> {
+    const key = entityKey(req);
+    const pageSize = Math.min(req.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
+    let below = Infinity;
+    if (req.page?.pageToken) {
+      try {
+        below = decodeCursor(req.page.pageToken);
+      } catch (err) {
+        throw badRequest((err as Error).message);
+      }
+    }
+    const rec = (await this.ctx.state.get<EntityRecord>(key))?.value;
+    const history = rec && !rec.deleted ? rec.history : [];
+    const rest = history.filter((h) => h.revision < below);
+    const page = rest.slice(0, pageSize);
+    return {
+      revisions: page.map((h) => ({
+        revision: String(h.revision),
+        sizeBytes: h.sizeBytes,
+        updatedBy: h.updatedBy,
+        savedAt: h.savedAt,
+      })),
+      page: {
+        nextPageToken: rest.length > pageSize ? encodeCursor(page[page.length - 1]!.revision) : "",
+        total: history.length,
       },
     };
-  },
+  }
+
+  async DeleteState(req: DeleteStateRequest, call: CallContext): Promise<DeleteStateResponse> {
+    const key = entityKey(req);
+    const expectedRevision = revisionArg(req.expectedRevision, "expected_revision");
+    const outcome = await this.writeLoop<DeleteDecision>(key, call.deadline, (rec) => {
+      const d = decideDelete(rec, { expectedRevision, force: req.force });
+      return d.ok ? { next: d.next, result: d } : { result: d };
+    });
+    const at = new Date().toISOString();
+    if (!outcome.ok) {
+      if (outcome.conflict) {
+        await this.publish("StateConflictEvent", {
+          entityType: req.entityType,
+          entityId: req.entityId,
+          expectedRevision: String(expectedRevision),
+          currentRevision: String(outcome.current),
+          at,
+        });
+      }
+      return { deleted: false, conflict: outcome.conflict, currentRevision: String(outcome.current) };
+    }
+    await this.publish("StateDeletedEvent", {
+      entityType: req.entityType,
+      entityId: req.entityId,
+      lastRevision: String(outcome.lastRevision),
+      at,
+    });
+    return { deleted: true, conflict: false, currentRevision: "0" };
+  }
+
+  /** Read, decide, write at the revision read; on a lost race decide again against what won. */
+  private async writeLoop<R>(
+    key: string,
+    deadline: number,
+    step: (rec: EntityRecord | undefined) => { next?: EntityRecord; result: R },
+  ): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.ctx.state.get<EntityRecord>(key);
+      const { next, result } = step(cur?.value);
+      if (!next) return result;
+      try {
+        await this.ctx.state.put(key, next, cur?.revision ?? 0);
+        return result;
+      } catch (err) {
+        if (!(err instanceof RevisionConflict)) throw err;
+        if (Date.now() >= deadline - 50) throw unavailable(`${key} is busy; retry`);
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 * (attempt + 1))));
+      }
+    }
+  }
+}
+
+export default defineService({
+  name: "state-manager",
+  description: "Versioned entity state with optimistic concurrency",
+  start: (ctx) => new StateManager(ctx),
 });

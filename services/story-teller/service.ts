@@ -4,7 +4,7 @@
 // Events: StoryDefinedEvent, StoryStartedEvent, StoryChoiceMadeEvent, StoryEndingReachedEvent,
 //         StoryProgressResetEvent.
 import { badRequest, conflict, failedPrecondition, notFound, ServiceError } from "../sdk/errors.js";
-import { defineService, type ServiceContext } from "../sdk/runtime.js";
+import { defineService, ServiceBase, type RpcHandlers } from "../sdk/runtime.js";
 import {
   applyChoice,
   ChoiceRejected,
@@ -14,56 +14,31 @@ import {
   startProgress,
   summarize,
   validateStory,
-  type Choice,
   type Move,
-  type Problem,
   type Progress,
   type StoryGraph,
   type StoryNode,
 } from "./domain.js";
+import type {
+  Beat,
+  ChooseRequest,
+  ChooseResponse,
+  DefineStoryRequest,
+  DefineStoryResponse,
+  GetCurrentBeatRequest,
+  GetCurrentBeatResponse,
+  GetStoryRequest,
+  GetStoryResponse,
+  ListStoriesRequest,
+  ListStoriesResponse,
+  ResetProgressRequest,
+  ResetProgressResponse,
+  StorySummary,
+  StoryTellerServiceRpcs,
+} from "../generated/story_teller/v1/story_teller.js";
 
-// ---------- proto types (story_teller.v1) ----------
-interface Story extends StoryGraph {
-  version: number;
-  updatedAt?: string;
-}
-interface StorySummary {
-  storyId: string;
-  title: string;
-  description: string;
-  nodeCount: number;
-  endingCount: number;
-  version: number;
-}
-interface Beat {
-  storyId: string;
-  playerId: string;
-  nodeId: string;
-  text: string;
-  speaker: string;
-  choices: Choice[];
-  isEnding: boolean;
-  flags: string[];
-  path: string[];
-  updatedAt: string;
-}
-interface DefineStoryRequest {
-  story?: Story;
-}
-interface DefineStoryResponse {
-  stored: boolean;
-  story?: StorySummary;
-  created: boolean;
-  errors: Problem[];
-}
-interface PlayerStoryRequest {
-  playerId: string;
-  storyId: string;
-}
-interface ChooseRequest extends PlayerStoryRequest {
-  choiceId: string;
-  expectedNodeId: string;
-}
+/** One player's progress through one story, as GetCurrentBeat, Choose and ResetProgress name it. */
+type PlayerStoryRequest = Pick<GetCurrentBeatRequest, "playerId" | "storyId">;
 
 // ---------- state ----------
 type StoredStory = StoryGraph & { version: number; updatedAt: string };
@@ -102,135 +77,136 @@ function beat(s: StoredStory, playerId: string, p: Progress): Beat {
   };
 }
 
+class StoryTeller extends ServiceBase implements RpcHandlers<StoryTellerServiceRpcs> {
+  private readonly progressKey = (req: PlayerStoryRequest) => `progress.${req.storyId}.${req.playerId}`;
+
+  async DefineStory(req: DefineStoryRequest): Promise<DefineStoryResponse> {
+    if (!req.story) throw badRequest("story is required");
+    const { storyId, title, description, startNodeId } = req.story;
+    const nodes: StoryNode[] = req.story.nodes.map(({ nodeId, text, speaker, choices, isEnding }) => ({
+      nodeId,
+      text,
+      speaker,
+      choices,
+      isEnding,
+    }));
+    const graph: StoryGraph = { storyId, title, description, startNodeId, nodes };
+    const errors = validateStory(graph);
+    if (errors.length) return { stored: false, created: false, errors };
+    let created = false;
+    const saved = await this.ctx.state.update<StoredStory>(`story.${storyId}`, (cur) => {
+      created = !cur;
+      return { ...graph, version: (cur?.version ?? 0) + 1, updatedAt: new Date().toISOString() };
+    });
+    await this.ctx.events.publish("StoryDefinedEvent", { storyId, version: saved.value.version, created });
+    return { stored: true, story: summary(saved.value), created, errors: [] };
+  }
+
+  async GetStory(req: GetStoryRequest): Promise<GetStoryResponse> {
+    if (!req.storyId) throw badRequest("storyId is required");
+    const s = (await this.ctx.state.get<StoredStory>(`story.${req.storyId}`))?.value;
+    return s ? { found: true, story: s } : { found: false };
+  }
+
+  async ListStories(_req: ListStoriesRequest): Promise<ListStoriesResponse> {
+    const stories: StorySummary[] = [];
+    for (const key of await this.ctx.state.keys("story")) {
+      const s = (await this.ctx.state.get<StoredStory>(key))?.value;
+      if (s) stories.push(summary(s));
+    }
+    return { stories: stories.sort((a, b) => a.storyId.localeCompare(b.storyId)) };
+  }
+
+  // Starts the story when the player has no progress, or when a redefinition removed their node.
+  async GetCurrentBeat(req: GetCurrentBeatRequest): Promise<GetCurrentBeatResponse> {
+    requireIds(req);
+    const story = await this.loadStory(req.storyId);
+    let started = false;
+    const saved = await this.ctx.state.update<Progress>(this.progressKey(req), (cur) => {
+      started = !cur || !nodeOf(story, cur.nodeId);
+      return started ? startProgress(story, new Date().toISOString()) : cur!;
+    });
+    if (started) {
+      await this.ctx.events.publish("StoryStartedEvent", {
+        playerId: req.playerId,
+        storyId: req.storyId,
+        at: saved.value.startedAt,
+      });
+    }
+    return { beat: beat(story, req.playerId, saved.value), started };
+  }
+
+  async Choose(req: ChooseRequest): Promise<ChooseResponse> {
+    requireIds(req);
+    if (!req.choiceId) throw badRequest("choiceId is required");
+    const story = await this.loadStory(req.storyId);
+    let move: Move | undefined;
+    let saved;
+    try {
+      saved = await this.ctx.state.update<Progress>(this.progressKey(req), (cur) => {
+        if (!cur)
+          throw failedPrecondition(
+            `player "${req.playerId}" has not started "${req.storyId}": call GetCurrentBeat first`,
+          );
+        if (!nodeOf(story, cur.nodeId)) {
+          throw failedPrecondition(
+            `"${req.storyId}" was redefined without node "${cur.nodeId}": call GetCurrentBeat to restart`,
+          );
+        }
+        move = applyChoice(story, cur, req.choiceId, req.expectedNodeId, new Date().toISOString());
+        return move.progress;
+      });
+    } catch (err) {
+      if (err instanceof ChoiceRejected) throw new ServiceError(STATUS[err.code], err.message);
+      if (err instanceof ServiceError && err.code === 409)
+        throw conflict(`progress of "${req.playerId}" changed concurrently: retry`);
+      throw err;
+    }
+    const m = move!;
+    const p = saved.value;
+    await this.ctx.events.publish("StoryChoiceMadeEvent", {
+      playerId: req.playerId,
+      storyId: req.storyId,
+      fromNodeId: m.from,
+      choiceId: m.choice.choiceId,
+      toNodeId: p.nodeId,
+      flagsSet: m.flagsSet,
+      at: p.updatedAt,
+    });
+    const b = beat(story, req.playerId, p);
+    if (b.isEnding) {
+      await this.ctx.events.publish("StoryEndingReachedEvent", {
+        playerId: req.playerId,
+        storyId: req.storyId,
+        nodeId: p.nodeId,
+        at: p.updatedAt,
+      });
+    }
+    return { beat: b, previousNodeId: m.from };
+  }
+
+  async ResetProgress(req: ResetProgressRequest): Promise<ResetProgressResponse> {
+    requireIds(req);
+    const story = await this.loadStory(req.storyId);
+    const fresh = startProgress(story, new Date().toISOString());
+    await this.ctx.state.put(this.progressKey(req), fresh);
+    await this.ctx.events.publish("StoryProgressResetEvent", {
+      playerId: req.playerId,
+      storyId: req.storyId,
+      at: fresh.updatedAt,
+    });
+    return { beat: beat(story, req.playerId, fresh) };
+  }
+
+  private async loadStory(storyId: string): Promise<StoredStory> {
+    const s = (await this.ctx.state.get<StoredStory>(`story.${storyId}`))?.value;
+    if (!s) throw notFound(`no story "${storyId}"`);
+    return s;
+  }
+}
+
 export default defineService({
   name: "story-teller",
   description: "Branching story graphs and each player's progress through them",
-  start(ctx: ServiceContext) {
-    const loadStory = async (storyId: string): Promise<StoredStory> => {
-      const s = (await ctx.state.get<StoredStory>(`story.${storyId}`))?.value;
-      if (!s) throw notFound(`no story "${storyId}"`);
-      return s;
-    };
-    const progressKey = (req: PlayerStoryRequest) => `progress.${req.storyId}.${req.playerId}`;
-
-    return {
-      async DefineStory(req: DefineStoryRequest): Promise<DefineStoryResponse> {
-        if (!req.story) throw badRequest("story is required");
-        const { storyId, title, description, startNodeId } = req.story;
-        const nodes: StoryNode[] = req.story.nodes.map(({ nodeId, text, speaker, choices, isEnding }) => ({
-          nodeId,
-          text,
-          speaker,
-          choices,
-          isEnding,
-        }));
-        const graph: StoryGraph = { storyId, title, description, startNodeId, nodes };
-        const errors = validateStory(graph);
-        if (errors.length) return { stored: false, created: false, errors };
-        let created = false;
-        const saved = await ctx.state.update<StoredStory>(`story.${storyId}`, (cur) => {
-          created = !cur;
-          return { ...graph, version: (cur?.version ?? 0) + 1, updatedAt: new Date().toISOString() };
-        });
-        await ctx.events.publish("StoryDefinedEvent", { storyId, version: saved.value.version, created });
-        return { stored: true, story: summary(saved.value), created, errors: [] };
-      },
-
-      async GetStory(req: { storyId: string }): Promise<{ found: boolean; story?: Story }> {
-        if (!req.storyId) throw badRequest("storyId is required");
-        const s = (await ctx.state.get<StoredStory>(`story.${req.storyId}`))?.value;
-        return s ? { found: true, story: s } : { found: false };
-      },
-
-      async ListStories(): Promise<{ stories: StorySummary[] }> {
-        const stories: StorySummary[] = [];
-        for (const key of await ctx.state.keys("story")) {
-          const s = (await ctx.state.get<StoredStory>(key))?.value;
-          if (s) stories.push(summary(s));
-        }
-        return { stories: stories.sort((a, b) => a.storyId.localeCompare(b.storyId)) };
-      },
-
-      // Starts the story when the player has no progress, or when a redefinition removed their node.
-      async GetCurrentBeat(req: PlayerStoryRequest): Promise<{ beat: Beat; started: boolean }> {
-        requireIds(req);
-        const story = await loadStory(req.storyId);
-        let started = false;
-        const saved = await ctx.state.update<Progress>(progressKey(req), (cur) => {
-          started = !cur || !nodeOf(story, cur.nodeId);
-          return started ? startProgress(story, new Date().toISOString()) : cur!;
-        });
-        if (started) {
-          await ctx.events.publish("StoryStartedEvent", {
-            playerId: req.playerId,
-            storyId: req.storyId,
-            at: saved.value.startedAt,
-          });
-        }
-        return { beat: beat(story, req.playerId, saved.value), started };
-      },
-
-      async Choose(req: ChooseRequest): Promise<{ beat: Beat; previousNodeId: string }> {
-        requireIds(req);
-        if (!req.choiceId) throw badRequest("choiceId is required");
-        const story = await loadStory(req.storyId);
-        let move: Move | undefined;
-        let saved;
-        try {
-          saved = await ctx.state.update<Progress>(progressKey(req), (cur) => {
-            if (!cur)
-              throw failedPrecondition(
-                `player "${req.playerId}" has not started "${req.storyId}": call GetCurrentBeat first`,
-              );
-            if (!nodeOf(story, cur.nodeId)) {
-              throw failedPrecondition(
-                `"${req.storyId}" was redefined without node "${cur.nodeId}": call GetCurrentBeat to restart`,
-              );
-            }
-            move = applyChoice(story, cur, req.choiceId, req.expectedNodeId, new Date().toISOString());
-            return move.progress;
-          });
-        } catch (err) {
-          if (err instanceof ChoiceRejected) throw new ServiceError(STATUS[err.code], err.message);
-          if (err instanceof ServiceError && err.code === 409)
-            throw conflict(`progress of "${req.playerId}" changed concurrently: retry`);
-          throw err;
-        }
-        const m = move!;
-        const p = saved.value;
-        await ctx.events.publish("StoryChoiceMadeEvent", {
-          playerId: req.playerId,
-          storyId: req.storyId,
-          fromNodeId: m.from,
-          choiceId: m.choice.choiceId,
-          toNodeId: p.nodeId,
-          flagsSet: m.flagsSet,
-          at: p.updatedAt,
-        });
-        const b = beat(story, req.playerId, p);
-        if (b.isEnding) {
-          await ctx.events.publish("StoryEndingReachedEvent", {
-            playerId: req.playerId,
-            storyId: req.storyId,
-            nodeId: p.nodeId,
-            at: p.updatedAt,
-          });
-        }
-        return { beat: b, previousNodeId: m.from };
-      },
-
-      async ResetProgress(req: PlayerStoryRequest): Promise<{ beat: Beat }> {
-        requireIds(req);
-        const story = await loadStory(req.storyId);
-        const fresh = startProgress(story, new Date().toISOString());
-        await ctx.state.put(progressKey(req), fresh);
-        await ctx.events.publish("StoryProgressResetEvent", {
-          playerId: req.playerId,
-          storyId: req.storyId,
-          at: fresh.updatedAt,
-        });
-        return { beat: beat(story, req.playerId, fresh) };
-      },
-    };
-  },
+  start: (ctx) => new StoryTeller(ctx),
 });

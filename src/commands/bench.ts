@@ -1,13 +1,13 @@
 import os from "node:os";
 import { Flags } from "@oclif/core";
-import { BaseCommand } from "../base-command.js";
+import { BaseCommand, type CommandFlags } from "../base-command.js";
 import {
   durationFlag,
   durationOrZeroFlag,
   messageArgs,
   natsFlags,
   payloadFlags,
-  protoFlags,
+  schemaFlags,
   targetFlags,
 } from "../flags.js";
 import { parseHeaders } from "../lib/messaging/data.js";
@@ -17,7 +17,8 @@ import { preparePayload } from "../lib/bench/payload.js";
 import { checkBenchOptions } from "../lib/bench/plan.js";
 import { renderReport } from "../lib/bench/report.js";
 import { readBaseline, writeResult } from "../lib/bench/result-file.js";
-import { natsSettings } from "../nats-session.js";
+import { schemaForSubject, schemaSource } from "../lib/proto/schema-source.js";
+import { lazyNats, natsSettings } from "../nats-session.js";
 import type { BenchResult } from "../lib/bench/types.js";
 import { benchWorkerFile } from "../lib/bench/worker-file.js";
 import { EXIT, UsageError } from "../lib/output/errors.js";
@@ -43,7 +44,7 @@ export default class Bench extends BaseCommand {
   static override flags = {
     ...natsFlags,
     ...targetFlags,
-    ...protoFlags,
+    ...schemaFlags,
     ...payloadFlags,
     size: Flags.string({ description: "Send N random bytes, e.g. 128, 1KiB (instead of DATA).", helpGroup: "PAYLOAD" }),
     rate: Flags.integer({
@@ -119,6 +120,7 @@ export default class Bench extends BaseCommand {
       size: flags.size,
       cwd: process.cwd(),
       proto: flags.proto,
+      registry: await this.registryFor(args.subject, flags),
     });
     const progress = benchProgress(liveOutput({ json: this.jsonEnabled() }));
     // the first Ctrl-C stops the run (it still reports), a second one ends the process
@@ -172,5 +174,18 @@ export default class Bench extends BaseCommand {
       this.setExit(EXIT.failed);
     }
     return result;
+  }
+
+  /** The types to encode DATA with, when it is JSON: from the fleet, over a connection of its own; local ones load in preparePayload. */
+  private async registryFor(subject: string, flags: CommandFlags<typeof Bench>) {
+    if (flags.raw || flags.size !== undefined) return undefined;
+    const opts = { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout };
+    if (schemaSource(opts) === "local") return undefined;
+    const nats = lazyNats(flags);
+    try {
+      return (await schemaForSubject(opts, subject, nats.connect)).registry;
+    } finally {
+      await nats.close();
+    }
   }
 }

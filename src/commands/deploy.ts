@@ -1,9 +1,13 @@
 import { Flags } from "@oclif/core";
-import { BaseCommand } from "../base-command.js";
-import { durationFlag, imageFlags, registryFlags, servicesArgs, targetFlags } from "../flags.js";
+import { BaseCommand, type CommandFlags } from "../base-command.js";
+import { canaryFlags, durationFlag, imageFlags, registryFlags, servicesArgs, targetFlags } from "../flags.js";
+import { canaryDeploy, canaryExitCode, type CanaryResult } from "../lib/canary/canary-deploy.js";
+import { resolveCanarySettings } from "../lib/canary/canary-options.js";
+import { canaryReporter } from "../lib/ui/canary-live.js";
 import { checkConfigServices } from "../lib/config/service-names.js";
+import { contractGate } from "../lib/contracts/deploy-gate.js";
 import { deploy, deployExitCode, type DeployResult } from "../lib/deploy/deploy.js";
-import { openDeployTarget, planForTarget } from "../lib/deploy/deploy-target.js";
+import { openDeployTarget, planForTarget, type DeployTargetOptions } from "../lib/deploy/deploy-target.js";
 import type { DeployPlan } from "../lib/deploy/plan.js";
 import { planLines } from "../lib/deploy/plan-text.js";
 import { canPrompt, confirm } from "../lib/output/confirm.js";
@@ -19,6 +23,8 @@ import { liveOutput } from "../lib/ui/live-output.js";
 export type DeployJson = DeployResult & { platform: "local" | "ecs"; images?: PushedImage[] };
 /** `--json` of `--dry-run` */
 export type DeployPlanJson = DeployPlan;
+/** `--json` of `--canary`: each service's canary (figures, verdict, reason) and its promotion */
+export type CanaryDeployJson = CanaryResult & { platform: "local" | "ecs"; canary: true };
 
 export default class Deploy extends BaseCommand {
   static override summary =
@@ -28,12 +34,17 @@ export default class Deploy extends BaseCommand {
     "On ecs targets images are pushed to the target's registry and each service gets a new task-definition revision pinned by digest. " +
     "A rollout succeeds only when the platform completed it and the new version answers over NATS; otherwise it is rolled back. " +
     "Exit 3 when a service was rolled back, 4 when one timed out. " +
-    "The first Ctrl-C (or SIGTERM) begins no further rollout: those under way finish, the others are reported not_started (exit 1); a second one exits at once.";
+    "Before any rollout, each changed service's .proto files are checked against the descriptors its running instances serve (as `gs proto check` does): a breaking change refuses the deploy, nothing rolled out (exit 2), unless --allow-breaking. " +
+    "The first Ctrl-C (or SIGTERM) begins no further rollout: those under way finish, the others are reported not_started (exit 1); a second one exits at once. " +
+    "With --canary N (or P%), each changed service first runs N instances of the new version beside its own, in the same queue group, judged by their $SRV.STATS against the old ones over --analysis: " +
+    "promoted by the rolling deploy, or aborted (exit 3) with the service unchanged; limits default to the service's `canary:` in gs.yaml (docs/canary.md).";
   static override examples = [
     `<%= config.bin %> deploy`,
     `<%= config.bin %> deploy --target prod --dry-run`,
     `<%= config.bin %> deploy --target prod --yes --json`,
     `<%= config.bin %> deploy auth settings --concurrency 8 --timeout 5m`,
+    `<%= config.bin %> deploy payment --canary 1 --analysis 2m --max-error-rate 1% --max-p99-ratio 1.5`,
+    `<%= config.bin %> deploy payment --canary 25% --target prod --yes --json`,
   ];
   static override strict = false;
   static override args = servicesArgs;
@@ -60,9 +71,14 @@ export default class Deploy extends BaseCommand {
       description: "How often to ask the platform (default: 3s ecs, 250ms local).",
       hidden: true,
     }),
+    ...canaryFlags,
+    "allow-breaking": Flags.boolean({
+      description:
+        "Roll out even when a changed service's .proto files break compatibility with what runs (docs/contracts.md).",
+    }),
   };
 
-  async run(): Promise<DeployJson | DeployPlanJson> {
+  async run(): Promise<DeployJson | DeployPlanJson | CanaryDeployJson> {
     const { argv, flags } = await this.parse(Deploy);
     const services = (argv as string[]).filter(Boolean);
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
@@ -80,6 +96,7 @@ export default class Deploy extends BaseCommand {
       if (plan.summary.failed) this.setExit(EXIT.failed);
       return plan;
     }
+    if (flags.canary) return this.canary(ctx, common, flags);
     if (ctx.target.confirm && !flags.yes) await this.confirmTarget(ctx);
 
     // the first Ctrl-C or SIGTERM begins no further rollout (those under way finish, then the report); a second exits at once
@@ -94,7 +111,11 @@ export default class Deploy extends BaseCommand {
         onImage: (p) => reporter.image(p),
       });
       // lines in CI, without a terminal and under --json; the live view on a terminal (nothing else prints while it is up)
-      const reporter = deployReporter(liveOutput({ json: this.jsonEnabled() }), {
+      const output = liveOutput({ json: this.jsonEnabled() });
+      // the contract gate's lines: at once as lines, after the live view is down on a terminal
+      const gateLines: string[] = [];
+      const gateWrite = (l: string) => void (output.renderer === "live" ? gateLines.push(l) : this.note(l));
+      const reporter = deployReporter(output, {
         target: ctx.targetName,
         platform: ctx.target.platform,
         services: services.length ? services : Object.keys(ctx.cfg.services),
@@ -114,11 +135,20 @@ export default class Deploy extends BaseCommand {
           rollback: flags.rollback,
           onProgress: (p) => reporter.progress(p),
           signal: interrupt.signal,
+          gate: contractGate({
+            protoDir: t.protoDir,
+            nats: t.nats,
+            allowBreaking: flags["allow-breaking"],
+            write: gateWrite,
+            cwd: process.cwd(),
+            github: process.env.GITHUB_ACTIONS === "true",
+          }),
         });
         await reporter.summary(result);
       } finally {
         // on an error too, the live view comes down (its last frame stays) before anything else prints
         await reporter.close().finally(() => t.close());
+        for (const l of gateLines) this.note(l);
       }
     } finally {
       interrupt.release();
@@ -139,6 +169,80 @@ export default class Deploy extends BaseCommand {
     );
     const images = t.images();
     return { ...result, platform: ctx.target.platform, ...(images.length ? { images } : {}) };
+  }
+
+  /** `--canary` (docs/canary.md): the limits are checked first, then lib/canary runs it; exit 3 when a canary aborted. */
+  private async canary(
+    ctx: PlatformContext,
+    common: Omit<DeployTargetOptions, "rollback" | "dryRun" | "onImage">,
+    flags: CommandFlags<typeof Deploy>,
+  ): Promise<CanaryDeployJson> {
+    const names = common.services.length ? common.services : Object.keys(ctx.cfg.services);
+    const given = {
+      analysisMs: flags.analysis,
+      maxErrorRate: flags["max-error-rate"],
+      maxP99Ratio: flags["max-p99-ratio"],
+      minRequests: flags["min-requests"],
+      promoteOnNoTraffic: flags["promote-on-no-traffic"],
+    };
+    const settings = new Map(
+      names.map((s) => [s, resolveCanarySettings(given, ctx.cfg.services[s]?.canary, flags["sample-interval"])]),
+    );
+    if (ctx.target.confirm && !flags.yes) await this.confirmTarget(ctx);
+    const interrupt = catchInterrupts();
+    const t = await openDeployTarget(ctx, { ...common, rollback: flags.rollback, dryRun: false }).catch(
+      (err: unknown) => (interrupt.release(), Promise.reject(err)),
+    );
+    const output = liveOutput({ json: this.jsonEnabled() });
+    // the contract gate's lines: at once as lines, after the live view is down on a terminal
+    const gateLines: string[] = [];
+    const reporter = canaryReporter(output, {
+      target: ctx.targetName,
+      services: names,
+      github: process.env.GITHUB_ACTIONS === "true",
+      write: (l) => this.note(l),
+    });
+    let result: CanaryResult;
+    try {
+      result = await canaryDeploy({
+        ...t,
+        count: flags.canary!,
+        settings: (s) => settings.get(s)!,
+        timeoutMs: flags.timeout ?? (ctx.target.platform === "ecs" ? 600_000 : 60_000),
+        pollMs: flags["poll-interval"] ?? t.pollMs,
+        concurrency: flags.concurrency,
+        onProgress: (p) => reporter.progress(p),
+        signal: interrupt.signal,
+        gate: contractGate({
+          protoDir: t.protoDir,
+          nats: t.nats,
+          allowBreaking: flags["allow-breaking"],
+          write: (l) => void (output.renderer === "live" ? gateLines.push(l) : this.note(l)),
+          cwd: process.cwd(),
+          github: process.env.GITHUB_ACTIONS === "true",
+        }),
+      });
+      await reporter.summary(result);
+    } finally {
+      await reporter.close().finally(() => (interrupt.release(), t.close()));
+      for (const l of gateLines) this.note(l);
+    }
+    this.setExit(canaryExitCode(result));
+    this.out(
+      renderTable(
+        ["SERVICE", "ACTION", "FROM", "TO", "CANARY", "SECONDS", "WHY"],
+        result.services.map((s) => [
+          s.name,
+          s.action,
+          s.from ?? "-",
+          s.to ?? "-",
+          s.canaries,
+          s.seconds,
+          s.reason ?? "",
+        ]),
+      ),
+    );
+    return { ...result, platform: ctx.target.platform, canary: true };
   }
 
   /** `confirm: true` targets: a y/N question on a terminal; without one, --yes is required. */

@@ -1,10 +1,10 @@
 import { BaseCommand } from "../base-command.js";
-import { messageArgs, natsFlags, payloadFlags, protoFlags, repeatFlags, targetFlags } from "../flags.js";
+import { messageArgs, natsFlags, payloadFlags, repeatFlags, schemaFlags, targetFlags } from "../flags.js";
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { preparePublish, publish, type PublishResult } from "../lib/messaging/publish.js";
 import { formatBytes } from "../lib/output/format.js";
-import { loadRegistryForSubject } from "../lib/proto/load.js";
-import { openNats } from "../nats-session.js";
+import { schemaForSubject } from "../lib/proto/schema-source.js";
+import { lazyNats } from "../nats-session.js";
 
 export type PublishJson = PublishResult;
 
@@ -15,7 +15,7 @@ export default class Publish extends BaseCommand {
     `<%= config.bin %> publish any.subject 'bytes' --raw --count 10`,
   ];
   static override args = messageArgs;
-  static override flags = { ...natsFlags, ...targetFlags, ...protoFlags, ...payloadFlags, ...repeatFlags };
+  static override flags = { ...natsFlags, ...targetFlags, ...schemaFlags, ...payloadFlags, ...repeatFlags };
 
   async run(): Promise<PublishJson> {
     const { args, flags } = await this.parse(Publish);
@@ -23,24 +23,29 @@ export default class Publish extends BaseCommand {
     const json = flags.raw
       ? undefined
       : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
-    const registry = loadRegistryForSubject({ cwd: process.cwd(), extra: flags.proto, subject: args.subject });
-    const opts = {
-      subject: args.subject,
-      json,
-      raw: flags.raw ? new Uint8Array(bytes) : undefined,
-      headers: parseHeaders(flags.header),
-      count: flags.count,
-    };
-    const prepared = preparePublish(registry, opts);
-    const { nc } = await openNats(flags);
+    const nats = lazyNats(flags);
     try {
-      const result = await publish(nc, prepared, opts);
+      const { registry } = await schemaForSubject(
+        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
+        args.subject,
+        nats.connect,
+        { typesOptional: flags.raw },
+      );
+      const opts = {
+        subject: args.subject,
+        json,
+        raw: flags.raw ? new Uint8Array(bytes) : undefined,
+        headers: parseHeaders(flags.header),
+        count: flags.count,
+      };
+      const prepared = preparePublish(registry, opts);
+      const result = await publish(await nats.connect(), prepared, opts);
       this.note(
         `published ${result.count} × ${formatBytes(result.bytes)} to ${result.subject}${result.type ? ` (${result.type})` : ""}`,
       );
       return result;
     } finally {
-      await nc.close();
+      await nats.close();
     }
   }
 }

@@ -6,7 +6,11 @@ import { layerReport } from "../lib/nats-layer/layer-text.js";
 import { NatsLayerReader } from "../lib/nats-layer/read-layer.js";
 import { natsLayerAccess } from "../lib/nats-layer/target-access.js";
 import { EXIT, GsError } from "../lib/output/errors.js";
+import { liveFleetRecord } from "../lib/platform/local/fleet-record.js";
 import { platformContext, type PlatformContext } from "../lib/platform/open-platform.js";
+import { readLocalRedisLayer } from "../lib/redis-layer/local-redis.js";
+import type { RedisLayer } from "../lib/redis-layer/redis-layer.js";
+import { redisReport } from "../lib/redis-layer/redis-layer-text.js";
 import { FleetStore } from "../lib/status/fleet-store.js";
 import { openStatusFleet } from "../lib/status/open-status.js";
 import { gatherStatus, reportHealthy, type StatusReport, type ViewAvailability } from "../lib/status/status.js";
@@ -19,20 +23,22 @@ import { watchStatus } from "../lib/ui/status-watch.js";
 /**
  * `platform` and `nats.available`: whether each view could be read (`reason` when not: the other is
  * shown alone, `--check` exits 5). `nats`: also the NATS layer (servers, JetStream, streams and KV
- * buckets, problems, notes); see docs/local-platform.md.
+ * buckets, problems, notes); see docs/local-platform.md. `redis`: a local fleet's Redis Cluster
+ * (`gs up --state redis`: each node's state, role, slots; problems), null without one; see docs/topology.md.
  */
-export type StatusJson = Omit<StatusReport, "natsView"> & { nats: StatusNatsJson };
+export type StatusJson = Omit<StatusReport, "natsView"> & { nats: StatusNatsJson; redis: RedisLayer | null };
 export type StatusNatsJson = NatsLayer & ViewAvailability;
 export type { StatusWatchJson } from "../lib/status/watch-output.js";
 
 export default class Status extends BaseCommand {
   static override summary =
-    "Show each service's desired / running / pending instances and how many answer over NATS, and the NATS layer: servers, JetStream, streams and KV buckets.";
+    "Show each service's desired / running / pending instances and how many answer over NATS, and the NATS layer: servers, JetStream, streams and KV buckets (and a local fleet's Redis Cluster).";
   static override examples = [
     `<%= config.bin %> status`,
     `<%= config.bin %> status --json`,
     `<%= config.bin %> status --check   # exit 5 when unhealthy (a service, a NATS server, a stream, a consumer's backlog)`,
     `<%= config.bin %> status --json | jq .nats.problems   # what is wrong with the NATS layer`,
+    `<%= config.bin %> status --json | jq '.redis.nodes[] | {name, role, slots}'   # gs up --state redis: the Redis Cluster`,
     `<%= config.bin %> status --watch   # the live dashboard (one line per change without a terminal)`,
     `<%= config.bin %> status --watch --json --interval 5s   # one JSON document per poll`,
   ];
@@ -68,14 +74,16 @@ export default class Status extends BaseCommand {
     );
     let report: StatusReport;
     let nats: NatsLayer;
+    let redis: RedisLayer | null;
     try {
-      [report, nats] = await Promise.all([
+      [report, nats, redis] = await Promise.all([
         gatherStatus({
           target: fleet.opened?.platform.target ?? ctx.targetName,
           describe: fleet.describe,
           nats: fleet.nats,
         }),
         layer.read(),
+        ctx.target.platform === "local" ? readLocalRedisLayer(ctx.paths) : null,
       ]);
     } catch (err) {
       throw notUp(err);
@@ -88,9 +96,19 @@ export default class Status extends BaseCommand {
     if (natsText.tables) this.out(`\n${natsText.tables}`);
     for (const line of statusNotes(report)) this.note(line);
     for (const line of natsText.lines) this.note(line);
-    if (flags.check && (!reportHealthy(report) || nats.problems.length)) this.setExit(EXIT.unhealthy);
+    if (redis) {
+      const redisText = redisReport(redis);
+      this.out(`\n${redisText.table}`);
+      for (const line of redisText.lines) this.note(line);
+    }
+    // where the local fleet's HTTP services (the gateway) listen
+    if (ctx.target.platform === "local")
+      for (const [name, s] of Object.entries(liveFleetRecord(ctx.paths)?.services ?? {}))
+        if (s.url) this.note(`${name} listens on ${s.url}`);
+    if (flags.check && (!reportHealthy(report) || nats.problems.length || redis?.problems.length))
+      this.setExit(EXIT.unhealthy);
     const { natsView, ...rest } = report;
-    return { ...rest, nats: { ...nats, ...natsView } };
+    return { ...rest, nats: { ...nats, ...natsView }, redis };
   }
 
   private async watch(

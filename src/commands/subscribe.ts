@@ -1,11 +1,11 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { natsFlags, payloadFlags, protoFlags, targetFlags } from "../flags.js";
+import { natsFlags, schemaFlags, targetFlags } from "../flags.js";
 import { subscribe, validateSubscribeSubject, type ReceivedMessage } from "../lib/messaging/subscribe.js";
 import { formatBytes } from "../lib/output/format.js";
 import { catchInterrupts } from "../lib/process/interrupt.js";
-import { loadRegistry } from "../lib/proto/load.js";
-import { openNats } from "../nats-session.js";
+import { schemaForFleet } from "../lib/proto/schema-source.js";
+import { lazyNats } from "../nats-session.js";
 
 export type SubscribeJsonLine = ReceivedMessage;
 
@@ -13,10 +13,13 @@ export default class Subscribe extends BaseCommand {
   static override summary =
     "Print messages on a subject, decoded with their proto types (hex and base64 for unknown ones).";
   static override description =
-    "With --json, prints one JSON object per message (NDJSON). Stops after --count messages, or on Ctrl-C.";
+    "With --json, prints one JSON object per message (NDJSON). Stops after --count messages, or on Ctrl-C. " +
+    "Types come from proto/, or from the descriptors the running fleet serves when there is no proto/ folder (--schema). " +
+    "--raw leaves payloads undecoded; when stdout is not a terminal it prints NDJSON too, each payload as hex and base64 (`data.base64`), since raw messages written back to back could not be told apart.";
   static override examples = [
     `<%= config.bin %> subscribe 'events.>'`,
     `<%= config.bin %> subscribe events.payment.purchase-completed --count 1 --json`,
+    `<%= config.bin %> subscribe 'auth.>' --raw | jq -r .data.base64`,
   ];
   static override args = {
     subject: Args.string({ description: "Subject; * and > wildcards allowed.", required: true }),
@@ -24,19 +27,35 @@ export default class Subscribe extends BaseCommand {
   static override flags = {
     ...natsFlags,
     ...targetFlags,
-    ...protoFlags,
+    ...schemaFlags,
     // not repeatFlags' --count: this one stops after N messages received
     count: Flags.integer({ char: "n", description: "Exit after N messages.", min: 1 }),
     queue: Flags.string({ description: "Join this queue group." }),
-    raw: payloadFlags.raw,
+    raw: Flags.boolean({
+      description:
+        "No protobuf: print each message's payload undecoded (text, or hex and base64); not on a terminal, one JSON object per line with `base64`.",
+      helpGroup: "PAYLOAD",
+    }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Subscribe);
     validateSubscribeSubject(args.subject);
-    const registry = loadRegistry({ cwd: process.cwd(), extra: flags.proto });
-    const { nc } = await openNats(flags);
-    const json = this.jsonEnabled();
+    const nats = lazyNats(flags);
+    let registry;
+    try {
+      ({ registry } = await schemaForFleet(
+        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
+        nats.connect,
+        { typesOptional: flags.raw },
+      ));
+    } catch (err) {
+      await nats.close();
+      throw err;
+    }
+    const nc = await nats.connect();
+    // raw payloads cannot be told apart in one byte stream: off a terminal they go out as NDJSON (base64)
+    const json = this.jsonEnabled() || (flags.raw && !process.stdout.isTTY);
     const pretty = this.mode === "tty";
     const s = subscribe(
       nc,
@@ -53,7 +72,8 @@ export default class Subscribe extends BaseCommand {
       },
     );
     await nc.flush();
-    if (!json)
+    // stderr: also when raw payloads go out as NDJSON, which is only stdout's format
+    if (!this.jsonEnabled())
       this.note(
         this.color(
           "dim",
@@ -66,7 +86,7 @@ export default class Subscribe extends BaseCommand {
       await s.done;
     } finally {
       interrupt.release();
-      await nc.close();
+      await nats.close();
     }
   }
 }

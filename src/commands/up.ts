@@ -15,7 +15,17 @@ export interface UpJson {
   nats: { url: string };
   /** TLS required (mutual) and one NATS user per service with least-privilege permissions */
   secure: boolean;
-  services: { name: string; desired: number; running: number; version: string | null; state: string }[];
+  /** `url`: where an HTTP service (the gateway) listens, one loopback port shared by its instances */
+  services: {
+    name: string;
+    desired: number;
+    running: number;
+    version: string | null;
+    state: string;
+    url?: string;
+  }[];
+  /** `--state redis`: the Redis Cluster's nodes (null on JetStream KV) */
+  redis: { nodes: { name: string; port: number }[] } | null;
 }
 
 export default class Up extends BaseCommand {
@@ -29,6 +39,7 @@ export default class Up extends BaseCommand {
     `<%= config.bin %> up --detach`,
     `<%= config.bin %> up --services auth,settings --replicas 1 --cluster 3`,
     `<%= config.bin %> up --detach --secure --cluster 3`,
+    `<%= config.bin %> up --detach --cluster 5 --state redis --redis-shards 3   # the production topology`,
   ];
   static override flags = {
     ...targetFlags,
@@ -37,8 +48,19 @@ export default class Up extends BaseCommand {
       description: "Run in the background; return once every service answers over NATS.",
     }),
     cluster: Flags.string({
-      description: "nats-server nodes: 1, or 3 for a JetStream cluster (default: the target's).",
-      options: ["1", "3"],
+      description: "nats-server nodes: 1, or 3 or 5 for a JetStream cluster with R3 streams (default: the target's).",
+      options: ["1", "3", "5"],
+    }),
+    state: Flags.string({
+      description:
+        "Where every service keeps its state: jetstream (KV buckets) or redis (a Redis Cluster of redis-server processes, each primary with a replica) (default: the target's).",
+      options: ["jetstream", "redis"],
+    }),
+    "redis-shards": Flags.integer({
+      description:
+        "With --state redis: the Redis Cluster's primaries, each with a replica (default: the target's, else 3).",
+      min: 3,
+      max: 9,
     }),
     services: Flags.string({ description: "Only these services, comma-separated." }),
     secure: Flags.boolean({
@@ -73,7 +95,9 @@ export default class Up extends BaseCommand {
         {
           services,
           replicas: flags.replicas,
-          cluster: flags.cluster ? (Number(flags.cluster) as 1 | 3) : undefined,
+          cluster: flags.cluster ? (Number(flags.cluster) as 1 | 3 | 5) : undefined,
+          state: flags.state as "jetstream" | "redis" | undefined,
+          redisShards: flags["redis-shards"],
           secure: flags.secure,
           detach: flags.detach,
           timeoutMs: flags.timeout,
@@ -93,7 +117,9 @@ export default class Up extends BaseCommand {
           running: s.running,
           version: s.version ?? null,
           state: s.state,
+          ...(s.url ? { url: s.url } : {}),
         })),
+        redis: r.redis ?? null,
       };
       if (r.alreadyUp) {
         const mismatch =
@@ -109,6 +135,11 @@ export default class Up extends BaseCommand {
           json.services.map((s) => [s.name, s.running, s.desired, s.version ?? "-"]),
         ),
       );
+      for (const s of json.services) if (s.url) this.note(`${s.name} listens on ${s.url}`);
+      if (r.redis)
+        this.note(
+          `Redis Cluster: ${r.redis.nodes.length} nodes on ${r.redis.nodes.map((n) => `127.0.0.1:${n.port}`).join(",")}`,
+        );
       if (r.detached || !r.supervisor) {
         this.note(`the local fleet is up on ${r.nats.url} — \`gs status\` shows it, \`gs down\` stops it`);
         return json;

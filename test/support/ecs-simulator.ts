@@ -26,10 +26,15 @@ import {
   ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
   TagResourceCommand,
   UpdateServiceCommand,
+  type CapacityProviderStrategyItem,
   type Deployment,
+  type NetworkConfiguration,
   type RegisterTaskDefinitionCommandInput,
+  type RunTaskCommandInput,
   type Service,
   type Tag,
   type Task,
@@ -59,7 +64,23 @@ export interface SimScenario {
   missingServices?: string[];
   /** ECR: repository -> tag -> digest */
   repositories?: Record<string, Record<string, string>>;
+  /** how the services place their tasks (default: FARGATE, platform 1.4.0); a strategy replaces the launch type */
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
+  /**
+   * Called whenever a task starts running or stops (the services' own and RunTask's): a test makes a
+   * task answer over NATS as the image it runs, and stop answering when it stops.
+   */
+  onTask?: (task: Task, image: string, state: "RUNNING" | "STOPPED") => void;
 }
+
+/** The services' network configuration (awsvpc): what RunTask must be given again for a canary. */
+export const SIM_NETWORK: NetworkConfiguration = {
+  awsvpcConfiguration: {
+    subnets: ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+    securityGroups: ["sg-0123456789abcdef0"],
+    assignPublicIp: "DISABLED",
+  },
+};
 
 interface SimDeployment {
   id: string;
@@ -341,13 +362,19 @@ export class EcsSimulator {
       containers: [{ name: svc.name }],
     };
     this.tasks.push(task);
+    if (status === "RUNNING") this.changed(task);
     return task;
+  }
+
+  private changed(task: Task): void {
+    this.scenario.onTask?.(task, this.image(task.taskDefinitionArn!), task.lastStatus as "RUNNING" | "STOPPED");
   }
 
   private stopTask(
     task: Task,
     how: { reason: string; stopCode: Task["stopCode"]; exitCode?: number; logLines?: string[] },
   ): void {
+    const wasRunning = task.lastStatus === "RUNNING";
     task.lastStatus = "STOPPED";
     task.desiredStatus = "STOPPED";
     task.stoppedReason = how.reason;
@@ -368,6 +395,7 @@ export class EcsSimulator {
         })),
       );
     }
+    if (wasRunning) this.changed(task);
   }
 
   private tasksOf(dep: SimDeployment, status?: string): Task[] {
@@ -383,7 +411,10 @@ export class EcsSimulator {
     const behavior = this.scenario.behavior?.(this.image(primary.taskDefinition)) ?? "healthy";
     if (primary.rolloutState === "FAILED") return;
     for (const t of this.tasksOf(primary, "PENDING")) {
-      if (behavior === "healthy") Object.assign(t, { lastStatus: "RUNNING", startedAt: this.now() });
+      if (behavior === "healthy") {
+        Object.assign(t, { lastStatus: "RUNNING", startedAt: this.now() });
+        this.changed(t);
+      }
       if (behavior === "crash") {
         this.stopTask(t, {
           reason: "Essential container in task exited",
@@ -470,6 +501,11 @@ export class EcsSimulator {
       runningCount: deployments.reduce((n, d) => n + (d.runningCount ?? 0), 0),
       pendingCount: deployments.reduce((n, d) => n + (d.pendingCount ?? 0), 0),
       taskDefinition: svc.taskDefinition,
+      ...(this.scenario.capacityProviderStrategy
+        ? { capacityProviderStrategy: this.scenario.capacityProviderStrategy }
+        : { launchType: "FARGATE" as const }),
+      platformVersion: "1.4.0",
+      networkConfiguration: structuredClone(SIM_NETWORK),
       deployments,
       events: svc.events,
       deploymentConfiguration: {
@@ -487,6 +523,71 @@ export class EcsSimulator {
     return [...this.services.values()].find(
       (s) => s.ecsName === name && !this.scenario.missingServices?.includes(s.name),
     );
+  }
+
+  /** `family:revision`, a full ARN, or a family alone (its latest ACTIVE revision) -> the ARN */
+  private taskDefinitionArn(ref: string | undefined): string {
+    if (!ref) return "";
+    if (ref.startsWith("arn:")) return ref;
+    const [family, revision] = ref.split(":");
+    const all = [...this.taskDefinitions.values()].filter((t) => t.td.family === family);
+    const pick = revision ? all.find((t) => String(t.td.revision) === revision) : all.at(-1);
+    return pick?.td.taskDefinitionArn ?? "";
+  }
+
+  /** RunTask's input as the ECS API checks it (InvalidParameterException / ClientException otherwise). */
+  private checkRunTask(input: RunTaskCommandInput, td: TaskDefinition): void {
+    const bad = (message: string) => AWS_ERROR("InvalidParameterException", message);
+    const count = input.count ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > 10) throw bad("count must be between 1 and 10.");
+    if (input.startedBy !== undefined && !/^[A-Za-z0-9_/-]{1,36}$/.test(input.startedBy))
+      throw bad("startedBy may contain up to 36 letters, numbers, hyphens, forward slashes and underscores.");
+    if (input.group !== undefined && input.group.length > 255) throw bad("group can be at most 255 characters.");
+    if (input.launchType && input.capacityProviderStrategy?.length)
+      throw bad("Specifying both a launch type and capacity provider strategy is not supported.");
+    const fargate =
+      input.launchType === "FARGATE" ||
+      (input.capacityProviderStrategy ?? []).some((c) => c.capacityProvider?.startsWith("FARGATE"));
+    if (input.platformVersion && !fargate) throw bad("Platform version is only supported for the FARGATE launch type.");
+    if (input.platformVersion && !/^(LATEST|\d+\.\d+\.\d+)$/.test(input.platformVersion))
+      throw bad(`Platform version ${input.platformVersion} does not exist.`);
+    if (td.networkMode === "awsvpc") {
+      const vpc = input.networkConfiguration?.awsvpcConfiguration;
+      if (!vpc) throw bad("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+      if (!vpc.subnets?.length || vpc.subnets.length > 16) throw bad("subnets can have 1 to 16 items.");
+      if ((vpc.securityGroups?.length ?? 0) > 5) throw bad("securityGroups can have at most 5 items.");
+      if (vpc.assignPublicIp && !["ENABLED", "DISABLED"].includes(vpc.assignPublicIp))
+        throw bad("assignPublicIp must be ENABLED or DISABLED.");
+      if (!fargate && vpc.assignPublicIp === "ENABLED")
+        throw bad("Assign public IP is not supported for this launch type.");
+    } else if (input.networkConfiguration) {
+      throw bad("Network Configuration is not valid for the given networkMode of this task definition.");
+    }
+    if (td.requiresCompatibilities?.includes("FARGATE") && !fargate && !td.requiresCompatibilities.includes("EC2"))
+      throw AWS_ERROR("ClientException", "Task definition does not support launch_type EC2.");
+  }
+
+  /** Tasks RunTask started, one step of time at each look: provisioning, then running (or crashing, by image). */
+  private advanceStandalone(arns: string[]): void {
+    for (const t of this.tasks) {
+      if (!arns.includes(t.taskArn!) || t.group?.startsWith("service:") || t.lastStatus === "STOPPED") continue;
+      if (t.lastStatus === "PROVISIONING") {
+        t.lastStatus = "PENDING";
+        continue;
+      }
+      if (t.lastStatus !== "PENDING") continue;
+      const behavior = this.scenario.behavior?.(this.image(t.taskDefinitionArn!)) ?? "healthy";
+      if (behavior === "healthy") {
+        Object.assign(t, { lastStatus: "RUNNING", startedAt: this.now() });
+        this.changed(t);
+      } else if (behavior === "crash")
+        this.stopTask(t, {
+          reason: "Essential container in task exited",
+          stopCode: "EssentialContainerExited",
+          exitCode: 1,
+          logLines: ["Error: injected crash"],
+        });
+    }
   }
 
   // ---- the mocked API --------------------------------------------------------------------------
@@ -579,6 +680,44 @@ export class EcsSimulator {
       }
       return {};
     });
+    this.ecs.on(RunTaskCommand).callsFake(async (input) => {
+      this.gate("RunTask", input, input.cluster ?? "default");
+      const found = this.taskDefinitions.get(this.taskDefinitionArn(input.taskDefinition));
+      if (!found) throw AWS_ERROR("ClientException", "TaskDefinition not found.");
+      this.checkRunTask(input, found.td);
+      const tasks: Task[] = [];
+      for (let i = 0; i < (input.count ?? 1); i++) {
+        const id = (++this.seq).toString(16).padStart(32, "c");
+        const task: Task = {
+          taskArn: `arn:aws:ecs:${this.region}:${this.account}:task/${this.cluster}/${id}`,
+          taskDefinitionArn: found.td.taskDefinitionArn,
+          group: input.group ?? `family:${found.td.family}`,
+          ...(input.startedBy ? { startedBy: input.startedBy } : {}),
+          launchType: input.launchType ?? (input.capacityProviderStrategy ? undefined : "EC2"),
+          ...(input.capacityProviderStrategy
+            ? { capacityProviderName: input.capacityProviderStrategy[0]!.capacityProvider }
+            : {}),
+          ...(input.platformVersion ? { platformVersion: input.platformVersion } : {}),
+          lastStatus: "PROVISIONING",
+          desiredStatus: "RUNNING",
+          createdAt: this.now(),
+          containers: [{ name: found.td.containerDefinitions![0]!.name }],
+        };
+        this.tasks.push(task);
+        tasks.push(structuredClone(task));
+      }
+      return { tasks, failures: [] };
+    });
+    this.ecs.on(StopTaskCommand).callsFake(async (input) => {
+      this.gate("StopTask", input, input.cluster ?? "default");
+      if ((input.reason ?? "").length > 255)
+        throw AWS_ERROR("InvalidParameterException", "reason can be at most 255 characters");
+      const task = this.tasks.find((t) => t.taskArn === input.task || t.taskArn?.endsWith(`/${input.task}`));
+      if (!task) throw AWS_ERROR("InvalidParameterException", "The referenced task was not found.");
+      if (task.lastStatus !== "STOPPED")
+        this.stopTask(task, { reason: input.reason ?? "Task stopped by user", stopCode: "UserInitiated", exitCode: 0 });
+      return { task: structuredClone(task) };
+    });
     this.ecs.on(ListTasksCommand).callsFake(async (input) => {
       this.gate("ListTasks", input, input.cluster);
       const svc = input.serviceName ? this.byEcsName(input.serviceName) : undefined;
@@ -598,6 +737,7 @@ export class EcsSimulator {
       this.gate("DescribeTasks", input, input.cluster);
       if ((input.tasks ?? []).length > 100)
         throw AWS_ERROR("InvalidParameterException", "tasks can have at most 100 items");
+      this.advanceStandalone(input.tasks ?? []);
       return {
         tasks: this.tasks.filter((t) => input.tasks?.includes(t.taskArn!)).map((t) => structuredClone(t)),
         failures: [],

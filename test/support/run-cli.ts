@@ -1,6 +1,8 @@
 // Runs the built CLI (bin/run.js) as a user would: a child process, its stdout, stderr and exit code.
 // The one runner of the tests (a child the test talks to while it runs is live-process.ts's startCli).
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..");
@@ -30,10 +32,20 @@ export interface CliOptions {
  * what gs does (NATS_URL, GS_TARGET, GS_CONFIG, GS_HOME, FORCE_COLOR ...), only where to find programs.
  */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { CI: "true", NO_COLOR: "1" };
+  const env: NodeJS.ProcessEnv = { CI: "true", NO_COLOR: "1", XDG_CACHE_HOME: testCacheDir() };
   // GS_NATS_SERVER: where nats-server is when it is not on PATH, as `gs up` looks for it
   for (const k of ["PATH", "HOME", "TMPDIR", "GS_NATS_SERVER"]) if (process.env[k]) env[k] = process.env[k];
   return { ...env, ...extra };
+}
+
+let cacheDir: string | undefined;
+/** One cache folder per test process (schemas fetched from a fleet land there), removed when it exits: never the user's ~/.cache. */
+function testCacheDir(): string {
+  if (!cacheDir) {
+    const dir = (cacheDir = mkdtempSync(path.join(os.tmpdir(), "gs-test-cache-")));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return cacheDir;
 }
 
 /** Run the built CLI to its end; rejects only when it cannot be started. */

@@ -2,7 +2,7 @@
 // Also the sizes it reports: the same message in protobuf and in JSON.
 import { randomBytes } from "node:crypto";
 import { decodeToJson } from "@gs/fleet/sdk/json-codec";
-import type { PbType } from "@gs/fleet/sdk/registry";
+import type { PbType, ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { parseJsonData, readData } from "../messaging/data.js";
 import { prepareRequest } from "../messaging/request.js";
 import { UsageError } from "../output/errors.js";
@@ -21,6 +21,8 @@ export interface PayloadInput {
   cwd: string;
   /** --proto directories */
   proto?: string[];
+  /** the types to encode with, when resolved already (from the fleet); default: the local .proto files */
+  registry?: ProtoRegistry;
 }
 
 export interface PreparedPayload {
@@ -42,7 +44,8 @@ export function preparePayload(input: PayloadInput): PreparedPayload {
   const bytes = readData({ arg: input.data, file: input.dataFile });
   if (input.raw) return { bytes: new Uint8Array(bytes), sizes: { protobuf: null, json: null } };
   const json = parseJsonData(bytes, input.dataFile ? `--data-file ${input.dataFile}` : "DATA");
-  const registry = loadRegistryForSubject({ cwd: input.cwd, extra: input.proto, subject: input.subject });
+  const registry =
+    input.registry ?? loadRegistryForSubject({ cwd: input.cwd, extra: input.proto, subject: input.subject });
   const prepared = prepareRequest(registry, { subject: input.subject, json, timeout: 1 });
   return {
     bytes: prepared.bytes,

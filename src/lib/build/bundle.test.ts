@@ -3,7 +3,12 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, wr
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { connect } from "@nats-io/transport-node";
+import { compileServiceDescriptorSets } from "@gs/fleet/sdk/descriptor-set";
+import { schemaDigest } from "@gs/fleet/sdk/schema";
 import { bundleService } from "./bundle.js";
+import { startNatsServer } from "../../../test/support/nats-server.js";
 import { repoRoot } from "../../../test/support/run-cli.js";
 
 describe("local builds", () => {
@@ -51,4 +56,44 @@ describe("local builds", () => {
       }),
     ).rejects.toThrow(/no-such: .*service\.ts not found/);
   });
+
+  it("embeds the service's descriptor set, which the running bundle serves over NATS", async () => {
+    const artifact = await bundleService("settings", {
+      servicesDir: path.join(repoRoot, "services"),
+      protoDir: path.join(repoRoot, "proto"),
+      outDir: path.join(dir, "schema-builds"),
+    });
+    const expected = compileServiceDescriptorSets(path.join(repoRoot, "proto"), ["settings"]).get("settings")!;
+    const server = await startNatsServer({ jetstream: true });
+    const child = spawn(process.execPath, [artifact.ref], {
+      env: {
+        PATH: process.env.PATH,
+        NATS_URL: server.url,
+        GS_PROTO_DIR: path.join(repoRoot, "proto"),
+        GS_HEALTH_FILE: path.join(dir, "settings.health"),
+        GS_LOG_LEVEL: "error",
+      },
+      stdio: "ignore",
+    });
+    const nc = await connect({ servers: server.url });
+    try {
+      let info: { metadata?: Record<string, string> } | undefined;
+      for (let i = 0; i < 100 && !info; i++) {
+        info = await nc
+          .request("$SRV.INFO.settings", "", { timeout: 500 })
+          .then((m) => m.json<{ metadata?: Record<string, string> }>())
+          .catch(() => undefined);
+        if (!info) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(info?.metadata?.["gs.schema.digest"]).toBe(schemaDigest(expected));
+      const served = await nc.request(info!.metadata!["gs.schema.subject"]!, "", { timeout: 5000 });
+      expect(Buffer.from(served.data).equals(Buffer.from(expected))).toBe(true);
+    } finally {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      await nc.close();
+      await server.stop();
+    }
+  }, 90_000);
 });

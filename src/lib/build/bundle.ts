@@ -13,6 +13,8 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Plugin as EsbuildPlugin } from "esbuild";
+import { compileProtoTree, serviceDescriptorSet } from "@gs/fleet/sdk/descriptor-set";
 import type { Artifact, ArtifactBuilder } from "../platform/platform.js";
 import { OperationError, type GsErrorOptions } from "../output/errors.js";
 
@@ -57,13 +59,31 @@ type Esbuild = typeof import("esbuild");
 // a runtime import: esbuild finds its native binary relative to its own package, so it must not be bundled into gs
 const ESBUILD = "esbuild";
 
+// the module the entry imports its descriptor set from (services/sdk/schema.ts serves it): the bytes are
+// embedded in the bundle, so its content hash and the image carry the schema with the code
+const SCHEMA_MODULE = "gs:schema";
+
+/**
+ * What a service folder holds: `service.ts` (a module the SDK runtime serves), or `process.ts` for a
+ * process of its own that registers as a micro service itself (the gateway: `runGatewayProcess`).
+ */
+function serviceSource(servicesDir: string, service: string): { file: string; kind: "module" | "process" } {
+  const mod = path.join(servicesDir, service, "service.ts");
+  const own = path.join(servicesDir, service, "process.ts");
+  return !existsSync(mod) && existsSync(own) ? { file: own, kind: "process" } : { file: mod, kind: "module" };
+}
+
 /** The per-service entry: the runtime serves the module; `--health` runs the health check; an orphan exits. */
 function entrySource(servicesDir: string, service: string): string {
-  const mod = JSON.stringify(path.join(servicesDir, service, "service.ts"));
+  const source = serviceSource(servicesDir, service);
+  const mod = JSON.stringify(source.file);
   const runtime = JSON.stringify(path.join(servicesDir, "sdk", "runtime.ts"));
   const health = JSON.stringify(path.join(servicesDir, "sdk", "health.ts"));
-  return `import mod from ${mod};
-import { runServiceProcess } from ${runtime};
+  const imports =
+    source.kind === "process"
+      ? `import { runGatewayProcess } from ${mod};\nconst run = () => runGatewayProcess();`
+      : `import mod from ${mod};\nimport schema from "${SCHEMA_MODULE}";\nimport { runServiceProcess } from ${runtime};\nconst run = () => runServiceProcess(mod, { schema });`;
+  return `${imports}
 import { checkHealth } from ${health};
 if (process.argv.includes("--health")) {
   const r = await checkHealth();
@@ -75,8 +95,45 @@ if (process.env.GS_SUPERVISED === "1") {
   const parent = process.ppid;
   setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, "SIGTERM"); }, 1000).unref();
 }
-await runServiceProcess(mod);
+await run();
 `;
+}
+
+// one compile of the proto tree per process while its files stay as they are (a build bundles many services)
+let compiledTree: { stamp: string; tree: Promise<Uint8Array> } | undefined;
+
+/** The FileDescriptorSet `service` serves, cut from one compile of `protoDir`; undefined without a package folder. */
+async function serviceSchema(protoDir: string, service: string): Promise<Uint8Array | undefined> {
+  const all = allProtoFiles(protoDir);
+  const stamp = [protoDir, ...all.map((f) => `${f}:${fileHash(f)}`)].join("\0");
+  if (compiledTree?.stamp !== stamp) {
+    compiledTree = { stamp, tree: Promise.resolve().then(() => compileProtoTree(protoDir)) };
+  }
+  let tree: Uint8Array;
+  try {
+    tree = await compiledTree.tree;
+  } catch (err) {
+    compiledTree = undefined;
+    throw new BuildError(`${service}: ${(err as Error).message.split("\n")[0]}`, {
+      hint: "fix the .proto files (`buf build proto` shows every error), then run the command again",
+      cause: err,
+    });
+  }
+  return serviceDescriptorSet(tree, service);
+}
+
+function allProtoFiles(protoDir: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.name.endsWith(".proto")) out.push(full);
+    }
+  };
+  walk(protoDir);
+  return out.sort();
 }
 
 function protoFiles(protoDir: string, service: string): string[] {
@@ -179,12 +236,13 @@ function cachedArtifact(service: string, opts: BundleOptions): Artifact | undefi
 export async function bundleService(service: string, opts: BundleOptions): Promise<Artifact> {
   const cached = cachedArtifact(service, opts);
   if (cached) return cached;
-  const file = path.join(opts.servicesDir, service, "service.ts");
+  const { file } = serviceSource(opts.servicesDir, service);
   if (!existsSync(file)) {
     throw new BuildError(`${service}: ${path.relative(process.cwd(), file) || file} not found`, {
       hint: `add the service's code, or remove ${service} from gs.yaml`,
     });
   }
+  const schema = await serviceSchema(opts.protoDir, service);
   const esbuild = (await import(ESBUILD)) as Esbuild;
   let result;
   try {
@@ -205,6 +263,7 @@ export async function bundleService(service: string, opts: BundleOptions): Promi
       write: false,
       outfile: path.join(opts.outDir, service, "bundle.mjs"),
       banner: { js: BANNER },
+      plugins: [schemaPlugin(schema)],
       nodePaths: [...(opts.nodePaths ?? []), ...gsNodeModules()],
       logLevel: "silent",
       legalComments: "none",
@@ -231,12 +290,27 @@ export async function bundleService(service: string, opts: BundleOptions): Promi
   const artifact = { version: `${fleetVersion(opts.servicesDir)}+${hash}`, hash, ref: out };
   const workDir = realpathSync(opts.servicesDir);
   const inputs = Object.keys(result.metafile?.inputs ?? {})
-    // the generated entry (metafile names it `<service>-entry.ts`, relative) is hashed as text
-    .filter((f) => !f.startsWith("<") && path.basename(f) !== `${service}-entry.ts`)
+    // the generated entry (metafile names it `<service>-entry.ts`, relative) is hashed as text; the
+    // schema module is made from the .proto files, which the key covers
+    .filter((f) => !f.startsWith("<") && !f.startsWith(SCHEMA_MODULE) && path.basename(f) !== `${service}-entry.ts`)
     .map((f) => path.resolve(workDir, f.replace(/^[a-z-]+:/, "")));
   const key = inputsKey(service, inputs, opts);
   if (key) writeFileSync(path.join(dir, "cache.json"), JSON.stringify({ key, inputs, artifact } satisfies BuildCache));
   return artifact;
+}
+
+/** Resolves the entry's `gs:schema` import to the descriptor set's bytes (or undefined: no reflection). */
+function schemaPlugin(schema: Uint8Array | undefined): EsbuildPlugin {
+  const [namespace, name] = SCHEMA_MODULE.split(":") as [string, string];
+  return {
+    name: "gs-schema",
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${SCHEMA_MODULE}$`) }, () => ({ path: name, namespace }));
+      b.onLoad({ filter: /.*/, namespace }, () =>
+        schema ? { contents: schema, loader: "binary" } : { contents: "export default undefined;", loader: "js" },
+      );
+    },
+  };
 }
 
 /** Builds for the local platform; each service is bundled at most once per builder. */

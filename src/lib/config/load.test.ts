@@ -147,11 +147,12 @@ describe("parseConfig", () => {
 });
 
 describe("the repository's gs.yaml", () => {
-  it("parses and lists the 22 services of the fleet", () => {
+  it("parses and lists the 22 services of the fleet and the gateway", () => {
     const cfg = loadConfig({ cwd: repoRoot, env: {} });
     expect(cfg.file).toBe(path.join(repoRoot, "gs.yaml"));
     const names = serviceSettings(cfg).map((s) => s.name);
-    expect(names).toHaveLength(22);
+    expect(names).toHaveLength(23);
+    expect(cfg.services.gateway?.port).toBe(0);
     expect(names).toEqual([...names].sort());
     expect(names).toContain("body-broker-integration");
     expect(cfg.targets.prod?.platform).toBe("ecs");

@@ -17,10 +17,19 @@ export const BUILTIN_SERVICE_DEFAULTS: Readonly<Omit<ServiceSettings, "name">> =
 /** Where secrets for NATS come from: always a reference, never the secret itself. */
 export type NatsCredentialsRef = { secretArn: string } | { file: string } | { context: string };
 
+/** The local platform's state backend: JetStream KV, or a Redis Cluster it starts itself (docs/topology.md). */
+export interface LocalStateSettings {
+  backend: "jetstream" | "redis";
+  /** Redis Cluster primaries (each with one replica) */
+  shards: number;
+}
+
 export interface LocalTarget {
   platform: "local";
-  /** nats-server nodes the local platform starts: 1, or 3 for a JetStream cluster */
-  nats: { cluster: 1 | 3 };
+  /** nats-server nodes the local platform starts: 1, or 3 or 5 for a JetStream cluster (streams R3) */
+  nats: { cluster: 1 | 3 | 5 };
+  /** where every service keeps its state (default: JetStream KV) */
+  state?: LocalStateSettings;
   /** deploys ask for confirmation (or need --yes) */
   confirm: boolean;
 }
@@ -53,6 +62,21 @@ export interface ServiceSettings {
   /** MiB */
   memory: number;
   env: Record<string, string>;
+  /** an HTTP service (the gateway): the loopback port the local platform opens for all its instances; 0 = a free one */
+  port?: number;
+  /** `gs deploy --canary` defaults for this service (`services.defaults.canary` merged under the service's own) */
+  canary?: CanaryDefaults;
+}
+
+/** A service's `canary:` in gs.yaml: the defaults of `gs deploy --canary`'s flags, as written. */
+export interface CanaryDefaults {
+  /** the analysis window, e.g. `2m` */
+  analysis?: string;
+  /** e.g. `1%` */
+  maxErrorRate?: string;
+  maxP99Ratio?: number;
+  minRequests?: number;
+  promoteOnNoTraffic?: boolean;
 }
 
 /** `status:` in gs.yaml: what `gs status --check` tolerates. */
@@ -133,7 +157,17 @@ const monitoringUrl = z.url({
 
 const localTarget = z.strictObject({
   platform: z.literal("local"),
-  nats: z.strictObject({ cluster: z.literal([1, 3]).default(1) }).default({ cluster: 1 }),
+  nats: z.strictObject({ cluster: z.literal([1, 3, 5]).default(1) }).default({ cluster: 1 }),
+  state: z
+    .strictObject({
+      backend: z.enum(["jetstream", "redis"]).default("jetstream"),
+      shards: z
+        .int({ error: "expected a whole number of Redis primaries" })
+        .min(3, { error: "a Redis Cluster needs 3 to 9 primaries" })
+        .max(9, { error: "a Redis Cluster needs 3 to 9 primaries" })
+        .default(3),
+    })
+    .optional(),
   confirm: z.boolean().default(false),
 });
 
@@ -173,6 +207,32 @@ const serviceFields = z.strictObject({
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected an environment variable name (letters, digits, _)" }),
       z.string(),
     )
+    .optional(),
+  port: z
+    .int({ error: "expected a TCP port number" })
+    .min(0, { error: "expected a TCP port from 0 (a free one) to 65535" })
+    .max(65535, { error: "expected a TCP port from 0 (a free one) to 65535" })
+    .optional(),
+  canary: z
+    .strictObject({
+      analysis: z
+        .string({ error: "expected a duration like 30s or 2m" })
+        .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { error: "expected a duration like 30s or 2m" })
+        .optional(),
+      maxErrorRate: z
+        .string({ error: "expected a percent like 1% or 0.5%" })
+        .regex(/^(100|\d{1,2}(\.\d+)?)%$/, { error: "expected a percent like 1% or 0.5%" })
+        .optional(),
+      maxP99Ratio: z
+        .number({ error: "expected a number" })
+        .min(1, { error: "expected a ratio of at least 1" })
+        .optional(),
+      minRequests: z
+        .int({ error: "expected a whole number of requests" })
+        .min(1, { error: "expected at least 1 request" })
+        .optional(),
+      promoteOnNoTraffic: z.boolean().optional(),
+    })
     .optional(),
 });
 
@@ -260,12 +320,15 @@ export function resolveConfig(raw: RawConfig, file?: string): GsConfig {
   const servicesByName: Record<string, ServiceSettings> = {};
   for (const name of Object.keys(named).sort()) {
     const s = named[name]!;
+    const canary = base.canary || s.canary ? { ...base.canary, ...stripUndefined(s.canary ?? {}) } : undefined;
     servicesByName[name] = {
       name,
       desired: s.desired ?? base.desired,
       cpu: s.cpu ?? base.cpu,
       memory: s.memory ?? base.memory,
       env: { ...base.env, ...s.env },
+      ...(s.port !== undefined ? { port: s.port } : {}),
+      ...(canary ? { canary } : {}),
     };
   }
   const cfg: GsConfig = {

@@ -36,6 +36,24 @@ describe("deploy log", () => {
     ]);
   });
 
+  it("says when a rollout was one an earlier deploy left in progress, taken over", () => {
+    const { log, lines } = logWith();
+    log.progress({
+      kind: "done",
+      result: {
+        name: "auth",
+        action: "deployed",
+        from: "0.1.0+aaaaaaaaaaaa",
+        to: "0.1.0+bbbbbbbbbbbb",
+        seconds: 4.2,
+        resumed: "auth-dep-1a2b3c4d",
+      },
+    });
+    expect(lines).toEqual([
+      "2026-11-28T08:00:00Z auth           done     deployed 0.1.0+bbbbbbbbbbbb (verified) (took over auth-dep-1a2b3c4d) in 4.2s",
+    ]);
+  });
+
   it("names both versions when a rollout starts, and only counts after that", () => {
     const { log, lines } = logWith();
     log.progress({ kind: "start", service: "auth", from: null, to: "0.1.0+bbbbbbbbbbbb" });

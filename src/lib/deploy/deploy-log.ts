@@ -17,10 +17,10 @@ export interface DeployLogOptions {
 }
 
 /** `%`, CR and LF escaped as the workflow-command syntax wants. */
-function escapeData(s: string): string {
+export function escapeData(s: string): string {
   return s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
 }
-function escapeProperty(s: string): string {
+export function escapeProperty(s: string): string {
   return escapeData(s).replaceAll(":", "%3A").replaceAll(",", "%2C");
 }
 
@@ -114,6 +114,8 @@ export class DeployLog {
         break;
       case "done": {
         const r = p.result;
+        // a rollout an earlier deploy left in progress, which this one took over
+        const over = r.resumed ? ` (took over ${r.resumed})` : "";
         const words = {
           deployed: `deployed ${r.to} (verified)`,
           unchanged: "unchanged",
@@ -121,7 +123,7 @@ export class DeployLog {
           failed: `failed: ${r.reason ?? ""}`,
           not_started: `not started (${r.reason ?? ""})`,
         };
-        this.line(r.name, "done", `${words[r.action]} in ${r.seconds}s`);
+        this.line(r.name, "done", `${words[r.action]}${over} in ${r.seconds}s`);
         break;
       }
     }

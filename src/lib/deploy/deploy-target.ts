@@ -1,6 +1,7 @@
 // The adapters one deploy needs for its target, made in one place: the platform (local or ecs), the
 // artifact builder (local bundles, or images pushed to the target's registry) and the NATS verifier.
 import path from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { LocalBuilder } from "../build/bundle.js";
 import { selectEngine, type EngineName, type ImageEngine } from "../build/image-engine.js";
 import { imageProject } from "../build/image-project.js";
@@ -35,6 +36,10 @@ export interface DeployTarget {
   services: string[];
   /** how often the orchestrator asks the platform: ECS has rate limits, the local supervisor has none */
   pollMs: number;
+  /** the project's proto/ (what the new builds serve; the contract gate checks it) */
+  protoDir: string;
+  /** the fleet's NATS (ecs: connected on first call): where `--canary` reads $SRV.STATS */
+  nats(): Promise<NatsConnection>;
   /** ecs: the images of this run, with their digests */
   images(): PushedImage[];
   close(): Promise<void>;
@@ -47,7 +52,8 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
         "--no-rollback applies to ecs targets",
         "the local platform always keeps the old instances serving until the new ones answer",
       );
-    const opened = await openPlatform(ctx);
+    // a deploy outlives a NATS node that dies under it: its connection moves to another node
+    const opened = await openPlatform(ctx, { reconnect: !opts.dryRun });
     const builder = new LocalBuilder({
       servicesDir: path.join(ctx.root, "services"),
       protoDir: path.join(ctx.root, "proto"),
@@ -60,6 +66,8 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
       verifier: opts.dryRun ? undefined : natsVerifierOf(opened),
       services: opts.services,
       pollMs: 250,
+      protoDir: path.join(ctx.root, "proto"),
+      nats: opened.nats,
       images: () => [],
       close: opened.close,
     };
@@ -97,6 +105,8 @@ export async function openDeployTarget(ctx: PlatformContext, opts: DeployTargetO
     verifier: opts.dryRun ? undefined : natsVerifierOf(opened),
     services: project.services,
     pollMs: 3000,
+    protoDir: path.join(ctx.root, "proto"),
+    nats: opened.nats,
     // by service, as the --json document lists services: pushes finish in any order
     images: () =>
       [...builder.images.values()].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0)),

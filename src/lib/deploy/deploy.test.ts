@@ -392,3 +392,92 @@ describe("deploy orchestrator", () => {
     expect(deployExitCode(r)).toBe(1);
   });
 });
+
+describe("deploy reconciliation", () => {
+  /** `a` mid-rollout from 1.0.0+aaaa to `left`, as a `gs deploy` that died left it; `b` steady */
+  class LeftInProgress extends FakePlatform {
+    started: string[] = [];
+    resumed: string[] = [];
+    constructor(
+      private left: string,
+      behaviour: Record<string, Behaviour> = {},
+    ) {
+      super({ a: left, b: "1.0.0+bbbb" }, behaviour);
+    }
+    override async describeServices(names?: string[]): Promise<ServiceDescription[]> {
+      const list = await super.describeServices(names);
+      const a = list.find((s) => s.name === "a");
+      if (a && this.resumed.length === 0) {
+        const old = { ...a.deployments[0]!, id: "a-old", status: "ACTIVE" as const, createdAt: "2026-01-01T00:00:00Z" };
+        old.artifact = { version: "1.0.0+aaaa", hash: "aaaa", ref: "/builds/a-old" };
+        const primary = {
+          ...a.deployments[0]!,
+          id: "a-left",
+          rolloutState: "IN_PROGRESS" as const,
+          createdAt: "2026-01-01T00:01:00Z",
+        };
+        Object.assign(a, { state: "deploying", deployments: [primary, old] });
+      }
+      return list;
+    }
+    override async startDeployment(service: string, artifact: Artifact): Promise<DeploymentInfo> {
+      this.started.push(service);
+      return super.startDeployment(service, artifact);
+    }
+    async resumeDeployment(service: string, id: string): Promise<DeploymentInfo> {
+      this.resumed.push(id);
+      // the deployment the dead deploy started, as the fake tracks its own
+      return super.startDeployment(service, {
+        version: this.left,
+        hash: this.left.slice(-4),
+        ref: `/builds/${service}`,
+      });
+    }
+  }
+
+  it("takes over a rollout a killed deploy left in progress instead of calling it unchanged", async () => {
+    const platform = new LeftInProgress("1.0.0+a222");
+    const r = await deploy({
+      platform,
+      builder: builder({ a: "1.0.0+a222", b: "1.0.0+bbbb" }),
+      concurrency: 2,
+      timeoutMs: 5000,
+      pollMs: 1,
+    });
+    expect(r.services.map(({ name, action, from, to, resumed }) => ({ name, action, from, to, resumed }))).toEqual([
+      { name: "a", action: "deployed", from: "1.0.0+aaaa", to: "1.0.0+a222", resumed: "a-left" },
+      { name: "b", action: "unchanged", from: "1.0.0+bbbb", to: "1.0.0+bbbb", resumed: undefined },
+    ]);
+    expect(platform.resumed).toEqual(["a-left"]);
+    expect(platform.started).toEqual([]);
+    expect(deployExitCode(r)).toBe(0);
+  });
+
+  it("rolls back a rollout it took over when that one fails, and exits 3", async () => {
+    const platform = new LeftInProgress("1.0.0+a222", { a: "crash" });
+    const r = await deploy({
+      platform,
+      builder: builder({ a: "1.0.0+a222", b: "1.0.0+bbbb" }),
+      concurrency: 2,
+      timeoutMs: 5000,
+      pollMs: 1,
+    });
+    expect(r.services[0]).toMatchObject({ name: "a", action: "rolled_back", from: "1.0.0+aaaa", resumed: "a-left" });
+    expect(deployExitCode(r)).toBe(3);
+  });
+
+  it("lets a rollout of another version left in progress end before it rolls out its own", async () => {
+    const platform = new LeftInProgress("1.0.0+a111");
+    const r = await deploy({
+      platform,
+      builder: builder({ a: "1.0.0+a222", b: "1.0.0+bbbb" }),
+      concurrency: 2,
+      timeoutMs: 5000,
+      pollMs: 1,
+    });
+    expect(platform.resumed).toEqual(["a-left"]);
+    expect(platform.started).toEqual(["a"]);
+    expect(r.services[0]).toMatchObject({ name: "a", action: "deployed", from: "1.0.0+a111", to: "1.0.0+a222" });
+    expect(r.services[0]!.resumed).toBeUndefined();
+  });
+});

@@ -3,6 +3,9 @@
 // verify (the new version answers over NATS) -> roll back. It reports through a callback; it never prints.
 // Once `signal` aborts (the command's first Ctrl-C), no further rollout begins: those under way finish
 // (each health-gated, so it completes or rolls back), and the others are reported `not_started`.
+// Reconciliation: a rollout left in progress by a `gs deploy` that died (SIGKILL, a lost machine) is not
+// "unchanged" because its version is already PRIMARY: this deploy takes it over (Platform.resumeDeployment)
+// and follows it to its end, verified and rolled back like its own; one of another version ends first.
 import { EXIT, type ExitCode } from "../output/errors.js";
 import type {
   Artifact,
@@ -27,6 +30,8 @@ export interface ServiceDeployResult {
   reason?: string;
   /** it rolled back because it was not healthy within --timeout */
   timedOut?: true;
+  /** the deployment an earlier `gs deploy` started and left in progress, which this one took over and followed to its end */
+  resumed?: string;
 }
 
 export interface DeployResult {
@@ -59,6 +64,12 @@ export interface Verifier {
   answering(service: string, version: string, want: number, timeoutMs: number): Promise<number>;
 }
 
+/**
+ * Called with the services about to roll out, before any does (e.g. the contract check of
+ * src/lib/contracts/deploy-gate.ts): when it throws, the deploy ends with that error and nothing rolls out.
+ */
+export type DeployGate = (changed: { service: string; current?: Artifact; next: Artifact }[]) => Promise<void>;
+
 export interface DeployOptions {
   platform: Platform;
   builder: ArtifactBuilder;
@@ -76,12 +87,36 @@ export interface DeployOptions {
   onProgress?: (p: DeployProgress) => void;
   /** once aborted, no further rollout begins (those under way finish); the rest end `not_started` */
   signal?: AbortSignal;
+  /** checks the changed services before any rollout; throwing refuses the deploy */
+  gate?: DeployGate;
 }
 
 /** why a service that had changed was not rolled out (the signal aborted first) */
 export const NOT_STARTED_REASON = "interrupted";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** how long the platform may fail to answer about a deployment (a NATS node or the network going away) before gs gives up on it */
+const LOST_TRACK_MS = 25_000;
+
+/**
+ * The rollout a service is in the middle of, if any: its PRIMARY deployment is IN_PROGRESS and replaces
+ * an older one (a `gs deploy` that died left it, or another deploy runs it). The first rollout of a
+ * fresh fleet (`gs up`, a scale-up) replaces nothing and is not one.
+ */
+export function inFlightDeployment(svc: ServiceDescription): DeploymentInfo | undefined {
+  const primary = svc.deployments.find((d) => d.status === "PRIMARY");
+  if (!primary || primary.rolloutState !== "IN_PROGRESS") return undefined;
+  const replacing = svc.state === "deploying" || svc.deployments.some((d) => d !== primary && d.status === "ACTIVE");
+  return replacing ? primary : undefined;
+}
+
+/** What an in-flight deployment replaces: the newest other deployment. */
+function replacedBy(svc: ServiceDescription, dep: DeploymentInfo): DeploymentInfo | undefined {
+  return svc.deployments
+    .filter((d) => d.id !== dep.id && d.rolloutState !== "FAILED")
+    .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+}
 
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const progress = opts.onProgress ?? (() => undefined);
@@ -108,10 +143,14 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       }
     }),
   );
-  const changed = current.filter((s) => artifacts.has(s.name) && artifacts.get(s.name)!.version !== s.version);
+  // a rollout left in progress is followed to its end even when its version is the one just built
+  const resumable = (s: ServiceDescription) => Boolean(opts.platform.resumeDeployment && inFlightDeployment(s));
+  const changed = current.filter(
+    (s) => artifacts.has(s.name) && (artifacts.get(s.name)!.version !== s.version || resumable(s)),
+  );
   for (const s of current) {
     const a = artifacts.get(s.name);
-    if (a && a.version === s.version)
+    if (a && a.version === s.version && !resumable(s))
       results.set(s.name, { name: s.name, action: "unchanged", from: s.version ?? null, to: a.version, seconds: 0 });
   }
   progress({
@@ -124,6 +163,16 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   for (const s of current) {
     const r = results.get(s.name);
     if (r?.action === "not_started") progress({ kind: "done", result: r });
+  }
+
+  if (changed.length && opts.gate && !opts.signal?.aborted) {
+    await opts.gate(
+      changed.map((s) => ({
+        service: s.name,
+        current: s.deployments.find((d) => d.status === "PRIMARY")?.artifact,
+        next: artifacts.get(s.name)!,
+      })),
+    );
   }
 
   if (changed.length && opts.verifier?.ready && !opts.signal?.aborted) {
@@ -188,14 +237,32 @@ export function deployExitCode(result: DeployResult): ExitCode {
 
 async function rollOut(
   opts: DeployOptions,
-  svc: ServiceDescription,
+  described: ServiceDescription,
   artifact: Artifact,
   progress: (p: DeployProgress) => void,
 ): Promise<ServiceDeployResult> {
   const t0 = Date.now();
-  const from = svc.version ?? null;
-  const previous = svc.deployments.find((d) => d.status === "PRIMARY")?.artifact;
-  const base = { name: svc.name, from, to: artifact.version };
+  let svc = described;
+  let pending = opts.platform.resumeDeployment ? inFlightDeployment(svc) : undefined;
+  if (pending && pending.artifact.version !== artifact.version) {
+    // another version is mid-rollout: it ends first (completed, or rolled back), then this one starts from there
+    await follow(
+      opts,
+      svc.name,
+      pending.artifact,
+      replacedBy(svc, pending)?.artifact.version ?? null,
+      () => undefined,
+      {
+        resumeId: pending.id,
+      },
+    );
+    svc = (await opts.platform.describeServices([svc.name]).catch(() => [svc]))[0] ?? svc;
+    pending = undefined;
+  }
+  const replaced = pending ? replacedBy(svc, pending) : svc.deployments.find((d) => d.status === "PRIMARY");
+  const from = pending ? (replaced?.artifact.version ?? null) : (svc.version ?? null);
+  const previous = replaced?.artifact;
+  const base = { name: svc.name, from, to: artifact.version, ...(pending ? { resumed: pending.id } : {}) };
   const done = (action: DeployAction, extra: Partial<ServiceDeployResult> = {}): ServiceDeployResult => ({
     ...base,
     action,
@@ -204,7 +271,7 @@ async function rollOut(
   });
 
   progress({ kind: "start", service: svc.name, from, to: artifact.version });
-  const outcome = await follow(opts, svc.name, artifact, from, progress);
+  const outcome = await follow(opts, svc.name, artifact, from, progress, { resumeId: pending?.id });
   const timedOut = (t: boolean) => (t ? { timedOut: true as const } : {});
   if (outcome.kind !== "completed") await recordOutcome(opts, svc.name, outcome.info, "failed");
   if (outcome.kind === "failed") return done("failed", { reason: outcome.reason, ...timedOut(outcome.timedOut) });
@@ -253,24 +320,30 @@ type Outcome =
   | { kind: "rolled_back"; reason: string; timedOut: boolean; info?: DeploymentInfo }
   | { kind: "failed"; reason: string; timedOut: boolean; info?: DeploymentInfo };
 
-/** Start a deployment and follow it until COMPLETED or FAILED; past the deadline, stop it. */
+/** Start a deployment (or take over `resumeId`, one left in progress) and follow it until COMPLETED or FAILED; past the deadline, stop it. */
 async function follow(
   opts: DeployOptions,
   service: string,
   artifact: Artifact,
   from: string | null,
   progress: (p: DeployProgress) => void,
+  { resumeId }: { resumeId?: string } = {},
 ): Promise<Outcome> {
   const pollMs = opts.pollMs ?? 250;
+  const platform = opts.platform;
   let info: DeploymentInfo;
   try {
-    info = await opts.platform.startDeployment(service, artifact, { timeoutMs: opts.timeoutMs });
+    info =
+      resumeId && platform.resumeDeployment
+        ? await platform.resumeDeployment(service, resumeId, { timeoutMs: opts.timeoutMs })
+        : await platform.startDeployment(service, artifact, { timeoutMs: opts.timeoutMs });
   } catch (err) {
     return { kind: "failed", reason: (err as Error).message, timedOut: false };
   }
   // the platform enforces the deadline itself; this one covers a platform that does not
   const deadline = Date.now() + opts.timeoutMs + (opts.graceMs ?? 10_000);
   let last = "";
+  let silentSince: number | undefined;
   for (;;) {
     const key = `${info.running}/${info.pending}/${info.failed}/${info.rolloutState}`;
     if (key !== last)
@@ -304,7 +377,12 @@ async function follow(
     await sleep(pollMs);
     try {
       info = await opts.platform.describeDeployment(service, info.id);
+      silentSince = undefined;
     } catch (err) {
+      // the deployment goes on without gs: a platform that cannot answer for a moment (its NATS node
+      // died, the network blinked) is asked again, and given up on only when it stays silent
+      silentSince ??= Date.now();
+      if (Date.now() - silentSince < LOST_TRACK_MS) continue;
       return {
         kind: "failed",
         reason: `lost track of deployment ${info.id}: ${(err as Error).message}`,

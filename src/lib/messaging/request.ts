@@ -27,6 +27,8 @@ export interface RequestOptions {
   /** gather up to this many replies per request (fan-out), within the timeout */
   replies?: number;
   timeout: number;
+  /** each reply's exact bytes, as they arrive (`--raw` and `--out` write them) */
+  onReply?: (data: Uint8Array) => void;
 }
 
 export interface ReplyResult {
@@ -116,6 +118,7 @@ export async function request(
           },
         );
       }
+      opts.onReply?.(msg.data);
       const reply = opts.raw ? rawReply(msg.data) : unwrap(decodeOrDump(types?.output, msg.data));
       const hdrs = msg.headers
         ? Object.fromEntries([...msg.headers.keys()].map((k) => [k, msg.headers!.get(k)]))

@@ -106,6 +106,8 @@ export type ServiceState = "steady" | "starting" | "deploying" | "degraded" | "c
 
 export interface ServiceDescription {
   name: string;
+  /** an HTTP service's address (the local platform's gateway socket) */
+  url?: string;
   desired: number;
   running: number;
   pending: number;
@@ -138,6 +140,14 @@ export interface LogQuery {
   /** keep following new lines until `signal` aborts */
   follow?: boolean;
   signal?: AbortSignal;
+}
+
+/** `gs deploy --canary`: instances of a new version beside the service's own, in the same queue group. */
+export interface StartCanaryOptions {
+  /** how many instances of the new version */
+  count: number;
+  /** names the deploy (ecs: RunTask's `startedBy`, at most 36 letters, digits, `-`, `_`, `/`) */
+  label: string;
 }
 
 export interface StartDeploymentOptions {
@@ -181,6 +191,12 @@ export interface Platform {
   /** roll `artifact` out: new instances first, old ones drained once the new ones are healthy (min 100% / max 200%) */
   startDeployment(service: string, artifact: Artifact, opts: StartDeploymentOptions): Promise<DeploymentInfo>;
   describeDeployment(service: string, deploymentId: string): Promise<DeploymentInfo>;
+  /**
+   * Take over a deployment another process started and left in progress (a `gs deploy` that died):
+   * from now on this process follows it to its end, with a deadline of `opts.timeoutMs` from now, and
+   * rolls it back when it fails, as if it had started it.
+   */
+  resumeDeployment?(service: string, deploymentId: string, opts: StartDeploymentOptions): Promise<DeploymentInfo>;
   /** stop an in-progress deployment: its instances stop, the previous deployment keeps serving */
   stopDeployment(service: string, deploymentId: string, reason: string): Promise<DeploymentInfo>;
   /** the service's instance logs, oldest first; with `follow`, then new lines as they come */
@@ -189,6 +205,15 @@ export interface Platform {
   history?(service: string, limit: number): Promise<ReleaseRecord[]>;
   /** record how a deployment's version ended (ecs: `gs:outcome` tag on its revision; local: a line in .gs/history) */
   recordOutcome?(service: string, deployment: DeploymentInfo, outcome: ReleaseOutcome): Promise<void>;
+  /**
+   * start a canary group: `count` instances of `artifact` beside the service's own, the service unchanged. The
+   * DeploymentInfo's id names the group; status ACTIVE while it runs, INACTIVE once stopped; its artifact
+   * carries the revision it runs (ecs), so promoting it registers nothing new.
+   */
+  startCanary?(service: string, artifact: Artifact, opts: StartCanaryOptions): Promise<DeploymentInfo>;
+  describeCanary?(service: string, id: string): Promise<DeploymentInfo>;
+  /** stop the group's instances (they drain); the service's own instances are untouched */
+  stopCanary?(service: string, id: string, reason: string): Promise<DeploymentInfo>;
   /** dry run: what startDeployment would change and call, making only reads (platforms without it get a generic plan) */
   planDeployments?(items: { service: string; artifact: Artifact }[]): Promise<DeploymentPlan[]>;
 }

@@ -9,6 +9,8 @@ export interface LoadRegistryOptions {
   cwd: string;
   /** extra directories (--proto DIR), each also an include root */
   extra?: string[];
+  /** keep `//` comments on the reflection objects (`gs describe`) */
+  comments?: boolean;
 }
 
 export function protoDirs(opts: LoadRegistryOptions): string[] {
@@ -21,13 +23,13 @@ export function protoDirs(opts: LoadRegistryOptions): string[] {
 }
 
 export function loadRegistry(opts: LoadRegistryOptions): ProtoRegistry {
-  return loadProtoDirs(protoDirs(opts));
+  return loadProtoDirs(protoDirs(opts), { comments: opts.comments });
 }
 
 /** The SDK's registry of `dirs`; its ProtoLoadError becomes a UsageError here, the one place gs loads .proto files. */
-export function loadProtoDirs(dirs: string[]): ProtoRegistry {
+export function loadProtoDirs(dirs: string[], opts: { comments?: boolean } = {}): ProtoRegistry {
   try {
-    return ProtoRegistry.load(dirs);
+    return ProtoRegistry.load(dirs, opts);
   } catch (err) {
     if (err instanceof ProtoLoadError) {
       throw new UsageError(

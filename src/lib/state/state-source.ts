@@ -27,11 +27,15 @@ export interface StateSourceInput {
   redisUrl?: string;
   /** the service's environment in gs.yaml (defaults applied), when there is a gs.yaml */
   serviceEnv?: Record<string, string>;
+  /** the local fleet's Redis Cluster (`gs up --state redis`): used when nothing above names a store */
+  fleet?: { backend: "redis-cluster"; url: string };
 }
 
 /** Where the given settings say `service` keeps its state; throws a UsageError when they cannot be used. */
 export function resolveStateSource(input: StateSourceInput): StateSource {
   const env = input.serviceEnv ?? {};
+  if (input.backend === undefined && input.redisUrl === undefined && !env.GS_STATE_BACKEND && input.fleet)
+    return { ...input.fleet, service: input.service, namespace: storeNamespaceOf(input.service) };
   const named = input.backend ?? env.GS_STATE_BACKEND ?? "jetstream";
   const from =
     input.backend !== undefined ? "--backend" : `GS_STATE_BACKEND in gs.yaml (services.${input.service}.env)`;

@@ -7,6 +7,7 @@
 import type {
   Deployment,
   RegisterTaskDefinitionCommandInput,
+  RunTaskCommandInput,
   Service,
   Tag,
   Task,
@@ -34,6 +35,7 @@ import type {
   RolloutState,
   ServiceDescription,
   ServiceState,
+  StartCanaryOptions,
   StartDeploymentOptions,
   StoppedInstance,
 } from "../platform.js";
@@ -89,6 +91,18 @@ interface Tracked {
   final?: DeploymentInfo;
 }
 
+/** A canary this process started with RunTask. */
+interface Canary {
+  service: string;
+  /** with the revision its tasks run */
+  artifact: Artifact;
+  arns: string[];
+  count: number;
+  createdAt: Date;
+  /** why it was stopped, once it was */
+  stopped?: string;
+}
+
 interface Revision {
   td: TaskDefinition;
   tags: Tag[];
@@ -113,6 +127,8 @@ export class EcsPlatform implements Platform {
   private readonly tracked = new Map<string, Tracked>();
   /** the status path's last task lists of each service, reused while DescribeServices shows no change */
   private readonly taskListings = new Map<string, TaskListing<{ running: Task[]; stopped: Task[] }>>();
+  /** the canaries this process started, by their `startedBy` */
+  private readonly canaries = new Map<string, Canary>();
   /** a stopped task's last log lines, by task ARN: its stream no longer grows */
   private readonly stoppedLines = new Map<string, Promise<string[]>>();
 
@@ -604,6 +620,32 @@ export class EcsPlatform implements Platform {
     return { ...info, rolloutState: "IN_PROGRESS", failed: Math.max(info.failed, crash?.count ?? 0) };
   }
 
+  /**
+   * Take over a deployment another process started and left in progress (a `gs deploy` that died): it is
+   * tracked from now on as if this process had started it, its previous revision being the one the newest
+   * other deployment runs and its deadline `opts.timeoutMs` from now, so a failure is rolled back.
+   */
+  async resumeDeployment(service: string, deploymentId: string, opts: StartDeploymentOptions): Promise<DeploymentInfo> {
+    const { t, deps, dep } = await this.lookupDeployment(service, deploymentId);
+    if (!t && dep?.taskDefinition) {
+      const newestFirst = (a: Deployment, b: Deployment) =>
+        (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0);
+      const others = deps.filter((d) => d.id !== deploymentId && d.taskDefinition).sort(newestFirst);
+      const previous = (others.find((d) => d.status === "ACTIVE") ?? others[0])?.taskDefinition;
+      if (previous)
+        this.tracked.set(deploymentId, {
+          service,
+          taskDefinition: dep.taskDefinition,
+          previous,
+          previousVersion: (await this.artifactOf(service, previous)).version,
+          artifact: await this.artifactOf(service, dep.taskDefinition),
+          deadline: Date.now() + opts.timeoutMs,
+          timeoutMs: opts.timeoutMs,
+        });
+    }
+    return this.describeDeployment(service, deploymentId);
+  }
+
   /** Crashed tasks of one deployment (ListTasks STOPPED, then startedBy = the deployment id), newest described with its last log lines. */
   private async crashDetail(
     service: string,
@@ -699,6 +741,138 @@ export class EcsPlatform implements Platform {
     };
     if (t) t.final = final;
     return final;
+  }
+
+  // ---- canaries --------------------------------------------------------------------------------
+
+  /**
+   * RunTask of the new revision (registered as a deploy would, or the artifact's own) with the service's
+   * network configuration, launch type or capacity providers and platform version, `startedBy` naming
+   * the deploy. Tasks that started when others failed are stopped again: nothing half-done.
+   */
+  async startCanary(service: string, artifact: Artifact, opts: StartCanaryOptions): Promise<DeploymentInfo> {
+    this.checkNames([service]);
+    const svc = (await this.describeEcs([service])).get(service)!;
+    const { td, tags, index } = await this.liveRevision(service, svc);
+    const arn = artifact.revision
+      ? await this.sameFamily(service, td, artifact.revision)
+      : await this.register(service, this.registration(td, index, tags, artifact));
+    const { RunTaskCommand } = await this.ecsSdk();
+    const r = await this.call({ api: "ecs:RunTask", service: this.ecsName(service), taskDefinition: arn }, () =>
+      this.opts.clients.ecs.send(new RunTaskCommand(this.canaryRunTask(svc, arn, opts))),
+    );
+    const tasks = r.tasks ?? [];
+    if ((r.failures ?? []).length || tasks.length < opts.count) {
+      await this.stopTasks(
+        service,
+        tasks.map((t) => t.taskArn!),
+        "gs: the canary could not start in full",
+      );
+      const why = (r.failures ?? []).map((f) => `${f.reason ?? "failed"}${f.detail ? ` (${f.detail})` : ""}`);
+      throw new GsError(
+        `RunTask started ${tasks.length} of ${opts.count} canary tasks of ${this.ecsName(service)}${why.length ? `: ${why.join("; ")}` : ""}`,
+        { hint: "check the cluster's capacity and the service's network configuration" },
+      );
+    }
+    const canary: Canary = {
+      service,
+      artifact: { ...artifact, revision: arn },
+      arns: tasks.map((t) => t.taskArn!),
+      count: opts.count,
+      createdAt: new Date(),
+    };
+    this.canaries.set(opts.label, canary);
+    return this.canaryInfo(opts.label, canary, tasks);
+  }
+
+  /** The RunTask input of a canary: what the service's own tasks get from it (ECS copies none of it for RunTask). */
+  private canaryRunTask(svc: Service, taskDefinition: string, opts: StartCanaryOptions): RunTaskCommandInput {
+    // launchType and capacityProviderStrategy exclude each other; platformVersion is Fargate's only
+    const placement = svc.capacityProviderStrategy?.length
+      ? { capacityProviderStrategy: svc.capacityProviderStrategy }
+      : svc.launchType
+        ? { launchType: svc.launchType }
+        : {};
+    return {
+      cluster: this.cfg.cluster,
+      taskDefinition,
+      count: opts.count,
+      startedBy: opts.label,
+      // one token per canary: RunTask retried (throttling, a lost reply) starts its tasks once
+      clientToken: opts.label,
+      ...placement,
+      ...(svc.platformVersion ? { platformVersion: svc.platformVersion } : {}),
+      ...(svc.networkConfiguration ? { networkConfiguration: svc.networkConfiguration } : {}),
+    };
+  }
+
+  async describeCanary(service: string, id: string): Promise<DeploymentInfo> {
+    const canary = this.canaryOf(service, id);
+    return this.canaryInfo(id, canary, await this.canaryTasks(canary));
+  }
+
+  /** StopTask of each of the canary's tasks still running (ECS drains them: SIGTERM, then the stop timeout). */
+  async stopCanary(service: string, id: string, reason: string): Promise<DeploymentInfo> {
+    const canary = this.canaryOf(service, id);
+    const tasks = await this.canaryTasks(canary);
+    const live = tasks.filter((t) => t.lastStatus !== "STOPPED" && t.desiredStatus !== "STOPPED");
+    await this.stopTasks(
+      service,
+      live.map((t) => t.taskArn!),
+      reason,
+    );
+    canary.stopped ??= reason;
+    return this.canaryInfo(id, canary, tasks);
+  }
+
+  private async canaryTasks(canary: Canary): Promise<Task[]> {
+    const { DescribeTasksCommand } = await this.ecsSdk();
+    const r = await this.call({ api: "ecs:DescribeTasks", service: this.ecsName(canary.service) }, () =>
+      this.opts.clients.ecs.send(new DescribeTasksCommand({ cluster: this.cfg.cluster, tasks: canary.arns })),
+    );
+    return r.tasks ?? [];
+  }
+
+  private async stopTasks(service: string, arns: string[], reason: string): Promise<void> {
+    const { StopTaskCommand } = await this.ecsSdk();
+    for (const task of arns)
+      await this.call({ api: "ecs:StopTask", service: this.ecsName(service) }, () =>
+        this.opts.clients.ecs.send(
+          new StopTaskCommand({ cluster: this.cfg.cluster, task, reason: reason.slice(0, 255) }),
+        ),
+      );
+  }
+
+  private canaryOf(service: string, id: string): Canary {
+    const canary = this.canaries.get(id);
+    if (!canary || canary.service !== service)
+      throw new GsError(`no canary ${id} of ${service}`, { code: "unknown_canary", exit: EXIT.usage });
+    return canary;
+  }
+
+  private canaryInfo(id: string, canary: Canary, tasks: Task[]): DeploymentInfo {
+    const running = tasks.filter((t) => t.lastStatus === "RUNNING").length;
+    const crashed = tasks.filter((t) => t.lastStatus === "STOPPED" && isCrash(t));
+    const pending = tasks.filter((t) => t.lastStatus !== "RUNNING" && t.lastStatus !== "STOPPED").length;
+    const rolloutState: RolloutState = crashed.length
+      ? "FAILED"
+      : running >= canary.count
+        ? "COMPLETED"
+        : "IN_PROGRESS";
+    return {
+      id,
+      service: canary.service,
+      status: canary.stopped ? "INACTIVE" : "ACTIVE",
+      artifact: canary.artifact,
+      desired: canary.count,
+      running,
+      pending,
+      failed: crashed.length,
+      rolloutState,
+      ...(crashed[0] ? { reason: `task ${taskId(crashed[0].taskArn)}: ${stopSummary(crashed[0])}` } : {}),
+      createdAt: canary.createdAt.toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
   }
 
   // ---- release history ---------------------------------------------------------------------------

@@ -10,6 +10,9 @@ export interface ControlRequests {
   deploy: { service: string; artifact: Artifact; timeoutMs: number };
   deployment: { service: string; id: string };
   "stop-deployment": { service: string; id: string; reason: string };
+  canary: { service: string; artifact: Artifact; count: number; label: string };
+  "canary-status": { service: string; id: string };
+  "stop-canary": { service: string; id: string; reason: string };
   down: Record<string, never>;
 }
 
@@ -19,6 +22,9 @@ export interface ControlResults {
   deploy: DeploymentInfo;
   deployment: DeploymentInfo;
   "stop-deployment": DeploymentInfo;
+  canary: DeploymentInfo;
+  "canary-status": DeploymentInfo;
+  "stop-canary": DeploymentInfo;
   down: { stopping: true };
 }
 

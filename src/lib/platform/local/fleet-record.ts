@@ -25,11 +25,17 @@ export interface FleetRecord {
     /** each node's monitoring endpoint (`https://` when secure), in node order; absent in records of older gs */
     monitoring?: string[];
   };
+  /** `gs up --state redis`: the Redis Cluster's nodes, and the file with its password when the fleet is secure */
+  redis?: {
+    nodes: { name: string; port: number; busPort: number; pid?: number }[];
+    passwordFile?: string;
+  };
   /** control subjects: `<prefix>.status`, `.scale`, `.deploy`, `.deployment`, `.stop-deployment`, `.down` */
   control: { prefix: string };
-  /** every child process (service instances and nats-server nodes), for cleanup */
+  /** every child process (service instances, nats-server and redis-server nodes), for cleanup */
   pids: { pid: number; what: string }[];
-  services: Record<string, { desired: number; version?: string }>;
+  /** `url`: an HTTP service's address (the gateway) */
+  services: Record<string, { desired: number; version?: string; url?: string }>;
   updatedAt: string;
 }
 

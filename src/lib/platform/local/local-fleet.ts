@@ -15,6 +15,7 @@ import { LocalPlatform } from "./local-platform.js";
 import { explainLines } from "./exit-reason.js";
 import { natsServerBinary } from "./nats-cluster.js";
 import { prepareFleetSecurity } from "./security/fleet-security.js";
+import { createRedisPassword, redisBinaries } from "./redis-cluster.js";
 import { isAlive, isOurs, isSupervisor, sleep, terminate } from "./processes.js";
 import { Supervisor, type ServiceSpec, type SupervisorSpec } from "./supervisor.js";
 
@@ -24,7 +25,11 @@ export interface UpOptions {
   /** desired count of every service (default: gs.yaml's) */
   replicas?: number;
   /** nats-server nodes (default: the target's) */
-  cluster?: 1 | 3;
+  cluster?: 1 | 3 | 5;
+  /** where the services keep their state: JetStream KV, or a Redis Cluster started beside NATS (default: the target's) */
+  state?: "jetstream" | "redis";
+  /** the Redis Cluster's primaries, each with a replica (default: the target's, else 3) */
+  redisShards?: number;
   /** mutual TLS and a NATS identity with least-privilege permissions per service */
   secure?: boolean;
   detach: boolean;
@@ -50,6 +55,8 @@ export interface UpResult {
   detached: boolean;
   supervisorPid: number;
   services: ServiceDescription[];
+  /** `--state redis`: the Redis Cluster's nodes */
+  redis?: { nodes: { name: string; port: number }[] };
   /** the foreground supervisor (not detached): the caller waits on it and stops it */
   supervisor?: Supervisor;
 }
@@ -60,7 +67,7 @@ const START_TIMEOUT_MS = 60_000;
 function chooseServices(
   ctx: LocalContext,
   opts: UpOptions,
-): { name: string; desired: number; env: Record<string, string> }[] {
+): { name: string; desired: number; env: Record<string, string>; port?: number }[] {
   const all = serviceSettings(ctx.cfg);
   if (all.length === 0) {
     throw new UsageError(
@@ -73,7 +80,12 @@ function chooseServices(
     checkConfigServices(opts.services, ctx.cfg);
     chosen = all.filter((a) => opts.services!.includes(a.name));
   }
-  return chosen.map((s) => ({ name: s.name, desired: opts.replicas ?? s.desired, env: s.env }));
+  return chosen.map((s) => ({
+    name: s.name,
+    desired: opts.replicas ?? s.desired,
+    env: s.env,
+    ...(s.port !== undefined ? { port: s.port } : {}),
+  }));
 }
 
 /** Build every service; all build errors are reported together, nothing is started. */
@@ -131,6 +143,7 @@ export async function upLocalFleet(
       detached: live.supervisor.detached,
       supervisorPid: live.supervisor.pid,
       services,
+      ...redisOf(live),
     };
   }
   const release = acquireStartLock(ctx);
@@ -150,6 +163,13 @@ async function startFleet(
   await cleanupStale(ctx);
   const natsBin = natsServerBinary(env);
   const chosen = chooseServices(ctx, opts);
+  const backend = opts.state ?? ctx.target.state?.backend ?? "jetstream";
+  if (opts.redisShards !== undefined && backend !== "redis")
+    throw new UsageError(
+      "--redis-shards needs --state redis",
+      "add --state redis (or set targets.<name>.state.backend: redis in gs.yaml)",
+    );
+  const redisBins = backend === "redis" ? redisBinaries(env) : undefined;
   const artifacts = await buildServices(
     ctx,
     chosen.map((s) => s.name),
@@ -170,6 +190,15 @@ async function startFleet(
     natsBin,
     protoDir: ctx.protoDir,
     services: chosen.map((s): ServiceSpec => ({ ...s, artifact: artifacts.get(s.name)! })),
+    ...(redisBins
+      ? {
+          redis: {
+            ...redisBins,
+            shards: opts.redisShards ?? ctx.target.state?.shards ?? 3,
+            ...(security ? { passwordFile: createRedisPassword(ctx.paths.secure) } : {}),
+          },
+        }
+      : {}),
     detached: opts.detach,
     shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
     startTimeoutMs: START_TIMEOUT_MS,
@@ -199,6 +228,7 @@ async function startFleet(
         detached: false,
         supervisorPid: process.pid,
         services,
+        ...redisOf(readFleetRecord(ctx.paths)),
         supervisor,
       };
     } catch (err) {
@@ -220,11 +250,17 @@ async function startFleet(
       detached: true,
       supervisorPid: pid,
       services,
+      ...redisOf(readFleetRecord(ctx.paths)),
     };
   } catch (err) {
     await downLocalFleet(ctx, { purge: false });
     throw err;
   }
+}
+
+/** The Redis Cluster's nodes as the fleet record lists them (no password, no pids). */
+function redisOf(rec: FleetRecord | undefined): Pick<UpResult, "redis"> {
+  return rec?.redis ? { redis: { nodes: rec.redis.nodes.map((n) => ({ name: n.name, port: n.port })) } } : {};
 }
 
 /** The detached supervisor is this same CLI (`gs up --supervisor <spec>`), whatever its build layout. */

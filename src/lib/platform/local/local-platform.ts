@@ -11,6 +11,7 @@ import type {
   ReleaseOutcome,
   ReleaseRecord,
   ServiceDescription,
+  StartCanaryOptions,
   StartDeploymentOptions,
 } from "../platform.js";
 import {
@@ -30,6 +31,8 @@ import { appendRelease, readReleases, releaseRecords } from "./release-file.js";
 import { deployedBy } from "../../release/deployed-by.js";
 
 export const NOT_RUNNING_HINT = "start it with `gs up`";
+/** tries of one control request before the supervisor counts as silent */
+const CONTROL_ATTEMPTS = 3;
 
 export class LocalPlatform implements Platform {
   readonly kind = "local" as const;
@@ -59,6 +62,23 @@ export class LocalPlatform implements Platform {
 
   stopDeployment(service: string, id: string, reason: string): Promise<DeploymentInfo> {
     return this.call("stop-deployment", { service, id, reason });
+  }
+
+  /** The supervisor runs every rollout to its end (health gate, deadline, rollback) whoever started it: taking one over is following it. */
+  resumeDeployment(service: string, id: string): Promise<DeploymentInfo> {
+    return this.describeDeployment(service, id);
+  }
+
+  startCanary(service: string, artifact: Artifact, opts: StartCanaryOptions): Promise<DeploymentInfo> {
+    return this.call("canary", { service, artifact, count: opts.count, label: opts.label });
+  }
+
+  describeCanary(service: string, id: string): Promise<DeploymentInfo> {
+    return this.call("canary-status", { service, id });
+  }
+
+  stopCanary(service: string, id: string, reason: string): Promise<DeploymentInfo> {
+    return this.call("stop-canary", { service, id, reason });
   }
 
   /** .gs/history's lines for the service, with the deployments the running supervisor holds. */
@@ -91,15 +111,24 @@ export class LocalPlatform implements Platform {
     if (!this.nc)
       throw new OperationError("the local fleet is not running", { hint: NOT_RUNNING_HINT, code: "not_running" });
     let reply: ControlReply<ControlResults[K]>;
-    try {
-      const msg = await this.nc.request(`${this.prefix}.${op}`, JSON.stringify(body), { timeout: 10_000 });
-      reply = msg.json<ControlReply<ControlResults[K]>>();
-    } catch (err) {
-      throw new OperationError(`the local fleet's supervisor does not answer (${(err as Error).message})`, {
-        hint: "restart it with `gs down` then `gs up`",
-        code: "supervisor_silent",
-        cause: err,
-      });
+    // a request lost with a NATS node that died, or sent while the supervisor reconnects, is sent again:
+    // every operation is idempotent (a deploy of the version already rolling out answers that deployment)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const msg = await this.nc.request(`${this.prefix}.${op}`, JSON.stringify(body), { timeout: 10_000 });
+        reply = msg.json<ControlReply<ControlResults[K]>>();
+        break;
+      } catch (err) {
+        if (attempt < CONTROL_ATTEMPTS && !this.nc.isClosed()) {
+          await new Promise((r) => setTimeout(r, 250 * attempt));
+          continue;
+        }
+        throw new OperationError(`the local fleet's supervisor does not answer (${(err as Error).message})`, {
+          hint: "restart it with `gs down` then `gs up`",
+          code: "supervisor_silent",
+          cause: err,
+        });
+      }
     }
     if (reply.ok) return reply.result;
     const { message, ...error } = reply.error;

@@ -19,6 +19,8 @@ export interface SpawnOptions {
   logFile: string;
   /** how many last lines to keep */
   tail?: number;
+  /** a node child with an IPC channel: the supervisor hands it a listening socket (sendHandle) */
+  ipc?: boolean;
 }
 
 /** A log line as stored: `<ISO time> <text>`. */
@@ -44,7 +46,7 @@ export class LoggedChild {
     this.child = spawn(opts.command, opts.args, {
       cwd: opts.cwd,
       env: opts.env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: opts.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
       detached: true,
     });
     this.exited = new Promise<ChildExit>((resolve) => {
@@ -76,6 +78,16 @@ export class LoggedChild {
 
   lastLines(): string[] {
     return [...this.tail];
+  }
+
+  /** Hand a socket handle to the child (it serves on the same socket as its siblings); false when it is gone. */
+  sendHandle(message: object, handle: object): boolean {
+    if (!this.running || !this.child.connected) return false;
+    try {
+      return this.child.send(message, handle as Parameters<ChildProcess["send"]>[1], undefined, () => undefined);
+    } catch {
+      return false;
+    }
   }
 
   kill(signal: NodeJS.Signals): void {

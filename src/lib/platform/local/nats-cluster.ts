@@ -1,4 +1,4 @@
-// nats-server for the local fleet: one node, or a 3-node JetStream cluster, on free loopback ports.
+// nats-server for the local fleet: one node, or a 3- or 5-node JetStream cluster, on free loopback ports.
 // Each node also has a system account whose one user is gs's (`gs status` reads servers, JetStream
 // and streams through $SYS.REQ.SERVER.PING.*) and a monitoring port on loopback (/varz, /jsz), the
 // fallback when the system account cannot be used; both are recorded in .gs/local.json.
@@ -86,7 +86,7 @@ function accountsConfig(system: FleetIdentity, security?: FleetSecurity): string
  * a monitoring port, and TLS with per-service users when `security` is given.
  */
 export async function planNodes(
-  size: 1 | 3,
+  size: 1 | 3 | 5,
   natsDir: string,
   logsDir: string,
   system: FleetIdentity,

@@ -18,6 +18,8 @@ export interface LocalPaths {
   builds: string;
   /** `<nats>/<node>/` JetStream data and the node's config */
   nats: string;
+  /** `gs up --state redis`: `<redis>/<node>/` each Redis node's config, nodes.conf and AOF data */
+  redis: string;
   /** instance health files */
   run: string;
   /** `gs up --secure`: CA, certificates and nkey seeds (0700 folder, 0600 files) */
@@ -37,6 +39,7 @@ export function localPaths(root: string, env: NodeJS.ProcessEnv = process.env): 
     logs: path.join(home, "logs"),
     builds: path.join(home, "builds"),
     nats: path.join(home, "nats"),
+    redis: path.join(home, "redis"),
     run: path.join(home, "run"),
     secure: path.join(home, "secure"),
     history: path.join(home, "history"),

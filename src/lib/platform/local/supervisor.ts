@@ -18,6 +18,7 @@ import type {
   ServiceState,
   StoppedInstance,
 } from "../platform.js";
+import { OperationError } from "../../output/errors.js";
 import { writeFleetRecord, removeFleetRecord, type FleetRecord } from "./fleet-record.js";
 import {
   CONTROL_PREFIX,
@@ -28,6 +29,7 @@ import {
   type ControlResults,
 } from "./control-protocol.js";
 import { describeExit, explainLines } from "./exit-reason.js";
+import { BACKOFF, backoffDelay, crashStreak } from "./restart-backoff.js";
 import { LoggedChild, type ChildExit } from "./logged-child.js";
 import { connectFleet, fleetConnectOptions, type FleetNats } from "./fleet-connection.js";
 import {
@@ -41,6 +43,8 @@ import {
   type NatsNodeSpec,
 } from "./nats-cluster.js";
 import type { LocalPaths } from "./paths.js";
+import { LocalRedisCluster, type RedisClusterSpec } from "./redis-cluster.js";
+import { bindSharedSocket, type SharedSocket } from "./shared-socket.js";
 import { createIdentity, serviceEnv, type FleetIdentity, type FleetSecurity } from "./security/fleet-security.js";
 
 export interface ServiceSpec {
@@ -48,13 +52,17 @@ export interface ServiceSpec {
   desired: number;
   env: Record<string, string>;
   artifact: Artifact;
+  /** an HTTP service (the gateway): the supervisor listens on 127.0.0.1:port (0: a free one) and hands the socket to every instance */
+  port?: number;
 }
 
 export interface SupervisorSpec {
   project: string;
   paths: LocalPaths;
-  cluster: 1 | 3;
+  cluster: 1 | 3 | 5;
   natsBin: string;
+  /** `gs up --state redis`: a Redis Cluster every service keeps its state in */
+  redis?: RedisClusterSpec;
   protoDir: string;
   services: ServiceSpec[];
   detached: boolean;
@@ -66,24 +74,11 @@ export interface SupervisorSpec {
   security?: FleetSecurity;
 }
 
-/** Restart delays: 0.5s, 1s, 2s ... capped; a slot counts as crash-looping from the third quick exit. */
-export const BACKOFF = { baseMs: 500, capMs: 30_000, crashLoopAfter: 3, stableMs: 10_000 } as const;
+export { BACKOFF, backoffDelay, crashStreak };
 /** a rollout fails once this many new instances exited before becoming healthy */
 export const ROLLOUT_FAILURE_THRESHOLD = 2;
 const TICK_MS = 200;
 const HISTORY = { events: 30, stopped: 15, deployments: 8, lastLines: 12 };
-
-export function backoffDelay(failures: number): number {
-  return Math.min(BACKOFF.baseMs * 2 ** Math.max(0, failures - 1), BACKOFF.capMs);
-}
-
-/**
- * The crashes in a row, counting the one just seen: judged by how long the process that just exited
- * ran (healthy, for an instance), so one that was stable for a while starts the backoff over.
- */
-export function crashStreak(before: number, ranMs: number): number {
-  return ranMs >= BACKOFF.stableMs ? 1 : before + 1;
-}
 
 interface Instance {
   id: string;
@@ -134,6 +129,8 @@ interface ServiceState_ {
   stopped: StoppedInstance[];
   /** newest first */
   deployments: Deployment[];
+  /** `gs deploy --canary`: groups of a new version beside the deployments, same queue group; newest first */
+  canaries: Deployment[];
   draining: Set<Instance>;
 }
 
@@ -145,6 +142,9 @@ export class Supervisor {
   private resolveDone!: () => void;
   private nodes: NatsNodeSpec[] = [];
   private natsChildren: LoggedChild[] = [];
+  private redis?: LocalRedisCluster;
+  /** the listening socket of each HTTP service, shared by its instances */
+  private readonly listeners = new Map<string, { socket: SharedSocket; url: string }>();
   /** the system account's user, for `gs status` (see nats-cluster.ts) */
   private system?: FleetIdentity;
   private nc?: NatsConnection;
@@ -171,7 +171,11 @@ export class Supervisor {
     rmSync(paths.run, { recursive: true, force: true });
     mkdirSync(paths.run, { recursive: true });
     try {
-      await this.startNats();
+      this.listen();
+      // both finish (or fail) before anything is stopped: stop() must not race a start still spawning
+      const started = await Promise.allSettled([this.startNats(), this.startRedis()]);
+      const failed = started.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
       const url = natsUrl(this.nodes);
       this.nc = await connectFleet(this.fleetNats(url), {
         name: "gs-local-supervisor",
@@ -218,7 +222,8 @@ export class Supervisor {
       await Promise.all(all);
       this.control?.unsubscribe();
       await this.nc?.close().catch(() => undefined);
-      await Promise.all(this.natsChildren.map((c) => c.stop(5000)));
+      await Promise.all([...this.natsChildren.map((c) => c.stop(5000)), this.redis?.stop()]);
+      for (const l of this.listeners.values()) l.socket.close();
       removeFleetRecord(this.spec.paths);
       rmSync(this.spec.paths.run, { recursive: true, force: true });
       this.log("stopped");
@@ -259,13 +264,14 @@ export class Supervisor {
   startDeployment(name: string, artifact: Artifact, timeoutMs: number): DeploymentInfo {
     const svc = this.service(name);
     const primary = this.primary(svc);
+    // the same version again (a retried request, a deploy taking over one left in progress) is that deployment
+    if (primary && primary.artifact.version === artifact.version) return this.deploymentInfo(svc, primary);
     if (primary && primary.rolloutState === "IN_PROGRESS" && !primary.initial) {
       throw new ControlError(`a deployment of ${name} (${primary.artifact.version}) is in progress`, {
         hint: "wait for it to finish, then deploy again",
         code: "deployment_in_progress",
       });
     }
-    if (primary && primary.artifact.version === artifact.version) return this.deploymentInfo(svc, primary);
     if (primary) primary.status = "ACTIVE";
     const now = Date.now();
     const dep: Deployment = {
@@ -297,6 +303,83 @@ export class Supervisor {
     const dep = this.deployment(svc, id);
     if (dep.rolloutState === "IN_PROGRESS" && !dep.initial) this.failDeployment(svc, dep, reason, false);
     return this.deploymentInfo(svc, dep);
+  }
+
+  /** `count` instances of `artifact` beside the service's own, in the same queue group; the service itself is unchanged. */
+  startCanary(name: string, artifact: Artifact, count: number, label: string): DeploymentInfo {
+    const svc = this.service(name);
+    if (!Number.isInteger(count) || count < 1 || count >= svc.desired)
+      throw new ControlError(`bad canary size ${count}: ${name} runs ${svc.desired}, a canary must be smaller`, {
+        code: "canary_too_large",
+        usage: true,
+      });
+    if (svc.canaries.some((c) => c.id === label))
+      throw new ControlError(`a canary ${label} of ${name} exists already`, { code: "canary_exists", usage: true });
+    const now = Date.now();
+    const dep: Deployment = {
+      id: label.replace(/[^A-Za-z0-9_/-]/g, "-"),
+      artifact,
+      desired: count,
+      status: "ACTIVE",
+      rolloutState: "IN_PROGRESS",
+      failed: 0,
+      createdAt: now,
+      updatedAt: now,
+      initial: false,
+      slots: [],
+    };
+    svc.canaries.unshift(dep);
+    this.event(
+      svc,
+      `canary ${dep.id} started: ${count} of ${artifact.version} beside ${this.primary(svc)?.artifact.version ?? "-"}`,
+    );
+    this.tick();
+    return this.deploymentInfo(svc, dep);
+  }
+
+  describeCanary(name: string, id: string): DeploymentInfo {
+    const svc = this.service(name);
+    return this.deploymentInfo(svc, this.canary(svc, id));
+  }
+
+  /** The canary's instances drain and stop; its record stays (INACTIVE) for describeCanary. */
+  stopCanary(name: string, id: string, reason: string): DeploymentInfo {
+    const svc = this.service(name);
+    const dep = this.canary(svc, id);
+    if (dep.status !== "INACTIVE") {
+      dep.status = "INACTIVE";
+      dep.desired = 0;
+      dep.reason = reason;
+      if (dep.rolloutState === "IN_PROGRESS") dep.rolloutState = "FAILED";
+      dep.updatedAt = Date.now();
+      this.reconcile(svc, dep, Number.POSITIVE_INFINITY);
+      this.event(svc, `canary ${dep.id} stopped: ${reason}`);
+    }
+    return this.deploymentInfo(svc, dep);
+  }
+
+  private canary(svc: ServiceState_, id: string): Deployment {
+    const dep = svc.canaries.find((d) => d.id === id);
+    if (!dep) throw new ControlError(`no canary ${id} of ${svc.name}`, { code: "unknown_canary", usage: true });
+    return dep;
+  }
+
+  /** Keep each canary at its count; it is COMPLETED once all its instances answer. Returns instances started. */
+  private tickCanaries(svc: ServiceState_, starting: number): number {
+    let started = 0;
+    for (const dep of svc.canaries) {
+      if (dep.status === "INACTIVE" && dep.slots.length === 0) continue;
+      started += this.reconcile(svc, dep, starting + started);
+      const running = dep.slots.filter((s) => s.inst?.state === "running").length;
+      if (dep.status === "ACTIVE" && dep.rolloutState === "IN_PROGRESS" && running >= dep.desired) {
+        dep.rolloutState = "COMPLETED";
+        dep.updatedAt = Date.now();
+      }
+    }
+    // stopped canaries are kept a while for describeCanary, not forever
+    if (svc.canaries.length > HISTORY.deployments)
+      svc.canaries = svc.canaries.filter((d, i) => i < HISTORY.deployments || d.slots.length > 0);
+    return started;
   }
 
   // ---- control API --------------------------------------------------------------------------
@@ -338,6 +421,18 @@ export class Supervisor {
       case "stop-deployment": {
         const r = b as ControlRequests["stop-deployment"];
         return this.stopDeployment(r.service, r.id, r.reason) as ControlResults[K];
+      }
+      case "canary": {
+        const r = b as ControlRequests["canary"];
+        return this.startCanary(r.service, r.artifact, r.count, r.label) as ControlResults[K];
+      }
+      case "canary-status": {
+        const r = b as ControlRequests["canary-status"];
+        return this.describeCanary(r.service, r.id) as ControlResults[K];
+      }
+      case "stop-canary": {
+        const r = b as ControlRequests["stop-canary"];
+        return this.stopCanary(r.service, r.id, r.reason) as ControlResults[K];
       }
       case "down":
         return { stopping: true } as ControlResults[K];
@@ -394,6 +489,41 @@ export class Supervisor {
     });
   }
 
+  // ---- Redis Cluster and HTTP sockets ------------------------------------------------------------
+
+  private async startRedis(): Promise<void> {
+    if (!this.spec.redis) return;
+    const { paths } = this.spec;
+    this.redis = new LocalRedisCluster(
+      this.spec.redis,
+      { redis: paths.redis, logs: paths.logs, root: paths.root },
+      this.log,
+    );
+    await this.redis.start(60_000);
+  }
+
+  /** One loopback socket per HTTP service, opened before its instances: the address stays through restarts and rollouts. */
+  private listen(): void {
+    for (const s of this.spec.services) {
+      if (s.port === undefined) continue;
+      let socket: SharedSocket;
+      try {
+        socket = bindSharedSocket(s.port);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new OperationError(
+          `cannot listen on 127.0.0.1:${s.port} for ${s.name}: ${code === "EADDRINUSE" ? "the port is taken" : (err as Error).message}`,
+          {
+            hint: `set services.${s.name}.port in gs.yaml to a free port, or to 0 for any free one`,
+            code: "port_taken",
+          },
+        );
+      }
+      this.listeners.set(s.name, { socket, url: `http://127.0.0.1:${socket.port}` });
+      this.log(`${s.name} listens on http://127.0.0.1:${socket.port}`);
+    }
+  }
+
   // ---- services -------------------------------------------------------------------------------
 
   private addService(s: ServiceSpec): void {
@@ -406,6 +536,7 @@ export class Supervisor {
       events: [],
       stopped: [],
       deployments: [],
+      canaries: [],
       draining: new Set(),
     };
     svc.deployments.push({
@@ -450,6 +581,7 @@ export class Supervisor {
 
   private *instancesOf(svc: ServiceState_): Generator<Instance> {
     for (const d of svc.deployments) for (const s of d.slots) if (s.inst) yield s.inst;
+    for (const d of svc.canaries) for (const s of d.slots) if (s.inst) yield s.inst;
     yield* svc.draining;
   }
 
@@ -463,6 +595,7 @@ export class Supervisor {
         if (dep.status === "INACTIVE" && dep.slots.length === 0) continue;
         starting += this.reconcile(svc, dep, starting);
       }
+      starting += this.tickCanaries(svc, starting);
       this.advanceRollout(svc);
       for (const inst of this.instancesOf(svc)) if (inst.state === "pending") this.probe(svc, inst);
       if (svc.deployments.length > HISTORY.deployments) {
@@ -513,13 +646,21 @@ export class Supervisor {
     // instance k of a service starts on node k (offset per service): losing one node never
     // disconnects every instance of a service at once
     const spread = [...this.services.keys()].indexOf(svc.name) + dep.slots.indexOf(slot);
-    Object.assign(env, svc.env, this.spec.security ? serviceEnv(this.spec.security, svc.name) : {}, {
+    // --state redis: every service keeps its state in the fleet's Redis Cluster, unless gs.yaml says otherwise
+    const state =
+      this.redis && !svc.env.GS_STATE_BACKEND
+        ? { GS_STATE_BACKEND: "redis-cluster", GS_REDIS_URL: this.redis.serviceUrl() }
+        : {};
+    const listener = this.listeners.get(svc.name);
+    Object.assign(env, svc.env, state, this.spec.security ? serviceEnv(this.spec.security, svc.name) : {}, {
       NATS_URL: natsUrlFrom(this.nodes, Math.max(0, spread)),
       NATS_NO_RANDOMIZE: "1",
       GS_SERVICE_VERSION: dep.artifact.version,
       GS_HEALTH_FILE: healthFile,
       GS_PROTO_DIR: this.spec.protoDir,
-      GS_JS_REPLICAS: String(this.spec.cluster),
+      // streams and KV buckets: R1 on one node, R3 on a cluster of 3 or 5
+      GS_JS_REPLICAS: String(Math.min(this.spec.cluster, 3)),
+      ...(listener ? { GS_LISTEN: "ipc" } : {}),
       GS_SHUTDOWN_TIMEOUT_MS: String(this.spec.shutdownTimeoutMs),
       GS_INSTANCE_ID: id,
       GS_SUPERVISED: "1",
@@ -531,7 +672,10 @@ export class Supervisor {
       cwd: paths.root,
       logFile: path.join(paths.logs, svc.name, `${id}.log`),
       tail: HISTORY.lastLines,
+      ipc: listener !== undefined,
     });
+    // the instance serves on the service's one socket (as node's cluster module shares a port)
+    if (listener) child.sendHandle({ gs: "listen" }, listener.socket.handle);
     const inst: Instance = { id, dep, child, state: "pending", healthFile, startedAt: Date.now(), probing: false };
     void child.exited.then((exit) => this.onExit(svc, slot, inst, exit));
     return inst;
@@ -739,8 +883,10 @@ export class Supervisor {
       ...(i.child.pid ? { pid: i.child.pid } : {}),
       startedAt: new Date(i.startedAt).toISOString(),
     }));
+    const listener = this.listeners.get(svc.name);
     return {
       name: svc.name,
+      ...(listener ? { url: listener.url } : {}),
       desired: svc.desired,
       running,
       pending,
@@ -758,11 +904,17 @@ export class Supervisor {
     if (this.stopping) return;
     const pids: FleetRecord["pids"] = [];
     this.natsChildren.forEach((c, i) => c.pid && pids.push({ pid: c.pid, what: `nats-server ${this.nodes[i]!.name}` }));
+    if (this.redis) pids.push(...this.redis.pids());
     const services: FleetRecord["services"] = {};
     for (const svc of this.services.values()) {
       for (const i of this.instancesOf(svc))
         if (i.child.pid && i.child.running) pids.push({ pid: i.child.pid, what: i.id });
-      services[svc.name] = { desired: svc.desired, version: this.primary(svc)?.artifact.version };
+      const url = this.listeners.get(svc.name)?.url;
+      services[svc.name] = {
+        desired: svc.desired,
+        version: this.primary(svc)?.artifact.version,
+        ...(url ? { url } : {}),
+      };
     }
     const rec: Omit<FleetRecord, "updatedAt"> = {
       version: 1,
@@ -782,6 +934,7 @@ export class Supervisor {
           pid: this.natsChildren[i]?.pid,
         })),
       },
+      ...(this.redis ? { redis: this.redis.record() } : {}),
       control: { prefix: CONTROL_PREFIX },
       pids,
       services,

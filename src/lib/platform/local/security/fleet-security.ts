@@ -7,7 +7,13 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createUser } from "@nats-io/nkeys";
-import { inboxPrefixOf, servicePermissions, type NatsPermissions } from "@gs/fleet/sdk/permissions";
+import {
+  GATEWAY_SERVICE,
+  gatewayPermissions,
+  inboxPrefixOf,
+  servicePermissions,
+  type NatsPermissions,
+} from "@gs/fleet/sdk/permissions";
 import type { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { ensureLocalPki, type TlsFiles } from "./pki.js";
 
@@ -51,7 +57,7 @@ export async function prepareFleetSecurity(
     out.services[name] = {
       ...identity(name),
       inboxPrefix: inboxPrefixOf(name),
-      permissions: servicePermissions(registry, name),
+      permissions: name === GATEWAY_SERVICE ? gatewayPermissions(registry) : servicePermissions(registry, name),
     };
   }
   return out;
