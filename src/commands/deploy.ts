@@ -6,8 +6,13 @@ import { resolveCanarySettings } from "../lib/canary/canary-options.js";
 import { canaryReporter } from "../lib/ui/canary-live.js";
 import { checkConfigServices } from "../lib/config/service-names.js";
 import { contractGate } from "../lib/contracts/deploy-gate.js";
-import { deploy, deployExitCode, type DeployResult } from "../lib/deploy/deploy.js";
-import { openDeployTarget, planForTarget, type DeployTargetOptions } from "../lib/deploy/deploy-target.js";
+import { deploy, deployExitCode, type DeployGate, type DeployResult } from "../lib/deploy/deploy.js";
+import {
+  openDeployTarget,
+  planForTarget,
+  type DeployTarget,
+  type DeployTargetOptions,
+} from "../lib/deploy/deploy-target.js";
 import type { DeployPlan } from "../lib/deploy/plan.js";
 import { planLines } from "../lib/deploy/plan-text.js";
 import { canPrompt, confirm } from "../lib/output/confirm.js";
@@ -112,9 +117,7 @@ export default class Deploy extends BaseCommand {
       });
       // lines in CI, without a terminal and under --json; the live view on a terminal (nothing else prints while it is up)
       const output = liveOutput({ json: this.jsonEnabled() });
-      // the contract gate's lines: at once as lines, after the live view is down on a terminal
-      const gateLines: string[] = [];
-      const gateWrite = (l: string) => void (output.renderer === "live" ? gateLines.push(l) : this.note(l));
+      const gate = this.contractGate(t, flags, output.renderer === "live");
       const reporter = deployReporter(output, {
         target: ctx.targetName,
         platform: ctx.target.platform,
@@ -135,20 +138,13 @@ export default class Deploy extends BaseCommand {
           rollback: flags.rollback,
           onProgress: (p) => reporter.progress(p),
           signal: interrupt.signal,
-          gate: contractGate({
-            protoDir: t.protoDir,
-            nats: t.nats,
-            allowBreaking: flags["allow-breaking"],
-            write: gateWrite,
-            cwd: process.cwd(),
-            github: process.env.GITHUB_ACTIONS === "true",
-          }),
+          gate: gate.gate,
         });
         await reporter.summary(result);
       } finally {
         // on an error too, the live view comes down (its last frame stays) before anything else prints
         await reporter.close().finally(() => t.close());
-        for (const l of gateLines) this.note(l);
+        gate.flush();
       }
     } finally {
       interrupt.release();
@@ -169,6 +165,24 @@ export default class Deploy extends BaseCommand {
     );
     const images = t.images();
     return { ...result, platform: ctx.target.platform, ...(images.length ? { images } : {}) };
+  }
+
+  /** The breaking-change gate (docs/contracts.md); its lines print at once, or after the live view is down on a terminal (`flush`). */
+  private contractGate(
+    t: Pick<DeployTarget, "protoDir" | "nats">,
+    flags: CommandFlags<typeof Deploy>,
+    live: boolean,
+  ): { gate: DeployGate; flush: () => void } {
+    const held: string[] = [];
+    const gate = contractGate({
+      protoDir: t.protoDir,
+      nats: t.nats,
+      allowBreaking: flags["allow-breaking"],
+      write: (l) => void (live ? held.push(l) : this.note(l)),
+      cwd: process.cwd(),
+      github: process.env.GITHUB_ACTIONS === "true",
+    });
+    return { gate, flush: () => held.splice(0).forEach((l) => this.note(l)) };
   }
 
   /** `--canary` (docs/canary.md): the limits are checked first, then lib/canary runs it; exit 3 when a canary aborted. */
@@ -194,8 +208,7 @@ export default class Deploy extends BaseCommand {
       (err: unknown) => (interrupt.release(), Promise.reject(err)),
     );
     const output = liveOutput({ json: this.jsonEnabled() });
-    // the contract gate's lines: at once as lines, after the live view is down on a terminal
-    const gateLines: string[] = [];
+    const gate = this.contractGate(t, flags, output.renderer === "live");
     const reporter = canaryReporter(output, {
       target: ctx.targetName,
       services: names,
@@ -213,19 +226,12 @@ export default class Deploy extends BaseCommand {
         concurrency: flags.concurrency,
         onProgress: (p) => reporter.progress(p),
         signal: interrupt.signal,
-        gate: contractGate({
-          protoDir: t.protoDir,
-          nats: t.nats,
-          allowBreaking: flags["allow-breaking"],
-          write: (l) => void (output.renderer === "live" ? gateLines.push(l) : this.note(l)),
-          cwd: process.cwd(),
-          github: process.env.GITHUB_ACTIONS === "true",
-        }),
+        gate: gate.gate,
       });
       await reporter.summary(result);
     } finally {
       await reporter.close().finally(() => (interrupt.release(), t.close()));
-      for (const l of gateLines) this.note(l);
+      gate.flush();
     }
     this.setExit(canaryExitCode(result));
     this.out(

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
+  buildArtifacts,
   deploy,
   type DeployGate,
   type DeployProgress,
@@ -127,24 +128,8 @@ export async function canaryDeploy(opts: CanaryDeployOptions): Promise<CanaryRes
   const started = Date.now();
   const results = new Map<string, CanaryServiceResult>();
   const artifacts = new Map<string, Artifact>();
-  await Promise.all(
-    current.map(async (svc) => {
-      try {
-        artifacts.set(svc.name, await opts.builder.build(svc.name));
-      } catch (err) {
-        const interrupted = opts.signal?.aborted === true;
-        results.set(svc.name, {
-          name: svc.name,
-          action: interrupted ? "not_started" : "failed",
-          from: svc.version ?? null,
-          to: null,
-          canaries: 0,
-          reason: interrupted ? "interrupted" : (err as Error).message,
-          seconds: secondsSince(started),
-        });
-      }
-    }),
-  );
+  for (const [name, failed] of await buildArtifacts(current, opts.builder, artifacts, started, opts.signal))
+    results.set(name, { name, ...failed, to: null, canaries: 0 });
   const changed = current.filter((s) => artifacts.has(s.name) && artifacts.get(s.name)!.version !== s.version);
   // built, nothing started: a canary as large as its service still refuses the run here
   const canaries = canarySizes(changed, opts.count);

@@ -118,6 +118,46 @@ function replacedBy(svc: ServiceDescription, dep: DeploymentInfo): DeploymentInf
     .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
 }
 
+/** A service whose build failed (or never began: interrupted), as both deploy reports show it. */
+export interface BuildFailure {
+  action: "failed" | "not_started";
+  from: string | null;
+  reason: string;
+  /** since the deploy started */
+  seconds: number;
+}
+
+/**
+ * Builds every service's artifact in parallel into `artifacts`; returns the services whose build failed,
+ * or did not start because of an interrupt (a Ctrl-C at a terminal also stops the build's child
+ * processes: not a build failure). Shared by the rolling deploy and the canary path.
+ */
+export async function buildArtifacts(
+  current: ServiceDescription[],
+  builder: ArtifactBuilder,
+  artifacts: Map<string, Artifact>,
+  started: number,
+  signal?: AbortSignal,
+): Promise<Map<string, BuildFailure>> {
+  const failed = new Map<string, BuildFailure>();
+  await Promise.all(
+    current.map(async (svc) => {
+      try {
+        artifacts.set(svc.name, await builder.build(svc.name));
+      } catch (err) {
+        const interrupted = signal?.aborted === true;
+        failed.set(svc.name, {
+          action: interrupted ? "not_started" : "failed",
+          from: svc.version ?? null,
+          reason: interrupted ? NOT_STARTED_REASON : (err as Error).message,
+          seconds: secondsSince(started),
+        });
+      }
+    }),
+  );
+  return failed;
+}
+
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const progress = opts.onProgress ?? (() => undefined);
   const current = await opts.platform.describeServices(opts.services?.length ? opts.services : undefined);
@@ -125,24 +165,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const results = new Map<string, ServiceDeployResult>();
   const artifacts = new Map<string, Artifact>();
 
-  await Promise.all(
-    current.map(async (svc) => {
-      try {
-        artifacts.set(svc.name, await opts.builder.build(svc.name));
-      } catch (err) {
-        // a Ctrl-C at a terminal also stops the build's child processes (esbuild, docker): not a build failure
-        const interrupted = opts.signal?.aborted === true;
-        results.set(svc.name, {
-          name: svc.name,
-          action: interrupted ? "not_started" : "failed",
-          from: svc.version ?? null,
-          to: null,
-          seconds: secondsSince(started),
-          reason: interrupted ? NOT_STARTED_REASON : (err as Error).message,
-        });
-      }
-    }),
-  );
+  for (const [name, failed] of await buildArtifacts(current, opts.builder, artifacts, started, opts.signal))
+    results.set(name, { name, ...failed, to: null });
   // a rollout left in progress is followed to its end even when its version is the one just built
   const resumable = (s: ServiceDescription) => Boolean(opts.platform.resumeDeployment && inFlightDeployment(s));
   const changed = current.filter(

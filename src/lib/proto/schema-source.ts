@@ -1,7 +1,8 @@
 // The one place commands get their message types (`--schema local|fleet|auto`): the .proto files of
 // proto/ (and --proto), or the descriptor sets the running fleet serves (fleet-schema.ts), cached by
 // digest. `auto` is local when there is a proto/ folder above the working directory (or --proto),
-// else fleet: an operator without a checkout needs nothing but a server URL.
+// else fleet: an operator without a checkout needs nothing but a server URL; where the fleet cannot
+// tell (services built before reflection, or none running), the .proto files shipped with gs.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -62,7 +63,9 @@ export function schemaSource(opts: SchemaOptions): "local" | "fleet" {
 export function serviceOfSubject(subject: string): string | undefined {
   const t = subject.split(".");
   const name = t[0] === "events" ? t[1] : t[0];
-  return name && /^[a-z][a-z0-9-]*$/.test(name) ? name : undefined;
+  // a fleet service name is short (ECS allows 255 for a whole service name); a longer token is no service,
+  // and asking $SRV.INFO.<it> could pass the server's control-line limit, which closes the connection
+  return name && name.length <= 64 && /^[a-z][a-z0-9-]*$/.test(name) ? name : undefined;
 }
 
 /**
@@ -80,6 +83,39 @@ export async function schemaForSubject(
   }
   // raw bytes need no types: the fleet is not asked for them
   if (how.typesOptional) return noTypes();
+  try {
+    return await fleetSchemaForSubject(opts, subject, connect);
+  } catch (err) {
+    const shipped = opts.mode === "auto" && fleetCannotTell(err) ? shippedSchemaFor(opts, subject) : undefined;
+    if (shipped) return shipped;
+    throw err;
+  }
+}
+
+/** The fleet could not give the types: no instance of the subject's service runs, or those that run serve none. */
+function fleetCannotTell(err: unknown): boolean {
+  return err instanceof UsageError && (err.code === "unknown_subject" || err.code === "schema_unavailable");
+}
+
+/**
+ * `auto` without a proto/ folder, when the fleet cannot give a subject's types: the .proto files shipped
+ * with gs, when they know the subject or its service. An ECS fleet still on images built before reflection is then
+ * answered as before, until it is redeployed; a subject they do not know keeps the fleet's error.
+ */
+function shippedSchemaFor(opts: SchemaOptions, subject: string): ResolvedSchema | undefined {
+  let registry: ProtoRegistry;
+  try {
+    registry = loadRegistryForSubject({ cwd: opts.cwd, extra: opts.extra, subject });
+  } catch {
+    return undefined;
+  }
+  // the subject, or its service (a mistyped rpc then gets the usual suggestions from those files)
+  const service = serviceOfSubject(subject);
+  const known = registry.rpc(subject) || registry.event(subject) || registry.services.some((s) => s.name === service);
+  return known ? { registry, source: "local" } : undefined;
+}
+
+async function fleetSchemaForSubject(opts: SchemaOptions, subject: string, connect: Connect): Promise<ResolvedSchema> {
   const service = serviceOfSubject(subject);
   const nc = await connect();
   if (service) {
@@ -125,6 +161,9 @@ export async function schemaForFleet(
   const infos = await instanceSchemas(nc, undefined, { timeoutMs: opts.timeoutMs });
   const chosen = choosePerService(infos);
   if (chosen.length === 0) {
+    // auto: a fleet built before reflection (or none running) is read with the .proto files shipped with gs
+    if (opts.mode === "auto")
+      return { registry: loadRegistry({ cwd: opts.cwd, extra: opts.extra, comments: opts.comments }), source: "local" };
     throw new UsageError(
       infos.length
         ? "no running service serves its schema (they were built before reflection)"
