@@ -4,6 +4,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_proces
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parseClusterNodes } from "../../src/lib/redis-layer/cluster-nodes.js";
 import { freePort } from "./free-port.js";
 import { answersPing, redisServerBinary } from "./redis-server.js";
 
@@ -110,28 +111,15 @@ function fields(text: string): Map<string, string> {
 }
 
 function parseNodes(text: string): ClusterNodeView[] {
-  const rows = text
-    .trim()
-    .split("\n")
-    .map((l) => l.trim().split(" "));
-  const portOf = new Map(rows.map((r) => [r[0]!, Number(r[1]!.split("@")[0]!.split(":").pop())]));
-  return rows.map((r) => {
-    const flags = r[2]!.split(",");
-    const replica = flags.includes("slave");
-    return {
-      port: portOf.get(r[0]!)!,
-      role: replica ? "replica" : "primary",
-      primaryPort: replica ? portOf.get(r[3]!) : undefined,
-      slots: r
-        .slice(8)
-        .filter((s) => /^\d/.test(s))
-        .map((s) => {
-          const [a, b] = s.split("-").map(Number);
-          return [a!, b ?? a!] as [number, number];
-        }),
-      failing: flags.includes("fail") || flags.includes("fail?"),
-    };
-  });
+  const nodes = parseClusterNodes(text);
+  const portOf = new Map(nodes.map((n) => [n.id, n.port]));
+  return nodes.map((n) => ({
+    port: n.port,
+    role: n.role,
+    primaryPort: n.primaryId ? portOf.get(n.primaryId) : undefined,
+    slots: n.slots,
+    failing: n.failing,
+  }));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
