@@ -64,8 +64,10 @@ export function eventSubject(service: string, messageName: string): string {
   return `events.${service}.${kebabCase(messageName.replace(/Event$/, ""))}`;
 }
 
-function listProtoFiles(dir: string): string[] {
+/** Every .proto file under `dir`, sorted (none when `dir` does not exist). */
+export function listProtoFiles(dir: string): string[] {
   const out: string[] = [];
+  if (!existsSync(dir)) return out;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...listProtoFiles(full));

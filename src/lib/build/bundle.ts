@@ -1,20 +1,12 @@
 // Local builds: each service bundled by esbuild into one ESM file, named by its content hash.
 // The hash covers the bundle and the service's .proto files, so an unchanged service keeps its version.
 import { createHash } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Plugin as EsbuildPlugin } from "esbuild";
 import { compileProtoTree, serviceDescriptorSet } from "@gs/fleet/sdk/descriptor-set";
+import { listProtoFiles } from "@gs/fleet/sdk/registry";
 import type { Artifact, ArtifactBuilder } from "../platform/platform.js";
 import { OperationError, type GsErrorOptions } from "../output/errors.js";
 
@@ -104,7 +96,7 @@ let compiledTree: { stamp: string; tree: Promise<Uint8Array> } | undefined;
 
 /** The FileDescriptorSet `service` serves, cut from one compile of `protoDir`; undefined without a package folder. */
 async function serviceSchema(protoDir: string, service: string): Promise<Uint8Array | undefined> {
-  const all = allProtoFiles(protoDir);
+  const all = listProtoFiles(protoDir);
   const stamp = [protoDir, ...all.map((f) => `${f}:${fileHash(f)}`)].join("\0");
   if (compiledTree?.stamp !== stamp) {
     compiledTree = { stamp, tree: Promise.resolve().then(() => compileProtoTree(protoDir)) };
@@ -122,33 +114,8 @@ async function serviceSchema(protoDir: string, service: string): Promise<Uint8Ar
   return serviceDescriptorSet(tree, service);
 }
 
-function allProtoFiles(protoDir: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.name.endsWith(".proto")) out.push(full);
-    }
-  };
-  walk(protoDir);
-  return out.sort();
-}
-
 function protoFiles(protoDir: string, service: string): string[] {
-  const dirs = [path.join(protoDir, service.replace(/-/g, "_")), path.join(protoDir, "gs")];
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.name.endsWith(".proto")) out.push(full);
-    }
-  };
-  dirs.forEach(walk);
-  return out.sort();
+  return [path.join(protoDir, service.replace(/-/g, "_")), path.join(protoDir, "gs")].flatMap(listProtoFiles).sort();
 }
 
 export function contentHash(bundle: Uint8Array, protoDir: string, service: string, salt = ""): string {

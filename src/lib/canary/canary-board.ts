@@ -34,18 +34,7 @@ export class CanaryBoard {
     private readonly target: string,
     services: string[],
   ) {
-    for (const s of services)
-      this.rows.set(s, {
-        service: s,
-        phase: "waiting",
-        from: null,
-        to: null,
-        canaries: 0,
-        running: 0,
-        elapsedMs: 0,
-        windowMs: 0,
-        note: "",
-      });
+    for (const s of services) this.row(s);
   }
 
   private row(service: string): CanaryRow {

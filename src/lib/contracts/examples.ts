@@ -6,10 +6,10 @@
 // service generates, e.g. "{{payment.purchase:transaction.transactionId}}"); it implies example-after.
 // A comment, not a custom option: it needs no extension import in every file, reads as documentation
 // where the rpc is defined, and changes no descriptor a service serves (so adding one is never "breaking").
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import protobuf from "protobufjs";
-import { rpcSubject, serviceNameOfPackage } from "@gs/fleet/sdk/registry";
+import { listProtoFiles, rpcSubject, serviceNameOfPackage } from "@gs/fleet/sdk/registry";
 import type { JsonObject } from "@gs/fleet/sdk/json-codec";
 import { UsageError } from "../output/errors.js";
 
@@ -173,14 +173,4 @@ export function references(value: unknown): string[] {
 function lineOf(lines: string[], method: string): number {
   const re = new RegExp(`^\\s*rpc\\s+${method}\\s*\\(`);
   return lines.findIndex((l) => re.test(l)) + 1;
-}
-
-function listProtoFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listProtoFiles(full));
-    else if (entry.name.endsWith(".proto")) out.push(full);
-  }
-  return out.sort();
 }

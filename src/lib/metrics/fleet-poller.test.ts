@@ -124,6 +124,8 @@ describe("the exporter's poller", () => {
     try {
       const svc = await new Svcm(svcNc).add({ name: "echo", version: "1.0.0", description: "test" });
       svc.addEndpoint("say", { subject: "echo.say", handler: (_err, m) => m.respond(m.data) });
+      // the server has its subscriptions before the poller (another connection) asks
+      await svcNc.flush();
       const poller = new FleetPoller({
         sources: { platform: new TestPlatform(), nc: pollNc },
         intervalMs: 500,
