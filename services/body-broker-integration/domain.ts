@@ -1,15 +1,12 @@
 // Body/avatar asset brokering: the circuit breaker, the HTTP provider client (timeouts, retries with
 // backoff, breaker), the built-in catalog, and the reservation rules (capacity, TTL, expiry).
 
+import type { AssetCategory } from "../generated/body_broker_integration/v1/body_broker_integration.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { AssetCategory };
+
 export type CircuitState = "CIRCUIT_STATE_CLOSED" | "CIRCUIT_STATE_OPEN" | "CIRCUIT_STATE_HALF_OPEN";
-export type AssetCategory =
-  | "ASSET_CATEGORY_UNSPECIFIED"
-  | "ASSET_CATEGORY_BODY"
-  | "ASSET_CATEGORY_HEAD"
-  | "ASSET_CATEGORY_HAIR"
-  | "ASSET_CATEGORY_OUTFIT"
-  | "ASSET_CATEGORY_ACCESSORY"
-  | "ASSET_CATEGORY_ANIMATION";
 
 // ---------- circuit breaker ----------
 

@@ -1,10 +1,9 @@
 // Capability leases: validation, TTL clamping, liveness, semver matching and the lookup order.
 
-export interface Capability {
-  name: string;
-  version: string;
-  methods: string[];
-}
+import type { Capability } from "../generated/capability_registry/v1/capability_registry.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { Capability };
 
 /** A registration as stored: the ServiceInstance fields plus the lease end in ms for cheap comparisons. */
 export interface Lease {

@@ -2,6 +2,11 @@
 // the weather and the clock, in English, French or Spanish. Counts and numbers go through Intl
 // (PluralRules, NumberFormat, ListFormat) so each locale gets its own plural forms and separators.
 
+import type { Fact } from "../generated/environmental_narrative/v1/environmental_narrative.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { Fact };
+
 export type Lang = "en" | "fr" | "es";
 
 export interface WorldFacts {
@@ -34,11 +39,6 @@ export interface Scene {
   world?: WorldFacts;
   weather?: WeatherFacts;
   time?: TimeFacts;
-}
-export interface Fact {
-  source: string;
-  key: string;
-  value: string;
 }
 
 /** "WEATHER_CONDITION_RAIN" -> "rain". */

@@ -1,6 +1,11 @@
 // The events stream as data: subject rules, where a replay starts, how much of it fits in one reply,
 // and consumer/stream state in the proto's shape (int64 as strings, RFC 3339 times).
 
+import type { ConsumerState } from "../generated/event_bus/v1/event_bus.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { ConsumerState };
+
 export const STREAM_PREFIX = "events.";
 const TOKEN = /^[^\s.*>]+$/;
 
@@ -89,19 +94,6 @@ export interface ConsumerSnapshot {
   num_redelivered: number;
   delivered: { stream_seq: number; last_active?: string };
   ack_floor: { stream_seq: number };
-}
-
-export interface ConsumerState {
-  name: string;
-  durable: boolean;
-  filterSubject: string;
-  numPending: string;
-  numAckPending: string;
-  numRedelivered: string;
-  deliveredSeq: string;
-  ackFloorSeq: string;
-  lastActive?: string;
-  lag: string;
 }
 
 export function consumerState(ci: ConsumerSnapshot): ConsumerState {

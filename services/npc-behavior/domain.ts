@@ -2,6 +2,11 @@
 // the action's utility is the product of those (compensated for how many there are) times its base
 // weight. The best action wins; equal utilities go to the smaller action id. Pure and deterministic.
 
+import type { ActionScore, ConsiderationScore } from "../generated/npc_behavior/v1/npc_behavior.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { ActionScore, ConsiderationScore };
+
 export type Curve =
   | "CURVE_TYPE_LINEAR"
   | "CURVE_TYPE_INVERSE_LINEAR"
@@ -39,16 +44,6 @@ export interface Inputs {
   extra: Record<string, number>;
 }
 
-export interface ConsiderationScore {
-  input: string;
-  inputValue: number;
-  score: number;
-}
-export interface ActionScore {
-  actionId: string;
-  score: number;
-  considerations: ConsiderationScore[];
-}
 export interface Decision {
   actionId: string;
   score: number;

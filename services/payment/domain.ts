@@ -1,6 +1,11 @@
 // Payment domain: money arithmetic (bigint minor units), applying ledger entries to a wallet, refund
 // reservations on a purchase. Pure functions over plain records; the service stores them. No NATS here.
 
+import type { Money } from "../generated/gs/common/v1/common.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { Money };
+
 export const INT64_MAX = 2n ** 63n - 1n;
 /** How many applied transaction ids a wallet remembers, to make re-applying one a no-op. */
 export const RECENT_MAX = 128;
@@ -11,12 +16,6 @@ export type Status =
   | "TRANSACTION_STATUS_REJECTED"
   | "TRANSACTION_STATUS_REFUNDED"
   | "TRANSACTION_STATUS_PARTIALLY_REFUNDED";
-
-/** gs.common.v1.Money in JSON form: int64 as a decimal string. */
-export interface Money {
-  currency: string;
-  minorUnits: string;
-}
 
 export const money = (currency: string, units: bigint): Money => ({ currency, minorUnits: units.toString() });
 

@@ -9,19 +9,17 @@
 // 1440p-equivalent internal resolution) before a lower preset is chosen. RAM caps the preset and VRAM caps
 // texture quality.
 
+// the proto messages as generated (services/generated); Preset and PresetSettings below are narrower
+// on purpose: a preset the rules pick is never QUALITY_PRESET_UNSPECIFIED
+import type { GpuTier, HardwareProfile } from "../generated/performance_mode/v1/performance_mode.js";
+export type { GpuTier, HardwareProfile };
+
 export type Preset =
   | "QUALITY_PRESET_POTATO"
   | "QUALITY_PRESET_LOW"
   | "QUALITY_PRESET_MEDIUM"
   | "QUALITY_PRESET_HIGH"
   | "QUALITY_PRESET_ULTRA";
-export type GpuTier =
-  | "GPU_TIER_UNSPECIFIED"
-  | "GPU_TIER_INTEGRATED"
-  | "GPU_TIER_LOW"
-  | "GPU_TIER_MID"
-  | "GPU_TIER_HIGH"
-  | "GPU_TIER_ENTHUSIAST";
 
 /** Weakest first. */
 export const PRESETS_ASC: readonly Preset[] = [
@@ -41,18 +39,6 @@ export interface PresetSettings {
   antiAliasing: number;
   viewDistanceM: number;
   fpsCap: number;
-}
-
-export interface HardwareProfile {
-  cpuCores: number;
-  cpuGhz: number;
-  gpuTier: GpuTier;
-  gpuMemoryMb: number;
-  memoryMb: number;
-  resolutionWidth: number;
-  resolutionHeight: number;
-  refreshRateHz: number;
-  platform: string;
 }
 
 const base = (preset: Preset, renderScale: number, q: number, viewDistanceM: number): PresetSettings => ({

@@ -2,62 +2,17 @@
 // prerequisites without cycles), who may start what, progress clamped at the required count, completion
 // only when every non-optional objective is done, and deadlines that fail an active quest.
 
-export type QuestStatus =
-  | "QUEST_STATUS_UNSPECIFIED"
-  | "QUEST_STATUS_ACTIVE"
-  | "QUEST_STATUS_COMPLETED"
-  | "QUEST_STATUS_ABANDONED"
-  | "QUEST_STATUS_FAILED";
-
-export interface Objective {
-  objectiveId: string;
-  description: string;
-  kind: string;
-  target: string;
-  requiredCount: number;
-  optional: boolean;
-}
-export interface Reward {
-  kind: string;
-  itemId: string;
-  quantity: number;
-  money?: { currency: string; minorUnits: string };
-}
-export interface QuestDefinition {
-  questId: string;
-  title: string;
-  description: string;
-  objectives: Objective[];
-  rewards: Reward[];
-  prerequisiteQuestIds: string[];
-  minLevel: number;
-  repeatable: boolean;
-  timeLimit?: string;
-  tags: string[];
-}
-export interface ObjectiveProgress {
-  objectiveId: string;
-  currentCount: number;
-  requiredCount: number;
-  completed: boolean;
-}
-export interface PlayerQuest {
-  playerId: string;
-  questId: string;
-  status: QuestStatus;
-  objectives: ObjectiveProgress[];
-  readyToComplete: boolean;
-  completionCount: number;
-  startedAt?: string;
-  updatedAt?: string;
-  finishedAt?: string;
-  deadline?: string;
-}
-export interface ErrorDetail {
-  code: string;
-  message: string;
-  field: string;
-}
+// the proto messages, as generated from proto/ (services/generated)
+import type { ErrorDetail } from "../generated/gs/common/v1/common.js";
+import type {
+  Objective,
+  ObjectiveProgress,
+  PlayerQuest,
+  QuestDefinition,
+  QuestStatus,
+  Reward,
+} from "../generated/quest_system/v1/quest_system.js";
+export type { ErrorDetail, Objective, ObjectiveProgress, PlayerQuest, QuestDefinition, QuestStatus, Reward };
 
 /** A refusal with the status code it maps to (409 conflict, 412 precondition). */
 export class QuestRuleError extends Error {

@@ -1,16 +1,14 @@
 // Capability routing: which live instances can take a call to a capability's method, and which one goes next.
 import { kebabCase } from "../sdk/registry.js";
+import type { Target } from "../generated/router/v1/router.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { Target };
 
 export interface Instance {
   instanceId: string;
   serviceName: string;
   capabilities: { name: string; version: string; methods: string[] }[];
-}
-
-export interface Target {
-  instanceId: string;
-  serviceName: string;
-  subject: string;
 }
 
 /**

@@ -1,5 +1,10 @@
 // Settings domain: the typed schema with defaults, and validation of values against it. No NATS here.
 
+import type { ErrorDetail } from "../generated/gs/common/v1/common.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { ErrorDetail };
+
 export type SettingType =
   "SETTING_TYPE_BOOL" | "SETTING_TYPE_INT" | "SETTING_TYPE_DOUBLE" | "SETTING_TYPE_STRING" | "SETTING_TYPE_ENUM";
 
@@ -17,12 +22,6 @@ export interface SettingDefinition {
   maxLength: number;
   description: string;
   category: string;
-}
-
-export interface ErrorDetail {
-  code: string;
-  message: string;
-  field: string;
 }
 
 /** Bump when a definition is added, removed or changes its type, range or default. */

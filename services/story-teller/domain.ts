@@ -1,22 +1,10 @@
 // Story graphs: validation (every problem at once, with the field it refers to), the beat a player
 // sees at a node given their flags, and the move along a choice.
 
-export interface Choice {
-  choiceId: string;
-  text: string;
-  nextNodeId: string;
-  requiredFlags: string[];
-  forbiddenFlags: string[];
-  setsFlags: string[];
-}
+import type { Choice, StoryNode } from "../generated/story_teller/v1/story_teller.js";
 
-export interface StoryNode {
-  nodeId: string;
-  text: string;
-  speaker: string;
-  choices: Choice[];
-  isEnding: boolean;
-}
+// proto messages as generated from proto/ (services/generated)
+export type { Choice, StoryNode };
 
 export interface StoryGraph {
   storyId: string;

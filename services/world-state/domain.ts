@@ -1,11 +1,10 @@
 // World geometry: axis-aligned region bounds, positions inside them, and region queries
 // (type filter, sphere around a point, nearest first, limit). Pure functions, no I/O.
 
-export interface Vec3 {
-  x: number;
-  y: number;
-  z: number;
-}
+import type { Vec3 } from "../generated/gs/common/v1/common.js";
+
+// proto messages as generated from proto/ (services/generated)
+export type { Vec3 };
 
 export interface Bounds {
   min: Vec3;
