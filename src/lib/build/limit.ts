@@ -1,10 +1,15 @@
 // Bounded parallelism for builds and pushes: image builds are CPU- and disk-bound, so at most one per core.
 
-/** Run `work` over `items`, at most `size` at once. */
-export async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+/** Run `work` over `items`, at most `size` at once; once `signal` aborts, items not yet begun are left alone. */
+export async function pool<T>(
+  items: readonly T[],
+  size: number,
+  work: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   const runners = Array.from({ length: Math.max(1, Math.min(size, items.length)) }, async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (next < items.length && !signal?.aborted) await work(items[next++]!);
   });
   await Promise.all(runners);
 }

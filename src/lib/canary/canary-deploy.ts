@@ -9,11 +9,13 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import {
   buildArtifacts,
   deploy,
+  passGate,
   type DeployGate,
   type DeployProgress,
   type ServiceDeployResult,
   type Verifier,
 } from "../deploy/deploy.js";
+import { pool } from "../build/limit.js";
 import { EXIT, UsageError, type ExitCode } from "../output/errors.js";
 import type { Artifact, ArtifactBuilder, DeploymentInfo, Platform, ServiceDescription } from "../platform/platform.js";
 import { canaryInstances, type CanaryCount, type CanarySettings } from "./canary-options.js";
@@ -151,14 +153,7 @@ export async function canaryDeploy(opts: CanaryDeployOptions): Promise<CanaryRes
     unchanged: current.filter((s) => results.get(s.name)?.action === "unchanged").map((s) => s.name),
     failed: current.filter((s) => results.get(s.name)?.action === "failed").map((s) => s.name),
   });
-  if (changed.length && opts.gate && !opts.signal?.aborted)
-    await opts.gate(
-      changed.map((s) => ({
-        service: s.name,
-        current: s.deployments.find((d) => d.status === "PRIMARY")?.artifact,
-        next: artifacts.get(s.name)!,
-      })),
-    );
+  await passGate(opts.gate, changed, artifacts, opts.signal);
   if (changed.length) {
     try {
       await opts.verifier?.ready?.();
@@ -181,24 +176,20 @@ export async function canaryDeploy(opts: CanaryDeployOptions): Promise<CanaryRes
       return { target: opts.platform.target, services: current.map((s) => results.get(s.name)!) };
     }
   }
-  let next = 0;
-  const runners = Array.from({ length: Math.min(Math.max(1, opts.concurrency), changed.length) }, async () => {
-    while (next < changed.length) {
-      const svc = changed[next++]!;
-      const base = {
-        name: svc.name,
-        from: svc.version ?? null,
-        to: artifacts.get(svc.name)!.version,
-        canaries: canaries.get(svc.name)!,
-      };
-      const r: CanaryServiceResult = opts.signal?.aborted
-        ? { ...base, action: "not_started", reason: "interrupted", seconds: 0 }
-        : await new ServiceCanary(opts, svc, artifacts.get(svc.name)!, canaries.get(svc.name)!, progress).run();
-      results.set(svc.name, r);
-      progress({ kind: "done", result: r });
-    }
+  // after an interrupt the services not begun are still reported, as not_started
+  await pool(changed, Math.max(1, opts.concurrency), async (svc) => {
+    const base = {
+      name: svc.name,
+      from: svc.version ?? null,
+      to: artifacts.get(svc.name)!.version,
+      canaries: canaries.get(svc.name)!,
+    };
+    const r: CanaryServiceResult = opts.signal?.aborted
+      ? { ...base, action: "not_started", reason: "interrupted", seconds: 0 }
+      : await new ServiceCanary(opts, svc, artifacts.get(svc.name)!, canaries.get(svc.name)!, progress).run();
+    results.set(svc.name, r);
+    progress({ kind: "done", result: r });
   });
-  await Promise.all(runners);
   return { target: opts.platform.target, services: current.map((s) => results.get(s.name)!) };
 }
 

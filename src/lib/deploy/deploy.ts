@@ -6,6 +6,7 @@
 // Reconciliation: a rollout left in progress by a `gs deploy` that died (SIGKILL, a lost machine) is not
 // "unchanged" because its version is already PRIMARY: this deploy takes it over (Platform.resumeDeployment)
 // and follows it to its end, verified and rolled back like its own; one of another version ends first.
+import { pool } from "../build/limit.js";
 import { EXIT, type ExitCode } from "../output/errors.js";
 import type {
   Artifact,
@@ -158,6 +159,23 @@ export async function buildArtifacts(
   return failed;
 }
 
+/** The changed services through `gate` (the contract check) before anything starts; it throws to refuse. */
+export async function passGate(
+  gate: DeployGate | undefined,
+  changed: ServiceDescription[],
+  artifacts: Map<string, Artifact>,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (!changed.length || !gate || signal?.aborted) return;
+  await gate(
+    changed.map((s) => ({
+      service: s.name,
+      current: s.deployments.find((d) => d.status === "PRIMARY")?.artifact,
+      next: artifacts.get(s.name)!,
+    })),
+  );
+}
+
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const progress = opts.onProgress ?? (() => undefined);
   const current = await opts.platform.describeServices(opts.services?.length ? opts.services : undefined);
@@ -189,15 +207,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     if (r?.action === "not_started") progress({ kind: "done", result: r });
   }
 
-  if (changed.length && opts.gate && !opts.signal?.aborted) {
-    await opts.gate(
-      changed.map((s) => ({
-        service: s.name,
-        current: s.deployments.find((d) => d.status === "PRIMARY")?.artifact,
-        next: artifacts.get(s.name)!,
-      })),
-    );
-  }
+  await passGate(opts.gate, changed, artifacts, opts.signal);
 
   if (changed.length && opts.verifier?.ready && !opts.signal?.aborted) {
     try {
@@ -414,20 +424,6 @@ async function follow(
       };
     }
   }
-}
-
-/** `work` on every item, `size` at a time; once `signal` aborts, items not yet begun are left alone. */
-async function pool<T>(
-  items: T[],
-  size: number,
-  work: (item: T) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length && !signal?.aborted) await work(items[next++]!);
-  });
-  await Promise.all(runners);
 }
 
 function secondsSince(t0: number): number {
