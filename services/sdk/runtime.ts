@@ -161,6 +161,9 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
   const latency = latencyHistogramsEnabled(env) ? new LatencyTracker(opts.latencyClock) : undefined;
   const svcm = new Svcm(nc);
   const schemaDigestHex = opts.schema && schemaDigest(opts.schema);
+  // served before $SRV.INFO advertises it: the server takes this connection's subscriptions in order, so
+  // a client that read the digest from INFO always finds the set
+  const schemaSub = opts.schema && serveSchema(nc, mod.name, opts.schema);
   const srv: Service = await svcm.add({
     name: mod.name,
     version,
@@ -186,6 +189,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         replicas: Number(env.GS_JS_REPLICAS ?? 1),
       }));
   } catch (err) {
+    schemaSub?.unsubscribe();
     await srv.stop();
     throw err;
   }
@@ -218,6 +222,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
       );
     }
   } catch (err) {
+    schemaSub?.unsubscribe();
     await srv.stop();
     await state.close();
     throw err;
@@ -342,7 +347,6 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
     });
   }
 
-  const schemaSub = opts.schema && serveSchema(nc, mod.name, opts.schema);
   // subscriptions reach the server asynchronously: only once flushed is the instance really serving
   await nc.flush();
   log.info("started", { endpoints: def.rpcs.length });
