@@ -4,7 +4,7 @@
 // requests in the `gs` queue group, and $SRV.STATS with the SDK's latency histograms. A good image is
 // promoted, a failing one and a slow one are aborted; the exact RunTask, StopTask and UpdateService
 // calls are asserted, and the simulator refuses RunTask input the ECS API refuses.
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -16,10 +16,10 @@ import { EndpointLatency } from "../../services/sdk/latency.js";
 import { imageProject } from "../lib/build/image-project.js";
 import { planImage, type ImagePlan } from "../lib/build/image.js";
 import type { AwsEndpoint } from "../../test/support/aws-endpoint.js";
-import { EcsSimulator, SIM_NETWORK, type SimScenario } from "../../test/support/ecs-simulator.js";
+import { EcsSimulator, SIM_NETWORK, writeEcsProject, type SimScenario } from "../../test/support/ecs-simulator.js";
 import { steadyLoad } from "../../test/support/local-fleet.js";
 import { startNatsServer, type TestNatsServer } from "../../test/support/nats-server.js";
-import { repoRoot, runCli, type CliResult } from "../../test/support/run-cli.js";
+import { runCli, type CliResult } from "../../test/support/run-cli.js";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 /** what the platform calls the running revision: it has no gs:version tag, so its image */
@@ -44,30 +44,14 @@ const instances = new Map<string, Promise<Service>>();
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "gs-canary-ecs-"));
-  for (const f of ["services", "proto", "Dockerfile", "package-lock.json"])
-    symlinkSync(path.join(repoRoot, f), path.join(dir, f));
   server = await startNatsServer();
   nc = await connect({ servers: server.url });
-  config = path.join(dir, "gs.yaml");
-  writeFileSync(
-    config,
-    [
-      "project: canary-ecs-test",
-      "targets:",
-      "  prod:",
-      "    platform: ecs",
-      "    region: us-east-1",
-      "    cluster: gaming-system-cluster",
-      "    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-      '    serviceNameFormat: "{service}-nats"',
-      "    confirm: true",
-      `    nats: { url: ${server.url} }`,
-      "services:",
-      "  auth:",
-      "    canary: { minRequests: 60, maxP99Ratio: 1.5 }",
-      "",
-    ].join("\n"),
-  );
+  config = writeEcsProject(dir, {
+    project: "canary-ecs-test",
+    natsUrl: server.url,
+    services: { auth: "{ canary: { minRequests: 60, maxP99Ratio: 1.5 } }" },
+    confirm: true,
+  });
   plan = await planImage("auth", imageProject({ cwd: dir, config, env: {} }).image);
 }, 120_000);
 

@@ -3,7 +3,7 @@
 // ECS/ECR/CloudWatch simulator over HTTP (AWS_ENDPOINT_URL), with a real loopback nats-server where fake
 // services answer $SRV.INFO with the version gs deployed (or not). Images are found in the
 // (simulated) registry, so nothing is built: the builder never probes for an engine.
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -15,9 +15,9 @@ import { imageProject } from "../lib/build/image-project.js";
 import { planImage, type ImagePlan } from "../lib/build/image.js";
 import { VERSION_TAG } from "../lib/platform/ecs/task-definition.js";
 import type { AwsEndpoint } from "../../test/support/aws-endpoint.js";
-import { EcsSimulator, type SimScenario } from "../../test/support/ecs-simulator.js";
+import { EcsSimulator, writeEcsProject, type SimScenario } from "../../test/support/ecs-simulator.js";
 import { startNatsServer, type TestNatsServer } from "../../test/support/nats-server.js";
-import { repoRoot, runCli, type CliResult } from "../../test/support/run-cli.js";
+import { runCli, type CliResult } from "../../test/support/run-cli.js";
 
 const SERVICES = ["auth", "payment"] as const;
 const DIGEST = { auth: `sha256:${"a".repeat(64)}`, payment: `sha256:${"b".repeat(64)}` };
@@ -35,29 +35,14 @@ const fakes: Service[] = [];
 beforeAll(async () => {
   // a project beside the repository: its services, protos and Dockerfile, its own gs.yaml and .gs/
   dir = mkdtempSync(path.join(os.tmpdir(), "gs-ecs-cli-"));
-  for (const f of ["services", "proto", "Dockerfile", "package-lock.json"])
-    symlinkSync(path.join(repoRoot, f), path.join(dir, f));
   server = await startNatsServer();
   nc = await connect({ servers: server.url });
-  config = path.join(dir, "gs.yaml");
-  writeFileSync(
-    config,
-    [
-      "project: ecs-cli-test",
-      "targets:",
-      "  prod:",
-      "    platform: ecs",
-      "    region: us-east-1",
-      "    cluster: gaming-system-cluster",
-      "    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-      '    serviceNameFormat: "{service}-nats"',
-      "    confirm: true",
-      `    nats: { url: ${server.url} }`,
-      "services:",
-      ...SERVICES.map((s) => `  ${s}: {}`),
-      "",
-    ].join("\n"),
-  );
+  config = writeEcsProject(dir, {
+    project: "ecs-cli-test",
+    natsUrl: server.url,
+    services: Object.fromEntries(SERVICES.map((s) => [s, "{}"])),
+    confirm: true,
+  });
   const project = imageProject({ cwd: dir, config, env: {} });
   plans = Object.fromEntries(
     await Promise.all(SERVICES.map(async (s) => [s, await planImage(s, project.image)] as const)),

@@ -6,6 +6,8 @@
 // forward in time, so a test's polling loop plays a rollout out.
 // serve() puts the same simulation behind a local HTTP endpoint, so the built CLI (a child process,
 // with its own SDK) reaches it through AWS_ENDPOINT_URL.
+import { symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import {
   CloudWatchLogsClient,
   FilterLogEventsCommand,
@@ -42,6 +44,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { awsError, awsOk, startAwsEndpoint, type AwsEndpoint, type AwsReply } from "./aws-endpoint.js";
+import { repoRoot } from "./run-cli.js";
 
 export type Behavior = "healthy" | "crash" | "stuck";
 
@@ -806,4 +809,38 @@ function toWire(value: unknown): unknown {
   if (value && typeof value === "object")
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
   return value;
+}
+
+/**
+ * A project beside the repository for the simulated cluster: its services, protos, Dockerfile and lock
+ * file linked in, and a gs.yaml whose `prod` target is gaming-system-cluster in us-east-1, talking to
+ * `natsUrl`. `services` maps each service to its settings in YAML flow form (`{}` for the defaults).
+ * Returns the gs.yaml's path.
+ */
+export function writeEcsProject(
+  dir: string,
+  opts: { project: string; natsUrl: string; services: Record<string, string>; confirm?: boolean },
+): string {
+  for (const f of ["services", "proto", "Dockerfile", "package-lock.json"])
+    symlinkSync(path.join(repoRoot, f), path.join(dir, f));
+  const config = path.join(dir, "gs.yaml");
+  writeFileSync(
+    config,
+    [
+      `project: ${opts.project}`,
+      "targets:",
+      "  prod:",
+      "    platform: ecs",
+      "    region: us-east-1",
+      "    cluster: gaming-system-cluster",
+      "    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+      '    serviceNameFormat: "{service}-nats"',
+      ...(opts.confirm ? ["    confirm: true"] : []),
+      `    nats: { url: ${opts.natsUrl} }`,
+      "services:",
+      ...Object.entries(opts.services).map(([name, settings]) => `  ${name}: ${settings}`),
+      "",
+    ].join("\n"),
+  );
+  return config;
 }

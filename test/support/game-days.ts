@@ -9,7 +9,7 @@
 //   fleet B (`gs up`, payment on a Redis Cluster): a Redis primary killed; instances killed mid-saga
 //   the ECS simulator: the deploying CLI killed, then the next deploy reconciles
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -24,12 +24,12 @@ import type { ServicesJson } from "../../src/commands/services.js";
 import type { StatusJson } from "../../src/commands/status.js";
 import { imageProject } from "../../src/lib/build/image-project.js";
 import { planImage } from "../../src/lib/build/image.js";
-import { EcsSimulator } from "./ecs-simulator.js";
+import { EcsSimulator, writeEcsProject } from "./ecs-simulator.js";
 import { startCli } from "./live-process.js";
 import { createProject, existingServices, isAlive, waitFor, type TestProject } from "./local-fleet.js";
 import { natsServerBinary, startNatsServer } from "./nats-server.js";
 import { keySlot, startRedisCluster, type TestRedisCluster } from "./redis-cluster.js";
-import { repoRoot, runCli } from "./run-cli.js";
+import { runCli } from "./run-cli.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Log = (line: string) => void;
@@ -873,26 +873,11 @@ export async function deployerKilledEcs(opts: { log?: Log } = {}): Promise<EcsDe
   let sim: EcsSimulator | undefined;
   let aws: Awaited<ReturnType<EcsSimulator["serve"]>> | undefined;
   try {
-    for (const f of ["services", "proto", "Dockerfile", "package-lock.json"])
-      symlinkSync(path.join(repoRoot, f), path.join(dir, f));
-    const config = path.join(dir, "gs.yaml");
-    writeFileSync(
-      config,
-      [
-        "project: game-day-ecs",
-        "targets:",
-        "  prod:",
-        "    platform: ecs",
-        "    region: us-east-1",
-        "    cluster: gaming-system-cluster",
-        "    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-        '    serviceNameFormat: "{service}-nats"',
-        `    nats: { url: ${nats.url} }`,
-        "services:",
-        ...services.map((s) => `  ${s}: {}`),
-        "",
-      ].join("\n"),
-    );
+    const config = writeEcsProject(dir, {
+      project: "game-day-ecs",
+      natsUrl: nats.url,
+      services: Object.fromEntries(services.map((s) => [s, "{}"])),
+    });
     const project = imageProject({ cwd: dir, config, env: {} });
     const plans = Object.fromEntries(
       await Promise.all(services.map(async (s) => [s, await planImage(s, project.image)] as const)),
