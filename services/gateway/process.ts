@@ -9,7 +9,7 @@
 //      GATEWAY_TIMEOUT_MS (default 5000), GS_SERVICE_VERSION, GS_HEALTH_FILE, GS_SHUTDOWN_TIMEOUT_MS (default 10000).
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import type http from "node:http";
-import type net from "node:net";
+import net from "node:net";
 import os from "node:os";
 import { Svcm } from "@nats-io/services";
 import { connectWith, settingsFromEnv } from "../sdk/connection.js";
@@ -124,8 +124,11 @@ export async function runGatewayProcess(env: NodeJS.ProcessEnv = process.env): P
     log.info("draining", { signal });
     const hard = setTimeout(() => process.exit(1), shutdownMs + 2000);
     hard.unref();
-    // no new connections; idle keep-alive connections close now, busy ones once their requests are answered
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // no new connections. Keep-alive connections are not cut while idle (http.Server.close would: a request
+    // the client sends on one at that moment fails with a reset); each ends after its next response, which
+    // says `Connection: close`, or at its keep-alive timeout, which clients see coming
+    server.on("request", (_req, res) => res.setHeader("Connection", "close"));
+    const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
     const late = setTimeout(() => server.closeAllConnections(), shutdownMs);
     late.unref();
     await closed;
