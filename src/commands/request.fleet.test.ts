@@ -2,6 +2,7 @@
 // answered through the built CLI, and hostile bytes to every endpoint without taking anything down.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +21,7 @@ let nc: NatsConnection;
 const registry = defaultRegistry();
 
 /** The HTTP gateway against the fleet, on a free port; `stop` kills it. */
-async function startGateway(url: string): Promise<{ base: string; stop(): void; alive(): boolean }> {
+async function startGateway(url: string): Promise<{ base: string; stop(): Promise<void>; alive(): boolean }> {
   const port = await freePort();
   const gw = spawn(process.execPath, [path.join(repoRoot, "services/dist/gateway/main.js")], {
     env: { PATH: process.env.PATH, NATS_URL: url, GATEWAY_PORT: String(port), GS_LOG_LEVEL: "warn" },
@@ -41,7 +42,15 @@ async function startGateway(url: string): Promise<{ base: string; stop(): void; 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { base, stop: () => gw.kill("SIGTERM"), alive: () => gw.exitCode === null && gw.signalCode === null };
+  const alive = () => gw.exitCode === null && gw.signalCode === null;
+  // the gateway is a fleet member ($SRV.PING answers it) until its drain ends: stop waits for its exit
+  const stop = async () => {
+    if (!alive()) return;
+    const exited = once(gw, "exit");
+    gw.kill("SIGTERM");
+    await exited;
+  };
+  return { base, stop, alive };
 }
 
 async function pool<T>(items: T[], size: number, fn: (x: T) => Promise<void>): Promise<void> {
@@ -134,7 +143,7 @@ describe("the fleet", () => {
       );
       expect(statuses.filter(([, st]) => st >= 500)).toEqual([]);
     } finally {
-      gw.stop();
+      await gw.stop();
     }
   }, 60_000);
 
@@ -211,7 +220,7 @@ describe("the fleet", () => {
       expect(gw.alive()).toBe(true);
       expect((await fetch(`${gw.base}/healthz`)).status).toBe(200);
     } finally {
-      gw.stop();
+      await gw.stop();
     }
   }, 60_000);
 });
