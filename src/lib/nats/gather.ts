@@ -8,9 +8,11 @@ export interface SourceWindow {
   /** without an expected count: stop once nothing came for this long */
   stallMs: number;
   /**
-   * how many instances should answer (what the platform runs): stop as soon as they all did. A
-   * fixed quiet period alone ends early on a busy machine and reads as instances gone silent.
-   * Asked at each reply, so a platform answer that lands during the window still counts.
+   * How many instances should answer (what the platform runs): stop as soon as they all did. Asked at
+   * each reply and every 20 ms, so a platform answer that lands during the window still counts.
+   * `undefined` while that count is still to come: a pause between answers ends nothing then (a fixed
+   * quiet period alone ends early on a busy machine, and reads as instances gone silent); 0 when there
+   * is no count (the platform failed, or runs nothing): the quiet period applies.
    */
   expected?: () => number | undefined;
 }
@@ -27,23 +29,34 @@ export function gather(nc: NatsConnection, subject: string, w: SourceWindow): Pr
       resolve(replies);
     };
     const deadline = setTimeout(done, w.maxWaitMs);
-    // every answer may be in before the platform's count is (the first round): once it lands, do not
-    // sit out the quiet period
-    const recheck = w.expected
-      ? setInterval(() => {
-          const expected = w.expected?.();
-          if (expected && replies.length >= expected) done();
-        }, 20)
-      : undefined;
+    /** the count, 0 for none, undefined while it is to come */
+    const count = (): number | undefined => (w.expected ? w.expected() : 0);
+    // after each reply and whenever the count may have landed: all in (a moment more for any the
+    // platform does not know about), or no count and a quiet period, or wait on
+    const settle = (replied: boolean) => {
+      const expected = count();
+      if (expected === undefined) return;
+      if (expected > 0) {
+        if (replies.length >= expected) {
+          if (replied || quiet === undefined) {
+            clearTimeout(quiet);
+            quiet = setTimeout(done, 25);
+          }
+        } else {
+          clearTimeout(quiet);
+          quiet = undefined;
+        }
+      } else if (replied || quiet === undefined) {
+        clearTimeout(quiet);
+        quiet = setTimeout(done, w.stallMs);
+      }
+    };
+    const recheck = w.expected ? setInterval(() => settle(false), 20) : undefined;
     const sub = nc.subscribe(createInbox(), {
       callback: (err, m) => {
         if (err) return done();
         replies.push(m);
-        clearTimeout(quiet);
-        const expected = w.expected?.();
-        // all expected answers in: a moment more for any the platform does not know about
-        if (expected && replies.length >= expected) quiet = setTimeout(done, 25);
-        else if (!expected) quiet = setTimeout(done, w.stallMs);
+        settle(true);
       },
     });
     nc.publish(subject, Empty, { reply: sub.getSubject() });

@@ -100,6 +100,27 @@ describe("the status store", () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
+  it("waits past a pause between answers while the expected count is to come or not met (a busy machine is not a silent instance)", async () => {
+    // two answers at once, the third 400 ms later, the platform's count at 250 ms: the 150 ms quiet
+    // period alone would end the window at two
+    const subject = `gs.test.pause.${Date.now()}`;
+    const subs = [0, 0, 400].map((delay) =>
+      nc.subscribe(subject, { callback: (_e, m) => void setTimeout(() => m.respond("{}"), delay) }),
+    );
+    await nc.flush();
+    try {
+      let expected: number | undefined;
+      setTimeout(() => (expected = 3), 250);
+      const replies = await gather(nc, subject, { maxWaitMs: 3000, stallMs: 150, expected: () => expected });
+      expect(replies).toHaveLength(3);
+      // and with no count to come (the platform failed), the quiet period ends it
+      expect(await gather(nc, subject, { maxWaitMs: 3000, stallMs: 150, expected: () => 0 })).toHaveLength(2);
+      expect(await gather(nc, subject, { maxWaitMs: 3000, stallMs: 150 })).toHaveLength(2);
+    } finally {
+      for (const s of subs) s.unsubscribe();
+    }
+  });
+
   it("marks a platform that does not answer as stale, with its age, without holding NATS's columns", async () => {
     const store = new FleetStore({ platform, nc, natsServer: server.url, intervalMs: 500 });
     await store.round();

@@ -133,7 +133,7 @@ export class FleetStore implements FleetFeed {
   /** One poll of every source, in parallel; resolves when each answered or timed out. */
   async round(): Promise<FleetSnapshot> {
     // the instances the platform says are running: discovery stops once that many answered
-    const expected = () => this.data.platform?.reduce((n, s) => n + s.running, 0) || undefined;
+    const expected = () => this.data.platform?.reduce((n, s) => n + s.running, 0) ?? 0;
     const window: SourceWindow = {
       maxWaitMs: Math.max(100, Math.min(this.timeoutMs - 100, 1500)),
       stallMs: 300,

@@ -148,7 +148,7 @@ export async function gatherStatus(opts: GatherStatusOptions): Promise<StatusRep
   let running: number | undefined;
   const described = opts.describe().then(
     (p) => {
-      running = p.reduce((n, s) => n + s.running, 0) || undefined;
+      running = p.reduce((n, s) => n + s.running, 0);
       return { rows: p };
     },
     (err: unknown) => {
@@ -161,7 +161,7 @@ export async function gatherStatus(opts: GatherStatusOptions): Promise<StatusRep
     described,
     nc instanceof GsError
       ? undefined
-      : discoverServices(nc, { timeoutMs: opts.natsWaitMs ?? 1000, stallMs: 200, expected: () => running }),
+      : discoverServices(nc, { timeoutMs: opts.natsWaitMs ?? 2000, stallMs: 200, expected: () => running }),
   ]);
   const natsReason = nc instanceof GsError ? reasonOf(nc) : undefined;
   if ("error" in platform && natsReason)
