@@ -93,14 +93,25 @@ export async function planNodes(
   security?: FleetSecurity,
 ): Promise<NatsNodeSpec[]> {
   const nodes: NatsNodeSpec[] = [];
+  // the OS may hand out a port it just gave back: one port twice in a plan would have a client
+  // connect to a route listener ("attempted to connect to route port")
+  const taken = new Set<number>();
+  const port = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (taken.has(p)) continue;
+      taken.add(p);
+      return p;
+    }
+  };
   for (let i = 1; i <= size; i++) {
     const name = `node${i}`;
     const dir = path.join(natsDir, name);
     nodes.push({
       name,
-      port: await freePort(),
-      clusterPort: size > 1 ? await freePort() : undefined,
-      monitorPort: await freePort(),
+      port: await port(),
+      clusterPort: size > 1 ? await port() : undefined,
+      monitorPort: await port(),
       dir,
       configFile: path.join(dir, "nats-server.conf"),
       logFile: path.join(logsDir, "nats", `${name}.log`),
@@ -176,6 +187,9 @@ export async function waitNatsReady(
       timeout: 2000,
       maxReconnectAttempts: 0,
       reconnect: false,
+    }).catch((err: Error) => {
+      // something else answered on a node's port (taken between the probe and the bind): other ports
+      throw new NatsStartError(`could not connect to the new nats-server: ${err.message}`);
     });
     for (;;) {
       try {
