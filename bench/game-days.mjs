@@ -46,7 +46,7 @@ if (only.includes("deploys")) {
     await run("nats-node-killed-mid-deploy", async () => {
       const r = await gd.natsNodeKilledMidDeploy(fleet, { rate, log });
       if (!r.natsServer.serializable)
-        r.note = `nats-server ${r.natsServer.version} (< 2.11) may store two KV updates of one key at the same revision around a failover (nats-io/nats-server#4320, #6194): a wallet can lose a deposit its ledger holds; see docs/runbooks.md`;
+        r.note = `nats-server ${r.natsServer.version} (< 2.11) may store two KV updates of one key at the same revision around a failover (nats-io/nats-server#6194): a wallet can lose a deposit its ledger holds; see docs/runbooks.md`;
       return { ...r, pass: [0, 3].includes(r.deploy.exitCode) && loadOk(r.load) && ledgerOk(r.ledger) && endOk(r.end) };
     });
     await run("deployer-killed-local", async () => {

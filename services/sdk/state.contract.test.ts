@@ -1,10 +1,16 @@
 // One contract for every KvStore backend, run against real servers: JetStream KV on a nats-server
-// with JetStream, Redis on a redis-server, and Redis on a Redis Cluster of 3 primaries with a replica
-// each. A backend that passes can replace the others.
+// with JetStream and on a 3-node JetStream cluster (R3 buckets, written through the fence where the
+// server needs it: see needsWriteFence), Redis on a redis-server, and Redis on a Redis Cluster of 3
+// primaries with a replica each. A backend that passes can replace the others.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
-import { startNatsServer, type TestNatsServer } from "../../test/support/nats-server.js";
+import {
+  startNatsCluster,
+  startNatsServer,
+  type TestNatsCluster,
+  type TestNatsServer,
+} from "../../test/support/nats-server.js";
 import { startRedisServer, type TestRedisServer } from "../../test/support/redis-server.js";
 import { keySlot, startRedisCluster, type TestRedisCluster } from "../../test/support/redis-cluster.js";
 import { freePort } from "../../test/support/free-port.js";
@@ -13,23 +19,28 @@ import { JetStreamKvStore, RedisKvStore, RevisionConflict, openStore, type KvSto
 let nats: TestNatsServer;
 let redis: TestRedisServer;
 let cluster: TestRedisCluster;
+let natsCluster: TestNatsCluster;
 let nc: NatsConnection;
+let clusterNc: NatsConnection;
 const opened: KvStore[] = [];
 let seq = 0;
 
 beforeAll(async () => {
-  [nats, redis, cluster] = await Promise.all([
+  [nats, redis, cluster, natsCluster] = await Promise.all([
     startNatsServer({ jetstream: true }),
     startRedisServer(),
     startRedisCluster({ primaries: 3, replicasPerPrimary: 1 }),
+    startNatsCluster(3),
   ]);
   nc = await connect({ servers: nats.url });
-});
+  clusterNc = await connect({ servers: natsCluster.url.split(",") });
+}, 60_000);
 
 afterAll(async () => {
   for (const s of opened) await s.close().catch(() => undefined);
   await nc?.close().catch(() => undefined);
-  await Promise.all([nats?.stop(), redis?.stop(), cluster?.stop()]);
+  await clusterNc?.close().catch(() => undefined);
+  await Promise.all([nats?.stop(), redis?.stop(), cluster?.stop(), natsCluster?.stop()]);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,6 +57,10 @@ async function conflictOf(p: Promise<unknown>): Promise<RevisionConflict> {
 
 const backends: Array<{ name: string; open: (ns: string) => Promise<KvStore> }> = [
   { name: "JetStreamKvStore on nats-server", open: (ns) => JetStreamKvStore.open(nc, ns) },
+  {
+    name: "JetStreamKvStore on a 3-node JetStream cluster (R3)",
+    open: (ns) => JetStreamKvStore.open(clusterNc, ns, { replicas: 3 }),
+  },
   { name: "RedisKvStore on one redis-server", open: (ns) => RedisKvStore.open(redis.url, ns) },
   {
     name: "RedisKvStore on a Redis Cluster",

@@ -1,13 +1,13 @@
 // Key-value state with optimistic concurrency. JetStream KV by default, Redis (one server or a Redis
 // Cluster) as the alternative; all honour the same contract (services/sdk/state.contract.test.ts runs
 // it against real servers of each).
-import type { NatsConnection } from "@nats-io/transport-node";
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { JetStreamApiCodes, JetStreamApiError, jetstream } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { randomBytes } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import { ServiceError, unavailable } from "./errors.js";
-import { isLeaderlessOrTimeout, retryWhile, SETUP_RETRY_MS } from "./jetstream-retry.js";
+import { isLeaderlessOrTimeout, retryBudgetMs, retryWhile, SETUP_RETRY_MS } from "./jetstream-retry.js";
 import { kvBucketOf, storeNamespaceOf } from "./permissions.js";
 
 export interface Versioned<T> {
@@ -87,8 +87,41 @@ abstract class BaseStore implements KvStore {
   }
 }
 
+/**
+ * nats-server before 2.9.21 checks a replicated stream's per-subject expectation
+ * (Nats-Expected-Last-Subject-Sequence, what a KV update sends) against what the leader has stored, not
+ * against what it has proposed: two updates of one key at one revision that arrive together are both
+ * stored, and the second silently undoes the first (nats-io/nats-server#4320; state.fence.test.ts
+ * shows it on the nats-server here). The stream-wide expectation (Nats-Expected-Last-Sequence) is
+ * checked against what was proposed, so on such a server a conditional write of a replicated bucket
+ * carries both: the key's revision and the stream's last sequence (see JetStreamKvStore.fenced).
+ */
+export function needsWriteFence(serverVersion: string | undefined, replicas: number): boolean {
+  if (replicas <= 1 || !serverVersion) return false;
+  const [major = 0, minor = 0, patch = 0] = (/^v?(\d+)\.(\d+)\.(\d+)/.exec(serverVersion) ?? []).slice(1).map(Number);
+  return major < 2 || (major === 2 && (minor < 9 || (minor === 9 && patch < 21)));
+}
+
+/** What a fenced write needs: the bucket's subjects, a publish with both expectations, and the stream's last sequence as last seen. */
+interface WriteFence {
+  subject(encodedKey: string): string;
+  publish(subject: string, data: Uint8Array, expect: { key: number; stream: number }, del: boolean): Promise<number>;
+  /** the stream's last sequence as this store last learned it: from its own acks and from the server's refusals */
+  known: number;
+  /**
+   * the write in flight, if any: this store sends one at a time. Writers that retry together all
+   * learn the same sequence and all but one fail again, round after round; one at a time, an instance
+   * competes only with the other instances.
+   */
+  tail: Promise<unknown>;
+}
+
 export class JetStreamKvStore extends BaseStore {
-  private constructor(private readonly kv: KV) {
+  private constructor(
+    private readonly kv: KV,
+    /** set when the server needs it for this bucket (see needsWriteFence) */
+    private readonly fence?: WriteFence,
+  ) {
     super();
   }
 
@@ -97,13 +130,86 @@ export class JetStreamKvStore extends BaseStore {
     bucket: string,
     opts: { replicas?: number; history?: number } = {},
   ): Promise<JetStreamKvStore> {
-    // creates the bucket when missing: asked again, while a node that died leaves it (or the API) leaderless
+    const replicas = opts.replicas ?? 1;
+    // creates the bucket when missing: asked again, while a node that died leaves it (or the API) leaderless.
+    // A replicated bucket is read from its leader: a follower answers a direct get from what it has
+    // applied so far, so a caller could miss the write it was just told succeeded (nats-io/nats-server#6557).
     const kv = await retryWhile(
-      () => new Kvm(nc).create(bucket, { history: opts.history ?? 5, replicas: opts.replicas ?? 1 }),
+      () =>
+        new Kvm(nc).create(bucket, {
+          history: opts.history ?? 5,
+          replicas,
+          ...(replicas > 1 ? { allow_direct: false } : {}),
+        }),
       isLeaderlessOrTimeout,
       SETUP_RETRY_MS,
     );
-    return new JetStreamKvStore(kv);
+    const status = await retryWhile(() => kv.status(), isLeaderlessOrTimeout, SETUP_RETRY_MS);
+    if (!needsWriteFence(nc.info?.version, status.replicas)) return new JetStreamKvStore(kv);
+    const js = jetstream(nc);
+    return new JetStreamKvStore(kv, {
+      subject: (k) => `$KV.${bucket}.${k}`,
+      publish: async (subject, data, expect, del) => {
+        const h = headers();
+        if (del) h.set("KV-Operation", "DEL");
+        const ack = await js.publish(subject, data, {
+          headers: h,
+          expect: { lastSubjectSequence: expect.key, lastSequence: expect.stream },
+        });
+        return ack.seq;
+      },
+      known: status.streamInfo.state.last_seq,
+      tail: Promise.resolve(),
+    });
+  }
+
+  /**
+   * A conditional write through the fence: sent with the stream's last sequence as well. A refusal
+   * names the sequence the server holds; while the key is still at `expected` only another key moved,
+   * and the write is sent again with that sequence (it goes through unless a write lands in between).
+   * A moved key is a RevisionConflict.
+   */
+  private fenced(fence: WriteFence, key: string, data: Uint8Array, expected: number, del: boolean): Promise<number> {
+    return this.inTurn(fence, () => this.fencedNow(fence, key, data, expected, del));
+  }
+
+  /** `op` once this store's writes before it are done (see WriteFence.tail); a sequence it returns is learned. */
+  private inTurn(fence: WriteFence, op: () => Promise<number>): Promise<number> {
+    const run = fence.tail.then(op, op).then((seq) => {
+      fence.known = Math.max(fence.known, seq);
+      return seq;
+    });
+    fence.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async fencedNow(fence: WriteFence, key: string, data: Uint8Array, expected: number, del: boolean) {
+    const k = encodeKey(key);
+    const t0 = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0 && Date.now() - t0 > retryBudgetMs())
+        throw unavailable(`${key} could not be written: the bucket is written too often from elsewhere; retry`);
+      const stream = Math.max(fence.known, expected);
+      let held: number | undefined;
+      try {
+        return await retryWhile(() => fence.publish(fence.subject(k), data, { key: expected, stream }, del));
+      } catch (err) {
+        held = wrongLastSequence(err);
+        if (held === undefined) throw err;
+      }
+      if ((await this.revisionOf(k)) !== expected) throw new RevisionConflict(key, expected);
+      // the key is where it was: the refusal was the fence's, and names the stream's last sequence as
+      // the leader holds it now (lower than an earlier answer when a proposal failed since)
+      if (held > 0) fence.known = held;
+      // writers retrying in step: a little jitter once it keeps happening
+      if (attempt >= 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 20)));
+    }
+  }
+
+  /** The revision a conditional write of `k` must expect: its last entry's, a deleted key's included; 0 when it has none. */
+  private async revisionOf(k: string): Promise<number> {
+    const e = await retryWhile(() => this.kv.get(k), isLeaderlessOrTimeout);
+    return e?.revision ?? 0;
   }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
@@ -118,7 +224,12 @@ export class JetStreamKvStore extends BaseStore {
     const data = JSON.stringify(value);
     try {
       // only a leaderless stream is retried: after a timeout the write may have been applied
-      if (expectedRevision === undefined) return await retryWhile(() => this.kv.put(k, data));
+      if (expectedRevision === undefined) {
+        const put = () => retryWhile(() => this.kv.put(k, data));
+        // through the fence's turn: an instance's own writes never make its fenced ones fail
+        return await (this.fence ? this.inTurn(this.fence, put) : put());
+      }
+      if (this.fence) return await this.fencedPut(this.fence, key, data, expectedRevision);
       if (expectedRevision === 0) return await retryWhile(() => this.kv.create(k, data));
       return await retryWhile(() => this.kv.update(k, data, expectedRevision));
     } catch (err) {
@@ -127,8 +238,23 @@ export class JetStreamKvStore extends BaseStore {
     }
   }
 
+  /** put through the fence; creating (0) a key whose last entry is a delete expects that entry, as KV create does */
+  private async fencedPut(fence: WriteFence, key: string, data: string, expectedRevision: number): Promise<number> {
+    let expected = expectedRevision;
+    if (expected === 0) {
+      const e = await retryWhile(() => this.kv.get(encodeKey(key)), isLeaderlessOrTimeout);
+      if (e?.operation === "PUT") throw new RevisionConflict(key, 0);
+      expected = e?.revision ?? 0;
+    }
+    return this.fenced(fence, key, new TextEncoder().encode(data), expected, false);
+  }
+
   async delete(key: string, expectedRevision?: number): Promise<void> {
     try {
+      if (this.fence && expectedRevision) {
+        await this.fenced(this.fence, key, new Uint8Array(0), expectedRevision, true);
+        return;
+      }
       await retryWhile(() =>
         this.kv.delete(encodeKey(key), expectedRevision ? { previousSeq: expectedRevision } : undefined),
       );
@@ -146,6 +272,13 @@ export class JetStreamKvStore extends BaseStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The sequence a "wrong last sequence" refusal names (the stream's, or the key's, last), or undefined for any other error. */
+function wrongLastSequence(err: unknown): number | undefined {
+  if (!isWrongSequence(err)) return undefined;
+  const m = /wrong last sequence: (\d+)/i.exec((err as Error).message ?? "");
+  return m ? Number(m[1]) : 0;
 }
 
 function isWrongSequence(err: unknown): boolean {

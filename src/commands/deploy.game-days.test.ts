@@ -50,7 +50,7 @@ describe.runIf(existingServices().length === 22)("game days: deploys meet faults
     if (r.natsServer.serializable) clean(r.ledger);
     else {
       // nats-server < 2.11 may store two updates of one KV key at the same revision around a failover
-      // (nats-io/nats-server#4320, #6194): a wallet can lose a deposit its ledger holds. Nothing is applied
+      // (nats-io/nats-server#6194): a wallet can lose a deposit its ledger holds. Nothing is applied
       // twice and the ledger has no hole; what was lost is recorded (bench/game-days.json) and the runbook
       // says what to do. With nats-server >= 2.11 the check above is the whole check.
       console.log(`nats-server ${r.natsServer.version}: ${r.ledger.lost} lost, ${JSON.stringify(r.ledger.lostDetail)}`);

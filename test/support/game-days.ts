@@ -8,7 +8,6 @@
 //   fleet A (`gs up --cluster 3`, every service): a NATS node killed mid-deploy; the deploying CLI killed
 //   fleet B (`gs up`, payment on a Redis Cluster): a Redis primary killed; instances killed mid-saga
 //   the ECS simulator: the deploying CLI killed, then the next deploy reconciles
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -27,7 +26,7 @@ import { planImage } from "../../src/lib/build/image.js";
 import { EcsSimulator, writeEcsProject } from "./ecs-simulator.js";
 import { startCli } from "./live-process.js";
 import { createProject, existingServices, isAlive, waitFor, type TestProject } from "./local-fleet.js";
-import { natsServerBinary, startNatsServer } from "./nats-server.js";
+import { natsServerVersion, startNatsServer } from "./nats-server.js";
 import { keySlot, startRedisCluster, type TestRedisCluster } from "./redis-cluster.js";
 import { runCli } from "./run-cli.js";
 
@@ -639,17 +638,15 @@ function deployResult(stdout: string): DeployJson | undefined {
 
 /**
  * The nats-server in use, and whether its conditional writes are serializable through a leader change:
- * before 2.11 a clustered stream checks `Nats-Expected-Last-Subject-Sequence` against what a new leader
- * has applied, not against its log, so two KV updates of one key at the same revision can both be stored
- * around a failover (nats-io/nats-server#4320, #6194): the second overwrites the first.
+ * before 2.11 a new leader checks an expectation against what it has applied, not against its log, so
+ * two KV updates of one key at the same revision can both be stored around a failover
+ * (nats-io/nats-server#6194): the second overwrites the first. (Without a failover, the SDK's write
+ * fence keeps updates serializable on servers before 2.9.21 as well: see needsWriteFence.)
  */
 export function natsServerCas(): { version: string; serializable: boolean } {
-  const out = spawnSync(natsServerBinary(), ["--version"], { encoding: "utf8" }).stdout ?? "";
-  const [major = 0, minor = 0] = (/v(\d+)\.(\d+)/.exec(out) ?? []).slice(1).map(Number);
-  return {
-    version: out.trim().split(/\s+/).pop() ?? "unknown",
-    serializable: major > 2 || (major === 2 && minor >= 11),
-  };
+  const version = natsServerVersion();
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return { version, serializable: major > 2 || (major === 2 && minor >= 11) };
 }
 
 export interface NatsNodeFigures {

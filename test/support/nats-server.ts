@@ -1,6 +1,7 @@
 // Test helper: a real nats-server on a free loopback port.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "@nats-io/transport-node";
 import os from "node:os";
 import path from "node:path";
 import { canConnect, freePort } from "../../src/lib/platform/local/nats-cluster.js";
@@ -20,6 +21,12 @@ export function natsServerBinary(): string {
   if (probe.error || probe.status !== 0)
     throw new Error("nats-server not found: apt-get install nats-server (or set GS_NATS_SERVER)");
   return bin;
+}
+
+/** The version of that nats-server, e.g. "2.9.10". */
+export function natsServerVersion(): string {
+  const out = spawnSync(natsServerBinary(), ["--version"], { encoding: "utf8" }).stdout ?? "";
+  return /v?(\d+\.\d+\.\d+)/.exec(out)?.[1] ?? "unknown";
 }
 
 const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
@@ -88,4 +95,79 @@ async function startOnce(
       return stopping;
     },
   };
+}
+
+export interface TestNatsCluster {
+  /** every node's URL, comma-separated, for a client */
+  url: string;
+  nodes: Array<{ name: string; url: string; process: ChildProcess }>;
+  stop(): Promise<void>;
+}
+
+/** A JetStream cluster of `size` nats-servers on free loopback ports, ready once JetStream answers. */
+export async function startNatsCluster(size = 3): Promise<TestNatsCluster> {
+  const bin = natsServerBinary();
+  const dir = mkdtempSync(path.join(os.tmpdir(), "gs-test-cluster-"));
+  const specs: Array<{ name: string; port: number; cluster: number }> = [];
+  for (let i = 1; i <= size; i++) specs.push({ name: `n${i}`, port: await freePort(), cluster: await freePort() });
+  const children = specs.map((s) => {
+    const routes = specs.filter((o) => o !== s).map((o) => `nats://127.0.0.1:${o.cluster}`);
+    const config = path.join(dir, `${s.name}.conf`);
+    writeFileSync(
+      config,
+      [
+        `server_name: ${s.name}`,
+        `listen: "127.0.0.1:${s.port}"`,
+        `jetstream { store_dir: ${JSON.stringify(path.join(dir, s.name))} }`,
+        `cluster { name: test, listen: "127.0.0.1:${s.cluster}", routes: ${JSON.stringify(routes)} }`,
+      ].join("\n"),
+    );
+    return spawn(bin, ["-c", config], { stdio: "ignore" });
+  });
+  const stop = async () => {
+    await Promise.all(
+      children.map(async (c) => {
+        if (!running(c)) return;
+        const exited = new Promise((r) => c.once("exit", r));
+        c.kill("SIGTERM");
+        const t = setTimeout(() => c.kill("SIGKILL"), 2000);
+        await exited;
+        clearTimeout(t);
+      }),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const deadline = Date.now() + 20_000;
+    for (const s of specs)
+      while (!(await canConnect(s.port))) {
+        if (children.some((c) => !running(c))) throw new Error("a nats-server of the test cluster exited at start");
+        if (Date.now() > deadline) throw new Error(`nats-server ${s.name} did not accept connections`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    const url = specs.map((s) => `nats://127.0.0.1:${s.port}`).join(",");
+    const nc = await connect({ servers: url.split(",") });
+    try {
+      // JetStream answers once the cluster has a meta leader
+      for (;;) {
+        const ok = await nc.request("$JS.API.INFO", "", { timeout: 1000 }).then(
+          (m) => !m.json<{ error?: unknown }>().error,
+          () => false,
+        );
+        if (ok) break;
+        if (Date.now() > deadline) throw new Error("the test cluster elected no JetStream meta leader");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await nc.close();
+    }
+    return {
+      url,
+      nodes: specs.map((s, i) => ({ name: s.name, url: `nats://127.0.0.1:${s.port}`, process: children[i]! })),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
