@@ -43,6 +43,8 @@ describe("a replicated bucket written by six instances at once", () => {
     "loses increments on this nats-server without the fence: two updates at one revision both stored",
     async () => {
       const bucket = `raw_${++bucketSeq}`;
+      // created once, then opened by each (six creates at once can time out on a busy 2.9 cluster)
+      await new Kvm(conns[0]!).create(bucket, { replicas: 3, allow_direct: false });
       const kvs = await Promise.all(conns.map((c) => new Kvm(c).create(bucket, { replicas: 3, allow_direct: false })));
       await kvs[0]!.put("counter", "0");
       let stored = 0;
@@ -67,6 +69,7 @@ describe("a replicated bucket written by six instances at once", () => {
 
   it("keeps every increment through the fence while other keys are written meanwhile", async () => {
     const bucket = `fenced_${++bucketSeq}`;
+    await JetStreamKvStore.open(conns[0]!, bucket, { replicas: 3 });
     const stores = await Promise.all(conns.map((c) => JetStreamKvStore.open(c, bucket, { replicas: 3 })));
     let writing = true;
     let others = 0;

@@ -2,7 +2,13 @@
 // Cluster) as the alternative; all honour the same contract (services/sdk/state.contract.test.ts runs
 // it against real servers of each).
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { JetStreamApiCodes, JetStreamApiError, jetstream } from "@nats-io/jetstream";
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { randomBytes } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
@@ -119,6 +125,8 @@ interface WriteFence {
 export class JetStreamKvStore extends BaseStore {
   private constructor(
     private readonly kv: KV,
+    /** a replicated bucket's keys are listed by its leader (see keys) */
+    private readonly lister: KeyLister | undefined,
     /** set when the server needs it for this bucket (see needsWriteFence) */
     private readonly fence?: WriteFence,
   ) {
@@ -145,9 +153,11 @@ export class JetStreamKvStore extends BaseStore {
       SETUP_RETRY_MS,
     );
     const status = await retryWhile(() => kv.status(), isLeaderlessOrTimeout, SETUP_RETRY_MS);
-    if (!needsWriteFence(nc.info?.version, status.replicas)) return new JetStreamKvStore(kv);
+    const lister =
+      status.replicas > 1 ? { jsm: await jetstreamManager(nc), stream: `KV_${bucket}`, bucket } : undefined;
+    if (!needsWriteFence(nc.info?.version, status.replicas)) return new JetStreamKvStore(kv, lister);
     const js = jetstream(nc);
-    return new JetStreamKvStore(kv, {
+    return new JetStreamKvStore(kv, lister, {
       subject: (k) => `$KV.${bucket}.${k}`,
       publish: async (subject, data, expect, del) => {
         const h = headers();
@@ -265,13 +275,54 @@ export class JetStreamKvStore extends BaseStore {
   }
 
   async keys(prefix?: string): Promise<string[]> {
-    const it = await this.kv.keys(prefix ? `${encodeKey(prefix)}.>` : ">");
+    const filter = prefix ? `${encodeKey(prefix)}.>` : ">";
+    if (this.lister) return (await leaderKeys(this.lister, filter)).map(decodeKey).sort();
+    const it = await this.kv.keys(filter);
     const out: string[] = [];
     for await (const k of it) out.push(decodeKey(k));
     return out.sort();
   }
 
   async close(): Promise<void> {}
+}
+
+/** What listing a replicated bucket's keys through its leader needs. */
+interface KeyLister {
+  jsm: JetStreamManager;
+  stream: string;
+  bucket: string;
+}
+
+/**
+ * The live keys under `filter` of a replicated bucket, as its leader holds them: the subjects the
+ * stream holds (STREAM.INFO), less those whose last entry is a delete. KV's own listing starts an
+ * ephemeral consumer each time, which may sit on a follower that has not applied the latest writes
+ * (a key just deleted still listed), and each start is a cluster-wide proposal: a service polling
+ * its keys every 250 ms kept hundreds of consumers alive.
+ */
+async function leaderKeys(l: KeyLister, filter: string): Promise<string[]> {
+  const base = `$KV.${l.bucket}.`;
+  const info = await retryWhile(
+    () => l.jsm.streams.info(l.stream, { subjects_filter: `${base}${filter}` }),
+    isLeaderlessOrTimeout,
+  );
+  const subjects = Object.keys(info.state.subjects ?? {});
+  const live: string[] = [];
+  const queue = [...subjects];
+  const one = async (subject: string) => {
+    const m = await retryWhile(
+      () => l.jsm.streams.getMessage(l.stream, { last_by_subj: subject }),
+      isLeaderlessOrTimeout,
+    );
+    const op = m?.header?.get("KV-Operation");
+    if (m && op !== "DEL" && op !== "PURGE") live.push(subject.slice(base.length));
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(16, queue.length) }, async () => {
+      for (let s = queue.shift(); s !== undefined; s = queue.shift()) await one(s);
+    }),
+  );
+  return live;
 }
 
 /** The sequence a "wrong last sequence" refusal names (the stream's, or the key's, last), or undefined for any other error. */
