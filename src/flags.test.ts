@@ -1,6 +1,6 @@
 // Duration flags: parsed to ms, shown in help and docs as users write them.
 import { describe, expect, it } from "vitest";
-import { durationFlag, durationOrZeroFlag, durationText } from "./flags.js";
+import { canaryArgv, durationFlag, durationOrZeroFlag, durationText } from "./flags.js";
 import { runCli } from "../test/support/run-cli.js";
 
 describe("duration flags", () => {
@@ -38,4 +38,17 @@ describe("duration flags", () => {
     expect(await help("bench")).toMatch(/--warmup=<value>\s+\[default: 0\]/);
     for (const cmd of ["request", "up", "status", "bench"]) expect(await help(cmd)).not.toMatch(/\[default: \d{4,}\]/);
   }, 60_000);
+});
+
+describe("a flag whose value may be left out (--canary)", () => {
+  it("reads a bare --canary as the gs.yaml size, and --canary N or P% as given", () => {
+    expect(canaryArgv(["--canary"])).toEqual(["--canary=from-config"]);
+    expect(canaryArgv(["payment", "--canary", "--json"])).toEqual(["payment", "--canary=from-config", "--json"]);
+    // a service name after it is an argument, not the flag's value
+    expect(canaryArgv(["--canary", "payment", "auth"])).toEqual(["--canary=from-config", "payment", "auth"]);
+    expect(canaryArgv(["--canary", "2", "payment"])).toEqual(["--canary", "2", "payment"]);
+    expect(canaryArgv(["--canary", "25%"])).toEqual(["--canary", "25%"]);
+    expect(canaryArgv(["--canary=3"])).toEqual(["--canary=3"]);
+    expect(canaryArgv(["--", "--canary"])).toEqual(["--", "--canary"]);
+  });
 });

@@ -1,7 +1,13 @@
 // Flags shared by several commands. Durations accept 500ms / 5s / 1m.
 import { Args, Flags, type Interfaces } from "@oclif/core";
 import { ENGINE_NAMES } from "./lib/build/engine-names.js";
-import { parseCanaryCount, parsePercent, parseRatio, type CanaryCount } from "./lib/canary/canary-options.js";
+import {
+  CANARY_FROM_CONFIG,
+  parseCanaryAsk,
+  parsePercent,
+  parseRatio,
+  type CanaryAsk,
+} from "./lib/canary/canary-options.js";
 import { parsePointInTime } from "./lib/events/point-in-time.js";
 import { parseListenAddress, type ListenAddress } from "./lib/metrics/listen-address.js";
 import { UsageError } from "./lib/output/errors.js";
@@ -196,9 +202,9 @@ export const listenFlag = Flags.custom<ListenAddress>({
 
 /** `gs deploy --canary`: its size and the limits that judge it; unset, the service's `canary:` in gs.yaml, then the defaults. */
 export const canaryFlags = {
-  canary: Flags.custom<CanaryCount>({ parse: async (input) => parseCanaryCount(input) })({
+  canary: Flags.custom<CanaryAsk>({ parse: async (input) => parseCanaryAsk(input) })({
     description:
-      "Deploy through a canary: N instances (or P% of the desired count) of the new version beside the old ones, judged by their live NATS stats, then promoted or aborted.",
+      "Deploy through a canary: N instances (or P% of the desired count) of the new version beside the old ones, judged by their live NATS stats, then promoted or aborted. Without a value: the service's canary.size in gs.yaml, else 1.",
     helpGroup: "CANARY",
   }),
   analysis: durationFlag({
@@ -235,3 +241,22 @@ export const canaryFlags = {
     dependsOn: ["canary"],
   }),
 };
+
+/**
+ * A flag whose value may be left out, as `--canary` may (oclif's option flags always take one): a bare
+ * `flag` (the last word, or followed by another flag, or by a word that is not a value of it, such as a
+ * service name) becomes `flag=<absent>`. Nothing after `--` is touched.
+ */
+export function withOptionalValue(argv: string[], flag: string, isValue: (word: string) => boolean, absent: string) {
+  const end = argv.indexOf("--");
+  return argv.map((word, i) => {
+    if (word !== flag || (end >= 0 && i > end)) return word;
+    const next = argv[i + 1];
+    return next === undefined || next.startsWith("-") || !isValue(next) ? `${flag}=${absent}` : word;
+  });
+}
+
+/** `gs deploy`'s argv with a bare `--canary` standing for each service's gs.yaml size (see withOptionalValue). */
+export function canaryArgv(argv: string[]): string[] {
+  return withOptionalValue(argv, "--canary", (w) => /^\d+(\.\d+)?%?$/.test(w), CANARY_FROM_CONFIG);
+}

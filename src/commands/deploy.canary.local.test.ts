@@ -2,6 +2,7 @@
 // a good version is promoted with no failed request; one that fails a few percent of one rpc, and one
 // whose p99 is several times higher, are aborted with the service left as it was. The bad versions are
 // real builds of services/ copies whose handler fails or waits (test/support/service-variants.ts).
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BenchJson } from "./bench.js";
@@ -85,6 +86,17 @@ describe.runIf(canRun)("gs deploy --canary on the local platform", () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr.trim()).toMatch(message);
+    }
+    // a bare --canary takes the service's canary.size from gs.yaml
+    const yaml = path.join(project.dir, "gs.yaml");
+    const config = readFileSync(yaml, "utf8");
+    writeFileSync(yaml, config.replace("  settings: {}", "  settings: { canary: { size: 2 } }"));
+    try {
+      const bare = await gs(["deploy", "settings", "--canary", "--json"], { GS_BUILD_SALT: `bare-${Date.now()}` });
+      expect(bare.code, bare.stderr).toBe(2);
+      expect(bare.stderr.trim()).toMatch(/^error: settings runs 2 instances: a canary of 2 would be as large/);
+    } finally {
+      writeFileSync(yaml, config);
     }
     const unknown = await gs(["deploy", "setings", "--canary", "1"]);
     expect(unknown.code).toBe(2);

@@ -1,8 +1,16 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand, type CommandFlags } from "../base-command.js";
-import { canaryFlags, durationFlag, imageFlags, registryFlags, servicesArgs, targetFlags } from "../flags.js";
+import {
+  canaryArgv,
+  canaryFlags,
+  durationFlag,
+  imageFlags,
+  registryFlags,
+  servicesArgs,
+  targetFlags,
+} from "../flags.js";
 import { canaryDeploy, canaryExitCode, type CanaryResult } from "../lib/canary/canary-deploy.js";
-import { resolveCanarySettings } from "../lib/canary/canary-options.js";
+import { resolveCanaryCount, resolveCanarySettings } from "../lib/canary/canary-options.js";
 import { canaryReporter } from "../lib/ui/canary-live.js";
 import { checkConfigServices } from "../lib/config/service-names.js";
 import { contractGate } from "../lib/contracts/deploy-gate.js";
@@ -84,7 +92,7 @@ export default class Deploy extends BaseCommand {
   };
 
   async run(): Promise<DeployJson | DeployPlanJson | CanaryDeployJson> {
-    const { argv, flags } = await this.parse(Deploy);
+    const { argv, flags } = await this.parse(Deploy, canaryArgv(this.argv));
     const services = (argv as string[]).filter(Boolean);
     const ctx = platformContext({ cwd: process.cwd(), config: flags.config, target: flags.target });
     checkConfigServices(services, ctx.cfg);
@@ -219,7 +227,7 @@ export default class Deploy extends BaseCommand {
     try {
       result = await canaryDeploy({
         ...t,
-        count: flags.canary!,
+        count: (s) => resolveCanaryCount(flags.canary!, ctx.cfg.services[s]?.canary),
         settings: (s) => settings.get(s)!,
         timeoutMs: flags.timeout ?? (ctx.target.platform === "ecs" ? 600_000 : 60_000),
         pollMs: flags["poll-interval"] ?? t.pollMs,

@@ -81,7 +81,8 @@ export interface CanaryDeployOptions {
   nats: () => Promise<NatsConnection>;
   /** default: every service of the platform */
   services?: string[];
-  count: CanaryCount;
+  /** each service's canary size (`--canary`, else its gs.yaml `canary.size`) */
+  count: (service: string) => CanaryCount;
   /** each service's limits (flags over gs.yaml over the defaults), resolved and checked before the run */
   settings: (service: string) => CanarySettings;
   /** canary instances, and later the promotion's, healthy within this */
@@ -115,8 +116,11 @@ export function canaryLabel(service: string, suffix = randomBytes(3).toString("h
 }
 
 /** The canary of each changed service; one too large for its service refuses the whole run, before anything starts. */
-export function canarySizes(changed: ServiceDescription[], count: CanaryCount): Map<string, number> {
-  return new Map(changed.map((s) => [s.name, canaryInstances(count, s.name, s.desired)]));
+export function canarySizes(
+  changed: ServiceDescription[],
+  count: (service: string) => CanaryCount,
+): Map<string, number> {
+  return new Map(changed.map((s) => [s.name, canaryInstances(count(s.name), s.name, s.desired)]));
 }
 
 export async function canaryDeploy(opts: CanaryDeployOptions): Promise<CanaryResult> {

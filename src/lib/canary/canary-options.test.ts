@@ -3,9 +3,11 @@ import { describe, expect, it } from "vitest";
 import { EXIT, GsError } from "../output/errors.js";
 import {
   canaryInstances,
+  parseCanaryAsk,
   parseCanaryCount,
   parsePercent,
   parseRatio,
+  resolveCanaryCount,
   resolveCanarySettings,
 } from "./canary-options.js";
 
@@ -29,6 +31,16 @@ describe("canary options", () => {
     expect(refusal(() => parseCanaryCount("0")).message).toBe('bad canary count "0"');
     expect(refusal(() => parseCanaryCount("150%")).message).toMatch(/^bad canary percent "150%"/);
     expect(refusal(() => parseCanaryCount("auth")).hint).toMatch(/--canary 25%/);
+  });
+
+  it("sizes a bare --canary from the service's canary.size in gs.yaml, else 1 instance; a given count wins", () => {
+    const bare = parseCanaryAsk("from-config");
+    expect(resolveCanaryCount(bare, undefined)).toEqual({ instances: 1 });
+    expect(resolveCanaryCount(bare, { analysis: "1m" })).toEqual({ instances: 1 });
+    expect(resolveCanaryCount(bare, { size: 2 })).toEqual({ instances: 2 });
+    expect(resolveCanaryCount(bare, { size: "25%" })).toEqual({ percent: 25 });
+    expect(resolveCanaryCount(parseCanaryAsk("3"), { size: "25%" })).toEqual({ instances: 3 });
+    expect(canaryInstances(resolveCanaryCount(bare, { size: "25%" }), "payment", 8)).toBe(2);
   });
 
   it("refuses a canary as large as the service, or larger than RunTask starts at once", () => {

@@ -8,6 +8,23 @@ import { formatDuration, parseDuration } from "../output/format.js";
 /** `--canary 1` (instances) or `--canary 25%` (of the desired count, rounded up). */
 export type CanaryCount = { instances: number } | { percent: number };
 
+/** What `--canary` asked for: a count, or (the flag without a value) each service's `canary.size` in gs.yaml, else 1. */
+export type CanaryAsk = CanaryCount | { fromConfig: true };
+
+/** The value a bare `--canary` stands for (see withOptionalValue). */
+export const CANARY_FROM_CONFIG = "from-config";
+
+/** The flag's value: a count, or CANARY_FROM_CONFIG. */
+export function parseCanaryAsk(text: string): CanaryAsk {
+  return text === CANARY_FROM_CONFIG ? { fromConfig: true } : parseCanaryCount(text);
+}
+
+/** One service's count: the flag's, else its gs.yaml `canary.size`, else 1 instance. */
+export function resolveCanaryCount(ask: CanaryAsk, service: CanaryDefaults | undefined): CanaryCount {
+  if (!("fromConfig" in ask)) return ask;
+  return service?.size === undefined ? { instances: 1 } : parseCanaryCount(String(service.size));
+}
+
 /** The limits of one service's analysis, resolved. */
 export interface CanarySettings {
   analysisMs: number;

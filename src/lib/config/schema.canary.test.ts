@@ -20,12 +20,13 @@ describe("gs.yaml canary defaults", () => {
 project: demo
 services:
   defaults: { canary: { analysis: 5m, maxErrorRate: 0.5% } }
-  payment: { canary: { maxP99Ratio: 2, minRequests: 500, promoteOnNoTraffic: false } }
+  payment: { canary: { size: 25%, maxP99Ratio: 2, minRequests: 500, promoteOnNoTraffic: false } }
   auth: {}
 `,
       "gs.yaml",
     );
     expect(cfg.services.payment!.canary).toEqual({
+      size: "25%",
       analysis: "5m",
       maxErrorRate: "0.5%",
       maxP99Ratio: 2,
@@ -44,5 +45,11 @@ services:
       /services\.auth\.canary\.analysis.*expected a duration like 30s or 2m/,
     );
     expect(message("project: demo\nservices:\n  auth: { canary: { count: 1 } }\n")).toMatch(/count/);
+    expect(message("project: demo\nservices:\n  auth: { canary: { size: 0 } }\n")).toMatch(
+      /services\.auth\.canary\.size.*at least 1 instance/,
+    );
+    expect(message("project: demo\nservices:\n  auth: { canary: { size: half } }\n")).toMatch(
+      /services\.auth\.canary\.size.*a number of instances like 1, or a percent like 25%/,
+    );
   });
 });

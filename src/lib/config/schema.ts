@@ -70,6 +70,8 @@ export interface ServiceSettings {
 
 /** A service's `canary:` in gs.yaml: the defaults of `gs deploy --canary`'s flags, as written. */
 export interface CanaryDefaults {
+  /** what a bare `--canary` starts: instances (e.g. 1), or a percent of the desired count (e.g. `25%`) */
+  size?: number | string;
   /** the analysis window, e.g. `2m` */
   analysis?: string;
   /** e.g. `1%` */
@@ -215,6 +217,19 @@ const serviceFields = z.strictObject({
     .optional(),
   canary: z
     .strictObject({
+      size: z
+        .union(
+          [
+            z.int({ error: "expected a number of instances like 1, or a percent like 25%" }).min(1, {
+              error: "expected at least 1 instance",
+            }),
+            z
+              .string()
+              .regex(/^\d+(\.\d+)?%$/, { error: "expected a number of instances like 1, or a percent like 25%" }),
+          ],
+          { error: "expected a number of instances like 1, or a percent like 25%" },
+        )
+        .optional(),
       analysis: z
         .string({ error: "expected a duration like 30s or 2m" })
         .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { error: "expected a duration like 30s or 2m" })
