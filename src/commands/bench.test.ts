@@ -73,12 +73,14 @@ describe("gs bench", () => {
     const roundTrip = await bench(["bench.nodelay", "--size", "32", "--rate", "200", "--requests", "300"]);
     // the responder's own hold time (timers fire a little late on a busy machine) plus a round trip
     const expected = median(held) + roundTrip.doc.latency_ms.p50;
+    // 2.5 ms, or more while the machine is noisy: three times the round trip's own spread in this run
+    const tolerance = Math.max(2.5, 3 * (roundTrip.doc.latency_ms.p90 - roundTrip.doc.latency_ms.p50));
     for (const { code, doc } of [open, closed]) {
       expect(code).toBe(0);
       expect(doc.errors).toBe(0);
       expect(doc.requests).toBe(300);
       expect(doc.latency_ms.p50).toBeGreaterThanOrEqual(5);
-      expect(Math.abs(doc.latency_ms.p50 - expected)).toBeLessThan(2.5);
+      expect(Math.abs(doc.latency_ms.p50 - expected), `expected ${expected} ± ${tolerance} ms`).toBeLessThan(tolerance);
     }
     expect(open.doc.mode).toBe("open");
     expect(closed.doc.mode).toBe("closed");

@@ -56,7 +56,7 @@ describe.runIf(existingServices().length === 22)("game days: deploys meet faults
       console.log(`nats-server ${r.natsServer.version}: ${r.ledger.lost} lost, ${JSON.stringify(r.ledger.lostDetail)}`);
       expect({ doubleApplied: r.ledger.doubleApplied, gaps: r.ledger.gaps }).toEqual({ doubleApplied: 0, gaps: 0 });
     }
-  }, 420_000);
+  }, 600_000);
 
   it("shows a deploy whose CLI was killed halfway as it is, and the next deploy reconciles it", async () => {
     const r = await deployerKilledMidDeploy(fleet!, { rate: 60, log });
@@ -75,5 +75,5 @@ describe.runIf(existingServices().length === 22)("game days: deploys meet faults
     expect(r.end).toEqual({ offVersion: [], mixed: [], orphans: 0, missing: 0 });
     expect(r.load.failedRatio, JSON.stringify(r.load.errors)).toBeLessThan(0.001);
     clean(r.ledger);
-  }, 420_000);
+  }, 600_000);
 });

@@ -695,7 +695,7 @@ export async function natsNodeKilledMidDeploy(
     await waitFor(
       "a third of the rollouts begun",
       () => count(ROLLOUT_BEGINS, deploy.stderr()) >= third || undefined,
-      120_000,
+      240_000,
       50,
     );
   } catch (err) {
@@ -745,7 +745,11 @@ export async function natsNodeKilledMidDeploy(
     result.services.some((s) => s.action !== "deployed" && s.action !== "unchanged")
   ) {
     redeploys++;
-    const again = await runCli(["deploy", "--json", "--timeout", "2m"], { cwd: dir, env: { GS_BUILD_SALT: salt } });
+    const again = await runCli(["deploy", "--json", "--timeout", "2m"], {
+      cwd: dir,
+      env: { GS_BUILD_SALT: salt },
+      timeoutMs: 300_000,
+    });
     result = deployResult(again.stdout) ?? result;
     if (again.code === 0) break;
   }
@@ -800,7 +804,7 @@ export async function deployerKilledMidDeploy(
     timeoutMs: 300_000,
   });
   try {
-    await waitFor("the first rollout done", () => count(DEPLOYED, deploy.stderr()) >= 1 || undefined, 120_000, 20);
+    await waitFor("the first rollout done", () => count(DEPLOYED, deploy.stderr()) >= 1 || undefined, 240_000, 20);
   } finally {
     deploy.signal("SIGKILL");
   }
@@ -815,7 +819,11 @@ export async function deployerKilledMidDeploy(
   for (const s of (JSON.parse(statusJson.stdout) as StatusJson).services)
     states[s.state ?? "unknown"] = (states[s.state ?? "unknown"] ?? 0) + 1;
   const t0 = Date.now();
-  const next = await runCli(["deploy", "--json", "--timeout", "2m"], { cwd: dir, env: { GS_BUILD_SALT: salt } });
+  const next = await runCli(["deploy", "--json", "--timeout", "2m"], {
+    cwd: dir,
+    env: { GS_BUILD_SALT: salt },
+    timeoutMs: 300_000,
+  });
   const seconds = Math.round((Date.now() - t0) / 100) / 10;
   const result = deployResult(next.stdout);
   const actions: Record<string, number> = {};
