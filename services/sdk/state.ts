@@ -13,7 +13,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { randomBytes } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import { ServiceError, unavailable } from "./errors.js";
-import { isLeaderlessOrTimeout, retryBudgetMs, retryWhile, SETUP_RETRY_MS } from "./jetstream-retry.js";
+import { isLeaderless, isLeaderlessOrTimeout, retryBudgetMs, retryWhile, SETUP_RETRY_MS } from "./jetstream-retry.js";
 import { kvBucketOf, storeNamespaceOf } from "./permissions.js";
 
 export interface Versioned<T> {
@@ -108,18 +108,21 @@ export function needsWriteFence(serverVersion: string | undefined, replicas: num
   return major < 2 || (major === 2 && (minor < 9 || (minor === 9 && patch < 21)));
 }
 
-/** What a fenced write needs: the bucket's subjects, a publish with both expectations, and the stream's last sequence as last seen. */
+/** What a fenced write needs: the bucket's subjects, a publish with both expectations, and the stream's last sequence as known. */
 interface WriteFence {
   subject(encodedKey: string): string;
   publish(subject: string, data: Uint8Array, expect: { key: number; stream: number }, del: boolean): Promise<number>;
-  /** the stream's last sequence as this store last learned it: from its own acks and from the server's refusals */
-  known: number;
+  /** the stream's last sequence the leader has stored (STREAM.INFO) */
+  stored(): Promise<number>;
+  /** the stream's last sequence as this store last learned it: from its acks and from the leader's refusals */
+  last: number;
   /**
-   * the write in flight, if any: this store sends one at a time. Writers that retry together all
-   * learn the same sequence and all but one fail again, round after round; one at a time, an instance
-   * competes only with the other instances.
+   * the fenced write in flight, if any: one at a time per store. A second one sent behind the first
+   * would expect the first's sequence, and the leader would check its key against what it has stored,
+   * without the first; and writers that retry together all learn the same sequence and all but one
+   * fail again, round after round.
    */
-  tail: Promise<unknown>;
+  turn: Promise<unknown>;
 }
 
 export class JetStreamKvStore extends BaseStore {
@@ -157,6 +160,7 @@ export class JetStreamKvStore extends BaseStore {
       status.replicas > 1 ? { jsm: await jetstreamManager(nc), stream: `KV_${bucket}`, bucket } : undefined;
     if (!needsWriteFence(nc.info?.version, status.replicas)) return new JetStreamKvStore(kv, lister);
     const js = jetstream(nc);
+    const jsm = lister?.jsm ?? (await jetstreamManager(nc));
     return new JetStreamKvStore(kv, lister, {
       subject: (k) => `$KV.${bucket}.${k}`,
       publish: async (subject, data, expect, del) => {
@@ -168,50 +172,59 @@ export class JetStreamKvStore extends BaseStore {
         });
         return ack.seq;
       },
-      known: status.streamInfo.state.last_seq,
-      tail: Promise.resolve(),
+      stored: async () => (await jsm.streams.info(`KV_${bucket}`)).state.last_seq,
+      last: status.streamInfo.state.last_seq,
+      turn: Promise.resolve(),
     });
   }
 
   /**
-   * A conditional write through the fence: sent with the stream's last sequence as well. A refusal
-   * names the sequence the server holds; while the key is still at `expected` only another key moved,
-   * and the write is sent again with that sequence (it goes through unless a write lands in between).
-   * A moved key is a RevisionConflict.
+   * A conditional write through the fence: sent with the stream's last sequence as known (see
+   * WriteFence.last). A refusal names the last sequence the leader has proposed; once it has stored
+   * that far, a key still at `expected` means only another key moved, and the write is sent again
+   * expecting that sequence. A moved key is a RevisionConflict.
    */
   private fenced(fence: WriteFence, key: string, data: Uint8Array, expected: number, del: boolean): Promise<number> {
-    return this.inTurn(fence, () => this.fencedNow(fence, key, data, expected, del));
-  }
-
-  /** `op` once this store's writes before it are done (see WriteFence.tail); a sequence it returns is learned. */
-  private inTurn(fence: WriteFence, op: () => Promise<number>): Promise<number> {
-    const run = fence.tail.then(op, op).then((seq) => {
-      fence.known = Math.max(fence.known, seq);
-      return seq;
-    });
-    fence.tail = run.catch(() => undefined);
+    const run = fence.turn.then(
+      () => this.fencedNow(fence, key, data, expected, del),
+      () => this.fencedNow(fence, key, data, expected, del),
+    );
+    fence.turn = run.catch(() => undefined);
     return run;
   }
 
   private async fencedNow(fence: WriteFence, key: string, data: Uint8Array, expected: number, del: boolean) {
     const k = encodeKey(key);
     const t0 = Date.now();
+    const spent = () => Date.now() - t0 > retryBudgetMs();
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 0 && Date.now() - t0 > retryBudgetMs())
+      if (attempt > 0 && spent())
         throw unavailable(`${key} could not be written: the bucket is written too often from elsewhere; retry`);
-      const stream = Math.max(fence.known, expected);
-      let held: number | undefined;
+      let held: number;
       try {
-        return await retryWhile(() => fence.publish(fence.subject(k), data, { key: expected, stream }, del));
+        const seq = await fence.publish(
+          fence.subject(k),
+          data,
+          { key: expected, stream: Math.max(fence.last, expected) },
+          del,
+        );
+        fence.last = Math.max(fence.last, seq);
+        return seq;
       } catch (err) {
-        held = wrongLastSequence(err);
-        if (held === undefined) throw err;
+        const refused = wrongLastSequence(err);
+        if (refused === undefined) {
+          // leaderless: not applied
+          if (!isLeaderless(err) || spent()) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(25 * 2 ** attempt, 400)));
+          continue;
+        }
+        held = refused;
       }
+      // what the leader proposed up to `held` may be a write of this very key: read it once stored
+      while ((await retryWhile(() => fence.stored(), isLeaderlessOrTimeout)) < held && !spent())
+        await new Promise((r) => setTimeout(r, 2));
       if ((await this.revisionOf(k)) !== expected) throw new RevisionConflict(key, expected);
-      // the key is where it was: the refusal was the fence's, and names the stream's last sequence as
-      // the leader holds it now (lower than an earlier answer when a proposal failed since)
-      if (held > 0) fence.known = held;
-      // writers retrying in step: a little jitter once it keeps happening
+      if (held > 0) fence.last = held;
       if (attempt >= 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 20)));
     }
   }
@@ -235,9 +248,10 @@ export class JetStreamKvStore extends BaseStore {
     try {
       // only a leaderless stream is retried: after a timeout the write may have been applied
       if (expectedRevision === undefined) {
-        const put = () => retryWhile(() => this.kv.put(k, data));
-        // through the fence's turn: an instance's own writes never make its fenced ones fail
-        return await (this.fence ? this.inTurn(this.fence, put) : put());
+        const seq = await retryWhile(() => this.kv.put(k, data));
+        // an ack is stored: what the leader proposes after it, a fenced write of this store will see
+        if (this.fence) this.fence.last = Math.max(this.fence.last, seq);
+        return seq;
       }
       if (this.fence) return await this.fencedPut(this.fence, key, data, expectedRevision);
       if (expectedRevision === 0) return await retryWhile(() => this.kv.create(k, data));
