@@ -92,7 +92,7 @@ describe.runIf(canRun)("gs deploy --canary on the local platform", () => {
     const config = readFileSync(yaml, "utf8");
     writeFileSync(yaml, config.replace("  settings: {}", "  settings: { canary: { size: 2 } }"));
     try {
-      const bare = await gs(["deploy", "settings", "--canary", "--json"], { GS_BUILD_SALT: `bare-${Date.now()}` });
+      const bare = await gs(["deploy", "settings", "--canary"], { GS_BUILD_SALT: `bare-${Date.now()}` });
       expect(bare.code, bare.stderr).toBe(2);
       expect(bare.stderr.trim()).toMatch(/^error: settings runs 2 instances: a canary of 2 would be as large/);
     } finally {
