@@ -1,6 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { FleetSequencer } from "./test/support/sequencer.js";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -21,5 +22,7 @@ export default defineConfig({
     pool: "forks",
     // 2 cores in CI: integration tests spawn servers and processes; keep parallelism modest
     maxWorkers: 2,
+    // the two full-fleet tests never share the machine (test/support/sequencer.ts)
+    sequence: { sequencer: FleetSequencer },
   },
 });
