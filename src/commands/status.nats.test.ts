@@ -176,7 +176,7 @@ describe.runIf(canRun)("gs status: a node of a 3-node cluster killed, then back"
       // node is down, its monitoring port is held for a few seconds: its restarts fail (as a node's
       // that cannot start would), then it comes back on its own.
       const holder = await killAndHoldMonitorPort(project, "node2");
-      const released = new Promise<void>((resolve) => setTimeout(() => holder.close(() => resolve()), 4000));
+      const released = new Promise<void>((resolve) => setTimeout(() => holder.close(() => resolve()), 8000));
       try {
         const down = await statusJson(project, true);
         expect(down.code).toBe(5);

@@ -44,7 +44,7 @@ export class NatsLayerReader implements NatsLayerFeed {
 
   async read(): Promise<NatsLayer> {
     const a = this.access;
-    const maxWaitMs = this.opts.maxWaitMs ?? 1000;
+    const maxWaitMs = this.opts.maxWaitMs ?? 2000;
     const notes: string[] = [];
     if (a.system) {
       const window: PingWindow = { maxWaitMs, stallMs: Math.min(200, maxWaitMs), expected: a.expected?.length };

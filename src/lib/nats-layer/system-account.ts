@@ -15,9 +15,9 @@ import { isVarz, JSZ_OPTIONS, serverReport, type Jsz, type ServerReport, type Va
 export interface PingWindow {
   /** never wait longer than this */
   maxWaitMs: number;
-  /** once a server answered: stop when no other answered for this long */
+  /** without `expected`, once a server answered: stop when no other answered for this long */
   stallMs: number;
-  /** how many servers should answer: stop as soon as they all did */
+  /** how many servers should answer: stop as soon as they all did (else at maxWaitMs) */
   expected?: number;
 }
 
@@ -62,7 +62,7 @@ async function pingServers<T>(
   return out;
 }
 
-/** The replies to one request, until `expected` came, nothing more came for `stallMs`, or `maxWaitMs` passed. */
+/** The replies to one request, until `expected` came (or, without it, nothing more came for `stallMs`), or `maxWaitMs` passed. */
 function collect(nc: NatsConnection, subject: string, body: string, w: PingWindow): Promise<Msg[]> {
   return new Promise((resolve, reject) => {
     const replies: Msg[] = [];
@@ -83,7 +83,8 @@ function collect(nc: NatsConnection, subject: string, body: string, w: PingWindo
         replies.push(m);
         clearTimeout(stall);
         if (w.expected && replies.length >= w.expected) finish();
-        else stall = setTimeout(() => finish(), w.stallMs);
+        // with a count, a pause between answers ends nothing (a busy server is not a down one)
+        else if (!w.expected) stall = setTimeout(() => finish(), w.stallMs);
       },
     });
     // as NATS.js's own requestMany does: a permissions violation for publishing to `subject` then
