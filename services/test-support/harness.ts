@@ -27,7 +27,9 @@ export async function startHarness(): Promise<Harness> {
   const server = await startNatsServer({ jetstream: true });
   const nc = await connect({ servers: server.url });
   const registry = defaultRegistry();
-  const client = new FleetClient(nc, registry);
+  // tests of behaviour, not of latency: a call and a request may take 20 s (not 5) before they fail,
+  // so 50 purchases queued on one wallet still pass while CI runs a 44-instance game day beside them
+  const client = new FleetClient(nc, registry, 20_000);
   const running: RunningService[] = [];
   const conns: NatsConnection[] = [nc];
   const quiet = createLogger({}, { level: "error", write: () => undefined });
@@ -52,7 +54,7 @@ export async function startHarness(): Promise<Harness> {
       const s = await startService(mod, {
         nc: snc,
         registry,
-        env: { ...process.env, ...opts.env },
+        env: { GS_REQUEST_DEADLINE_MS: "20000", ...process.env, ...opts.env },
         log: quiet,
         state: opts.state,
         latencyClock: opts.latencyClock,
