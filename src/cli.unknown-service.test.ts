@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ecsProdTarget } from "../test/support/ecs-simulator.js";
 import { startNatsServer, type TestNatsServer } from "../test/support/nats-server.js";
 import { repoRoot, runCli } from "../test/support/run-cli.js";
 
@@ -45,14 +46,7 @@ beforeAll(async () => {
     path.join(dir, "gs.yaml"),
     [
       "project: unknown-service-test",
-      "targets:",
-      "  prod:",
-      "    platform: ecs",
-      "    region: us-east-1",
-      "    cluster: gaming-system-cluster",
-      "    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-      "    confirm: true",
-      `    nats: { url: ${server.url} }`,
+      ...ecsProdTarget({ natsUrl: server.url, confirm: true, serviceNameFormat: null }),
       "services:",
       "  auth: {}",
       "  payment: {}",

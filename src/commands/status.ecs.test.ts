@@ -14,7 +14,7 @@ import { FleetClient } from "../../services/sdk/client.js";
 import { defaultRegistry, startService, type RunningService } from "../../services/sdk/runtime.js";
 import { npcProbe } from "../../services/test-support/npc-probe.js";
 import { awsError, startAwsEndpoint, type AwsEndpoint } from "../../test/support/aws-endpoint.js";
-import { EcsSimulator } from "../../test/support/ecs-simulator.js";
+import { EcsSimulator, ecsProdTarget } from "../../test/support/ecs-simulator.js";
 import { startNatsServer, type TestNatsServer } from "../../test/support/nats-server.js";
 import { startCli } from "../../test/support/live-process.js";
 import { runCli, type CliResult } from "../../test/support/run-cli.js";
@@ -42,20 +42,7 @@ function config(natsUrl: string): string {
   const file = path.join(dir, `gs-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(
     file,
-    [
-      "project: status-ecs-test",
-      "targets:",
-      "  prod:",
-      "    platform: ecs",
-      "    region: us-east-1",
-      "    cluster: gaming-system-cluster",
-      "    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-      '    serviceNameFormat: "{service}-nats"',
-      `    nats: { url: "${natsUrl}" }`,
-      "services:",
-      "  npc-behavior: {}",
-      "",
-    ].join("\n"),
+    ["project: status-ecs-test", ...ecsProdTarget({ natsUrl }), "services:", "  npc-behavior: {}", ""].join("\n"),
   );
   return file;
 }

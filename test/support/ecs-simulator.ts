@@ -817,6 +817,26 @@ function toWire(value: unknown): unknown {
  * `natsUrl`. `services` maps each service to its settings in YAML flow form (`{}` for the defaults).
  * Returns the gs.yaml's path.
  */
+/** gs.yaml's `targets:` with the prod ECS target the simulator answers for (us-east-1, gaming-system-cluster, account 123456789012). */
+export function ecsProdTarget(opts: {
+  natsUrl: string;
+  confirm?: boolean;
+  serviceNameFormat?: string | null;
+}): string[] {
+  const format = opts.serviceNameFormat === undefined ? "{service}-nats" : opts.serviceNameFormat;
+  return [
+    "targets:",
+    "  prod:",
+    "    platform: ecs",
+    "    region: us-east-1",
+    "    cluster: gaming-system-cluster",
+    "    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    ...(format ? [`    serviceNameFormat: ${JSON.stringify(format)}`] : []),
+    ...(opts.confirm ? ["    confirm: true"] : []),
+    `    nats: { url: ${JSON.stringify(opts.natsUrl)} }`,
+  ];
+}
+
 export function writeEcsProject(
   dir: string,
   opts: { project: string; natsUrl: string; services: Record<string, string>; confirm?: boolean },
@@ -828,15 +848,7 @@ export function writeEcsProject(
     config,
     [
       `project: ${opts.project}`,
-      "targets:",
-      "  prod:",
-      "    platform: ecs",
-      "    region: us-east-1",
-      "    cluster: gaming-system-cluster",
-      "    registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-      '    serviceNameFormat: "{service}-nats"',
-      ...(opts.confirm ? ["    confirm: true"] : []),
-      `    nats: { url: ${opts.natsUrl} }`,
+      ...ecsProdTarget({ natsUrl: opts.natsUrl, confirm: opts.confirm }),
       "services:",
       ...Object.entries(opts.services).map(([name, settings]) => `  ${name}: ${settings}`),
       "",

@@ -31,6 +31,16 @@ export function natsServerVersion(): string {
 
 const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
+/** SIGTERM, SIGKILL after 2 s, and wait for the exit (nothing when it has exited already). */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (!running(child)) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const t = setTimeout(() => child.kill("SIGKILL"), 2000);
+  await exited;
+  clearTimeout(t);
+}
+
 /**
  * Start nats-server on 127.0.0.1 (with JetStream in a temp store dir when asked) and wait until
  * it accepts connections. The free port can be taken between probe and bind, so a server that
@@ -83,13 +93,7 @@ async function startOnce(
     process: child,
     stop() {
       stopping ??= (async () => {
-        if (running(child)) {
-          const exited = new Promise((r) => child.once("exit", r));
-          child.kill("SIGTERM");
-          const t = setTimeout(() => child.kill("SIGKILL"), 2000);
-          await exited;
-          clearTimeout(t);
-        }
+        await stopChild(child);
         if (storeDir) rmSync(storeDir, { recursive: true, force: true });
       })();
       return stopping;
@@ -125,16 +129,7 @@ export async function startNatsCluster(size = 3): Promise<TestNatsCluster> {
     return spawn(bin, ["-c", config], { stdio: "ignore" });
   });
   const stop = async () => {
-    await Promise.all(
-      children.map(async (c) => {
-        if (!running(c)) return;
-        const exited = new Promise((r) => c.once("exit", r));
-        c.kill("SIGTERM");
-        const t = setTimeout(() => c.kill("SIGKILL"), 2000);
-        await exited;
-        clearTimeout(t);
-      }),
-    );
+    await Promise.all(children.map(stopChild));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
