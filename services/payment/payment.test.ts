@@ -98,10 +98,11 @@ describe("payment domain", () => {
 describe("payment service, two instances", () => {
   let h: Harness;
   let state: KvStore;
+  let other: { id: string };
   beforeAll(async () => {
     h = await startHarness();
     state = (await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" } })).ctx.state;
-    await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" } });
+    other = await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" } });
   });
   afterAll(async () => h?.stop());
 
@@ -279,6 +280,39 @@ describe("payment service, two instances", () => {
     expect([r.success, r.replayed, r.transaction.transactionId]).toEqual([true, false, "txn-from-crash"]);
     expect((await purchase("gina", 40, "gina-buy")).replayed).toBe(true);
     expect(await balance("gina")).toBe(60);
+  });
+
+  it("takes over at once a claim whose instance is gone, and waits for one whose instance answers", async () => {
+    await deposit("hugo", 100, "hugo-dep");
+    const pending = (txnId: string, owner: string) => ({
+      op: "purchase",
+      fingerprint: "sword|1|GOLD|40",
+      txnId,
+      createdAt: new Date().toISOString(),
+      status: "pending",
+      claimedAt: Date.now() - 2000, // well inside the 30 s lease
+      owner,
+    });
+    // an instance stopped by a deploy while the request waited on a leader election left this behind
+    await state.put("idem.hugo.hugo-buy", pending("txn-of-gone", "GONE0000000000000000000"), 0);
+    const t0 = Date.now();
+    const r = await purchase("hugo", 40, "hugo-buy");
+    expect([r.success, r.replayed, r.transaction.transactionId]).toEqual([true, false, "txn-of-gone"]);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(await balance("hugo")).toBe(60);
+    // a claim of an instance that answers its ping is its own: a retry is told it is still in progress
+    await state.put("idem.hugo.hugo-buy-2", pending("txn-of-live", other.id), 0);
+    const err = await h.client
+      .call(
+        "payment.purchase",
+        { playerId: "hugo", sku: "sword", price: gold(40), idempotencyKey: "hugo-buy-2" },
+        {
+          timeout: 3000,
+        },
+      )
+      .catch((e: Error) => e);
+    expect(err).toMatchObject({ code: 409, message: expect.stringMatching(/still in progress/) });
+    expect(await balance("hugo")).toBe(60);
   });
 
   it("pages the ledger newest first and filters by kind", async () => {

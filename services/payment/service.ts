@@ -1,6 +1,7 @@
 // payment: wallets with an append-only ledger; idempotent deposits, purchases and refunds; never a negative balance.
 // Env: PAYMENT_CURRENCY (currency when a request leaves it empty, default USD),
-//      PAYMENT_CLAIM_LEASE_MS (after this an unfinished request's claim may be taken over by a retry, default 30000).
+//      PAYMENT_CLAIM_LEASE_MS (after this an unfinished request's claim may be taken over by a retry, default 30000;
+//      sooner when the instance that claimed it no longer answers $SRV.PING: see ownerGone).
 // State:
 //   wallet.<player>           Wallet: balances, ledger sequence, recently applied txn ids. Every money movement is
 //                             one write of this record at the revision it was read at, so concurrent purchases on
@@ -57,6 +58,8 @@ interface IdemRecord {
   status: "pending" | "done";
   /** unix ms; 0 marks a claim its owner gave up on (any retry may take it over at once) */
   claimedAt: number;
+  /** the instance that claimed it (its micro service id): a retry takes over at once once it is gone */
+  owner?: string;
   response?: object;
 }
 interface LedgerIndex {
@@ -76,6 +79,11 @@ const SCAN_MAX = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A claim pending this long makes a retry ask whether its owner still answers (a duplicate sent at once just waits). */
+const OWNER_CHECK_AFTER_MS = 1000;
+/** How long the owner has to answer $SRV.PING before its claim is taken over. */
+const OWNER_PING_TIMEOUT_MS = 1000;
+
 function requireText(value: string, field: string, max = 128): string {
   const v = value.trim();
   if (!v) throw badRequest(`${field} is required`);
@@ -93,6 +101,8 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
 
   // Writes to one wallet from this instance queue up: conflicts then only arise between instances.
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** owners asked about lately, and whether they answered: one ping per owner and second, not one per retry */
+  private readonly owners = new Map<string, { at: number; answered: Promise<boolean> }>();
 
   async GetBalance(req: GetBalanceRequest): Promise<GetBalanceResponse> {
     const playerId = requireText(req.playerId, "player_id");
@@ -415,6 +425,7 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
           createdAt: new Date().toISOString(),
           status: "pending",
           claimedAt: Date.now(),
+          owner: this.ctx.instanceId,
         };
         let revision: number;
         try {
@@ -430,8 +441,8 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
         throw conflict(`idempotency key ${key} was already used for a different ${rec.op} request`);
       }
       if (rec.status === "done") return { ...(rec.response as R), replayed: true };
-      if (Date.now() - rec.claimedAt > this.leaseMs) {
-        const taken = { ...rec, claimedAt: Date.now() };
+      if (Date.now() - rec.claimedAt > this.leaseMs || (await this.ownerGone(rec))) {
+        const taken = { ...rec, claimedAt: Date.now(), owner: this.ctx.instanceId };
         let revision: number;
         try {
           revision = await this.ctx.state.put(k, taken, cur.revision);
@@ -446,6 +457,32 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
         throw conflict(`a ${op} with idempotency key ${key} is still in progress; retry it`);
       await sleep(3 + Math.random() * 7);
     }
+  }
+
+  /**
+   * Whether the instance that claimed a pending request is gone: stopped (a rolling deploy drains it, and
+   * a request stuck behind a JetStream leader election outlives the drain) or dead. It no longer answers
+   * its $SRV.PING, so a retry need not wait out the lease. A live owner that is only slow to answer is
+   * taken over too: every step is idempotent per txnId, as after a lease expired.
+   */
+  private async ownerGone(rec: IdemRecord): Promise<boolean> {
+    const owner = rec.owner;
+    if (!owner || owner === this.ctx.instanceId || Date.now() - rec.claimedAt < OWNER_CHECK_AFTER_MS) return false;
+    let asked = this.owners.get(owner);
+    if (!asked || Date.now() - asked.at > OWNER_CHECK_AFTER_MS) {
+      asked = {
+        at: Date.now(),
+        answered: this.ctx.nc
+          .request(`$SRV.PING.${this.ctx.name}.${owner}`, undefined, { timeout: OWNER_PING_TIMEOUT_MS })
+          .then(
+            () => true,
+            () => false,
+          ),
+      };
+      this.owners.set(owner, asked);
+      for (const [id, a] of this.owners) if (Date.now() - a.at > 60_000) this.owners.delete(id);
+    }
+    return !(await asked.answered);
   }
 
   private transaction(
