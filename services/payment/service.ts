@@ -94,9 +94,10 @@ function requireText(value: string, field: string, max = 128): string {
 class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
   private readonly defaultCurrency = (this.ctx.env.PAYMENT_CURRENCY ?? "USD").toUpperCase();
   private readonly leaseMs = Number(this.ctx.env.PAYMENT_CLAIM_LEASE_MS ?? 30_000);
-  private readonly publish = (name: string, data: unknown) =>
+  /** one event per transaction: a request finished again after a takeover does not publish it twice */
+  private readonly publish = (name: string, txnId: string, data: unknown) =>
     this.ctx.events
-      .publish(name, data)
+      .publish(name, data, { id: `payment.${name}.${txnId}` })
       .catch((err: Error) => this.ctx.log.warn("event not published", { event: name, err: err.message }));
 
   // Writes to one wallet from this instance queue up: conflicts then only arise between instances.
@@ -139,7 +140,7 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
         );
         const txn = this.transaction(claim, playerId, "TRANSACTION_KIND_DEPOSIT", entry, units, key, { reason });
         await this.record(txn);
-        await this.publish("FundsDepositedEvent", {
+        await this.publish("FundsDepositedEvent", txn.transactionId, {
           playerId,
           transactionId: txn.transactionId,
           amount: txn.amount,
@@ -185,7 +186,7 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
             message: `the ${currency} balance ${entry.balanceAfter} is less than the price ${units}`,
             field: "price",
           };
-          await this.publish("PurchaseRejectedEvent", {
+          await this.publish("PurchaseRejectedEvent", txn.transactionId, {
             playerId,
             sku,
             price: txn.amount,
@@ -194,7 +195,7 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
           });
           return { response: { success: false, transaction: txn, balance: txn.balanceAfter, error }, final: true };
         }
-        await this.publish("PurchaseCompletedEvent", {
+        await this.publish("PurchaseCompletedEvent", txn.transactionId, {
           playerId,
           transactionId: txn.transactionId,
           sku,
@@ -262,7 +263,7 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
         });
         await this.record(refund);
         const full = reserved.original.status === "TRANSACTION_STATUS_REFUNDED";
-        await this.publish("PurchaseRefundedEvent", {
+        await this.publish("PurchaseRefundedEvent", refundId, {
           playerId,
           refundTransactionId: refundId,
           originalTransactionId: purchaseId,

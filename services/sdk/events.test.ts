@@ -49,6 +49,16 @@ describe("domain events on JetStream", () => {
     expect(decodeToJson(type!, stored!.data)).toEqual(data);
   });
 
+  it("stores an event published twice under one id once, and events without an id each time", async () => {
+    const data = { playerId: "p-2", username: "bo", createdAt: "2024-05-01T12:00:00Z" };
+    const first = await events.publish("PlayerRegisteredEvent", data, { id: "auth.registered.p-2" });
+    const again = await events.publish("PlayerRegisteredEvent", data, { id: "auth.registered.p-2" });
+    expect(again.seq).toBe(first.seq);
+    const other = await events.publish("PlayerRegisteredEvent", data);
+    const another = await events.publish("PlayerRegisteredEvent", data);
+    expect([other.seq > first.seq, another.seq > other.seq]).toEqual([true, true]);
+  });
+
   it("delivers new events decoded to a durable consumer, and only those matching its subject", async () => {
     const got: DomainEvent[] = [];
     let arrived: () => void = () => undefined;

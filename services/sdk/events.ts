@@ -56,20 +56,27 @@ export class Events {
   /**
    * Publish `name` (message name like `QuestCompletedEvent`) of this service; resolves once JetStream stored
    * it. `trace`: the handler's `call.trace`, so the event carries the request's trace (sampled requests'
-   * events carry it without).
+   * events carry it without). `id`: the event's identity (Nats-Msg-Id): JetStream stores one event per id
+   * within the stream's duplicate window (2 min), so a step that runs again (a retry that took over an
+   * unfinished request, a publish retried after a lost ack) does not publish the event twice.
    */
-  async publish(name: string, data: unknown, within: { trace?: Hop } = {}): Promise<{ seq: number; subject: string }> {
+  async publish(
+    name: string,
+    data: unknown,
+    within: { trace?: Hop; id?: string } = {},
+  ): Promise<{ seq: number; subject: string }> {
     const subject = eventSubject(this.service, name);
     const def = this.registry.event(subject);
     if (!def) throw new Error(`${this.service} has no event message ${name} in its proto package`);
     const bytes = encodeJson(def.type, data);
     // the event carries the trace of the request it was published for, so a reader can follow where it came from
     const trace = outgoingTrace(subject, "producer", within.trace);
-    let opts: { headers: ReturnType<typeof natsHeaders> } | undefined;
+    let opts: { headers?: ReturnType<typeof natsHeaders>; msgID?: string } | undefined;
     if (trace) {
       opts = { headers: natsHeaders() };
-      opts.headers.set(TRACEPARENT_HEADER, trace.traceparent);
+      opts.headers!.set(TRACEPARENT_HEADER, trace.traceparent);
     }
+    if (within.id) opts = { ...opts, msgID: within.id };
     let ack;
     try {
       ack = await retryWhile(() => this.js.publish(subject, bytes, opts));
