@@ -1,5 +1,5 @@
-// What `gs events tail` and `gs events replay` share: the proto registry and the subject filter checked
-// before connecting, one NATS connection, Ctrl-C as the lifecycle helper's, and how an event is printed.
+// What `gs events tail` and `gs events replay` share: the event types (proto/, or the descriptors the
+// fleet serves: --schema) and the subject filter checked against them, one NATS connection, Ctrl-C as the lifecycle helper's, and how an event is printed.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { BaseCommand } from "./base-command.js";
@@ -7,8 +7,9 @@ import { checkEventFilter } from "./lib/events/event-filter.js";
 import { eventText } from "./lib/events/event-lines.js";
 import type { StoredEvent } from "./lib/events/stored-event.js";
 import { catchInterrupts } from "./lib/process/interrupt.js";
-import { loadRegistry } from "./lib/proto/load.js";
-import { openNats, type NatsFlagValues } from "./nats-session.js";
+import { schemaForFleet } from "./lib/proto/schema-source.js";
+import type { SchemaMode } from "./lib/proto/schema-mode.js";
+import { lazyNats, type NatsFlagValues } from "./nats-session.js";
 
 export interface EventReadContext {
   nc: NatsConnection;
@@ -22,19 +23,30 @@ export interface EventReadContext {
 export abstract class EventsCommand extends BaseCommand {
   /** Runs `read` with everything it needs; resolves with how many events it showed. */
   protected async readEvents(
-    flags: NatsFlagValues & { proto?: string[]; subject: string },
+    flags: NatsFlagValues & { proto?: string[]; schema: SchemaMode; subject: string },
     read: (ctx: EventReadContext) => Promise<{ shown: number }>,
   ): Promise<number> {
-    const registry = loadRegistry({ cwd: process.cwd(), extra: flags.proto });
-    checkEventFilter(registry, flags.subject);
-    const { nc } = await openNats(flags);
+    const nats = lazyNats(flags);
+    let nc;
+    let registry;
+    try {
+      ({ registry } = await schemaForFleet(
+        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
+        nats.connect,
+      ));
+      checkEventFilter(registry, flags.subject);
+      nc = await nats.connect();
+    } catch (err) {
+      await nats.close();
+      throw err;
+    }
     const interrupt = catchInterrupts();
     try {
       const { shown } = await read({ nc, registry, signal: interrupt.signal, print: (e) => this.printEvent(e) });
       return shown;
     } finally {
       interrupt.release();
-      await nc.close();
+      await nats.close();
     }
   }
 

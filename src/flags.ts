@@ -92,7 +92,7 @@ export const protoFlags = {
   proto: Flags.string({ description: "Extra directory of .proto files (repeatable).", multiple: true }),
 };
 
-/** Where message types come from (src/lib/proto/schema-source.ts): `gs request`, `publish`, `subscribe`, `bench`, `subjects`, `describe`. */
+/** Where message types come from (src/lib/proto/schema-source.ts): `gs request`, `publish`, `subscribe`, `bench`, `subjects`, `describe`, `trace`, `events`. */
 export const schemaFlags = {
   ...protoFlags,
   schema: Flags.option({

@@ -11,7 +11,9 @@ import { startFleet, type TestFleet } from "../../test/support/fleet.js";
 import { startCli } from "../../test/support/live-process.js";
 import { repoRoot, runCli } from "../../test/support/run-cli.js";
 import type { DescribeJson } from "./describe.js";
+import type { EventsTailJsonLine } from "./events/tail.js";
 import type { RequestJson } from "./request.js";
+import type { TraceJson } from "./trace.js";
 
 let fleet: TestFleet;
 let nc: NatsConnection;
@@ -100,6 +102,50 @@ describe("types from the fleet, from an empty directory", () => {
     const bench = await gs(["bench", "auth.validate", '{"sessionToken":"none"}', "--requests", "50", "--json"]);
     expect(bench.code).toBe(0);
     expect(JSON.parse(bench.stdout)).toMatchObject({ requests: 50, errors: 0 });
+  });
+
+  it("traces a request and reads its events with the fleet's types", async () => {
+    // each with a cache of its own: the set it fetched from payment lands there
+    const caches: string[] = [];
+    const fresh = (args: string[]) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "gs-cache-"));
+      caches.push(dir);
+      return runCli([...args, "--server", server], { cwd: empty, env: { XDG_CACHE_HOME: dir }, timeoutMs: 60_000 });
+    };
+    const built = readFileSync(path.join(repoRoot, "services/dist/schemas/payment.binpb"));
+    const digest = createHash("sha256").update(built).digest("hex");
+    const fetched = (dir: string) => existsSync(path.join(dir, "gs", "schemas", `${digest}.binpb`));
+    const trace = await fresh([
+      "trace",
+      "payment.deposit",
+      '{"playerId":"p-traced","amount":{"currency":"GOLD","minorUnits":"7"},"idempotencyKey":"traced-1"}',
+      "--json",
+    ]);
+    expect(trace.code, trace.stderr).toBe(0);
+    const report = JSON.parse(trace.stdout) as TraceJson;
+    expect(report.reply).toMatchObject({ transaction: { playerId: "p-traced" } });
+    const spans = (n: TraceJson["root"]): string[] => [`${n.service} ${n.subject}`, ...n.children.flatMap(spans)];
+    expect(spans(report.root)).toEqual(
+      expect.arrayContaining(["payment payment.deposit", "payment events.payment.funds-deposited"]),
+    );
+
+    const tail = await fresh(["events", "tail", "--subject", "events.payment.funds-deposited", "--json"]);
+    expect(tail.code, tail.stderr).toBe(0);
+    const events = tail.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as EventsTailJsonLine);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: "payment.v1.FundsDepositedEvent",
+        data: expect.objectContaining({ playerId: "p-traced", amount: { currency: "GOLD", minorUnits: "7" } }),
+      }),
+    );
+    // an event subject the fleet's types do not have: refused before reading
+    const bad = await gs(["events", "tail", "--subject", "events.payment.funds-deposted"]);
+    expect(bad.code).toBe(2);
+    expect(caches.map(fetched)).toEqual([true, true]);
+    for (const d of caches) rmSync(d, { recursive: true, force: true });
   });
 
   it("refuses a subject the fleet does not serve with exit 2, suggests, and sends nothing", async () => {

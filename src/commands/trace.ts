@@ -1,14 +1,22 @@
 import { BaseCommand } from "../base-command.js";
-import { durationFlag, durationText, messageArgs, natsFlags, payloadFlags, protoFlags, targetFlags } from "../flags.js";
+import {
+  durationFlag,
+  durationText,
+  messageArgs,
+  natsFlags,
+  payloadFlags,
+  schemaFlags,
+  targetFlags,
+} from "../flags.js";
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { errorLine } from "../lib/output/error-report.js";
 import { catchInterrupts } from "../lib/process/interrupt.js";
-import { loadRegistryForSubject } from "../lib/proto/load.js";
+import { schemaForSubject } from "../lib/proto/schema-source.js";
 import { MAX_COLLECT_MS, prepareTrace, traceRequest } from "../lib/trace/collect-trace.js";
 import { traceReport, type TraceReport } from "../lib/trace/trace-report.js";
 import { liveOutput } from "../lib/ui/live-output.js";
 import { traceDisplay } from "../lib/ui/trace-live.js";
-import { openNats } from "../nats-session.js";
+import { lazyNats } from "../nats-session.js";
 
 export type TraceJson = TraceReport;
 
@@ -31,7 +39,7 @@ export default class Trace extends BaseCommand {
   static override flags = {
     ...natsFlags,
     ...targetFlags,
-    ...protoFlags,
+    ...schemaFlags,
     "data-file": payloadFlags["data-file"],
     header: payloadFlags.header,
     wait: durationFlag({
@@ -44,10 +52,23 @@ export default class Trace extends BaseCommand {
     const { args, flags } = await this.parse(Trace);
     const bytes = readData({ arg: args.data, file: flags["data-file"] });
     const json = parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
-    const registry = loadRegistryForSubject({ cwd: process.cwd(), extra: flags.proto, subject: args.subject });
-    const prepared = prepareTrace(registry, { subject: args.subject, json, timeout: flags.timeout });
+    const nats = lazyNats(flags);
+    let nc;
+    let registry;
+    let prepared;
+    try {
+      ({ registry } = await schemaForSubject(
+        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
+        args.subject,
+        nats.connect,
+      ));
+      prepared = prepareTrace(registry, { subject: args.subject, json, timeout: flags.timeout });
+      nc = await nats.connect();
+    } catch (err) {
+      await nats.close();
+      throw err;
+    }
     const out = liveOutput({ json: this.jsonEnabled() });
-    const { nc } = await openNats(flags);
     const interrupt = catchInterrupts();
     const display = traceDisplay(out, (line) => this.out(line));
     try {
@@ -70,7 +91,7 @@ export default class Trace extends BaseCommand {
     } finally {
       await display.close();
       interrupt.release();
-      await nc.close();
+      await nats.close();
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Flags } from "@oclif/core";
 import { EventsCommand } from "../../events-command.js";
-import { eventFlags, natsFlags, pointInTimeFlag, protoFlags, targetFlags } from "../../flags.js";
+import { eventFlags, natsFlags, pointInTimeFlag, schemaFlags, targetFlags } from "../../flags.js";
 import { replayEvents } from "../../lib/events/events-query.js";
 import type { StoredEvent } from "../../lib/events/stored-event.js";
 import { UsageError } from "../../lib/output/errors.js";
@@ -12,7 +12,7 @@ export default class EventsReplay extends EventsCommand {
   static override summary =
     "Read a past range of the EVENTS stream in order, decoded; as fast as possible or at its pace.";
   static override description =
-    "The range starts at --since (a time) or --from-seq (a stream sequence) and ends at --to, --to-seq, -n events, or the stream's end when the command started; replay never follows. --speed keeps the original gaps between events (1 = real time, 10 = ten times faster). Read-only: nothing is re-published; to send an event again, use `gs publish`. Output as `gs events tail`.";
+    "The range starts at --since (a time) or --from-seq (a stream sequence) and ends at --to, --to-seq, -n events, or the stream's end when the command started; replay never follows. --speed keeps the original gaps between events (1 = real time, 10 = ten times faster). Read-only: nothing is re-published; to send an event again, use `gs publish`. Output and types as `gs events tail`.";
   static override examples = [
     `<%= config.bin %> events replay --since 1h --to 30m`,
     `<%= config.bin %> events replay --subject 'events.quest-system.>' --from-seq 1200 --to-seq 1300 --json`,
@@ -21,7 +21,7 @@ export default class EventsReplay extends EventsCommand {
   static override flags = {
     ...natsFlags,
     ...targetFlags,
-    ...protoFlags,
+    ...schemaFlags,
     ...eventFlags,
     "from-seq": Flags.integer({ description: "Start at this stream sequence (instead of --since).", min: 1 }),
     to: pointInTimeFlag({ description: "Stop at this time: a duration ago (5m) or a date-time." }),

@@ -1,6 +1,6 @@
 import { Flags } from "@oclif/core";
 import { EventsCommand } from "../../events-command.js";
-import { eventFlags, natsFlags, protoFlags, targetFlags } from "../../flags.js";
+import { eventFlags, natsFlags, schemaFlags, targetFlags } from "../../flags.js";
 import { DEFAULT_TAIL, tailEvents } from "../../lib/events/events-query.js";
 import type { StoredEvent } from "../../lib/events/stored-event.js";
 
@@ -9,7 +9,7 @@ export type EventsTailJsonLine = StoredEvent;
 
 export default class EventsTail extends EventsCommand {
   static override summary = "Print the latest domain events of the EVENTS stream, decoded with their proto types.";
-  static override description = `The last ${DEFAULT_TAIL} events (-n to change it), or every event since --since, oldest first; --follow then waits for new ones until Ctrl-C. Each line: time, stream sequence, subject and the event as JSON (secret fields redacted). With --json, one JSON object per event (NDJSON). Read-only: an ephemeral ordered consumer, nothing acknowledged or removed.`;
+  static override description = `The last ${DEFAULT_TAIL} events (-n to change it), or every event since --since, oldest first; --follow then waits for new ones until Ctrl-C. Each line: time, stream sequence, subject and the event as JSON (secret fields redacted); the types come from proto/, or from the descriptors the fleet serves when there is no proto/ folder (--schema). With --json, one JSON object per event (NDJSON). Read-only: an ephemeral ordered consumer, nothing acknowledged or removed.`;
   static override examples = [
     `<%= config.bin %> events tail`,
     `<%= config.bin %> events tail --subject 'events.payment.>' --since 10m`,
@@ -19,7 +19,7 @@ export default class EventsTail extends EventsCommand {
   static override flags = {
     ...natsFlags,
     ...targetFlags,
-    ...protoFlags,
+    ...schemaFlags,
     ...eventFlags,
     count: Flags.integer({
       char: "n",
