@@ -46,7 +46,7 @@ export default class Status extends BaseCommand {
     ...targetFlags,
     check: Flags.boolean({
       description:
-        "Exit 5 when a service is below its desired count or silent on NATS, the platform or NATS cannot be read, or the NATS layer has a problem (with --watch: as of the last poll).",
+        "Exit 5 when a service is below its desired count or silent on NATS, the platform or NATS cannot be read, or the NATS layer or a local Redis Cluster has a problem (with --watch: as of the last poll).",
     }),
     watch: Flags.boolean({
       char: "w",
@@ -145,6 +145,14 @@ export default class Status extends BaseCommand {
         natsServer,
         intervalMs,
         natsLayer,
+        // a local fleet's Redis Cluster (gs up --state redis); the feed reads null for a fleet without one
+        ...(ctx.target.platform === "local"
+          ? {
+              redisLayer: {
+                read: () => readLocalRedisLayer(ctx.paths, Math.max(100, Math.min(intervalMs - 100, 1500))),
+              },
+            }
+          : {}),
       });
       const out = liveOutput({ json: this.jsonEnabled() });
       const last = await watchStatus({ out, store, signal: interrupt.signal });

@@ -10,6 +10,7 @@ import type { RequestJson } from "./request.js";
 import type { StatusJson } from "./status.js";
 import type { UpJson } from "./up.js";
 import { createProject, isAlive, waitFor, type TestProject } from "../../test/support/local-fleet.js";
+import { startCli } from "../../test/support/live-process.js";
 import { runCli } from "../../test/support/run-cli.js";
 
 const balanceOf = async (dir: string, player: string): Promise<string | undefined> => {
@@ -89,6 +90,10 @@ describe("gs up --cluster 5 --state redis", () => {
     const holder = redis.nodes.find((n) => n.role === "primary" && (n.keys ?? 0) > 0)!;
     expect(holder).toBeDefined();
 
+    // the live view follows the Redis Cluster too: one line per change without a terminal
+    const watch = startCli(["status", "--watch", "--interval", "500ms"], { cwd: dir, timeoutMs: 120_000 });
+    await watch.waitFor("stdout", /Redis: 6\/6 nodes up · 3 primaries, 3 replicas · cluster_state ok/, 30_000);
+
     // killed: its replica takes over, then the supervisor starts it again and it rejoins as a replica
     const rec = project.record() as unknown as { redis: { nodes: { name: string; pid: number }[] } };
     const victim = rec.redis.nodes.find((n) => n.name === holder.name)!;
@@ -106,6 +111,11 @@ describe("gs up --cluster 5 --state redis", () => {
       500,
     );
     expect(healed.nodes.filter((n) => n.role === "primary")).toHaveLength(3);
+    // the failover as the watch saw it: the replica promoted (the node's own down time may fall between two polls)
+    const promoted = redis.nodes.find((n) => n.role === "replica" && n.primary === holder.name)!.name;
+    await watch.waitFor("stdout", new RegExp(`Redis: ${promoted} is now a primary \\(was replica\\)`), 30_000);
+    watch.signal("SIGINT");
+    expect((await watch.exit).code).toBe(0);
     const restarted = (project.record() as unknown as typeof rec).redis.nodes.find((n) => n.name === holder.name)!;
     expect(restarted.pid).not.toBe(victim.pid);
     // the acknowledged deposit survived the failover, and new writes go to the promoted replica

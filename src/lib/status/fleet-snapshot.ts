@@ -11,6 +11,7 @@ import type {
   StoppedInstance,
 } from "../platform/platform.js";
 import type { NatsLayer } from "../nats-layer/nats-layer.js";
+import type { RedisLayer } from "../redis-layer/redis-layer.js";
 import type { EndpointLatencyRow, FleetLatency } from "./fleet-latency.js";
 import type { DiscoveredInstance, InstanceCounters } from "./sources.js";
 import { sumRates, type Rates } from "./stats-rates.js";
@@ -64,6 +65,8 @@ export interface FleetData {
   logs?: { service: string; lines: LogLine[]; error?: string };
   /** the NATS layer (servers, JetStream, streams) when the store reads it: the last read and how its polls went */
   natsLayer?: { layer?: NatsLayer; source: SourceRecord };
+  /** a local fleet's Redis Cluster when the store reads it: the last read (null: the fleet has none) */
+  redisLayer?: { layer?: RedisLayer | null; source: SourceRecord };
 }
 
 export interface SourceHealth {
@@ -117,6 +120,13 @@ export interface NatsLayerView {
   health: SourceHealth;
 }
 
+/** The Redis Cluster as last read (its own connections), and how fresh that is. */
+export interface RedisLayerView {
+  /** null until the first read shows one */
+  layer: RedisLayer | null;
+  health: SourceHealth;
+}
+
 export interface FleetSnapshot {
   /** when this snapshot was computed (unix ms) */
   at: number;
@@ -133,6 +143,8 @@ export interface FleetSnapshot {
   totals: FleetTotals;
   /** null when this view does not read the NATS layer */
   natsLayer: NatsLayerView | null;
+  /** null when this view does not read a Redis Cluster, or the fleet has none */
+  redisLayer: RedisLayerView | null;
 }
 
 export interface InstanceRow {
@@ -324,6 +336,11 @@ export function buildSnapshot(data: FleetData, now = Date.now()): FleetSnapshot 
     natsLayer: data.natsLayer
       ? { layer: data.natsLayer.layer ?? null, health: sourceHealth(data.natsLayer.source, now, false) }
       : null,
+    // a fleet without Redis (the last read said so) shows no Redis section; one that stopped answering does
+    redisLayer:
+      data.redisLayer && data.redisLayer.layer !== null && (data.redisLayer.layer || data.redisLayer.source.error)
+        ? { layer: data.redisLayer.layer ?? null, health: sourceHealth(data.redisLayer.source, now, false) }
+        : null,
   };
 }
 

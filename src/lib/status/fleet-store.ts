@@ -5,6 +5,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { NatsLayerFeed } from "../nats-layer/read-layer.js";
 import type { LogLine, Platform } from "../platform/platform.js";
+import type { NatsLayer } from "../nats-layer/nats-layer.js";
+import type { RedisLayer } from "../redis-layer/redis-layer.js";
 import {
   buildDetail,
   buildSnapshot,
@@ -12,6 +14,7 @@ import {
   type FleetSnapshot,
   type ServiceDetail,
   type SourceName,
+  type SourceRecord,
 } from "./fleet-snapshot.js";
 import { fleetLatency } from "./fleet-latency.js";
 import { pollDiscovery, pollStats, type SourceWindow } from "./sources.js";
@@ -41,6 +44,8 @@ export interface FleetStoreOptions {
   logLines?: number;
   /** the NATS layer (servers, JetStream, streams): read each round like the other sources when given */
   natsLayer?: NatsLayerFeed;
+  /** a local fleet's Redis Cluster (`gs up --state redis`): read each round when given; null when the fleet has none */
+  redisLayer?: { read(): Promise<RedisLayer | null> };
   now?: () => number;
 }
 
@@ -64,7 +69,7 @@ export class FleetStore implements FleetFeed {
   private readonly listeners = new Set<() => void>();
   private readonly roundListeners = new Set<(s: FleetSnapshot) => void>();
   /** a source whose last poll has not settled is not asked again: a hung source cannot pile up requests */
-  private readonly inFlight = new Set<SourceName | "logs" | "natsLayer">();
+  private readonly inFlight = new Set<SourceName | "logs" | "natsLayer" | "redisLayer">();
   private prevStats?: StatsSample;
   private focused?: string;
   private timer?: NodeJS.Timeout;
@@ -82,6 +87,7 @@ export class FleetStore implements FleetFeed {
       ...(opts.natsUnavailable ? { natsUnavailable: opts.natsUnavailable } : {}),
       sources: { platform: {}, nats: {}, stats: {} },
       ...(opts.natsLayer ? { natsLayer: { source: {} } } : {}),
+      ...(opts.redisLayer ? { redisLayer: { source: {} } } : {}),
     };
     void this.watchConnection();
   }
@@ -158,7 +164,8 @@ export class FleetStore implements FleetFeed {
         this.prevStats = sample;
       }),
       this.focused ? this.pollLogs(this.focused) : undefined,
-      this.pollNatsLayer(),
+      this.pollLayer("natsLayer"),
+      this.pollLayer("redisLayer"),
     ]);
     const snap = this.snapshot();
     // one notification per round: a frame per round, not one per source
@@ -188,13 +195,16 @@ export class FleetStore implements FleetFeed {
     }
   }
 
-  /** The NATS layer has connections of its own (and HTTP endpoints): polled even while the fleet's NATS is down. */
-  private async pollNatsLayer(): Promise<void> {
-    const feed = this.opts.natsLayer;
-    const held = this.data.natsLayer;
-    if (!feed || !held || this.inFlight.has("natsLayer")) return;
-    this.inFlight.add("natsLayer");
-    const read = feed.read().finally(() => this.inFlight.delete("natsLayer"));
+  /**
+   * The NATS layer and the Redis Cluster have connections of their own (and HTTP endpoints): polled even
+   * while the fleet's NATS is down.
+   */
+  private async pollLayer(key: "natsLayer" | "redisLayer"): Promise<void> {
+    const feed: { read(): Promise<NatsLayer | RedisLayer | null> } | undefined = this.opts[key];
+    const held: { layer?: NatsLayer | RedisLayer | null; source: SourceRecord } | undefined = this.data[key];
+    if (!feed || !held || this.inFlight.has(key)) return;
+    this.inFlight.add(key);
+    const read = feed.read().finally(() => this.inFlight.delete(key));
     try {
       held.layer = await withTimeout(read, this.timeoutMs);
       held.source.okAt = this.now();

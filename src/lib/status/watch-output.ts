@@ -3,6 +3,8 @@
 import { formatDuration } from "../output/format.js";
 import { emptyNatsLayer, sourceLabel, type NatsLayer } from "../nats-layer/nats-layer.js";
 import type { ServiceState } from "../platform/platform.js";
+import type { RedisLayer } from "../redis-layer/redis-layer.js";
+import { redisSummary } from "../redis-layer/redis-layer-text.js";
 import {
   legacyState,
   SOURCES,
@@ -25,8 +27,10 @@ export interface StatusWatchJson {
    */
   nats: { server: string; down: boolean; available: boolean; reason?: string } & NatsLayer;
   lastPollAt: string | null;
-  /** `natsLayer`: present when the NATS layer is read */
-  sources: Record<SourceName, SourceHealth> & { natsLayer?: SourceHealth };
+  /** a local fleet's Redis Cluster as `gs status --json` has it; null without one (or until read) */
+  redis: RedisLayer | null;
+  /** `natsLayer`, `redisLayer`: present when the NATS layer, a Redis Cluster is read */
+  sources: Record<SourceName, SourceHealth> & { natsLayer?: SourceHealth; redisLayer?: SourceHealth };
   services: (Omit<ServiceStatus, "responding" | "desired" | "running" | "pending" | "restarts" | "state"> & {
     desired: number | null;
     running: number | null;
@@ -58,8 +62,13 @@ export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
       ...(s.natsUnavailable !== null ? { reason: s.natsUnavailable } : {}),
       ...(s.natsLayer?.layer ?? emptyNatsLayer()),
     },
+    redis: s.redisLayer?.layer ?? null,
     lastPollAt: s.lastPollAt === null ? null : new Date(s.lastPollAt).toISOString(),
-    sources: s.natsLayer ? { ...s.sources, natsLayer: s.natsLayer.health } : s.sources,
+    sources: {
+      ...s.sources,
+      ...(s.natsLayer ? { natsLayer: s.natsLayer.health } : {}),
+      ...(s.redisLayer ? { redisLayer: s.redisLayer.health } : {}),
+    },
     services: s.services.map((r) => ({
       name: r.name,
       desired: r.desired,
@@ -83,11 +92,12 @@ export function toWatchJson(s: FleetSnapshot): StatusWatchJson {
   };
 }
 
-/** The `--check` rule of every form: below desired on the platform, or fewer answering on NATS than desired, the platform or NATS not answering, or a problem in the NATS layer. */
+/** The `--check` rule of every form: below desired on the platform, or fewer answering on NATS than desired, the platform or NATS not answering, or a problem in the NATS layer or the Redis Cluster. */
 export function snapshotUnhealthy(s: FleetSnapshot): boolean {
   if (!s.sources.platform.ok) return true;
   if (s.natsDown) return true;
   if (s.natsLayer?.layer?.problems.length) return true;
+  if (s.redisLayer?.layer?.problems.length) return true;
   return s.services.some(
     (r) => r.desired !== null && ((r.running ?? 0) < r.desired || (r.responding ?? 0) < r.desired),
   );
@@ -140,6 +150,7 @@ export class ChangeLog {
       for (const n of SOURCES)
         if (!s.sources[n].ok && !(n !== "platform" && s.natsDown)) lines.push(sourceLine(n, s.sources[n]));
       lines.push(...natsLayerChanges(undefined, s));
+      lines.push(...redisLayerChanges(undefined, s));
     } else {
       if (s.natsDown !== prev.natsDown)
         lines.push(s.natsDown ? `NATS ${s.natsServer}: down` : `NATS ${s.natsServer}: back`);
@@ -156,6 +167,7 @@ export class ChangeLog {
       const now = new Set(s.services.map((r) => r.name));
       for (const b of prev.services) if (!now.has(b.name)) lines.push(`${b.name}: gone`);
       lines.push(...natsLayerChanges(prev, s));
+      lines.push(...redisLayerChanges(prev, s));
       if (this.opts.totals !== false && lines.length && totalsLine(s) !== totalsLine(prev)) lines.push(totalsLine(s));
     }
     this.prev = s;
@@ -182,5 +194,28 @@ function natsLayerChanges(prev: FleetSnapshot | undefined, s: FleetSnapshot): st
   for (const n of layer.notes) if (!noted.has(n)) lines.push(`NATS layer: ${n}`);
   if (before && before.source !== layer.source)
     lines.push(`NATS layer: ${layer.source ? `read through the ${sourceLabel(layer.source)}` : "unreadable"}`);
+  return lines;
+}
+
+/**
+ * The Redis Cluster's news: its summary at the start, then a problem that appears or clears (a node
+ * down, cluster_state fail, slots uncovered, a replica out of sync) and a role that changes (a failover).
+ */
+function redisLayerChanges(prev: FleetSnapshot | undefined, s: FleetSnapshot): string[] {
+  const layer = s.redisLayer?.layer;
+  if (!layer) return [];
+  const before = prev?.redisLayer?.layer;
+  if (!before) return [`Redis: ${redisSummary(layer)}`, ...layer.problems.map((p) => `Redis: ${p.message}`)];
+  const key = (p: { kind: string; subject: string }) => `${p.kind} ${p.subject}`;
+  const had = new Map(before.problems.map((p) => [key(p), p]));
+  const has = new Map(layer.problems.map((p) => [key(p), p]));
+  const lines: string[] = [];
+  for (const [k, p] of has) if (!had.has(k)) lines.push(`Redis: ${p.message}`);
+  for (const [k, p] of had) if (!has.has(k)) lines.push(`Redis: cleared: ${p.message}`);
+  const roles = new Map(before.nodes.map((n) => [n.name, n.role]));
+  for (const n of layer.nodes) {
+    const was = roles.get(n.name);
+    if (n.role && was && n.role !== was) lines.push(`Redis: ${n.name} is now a ${n.role} (was ${was})`);
+  }
   return lines;
 }

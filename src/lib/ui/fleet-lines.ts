@@ -15,7 +15,7 @@ import {
   type PlacedColumn,
 } from "./fleet-columns.js";
 import { orderRows, type SortKey } from "./fleet-order.js";
-import { natsSectionLines, natsSectionMinLines } from "./nats-section.js";
+import { natsSectionLines, natsSectionMinLines, redisSectionLines, redisSectionMinLines } from "./nats-section.js";
 import { renderLine, styled, type Segment } from "./styled-line.js";
 import type { Theme } from "./theme.js";
 
@@ -172,14 +172,21 @@ export interface ListFrameOptions {
 }
 
 /**
- * The NATS section under the table (after a blank line): the rows the services leave, but at least
- * its summary, problems and notes, and never so much that fewer than 3 services show.
+ * The NATS and Redis sections under the table (each after a blank line): the rows the services leave,
+ * but at least their summaries, problems and notes, and never so much that fewer than 3 services show.
  */
 function natsLines(snap: FleetSnapshot, services: number, avail: number, width: number, th: Theme): string[] {
   const view = snap.natsLayer;
-  if (!view) return [];
-  const budget = Math.min(Math.max(1 + natsSectionMinLines(view), avail - services), Math.max(2, avail - 3));
-  return ["", ...natsSectionLines(view, width, th, budget - 1)];
+  const redis = snap.redisLayer;
+  if (!view && !redis) return [];
+  // the Redis section's summary and problems are kept free first; the NATS section takes the rest
+  const redisMin = redis ? 1 + redisSectionMinLines(redis) : 0;
+  const budget = Math.min(
+    Math.max(1 + (view ? natsSectionMinLines(view) : 0) + redisMin, avail - services),
+    Math.max(2, avail - 3),
+  );
+  const nats = view ? ["", ...natsSectionLines(view, width, th, budget - 1 - redisMin)] : [];
+  return redis ? [...nats, "", ...redisSectionLines(redis, width, th, budget - nats.length - 1)] : nats;
 }
 
 /** The whole list view, top to bottom. */

@@ -1,8 +1,10 @@
 // The dashboard's NATS section, below the services table: a summary line, what is wrong (each
 // problem `--check` counts), what limits the view (notes), the servers, then the streams and KV
-// buckets as far as the terminal allows (those with a problem first). Plain styled lines, no Ink.
+// buckets as far as the terminal allows (those with a problem first). Under it, a local fleet's Redis
+// Cluster the same way: summary, problems, nodes. Plain styled lines, no Ink.
 import { layerSummary, serverTable, streamTable, troubledStreams } from "../nats-layer/layer-text.js";
-import type { NatsLayerView } from "../status/fleet-snapshot.js";
+import { redisReport, redisSummary } from "../redis-layer/redis-layer-text.js";
+import type { NatsLayerView, RedisLayerView, SourceHealth } from "../status/fleet-snapshot.js";
 import { formatAge } from "./fleet-columns.js";
 import { renderLine, styled, type Segment } from "./styled-line.js";
 import type { Theme } from "./theme.js";
@@ -13,39 +15,27 @@ const MAX_LISTED = 4;
 /** The section's lines, at most `maxLines` (the summary line always). */
 export function natsSectionLines(view: NatsLayerView, width: number, th: Theme, maxLines: number): string[] {
   const layer = view.layer;
-  const h = view.health;
-  const title: Segment[] = [["NATS", { bold: true }]];
-  // first, so a narrow terminal cuts the summary rather than the age of what it says
-  if (h.stale && layer)
-    title.push([
-      `  stale: ${h.error ?? "no answer"}${h.ageMs !== null ? ` (data from ${formatAge(h.ageMs)} ago)` : ""}`,
-      { color: th.of("yellow") },
-    ]);
-  if (!layer) title.push([`  ${h.error ? `not read: ${h.error}` : "reading the NATS layer..."}`, { dim: true }]);
-  else {
-    const bad = layer.problems.length > 0;
-    title.push([
-      `  ${layerSummary(layer)}`,
-      { color: th.of(!layer.source ? "yellow" : bad ? "red" : "green"), dim: !layer.source },
-    ]);
-  }
-  const lines = [renderLine(title, width)];
+  const lines = [
+    titleLine("NATS", view.health, width, th, {
+      read: layer !== null,
+      reading: "reading the NATS layer...",
+      summary: layer && layerSummary(layer),
+      color: !layer?.source ? "yellow" : layer.problems.length ? "red" : "green",
+      dim: !layer?.source,
+    }),
+  ];
   if (!layer) return lines;
-
   const room = () => Math.max(0, maxLines - lines.length);
-  const listed = (items: string[], mark: string, style: Segment[1]) => {
-    const fit = Math.min(items.length, MAX_LISTED, room());
-    const shown = items.length > fit && fit > 0 ? fit - 1 : fit;
-    for (const t of items.slice(0, shown)) lines.push(renderLine([[`  ${mark} ${t}`, style]], width));
-    if (shown < items.length && room() > 0)
-      lines.push(styled(`  ${mark} … ${items.length - shown} more (gs status --json lists them)`, style));
-  };
-  listed(
-    layer.problems.map((p) => p.message),
-    "✖",
-    { color: th.of("red") },
+  lines.push(
+    ...listed(
+      layer.problems.map((p) => p.message),
+      "✖",
+      { color: th.of("red") },
+      width,
+      room(),
+    ),
   );
-  listed(layer.notes, "note:", { dim: true });
+  lines.push(...listed(layer.notes, "note:", { dim: true }, width, room()));
 
   // the servers table whole, or not at all
   const servers = serverTable(layer);
@@ -77,6 +67,75 @@ export function natsSectionLines(view: NatsLayerView, width: number, th: Theme, 
     }
   }
   return lines;
+}
+
+/** A section's first line: its name, how stale it is (first, so a narrow terminal cuts the summary rather than the age of what it says), its summary. */
+function titleLine(
+  name: string,
+  h: SourceHealth,
+  width: number,
+  th: Theme,
+  o: { read: boolean; reading: string; summary: string | null; color: "yellow" | "red" | "green"; dim?: boolean },
+): string {
+  const title: Segment[] = [[name, { bold: true }]];
+  if (h.stale && o.read)
+    title.push([
+      `  stale: ${h.error ?? "no answer"}${h.ageMs !== null ? ` (data from ${formatAge(h.ageMs)} ago)` : ""}`,
+      { color: th.of("yellow") },
+    ]);
+  if (!o.read || o.summary === null) title.push([`  ${h.error ? `not read: ${h.error}` : o.reading}`, { dim: true }]);
+  else title.push([`  ${o.summary}`, { color: th.of(o.color), dim: o.dim }]);
+  return renderLine(title, width);
+}
+
+/** Up to MAX_LISTED items (and `room`), each marked; the rest counted on the last line. */
+function listed(items: string[], mark: string, style: Segment[1], width: number, room: number): string[] {
+  const out: string[] = [];
+  const fit = Math.min(items.length, MAX_LISTED, room);
+  const shown = items.length > fit && fit > 0 ? fit - 1 : fit;
+  for (const t of items.slice(0, shown)) out.push(renderLine([[`  ${mark} ${t}`, style]], width));
+  if (shown < items.length && room > out.length)
+    out.push(styled(`  ${mark} … ${items.length - shown} more (gs status --json lists them)`, style));
+  return out;
+}
+
+/** The Redis section: summary, problems, then the nodes table whole when it fits. */
+export function redisSectionLines(view: RedisLayerView, width: number, th: Theme, maxLines: number): string[] {
+  const layer = view.layer;
+  const lines = [
+    titleLine("Redis", view.health, width, th, {
+      read: layer !== null,
+      reading: "reading the Redis Cluster...",
+      summary: layer && redisSummary(layer),
+      color: layer?.problems.length ? "red" : "green",
+    }),
+  ];
+  if (!layer) return lines;
+  const room = () => Math.max(0, maxLines - lines.length);
+  lines.push(
+    ...listed(
+      layer.problems.map((p) => p.message),
+      "✖",
+      { color: th.of("red") },
+      width,
+      room(),
+    ),
+  );
+  const [header, ...rows] = redisReport(layer).table.split("\n");
+  if (rows.length && room() >= rows.length + 1) {
+    lines.push(renderLine([[`  ${header}`, { bold: true }]], width));
+    rows.forEach((r, i) =>
+      lines.push(
+        renderLine([[`  ${r}`, { color: layer.nodes[i]?.state === "down" ? th.of("red") : undefined }]], width),
+      ),
+    );
+  }
+  return lines;
+}
+
+/** How many lines the Redis section needs at least: the summary and the problems it lists. */
+export function redisSectionMinLines(view: RedisLayerView): number {
+  return 1 + Math.min(view.layer?.problems.length ?? 0, MAX_LISTED);
 }
 
 /** How many lines the section needs at least: the summary, and the problems and notes it lists. */
