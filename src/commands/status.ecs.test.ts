@@ -17,6 +17,7 @@ import { awsError, startAwsEndpoint, type AwsEndpoint } from "../../test/support
 import { EcsSimulator, ecsProdTarget } from "../../test/support/ecs-simulator.js";
 import { startNatsServer, type TestNatsServer } from "../../test/support/nats-server.js";
 import { startCli } from "../../test/support/live-process.js";
+import { waitFor } from "../../test/support/local-fleet.js";
 import { runCli, type CliResult } from "../../test/support/run-cli.js";
 import type { ServicesJson } from "./services.js";
 import type { StatusJson, StatusWatchJson } from "./status.js";
@@ -201,6 +202,40 @@ describe("gs status degrades when NATS cannot be reached", () => {
     });
     expect(doc.services[0]).toMatchObject({ name: "npc-behavior", desired: 2, running: 2, responding: null });
     expect(code).toBe(0);
+  });
+
+  it("--watch keeps its NATS connection: NATS down while the server is gone, the fleet back when it returns", async () => {
+    await healthyEcs();
+    const own = await startNatsServer({ jetstream: true });
+    let again: TestNatsServer | undefined;
+    const probeConn = await connect({ servers: own.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const probe = await startService(npcProbe(), { nc: probeConn, log: createLogger({}, { write: () => undefined }) });
+    const live = startCli(
+      ["status", "--watch", "--json", "--interval", "500ms", "--target", "prod", "--config", config(own.url)],
+      { cwd: dir, env: aws!.env(), timeoutMs: 90_000 },
+    );
+    const docs = (from = 0) =>
+      live
+        .stdout()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .slice(from)
+        .map((l) => JSON.parse(l) as StatusWatchJson);
+    const answering = (d: StatusWatchJson) => !d.nats.down && d.services[0]?.responding === 1;
+    try {
+      await waitFor("the probe answering", () => docs().some(answering) || undefined, 30_000, 100);
+      await own.stop();
+      await waitFor("NATS down", () => docs().some((d) => d.nats.down && d.nats.available) || undefined, 30_000, 100);
+      const seen = docs().length;
+      again = await startNatsServer({ jetstream: true, port: own.port });
+      await waitFor("NATS back, the probe answering", () => docs(seen).some(answering) || undefined, 30_000, 100);
+    } finally {
+      live.signal("SIGINT");
+      await live.exit;
+      await probe.stop(500).catch(() => undefined);
+      await probeConn.close().catch(() => undefined);
+      await again?.stop();
+    }
   });
 });
 

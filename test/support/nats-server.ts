@@ -46,13 +46,16 @@ async function stopChild(child: ChildProcess): Promise<void> {
  * it accepts connections. The free port can be taken between probe and bind, so a server that
  * exits at once is retried on another port.
  */
-export async function startNatsServer(opts: { jetstream?: boolean; args?: string[] } = {}): Promise<TestNatsServer> {
+/** `port`: a given one (a server started again where a stopped one listened), else a free one. */
+export async function startNatsServer(
+  opts: { jetstream?: boolean; args?: string[]; port?: number } = {},
+): Promise<TestNatsServer> {
   const bin = natsServerBinary();
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const storeDir = opts.jetstream ? mkdtempSync(path.join(os.tmpdir(), "gs-test-js-")) : undefined;
     try {
-      return await startOnce(bin, await freePort(), storeDir, opts.args ?? []);
+      return await startOnce(bin, opts.port ?? (await freePort()), storeDir, opts.args ?? []);
     } catch (err) {
       if (storeDir) rmSync(storeDir, { recursive: true, force: true });
       lastError = err as Error;

@@ -31,7 +31,15 @@ type Settings = ConnectionSettings & { source?: string };
  * Connect with settings from resolveConnection (or any ConnectionSettings). The whole attempt,
  * several servers included, is bounded by `settings.timeout` (default 5s).
  */
-export async function connectNats(settings: Settings, opts: { name?: string } = {}): Promise<NatsConnection> {
+/**
+ * `keepReconnecting`: the first connect is bounded and fails as usual, but once connected the connection
+ * reconnects through outages for as long as it is open, to any of the servers (`gs status --watch`,
+ * `gs metrics` on an ecs target).
+ */
+export async function connectNats(
+  settings: Settings,
+  opts: { name?: string; keepReconnecting?: boolean } = {},
+): Promise<NatsConnection> {
   const s: Settings = { ...settings, name: opts.name ?? settings.name ?? "gs" };
   const timeout = s.timeout ?? DEFAULT_TIMEOUT_MS;
   // bad settings, found before anything is sent: exit 2
@@ -64,6 +72,16 @@ export async function connectNats(settings: Settings, opts: { name?: string } = 
   try {
     // a service process waits for NATS instead (the SDK's reconnect-forever mode)
     if (s.reconnectForever) return await connect(toConnectionOptions(s));
+    if (opts.keepReconnecting)
+      return await connectBounded({
+        ...toConnectionOptions(s),
+        servers: s.servers,
+        timeout,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        reconnectToAll: true,
+      });
     return await connectBounded({ ...toConnectionOptions(s), servers: s.servers, timeout });
   } catch (err) {
     throw translate(err, s, timeout);
@@ -123,12 +141,22 @@ class DeadlineError extends Error {}
  * otherwise keep NATS.js's socket open after its timeout, and the process from ever exiting.
  */
 export async function connectBounded(
-  options: ConnectionOptions & { servers: string[]; timeout: number },
+  options: ConnectionOptions & {
+    servers: string[];
+    timeout: number;
+    /** a connection that reconnects may go to any of `servers` later (the one that answered first, first) */
+    reconnectToAll?: boolean;
+  },
 ): Promise<NatsConnection> {
+  const { reconnectToAll, ...o } = options;
   const started = Date.now();
-  const url = await firstToAnswer(options.servers, options.timeout);
-  const left = Math.max(options.timeout - (Date.now() - started), 100);
-  return withDeadline(connect({ ...options, servers: [url], timeout: left }), left);
+  const url = await firstToAnswer(o.servers, o.timeout);
+  const left = Math.max(o.timeout - (Date.now() - started), 100);
+  const servers = reconnectToAll ? [url, ...o.servers.filter((u) => u !== url)] : [url];
+  return withDeadline(
+    connect({ ...o, servers, timeout: left, ...(reconnectToAll ? { noRandomize: true } : {}) }),
+    left,
+  );
 }
 
 function firstToAnswer(servers: string[], timeout: number): Promise<string> {

@@ -19,6 +19,8 @@ export interface TargetNatsOptions {
   /** relative `file` references resolve against the project (the folder of gs.yaml) */
   root: string;
   timeoutMs?: number;
+  /** once connected, reconnect through outages (see connectNats) */
+  reconnect?: boolean;
 }
 
 /** Connect to the target's NATS with its credentials; the error names the target, never a secret. */
@@ -31,20 +33,22 @@ export async function connectTargetNats(target: EcsTarget, opts: TargetNatsOptio
     name: "gs deploy",
   };
   const ref = target.nats.credentials;
-  if (!ref || !("secretArn" in ref)) return connectNats({ ...base, ...localCredentials(ref, opts.root) });
+  const how = { keepReconnecting: opts.reconnect };
+  if (!ref || !("secretArn" in ref)) return connectNats({ ...base, ...localCredentials(ref, opts.root) }, how);
   const secret = await fetchSecretString(ref.secretArn, {
     region: secretRegion(ref.secretArn),
     profile: target.profile,
     target: opts.targetName,
   });
   const parsed = parseSecret(secret, ref.secretArn);
-  if (parsed.credsText === undefined) return connectNats({ ...base, ...parsed.settings });
+  if (parsed.credsText === undefined) return connectNats({ ...base, ...parsed.settings }, how);
   const dir = mkdtempSync(path.join(os.tmpdir(), "gs-nats-"));
   try {
     const file = path.join(dir, "user.creds");
     writeFileSync(file, parsed.credsText, { mode: 0o600 });
-    // NATS.js reads the file once, while connecting; gs never reconnects, so it can go right after
-    return await connectNats({ ...base, creds: file });
+    // read once, into the connection's authenticator (toConnectionOptions), which a reconnect uses too:
+    // the file can go right after
+    return await connectNats({ ...base, creds: file }, how);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

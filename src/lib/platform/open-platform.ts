@@ -50,7 +50,7 @@ export interface OpenPlatformOptions {
   requireRunning?: boolean;
   /** local: the NATS connection's name (default "gs") */
   name?: string;
-  /** local: keep reconnecting through NATS outages instead of failing */
+  /** keep reconnecting through NATS outages instead of failing (ecs: once the first connect succeeded) */
   reconnect?: boolean;
 }
 
@@ -81,7 +81,8 @@ export async function openPlatform(ctx: PlatformContext, opts: OpenPlatformOptio
   return {
     platform,
     natsUrl: target.nats.url,
-    nats: () => (nc ??= connectTargetNats(target, { targetName: ctx.targetName, root: ctx.root })),
+    nats: () =>
+      (nc ??= connectTargetNats(target, { targetName: ctx.targetName, root: ctx.root, reconnect: opts.reconnect })),
     close: async () => {
       const open = await nc?.catch(() => undefined);
       await open?.close();
