@@ -7,7 +7,7 @@ import { checkEventFilter } from "./lib/events/event-filter.js";
 import { eventText } from "./lib/events/event-lines.js";
 import type { StoredEvent } from "./lib/events/stored-event.js";
 import { catchInterrupts } from "./lib/process/interrupt.js";
-import { schemaForFleet } from "./lib/proto/schema-source.js";
+import { schemaForFleet, schemaOptionsOf } from "./lib/proto/schema-source.js";
 import type { SchemaMode } from "./lib/proto/schema-mode.js";
 import { lazyNats, type NatsFlagValues } from "./nats-session.js";
 
@@ -30,10 +30,7 @@ export abstract class EventsCommand extends BaseCommand {
     let nc;
     let registry;
     try {
-      ({ registry } = await schemaForFleet(
-        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
-        nats.connect,
-      ));
+      ({ registry } = await schemaForFleet(schemaOptionsOf(flags), nats.connect));
       checkEventFilter(registry, flags.subject);
       nc = await nats.connect();
     } catch (err) {

@@ -17,7 +17,7 @@ import { preparePayload } from "../lib/bench/payload.js";
 import { checkBenchOptions } from "../lib/bench/plan.js";
 import { renderReport } from "../lib/bench/report.js";
 import { readBaseline, writeResult } from "../lib/bench/result-file.js";
-import { schemaForSubject, schemaSource } from "../lib/proto/schema-source.js";
+import { schemaForSubject, schemaSource, schemaOptionsOf } from "../lib/proto/schema-source.js";
 import { lazyNats, natsSettings } from "../nats-session.js";
 import type { BenchResult } from "../lib/bench/types.js";
 import { benchWorkerFile } from "../lib/bench/worker-file.js";
@@ -179,7 +179,7 @@ export default class Bench extends BaseCommand {
   /** The types to encode DATA with, when it is JSON: from the fleet, over a connection of its own; local ones load in preparePayload. */
   private async registryFor(subject: string, flags: CommandFlags<typeof Bench>) {
     if (flags.raw || flags.size !== undefined) return undefined;
-    const opts = { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout };
+    const opts = schemaOptionsOf(flags);
     if (schemaSource(opts) === "local") return undefined;
     const nats = lazyNats(flags);
     try {

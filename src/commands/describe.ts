@@ -5,7 +5,7 @@ import type { JsonObject } from "@gs/fleet/sdk/json-codec";
 import type { RpcDef } from "@gs/fleet/sdk/registry";
 import { examplesOfComment } from "../lib/contracts/examples.js";
 import { describe } from "../lib/proto/describe.js";
-import { schemaForFleet, type SchemaOrigin } from "../lib/proto/schema-source.js";
+import { schemaForFleet, type SchemaOrigin, schemaOptionsOf } from "../lib/proto/schema-source.js";
 import { lazyNats } from "../nats-session.js";
 
 export interface DescribeJson {
@@ -48,7 +48,7 @@ export default class Describe extends BaseCommand {
     const cwd = process.cwd();
     const nats = lazyNats(flags);
     const { registry, ...origin } = await schemaForFleet(
-      { cwd, extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout, comments: true },
+      schemaOptionsOf(flags, { cwd, comments: true }),
       nats.connect,
     ).finally(() => nats.close());
     const d = describe(registry, args.name, curatedExample);

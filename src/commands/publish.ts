@@ -3,7 +3,7 @@ import { messageArgs, natsFlags, payloadFlags, repeatFlags, schemaFlags, targetF
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { preparePublish, publish, type PublishResult } from "../lib/messaging/publish.js";
 import { formatBytes } from "../lib/output/format.js";
-import { schemaForSubject } from "../lib/proto/schema-source.js";
+import { schemaForSubject, schemaOptionsOf } from "../lib/proto/schema-source.js";
 import { lazyNats } from "../nats-session.js";
 
 export type PublishJson = PublishResult;
@@ -25,12 +25,9 @@ export default class Publish extends BaseCommand {
       : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
     const nats = lazyNats(flags);
     try {
-      const { registry } = await schemaForSubject(
-        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
-        args.subject,
-        nats.connect,
-        { typesOptional: flags.raw },
-      );
+      const { registry } = await schemaForSubject(schemaOptionsOf(flags), args.subject, nats.connect, {
+        typesOptional: flags.raw,
+      });
       const opts = {
         subject: args.subject,
         json,

@@ -8,7 +8,7 @@ import { prepareRequest, request, type RequestResult } from "../lib/messaging/re
 import { UsageError } from "../lib/output/errors.js";
 import { formatBytes, formatDuration } from "../lib/output/format.js";
 import { hexDump } from "../lib/output/hex-dump.js";
-import { schemaForSubject } from "../lib/proto/schema-source.js";
+import { schemaForSubject, schemaOptionsOf } from "../lib/proto/schema-source.js";
 import { lazyNats } from "../nats-session.js";
 
 export type RequestJson = RequestResult;
@@ -56,12 +56,9 @@ export default class Request extends BaseCommand {
       : parseJsonData(bytes, flags["data-file"] ? `--data-file ${flags["data-file"]}` : "DATA");
     const nats = lazyNats(flags);
     try {
-      const { registry } = await schemaForSubject(
-        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
-        args.subject,
-        nats.connect,
-        { typesOptional: flags.raw },
-      );
+      const { registry } = await schemaForSubject(schemaOptionsOf(flags), args.subject, nats.connect, {
+        typesOptional: flags.raw,
+      });
       const replies: Uint8Array[] = [];
       const opts = {
         subject: args.subject,

@@ -6,7 +6,7 @@ import { renderTable } from "../lib/output/format.js";
 import { examplesOfComment, readExamples, type ExampleRequest } from "../lib/contracts/examples.js";
 import { exampleJson } from "../lib/proto/example.js";
 import { protoDirs } from "../lib/proto/load.js";
-import { schemaForFleet } from "../lib/proto/schema-source.js";
+import { schemaForFleet, schemaOptionsOf } from "../lib/proto/schema-source.js";
 import { lazyNats } from "../nats-session.js";
 
 export interface SubjectEntry {
@@ -54,10 +54,7 @@ export default class Subjects extends BaseCommand {
     const { flags } = await this.parse(Subjects);
     // without a proto/ folder, the subjects the running fleet serves (--schema)
     const nats = lazyNats(flags);
-    const { registry, source } = await schemaForFleet(
-      { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
-      nats.connect,
-    ).finally(() => nats.close());
+    const { registry, source } = await schemaForFleet(schemaOptionsOf(flags), nats.connect).finally(() => nats.close());
     if (flags.service) {
       const known = [...new Set([...registry.rpcs, ...registry.events].map((s) => s.service))].sort();
       checkServiceNames([flags.service], known, "`gs subjects` lists every subject with its service");

@@ -4,7 +4,7 @@ import { natsFlags, schemaFlags, targetFlags } from "../flags.js";
 import { subscribe, validateSubscribeSubject, type ReceivedMessage } from "../lib/messaging/subscribe.js";
 import { formatBytes } from "../lib/output/format.js";
 import { catchInterrupts } from "../lib/process/interrupt.js";
-import { schemaForFleet } from "../lib/proto/schema-source.js";
+import { schemaForFleet, schemaOptionsOf } from "../lib/proto/schema-source.js";
 import { lazyNats } from "../nats-session.js";
 
 export type SubscribeJsonLine = ReceivedMessage;
@@ -44,11 +44,7 @@ export default class Subscribe extends BaseCommand {
     const nats = lazyNats(flags);
     let registry;
     try {
-      ({ registry } = await schemaForFleet(
-        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
-        nats.connect,
-        { typesOptional: flags.raw },
-      ));
+      ({ registry } = await schemaForFleet(schemaOptionsOf(flags), nats.connect, { typesOptional: flags.raw }));
     } catch (err) {
       await nats.close();
       throw err;

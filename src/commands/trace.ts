@@ -11,7 +11,7 @@ import {
 import { parseHeaders, parseJsonData, readData } from "../lib/messaging/data.js";
 import { errorLine } from "../lib/output/error-report.js";
 import { catchInterrupts } from "../lib/process/interrupt.js";
-import { schemaForSubject } from "../lib/proto/schema-source.js";
+import { schemaForSubject, schemaOptionsOf } from "../lib/proto/schema-source.js";
 import { MAX_COLLECT_MS, prepareTrace, traceRequest } from "../lib/trace/collect-trace.js";
 import { traceReport, type TraceReport } from "../lib/trace/trace-report.js";
 import { liveOutput } from "../lib/ui/live-output.js";
@@ -57,11 +57,7 @@ export default class Trace extends BaseCommand {
     let registry;
     let prepared;
     try {
-      ({ registry } = await schemaForSubject(
-        { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout },
-        args.subject,
-        nats.connect,
-      ));
+      ({ registry } = await schemaForSubject(schemaOptionsOf(flags), args.subject, nats.connect));
       prepared = prepareTrace(registry, { subject: args.subject, json, timeout: flags.timeout });
       nc = await nats.connect();
     } catch (err) {

@@ -35,6 +35,14 @@ export interface SchemaOptions {
   comments?: boolean;
 }
 
+/** The schema options of a command's flags (`schemaFlags` and `--timeout`), from the working directory. */
+export function schemaOptionsOf(
+  flags: { proto?: string[]; schema: SchemaMode; timeout: number },
+  more: Partial<SchemaOptions> = {},
+): SchemaOptions {
+  return { cwd: process.cwd(), extra: flags.proto, mode: flags.schema, timeoutMs: flags.timeout, ...more };
+}
+
 /** Where the types came from: `fleet` lists the set each service's instances serve. */
 export interface SchemaOrigin {
   source: "local" | "fleet";

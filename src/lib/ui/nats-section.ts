@@ -26,15 +26,7 @@ export function natsSectionLines(view: NatsLayerView, width: number, th: Theme, 
   ];
   if (!layer) return lines;
   const room = () => Math.max(0, maxLines - lines.length);
-  lines.push(
-    ...listed(
-      layer.problems.map((p) => p.message),
-      "✖",
-      { color: th.of("red") },
-      width,
-      room(),
-    ),
-  );
+  lines.push(...problemLines(layer.problems, width, th, room()));
   lines.push(...listed(layer.notes, "note:", { dim: true }, width, room()));
 
   // the servers table whole, or not at all
@@ -99,6 +91,17 @@ function listed(items: string[], mark: string, style: Segment[1], width: number,
   return out;
 }
 
+/** What `--check` counts, marked red (as many as `room` allows; the rest counted). */
+function problemLines(problems: { message: string }[], width: number, th: Theme, room: number): string[] {
+  return listed(
+    problems.map((p) => p.message),
+    "✖",
+    { color: th.of("red") },
+    width,
+    room,
+  );
+}
+
 /** The Redis section: summary, problems, then the nodes table whole when it fits. */
 export function redisSectionLines(view: RedisLayerView, width: number, th: Theme, maxLines: number): string[] {
   const layer = view.layer;
@@ -112,15 +115,7 @@ export function redisSectionLines(view: RedisLayerView, width: number, th: Theme
   ];
   if (!layer) return lines;
   const room = () => Math.max(0, maxLines - lines.length);
-  lines.push(
-    ...listed(
-      layer.problems.map((p) => p.message),
-      "✖",
-      { color: th.of("red") },
-      width,
-      room(),
-    ),
-  );
+  lines.push(...problemLines(layer.problems, width, th, room()));
   const [header, ...rows] = redisReport(layer).table.split("\n");
   if (rows.length && room() >= rows.length + 1) {
     lines.push(renderLine([[`  ${header}`, { bold: true }]], width));
