@@ -208,21 +208,25 @@ describe("gs status degrades when NATS cannot be reached", () => {
     await healthyEcs();
     const own = await startNatsServer({ jetstream: true });
     let again: TestNatsServer | undefined;
-    const probeConn = await connect({ servers: own.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    const probe = await startService(npcProbe(), { nc: probeConn, log: createLogger({}, { write: () => undefined }) });
-    const live = startCli(
-      ["status", "--watch", "--json", "--interval", "500ms", "--target", "prod", "--config", config(own.url)],
-      { cwd: dir, env: aws!.env(), timeoutMs: 90_000 },
-    );
-    const docs = (from = 0) =>
-      live
-        .stdout()
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .slice(from)
-        .map((l) => JSON.parse(l) as StatusWatchJson);
-    const answering = (d: StatusWatchJson) => !d.nats.down && d.services[0]?.responding === 1;
+    let probeConn: NatsConnection | undefined;
+    let probe: RunningService | undefined;
+    let live: ReturnType<typeof startCli> | undefined;
     try {
+      probeConn = await connect({ servers: own.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+      probe = await startService(npcProbe(), { nc: probeConn, log: createLogger({}, { write: () => undefined }) });
+      const watch = startCli(
+        ["status", "--watch", "--json", "--interval", "500ms", "--target", "prod", "--config", config(own.url)],
+        { cwd: dir, env: aws!.env(), timeoutMs: 90_000 },
+      );
+      live = watch;
+      const docs = (from = 0) =>
+        watch
+          .stdout()
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .slice(from)
+          .map((l) => JSON.parse(l) as StatusWatchJson);
+      const answering = (d: StatusWatchJson) => !d.nats.down && d.services[0]?.responding === 1;
       await waitFor("the probe answering", () => docs().some(answering) || undefined, 30_000, 100);
       await own.stop();
       await waitFor("NATS down", () => docs().some((d) => d.nats.down && d.nats.available) || undefined, 30_000, 100);
@@ -230,10 +234,11 @@ describe("gs status degrades when NATS cannot be reached", () => {
       again = await startNatsServer({ jetstream: true, port: own.port });
       await waitFor("NATS back, the probe answering", () => docs(seen).some(answering) || undefined, 30_000, 100);
     } finally {
-      live.signal("SIGINT");
-      await live.exit;
-      await probe.stop(500).catch(() => undefined);
-      await probeConn.close().catch(() => undefined);
+      live?.signal("SIGINT");
+      await live?.exit;
+      await probe?.stop(500).catch(() => undefined);
+      await probeConn?.close().catch(() => undefined);
+      await own.stop();
       await again?.stop();
     }
   });
