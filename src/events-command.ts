@@ -1,5 +1,6 @@
 // What `gs events tail` and `gs events replay` share: the event types (proto/, or the descriptors the
-// fleet serves: --schema) and the subject filter checked against them, one NATS connection, Ctrl-C as the lifecycle helper's, and how an event is printed.
+// fleet serves: --schema) and the subject filter checked against them, one NATS connection, Ctrl-C as
+// the lifecycle helper's, and how an event is printed.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ProtoRegistry } from "@gs/fleet/sdk/registry";
 import { BaseCommand } from "./base-command.js";

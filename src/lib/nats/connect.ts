@@ -29,12 +29,10 @@ type Settings = ConnectionSettings & { source?: string };
 
 /**
  * Connect with settings from resolveConnection (or any ConnectionSettings). The whole attempt,
- * several servers included, is bounded by `settings.timeout` (default 5s).
- */
-/**
- * `keepReconnecting`: the first connect is bounded and fails as usual, but once connected the connection
- * reconnects through outages for as long as it is open, to any of the servers (`gs status --watch`,
- * `gs metrics` on an ecs target).
+ * several servers included, is bounded by `settings.timeout` (default 5s). `keepReconnecting`: the
+ * first connect is bounded and fails as usual, but once connected the connection reconnects through
+ * outages for as long as it is open, to any of the servers (`gs status --watch`, `gs metrics` on an
+ * ecs target).
  */
 export async function connectNats(
   settings: Settings,
