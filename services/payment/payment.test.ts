@@ -300,7 +300,8 @@ describe("payment service, two instances", () => {
     expect([r.success, r.replayed, r.transaction.transactionId]).toEqual([true, false, "txn-of-gone"]);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(await balance("hugo")).toBe(60);
-    // a claim of an instance that answers its ping is its own: a retry is told it is still in progress
+    // a claim of an instance that answers its ping is its own: a retry is not answered with a takeover
+    // (told "in progress" just before its deadline, or timed out on a busy machine), and the claim stays
     await state.put("idem.hugo.hugo-buy-2", pending("txn-of-live", other.id), 0);
     const err = await h.client
       .call(
@@ -311,7 +312,11 @@ describe("payment service, two instances", () => {
         },
       )
       .catch((e: Error) => e);
-    expect(err).toMatchObject({ code: 409, message: expect.stringMatching(/still in progress/) });
+    expect(err).toMatchObject({ code: expect.toBeOneOf([409, 504]) });
+    expect((await state.get<{ owner: string; txnId: string }>("idem.hugo.hugo-buy-2"))?.value).toMatchObject({
+      owner: other.id,
+      txnId: "txn-of-live",
+    });
     expect(await balance("hugo")).toBe(60);
   });
 

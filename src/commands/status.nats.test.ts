@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { createUser } from "@nats-io/nkeys";
 import type { StatusJson, StatusWatchJson } from "./status.js";
-import { createProject, existingServices, waitFor, type TestProject } from "../../test/support/local-fleet.js";
+import { createProject, existingServices, isAlive, waitFor, type TestProject } from "../../test/support/local-fleet.js";
 import { repoRoot, runCli } from "../../test/support/run-cli.js";
 import { startCli } from "../../test/support/live-process.js";
 
@@ -242,6 +242,9 @@ async function killAndHoldMonitorPort(project: TestProject, name: string): Promi
     } catch {
       // already gone: the supervisor is restarting it
     }
+    // a process SIGKILLed is not gone at once: until it is, its port cannot be bound, which would read
+    // as the node being back
+    await waitFor(`${name} (pid ${node.pid}) gone`, () => !isAlive(node.pid), 10_000, 10);
     const holder = net.createServer((c) => c.destroy());
     const held = await new Promise<boolean>((resolve) => {
       holder.once("error", () => resolve(false));
@@ -249,11 +252,11 @@ async function killAndHoldMonitorPort(project: TestProject, name: string): Promi
     });
     if (held) return holder;
     if (attempt === 10) throw new Error(`${name} came back on its monitoring port before it could be held, 10 times`);
-    // the node is back: wait for the record to name its new pid
+    // the node is back: wait for the record to name its new pid (a restart waits for the cluster, which a loaded machine makes slow)
     await waitFor(
       `${name}'s new pid`,
       async () => natsOf(project).nodes.find((n) => n.name === name)!.pid !== node.pid,
-      10_000,
+      30_000,
       100,
     );
   }
