@@ -132,10 +132,11 @@ export default class Status extends BaseCommand {
     // shown in the header: the local fleet's first server, an ecs target's nats.url as written
     const natsServer = ctx.target.platform === "local" ? (opened.natsUrl ?? "").split(",")[0]! : (opened.natsUrl ?? "");
     const interrupt = catchInterrupts();
+    // how long a layer's read may wait for answers: within the store's timeout per source (the interval, at most 5s)
+    const layerWaitMs = Math.max(100, Math.min(intervalMs - 100, 1500));
     const natsLayer = new NatsLayerReader(natsLayerAccess(ctx, opened, { reconnect: true }), {
       maxConsumerPending: ctx.cfg.status.maxConsumerPending,
-      // within the store's timeout per source (the interval, at most 5s)
-      maxWaitMs: Math.max(100, Math.min(intervalMs - 100, 1500)),
+      maxWaitMs: layerWaitMs,
     });
     try {
       const store = new FleetStore({
@@ -147,11 +148,7 @@ export default class Status extends BaseCommand {
         natsLayer,
         // a local fleet's Redis Cluster (gs up --state redis); the feed reads null for a fleet without one
         ...(ctx.target.platform === "local"
-          ? {
-              redisLayer: {
-                read: () => readLocalRedisLayer(ctx.paths, Math.max(100, Math.min(intervalMs - 100, 1500))),
-              },
-            }
+          ? { redisLayer: { read: () => readLocalRedisLayer(ctx.paths, layerWaitMs) } }
           : {}),
       });
       const out = liveOutput({ json: this.jsonEnabled() });

@@ -811,12 +811,6 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-/**
- * A project beside the repository for the simulated cluster: its services, protos, Dockerfile and lock
- * file linked in, and a gs.yaml whose `prod` target is gaming-system-cluster in us-east-1, talking to
- * `natsUrl`. `services` maps each service to its settings in YAML flow form (`{}` for the defaults).
- * Returns the gs.yaml's path.
- */
 /** gs.yaml's `targets:` with the prod ECS target the simulator answers for (us-east-1, gaming-system-cluster, account 123456789012). */
 export function ecsProdTarget(opts: {
   natsUrl: string;
@@ -837,6 +831,12 @@ export function ecsProdTarget(opts: {
   ];
 }
 
+/**
+ * A project beside the repository for the simulated cluster: its services, protos, Dockerfile and lock
+ * file linked in, and a gs.yaml whose `prod` target is gaming-system-cluster in us-east-1, talking to
+ * `natsUrl`. `services` maps each service to its settings in YAML flow form (`{}` for the defaults).
+ * Returns the gs.yaml's path.
+ */
 export function writeEcsProject(
   dir: string,
   opts: { project: string; natsUrl: string; services: Record<string, string>; confirm?: boolean },

@@ -43,10 +43,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 /**
  * Start nats-server on 127.0.0.1 (with JetStream in a temp store dir when asked) and wait until
- * it accepts connections. The free port can be taken between probe and bind, so a server that
- * exits at once is retried on another port.
+ * it accepts connections, on `port` when given (a server started again where a stopped one
+ * listened), else on a free port. A free port can be taken between probe and bind, so a server that
+ * exits at once is retried (on another free port, or the given one again).
  */
-/** `port`: a given one (a server started again where a stopped one listened), else a free one. */
 export async function startNatsServer(
   opts: { jetstream?: boolean; args?: string[]; port?: number } = {},
 ): Promise<TestNatsServer> {

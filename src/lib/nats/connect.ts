@@ -27,6 +27,13 @@ export class NatsConnectError extends OperationError {
 
 type Settings = ConnectionSettings & { source?: string };
 
+/** A connection of gs's that outlives outages (a live view, an exporter): it reconnects, 250 ms apart, for as long as it is open. */
+export const KEEP_RECONNECTING = {
+  reconnect: true,
+  maxReconnectAttempts: -1,
+  reconnectTimeWait: 250,
+} satisfies Partial<ConnectionOptions>;
+
 /**
  * Connect with settings from resolveConnection (or any ConnectionSettings). The whole attempt,
  * several servers included, is bounded by `settings.timeout` (default 5s). `keepReconnecting`: the
@@ -73,11 +80,9 @@ export async function connectNats(
     if (opts.keepReconnecting)
       return await connectBounded({
         ...toConnectionOptions(s),
+        ...KEEP_RECONNECTING,
         servers: s.servers,
         timeout,
-        reconnect: true,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
         reconnectToAll: true,
       });
     return await connectBounded({ ...toConnectionOptions(s), servers: s.servers, timeout });

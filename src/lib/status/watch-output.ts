@@ -184,12 +184,7 @@ function natsLayerChanges(prev: FleetSnapshot | undefined, s: FleetSnapshot): st
   const layer = s.natsLayer?.layer;
   if (!layer) return [];
   const before = prev?.natsLayer?.layer;
-  const key = (p: { kind: string; subject: string }) => `${p.kind} ${p.subject}`;
-  const had = new Map((before?.problems ?? []).map((p) => [key(p), p]));
-  const has = new Map(layer.problems.map((p) => [key(p), p]));
-  const lines: string[] = [];
-  for (const [k, p] of has) if (!had.has(k)) lines.push(`NATS: ${p.message}`);
-  for (const [k, p] of had) if (!has.has(k)) lines.push(`NATS: cleared: ${p.message}`);
+  const lines = problemChanges("NATS", before?.problems ?? [], layer.problems);
   const noted = new Set(before?.notes ?? []);
   for (const n of layer.notes) if (!noted.has(n)) lines.push(`NATS layer: ${n}`);
   if (before && before.source !== layer.source)
@@ -205,17 +200,32 @@ function redisLayerChanges(prev: FleetSnapshot | undefined, s: FleetSnapshot): s
   const layer = s.redisLayer?.layer;
   if (!layer) return [];
   const before = prev?.redisLayer?.layer;
-  if (!before) return [`Redis: ${redisSummary(layer)}`, ...layer.problems.map((p) => `Redis: ${p.message}`)];
-  const key = (p: { kind: string; subject: string }) => `${p.kind} ${p.subject}`;
-  const had = new Map(before.problems.map((p) => [key(p), p]));
-  const has = new Map(layer.problems.map((p) => [key(p), p]));
-  const lines: string[] = [];
-  for (const [k, p] of has) if (!had.has(k)) lines.push(`Redis: ${p.message}`);
-  for (const [k, p] of had) if (!has.has(k)) lines.push(`Redis: cleared: ${p.message}`);
-  const roles = new Map(before.nodes.map((n) => [n.name, n.role]));
+  const lines = before ? [] : [`Redis: ${redisSummary(layer)}`];
+  lines.push(...problemChanges("Redis", before?.problems ?? [], layer.problems));
+  const roles = new Map((before?.nodes ?? []).map((n) => [n.name, n.role]));
   for (const n of layer.nodes) {
     const was = roles.get(n.name);
     if (n.role && was && n.role !== was) lines.push(`Redis: ${n.name} is now a ${n.role} (was ${was})`);
   }
+  return lines;
+}
+
+interface Problem {
+  kind: string;
+  subject: string;
+  message: string;
+}
+
+/**
+ * A line per problem that appeared and per problem that cleared, matched by what it is about (so a
+ * backlog that only grows is not a new line): `<label>: <message>`, `<label>: cleared: <message>`.
+ */
+function problemChanges(label: string, before: Problem[], now: Problem[]): string[] {
+  const key = (p: Problem) => `${p.kind} ${p.subject}`;
+  const had = new Map(before.map((p) => [key(p), p]));
+  const has = new Map(now.map((p) => [key(p), p]));
+  const lines: string[] = [];
+  for (const [k, p] of has) if (!had.has(k)) lines.push(`${label}: ${p.message}`);
+  for (const [k, p] of had) if (!has.has(k)) lines.push(`${label}: cleared: ${p.message}`);
   return lines;
 }

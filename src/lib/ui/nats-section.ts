@@ -17,7 +17,6 @@ export function natsSectionLines(view: NatsLayerView, width: number, th: Theme, 
   const layer = view.layer;
   const lines = [
     titleLine("NATS", view.health, width, th, {
-      read: layer !== null,
       reading: "reading the NATS layer...",
       summary: layer && layerSummary(layer),
       color: !layer?.source ? "yellow" : layer.problems.length ? "red" : "green",
@@ -61,21 +60,24 @@ export function natsSectionLines(view: NatsLayerView, width: number, th: Theme, 
   return lines;
 }
 
-/** A section's first line: its name, how stale it is (first, so a narrow terminal cuts the summary rather than the age of what it says), its summary. */
+/**
+ * A section's first line: its name, how stale it is (first, so a narrow terminal cuts the summary
+ * rather than the age of what it says), its summary; `summary` null: nothing read yet.
+ */
 function titleLine(
   name: string,
   h: SourceHealth,
   width: number,
   th: Theme,
-  o: { read: boolean; reading: string; summary: string | null; color: "yellow" | "red" | "green"; dim?: boolean },
+  o: { reading: string; summary: string | null; color: "yellow" | "red" | "green"; dim?: boolean },
 ): string {
   const title: Segment[] = [[name, { bold: true }]];
-  if (h.stale && o.read)
+  if (h.stale && o.summary !== null)
     title.push([
       `  stale: ${h.error ?? "no answer"}${h.ageMs !== null ? ` (data from ${formatAge(h.ageMs)} ago)` : ""}`,
       { color: th.of("yellow") },
     ]);
-  if (!o.read || o.summary === null) title.push([`  ${h.error ? `not read: ${h.error}` : o.reading}`, { dim: true }]);
+  if (o.summary === null) title.push([`  ${h.error ? `not read: ${h.error}` : o.reading}`, { dim: true }]);
   else title.push([`  ${o.summary}`, { color: th.of(o.color), dim: o.dim }]);
   return renderLine(title, width);
 }
@@ -107,7 +109,6 @@ export function redisSectionLines(view: RedisLayerView, width: number, th: Theme
   const layer = view.layer;
   const lines = [
     titleLine("Redis", view.health, width, th, {
-      read: layer !== null,
       reading: "reading the Redis Cluster...",
       summary: layer && redisSummary(layer),
       color: layer?.problems.length ? "red" : "green",

@@ -3,7 +3,7 @@
 // runs with --secure. One place, so no caller can forget the credentials.
 import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { toConnectionOptions, type ConnectionSettings } from "@gs/fleet/sdk/connection";
-import { connectBounded } from "../../nats/connect.js";
+import { connectBounded, KEEP_RECONNECTING } from "../../nats/connect.js";
 import type { FleetRecord } from "./fleet-record.js";
 
 /** How long gs waits for the local fleet's NATS (loopback: a healthy server answers in milliseconds). */
@@ -28,12 +28,7 @@ export function fleetConnectOptions(
     ...fleetSettings(nats, opts.name),
     timeout: opts.timeout ?? FLEET_CONNECT_TIMEOUT_MS,
   });
-  if (opts.reconnect) {
-    o.reconnect = true;
-    o.maxReconnectAttempts = -1;
-    o.reconnectTimeWait = 250;
-  }
-  return o;
+  return opts.reconnect ? { ...o, ...KEEP_RECONNECTING } : o;
 }
 
 /** A short-lived connection is bounded (connectBounded); one that reconnects forever waits as NATS.js does. */
