@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../test-support/harness.js";
-import type { KvStore } from "../sdk/state.js";
+import { openStore, type KvStore } from "../sdk/state.js";
+import type { RunningService } from "../sdk/runtime.js";
 import { applyToWallet, emptyWallet, reserveRefund, type StoredTransaction } from "./domain.js";
 import service from "./service.js";
 
@@ -95,14 +96,89 @@ describe("payment domain", () => {
   });
 });
 
+describe("payment service, one instance", () => {
+  let h: Harness;
+  let instance: RunningService;
+  beforeAll(async () => {
+    h = await startHarness();
+    instance = await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" } });
+  });
+  afterAll(async () => h?.stop());
+
+  it("takes over at once a claim of its own that it no longer runs", async () => {
+    // its claim was stored although the write timed out (a leader election), or its run failed and the
+    // release did not get through: the instance answers pings, but nothing in it works on the request
+    await instance.ctx.state.put(
+      "idem.ivy.ivy-dep",
+      {
+        op: "deposit",
+        fingerprint: "GOLD|25",
+        txnId: "txn-abandoned",
+        createdAt: new Date().toISOString(),
+        status: "pending",
+        claimedAt: Date.now() - 2000, // well inside the 30 s lease
+        owner: instance.id,
+      },
+      0,
+    );
+    const t0 = Date.now();
+    const r = await h.client.call<{ replayed: boolean; transaction: Txn }>(
+      "payment.deposit",
+      { playerId: "ivy", amount: gold(25), idempotencyKey: "ivy-dep" },
+      { timeout: 3000 },
+    );
+    expect([r.replayed, r.transaction.transactionId]).toEqual([false, "txn-abandoned"]);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+});
+
+describe("payment service, when the write of a claim times out", () => {
+  let h: Harness;
+  let real: KvStore;
+  let timeOutNextClaim = false;
+  beforeAll(async () => {
+    h = await startHarness();
+    real = await openStore(h.nc, "payment");
+    // the claim is stored, but its writer hears nothing back (the stream's leader died meanwhile)
+    const store: KvStore = Object.create(real);
+    store.put = async (key, value, expected) => {
+      const revision = await real.put(key, value, expected);
+      if (timeOutNextClaim && key.startsWith("idem.") && expected === 0) {
+        timeOutNextClaim = false;
+        throw Object.assign(new Error("TIMEOUT"), { name: "TimeoutError" });
+      }
+      return revision;
+    };
+    await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" }, state: store });
+  });
+  afterAll(async () => h?.stop());
+
+  it("releases the claim it could not tell was stored, so a retry anywhere takes it over at once", async () => {
+    timeOutNextClaim = true;
+    const deposit = () =>
+      h.client.call<{ replayed: boolean; transaction: Txn }>(
+        "payment.deposit",
+        { playerId: "jon", amount: gold(10), idempotencyKey: "jon-dep" },
+        { timeout: 3000 },
+      );
+    await expect(deposit()).rejects.toMatchObject({ code: expect.any(Number) });
+    const stored = await real.get<{ status: string; claimedAt: number; txnId: string }>("idem.jon.jon-dep");
+    expect(stored?.value.status).toBe("pending");
+    await expect
+      .poll(async () => (await real.get<{ claimedAt: number }>("idem.jon.jon-dep"))?.value.claimedAt, { timeout: 5000 })
+      .toBe(0);
+    const r = await deposit();
+    expect([r.replayed, r.transaction.transactionId]).toEqual([false, stored!.value.txnId]);
+  });
+});
+
 describe("payment service, two instances", () => {
   let h: Harness;
   let state: KvStore;
-  let other: { id: string };
   beforeAll(async () => {
     h = await startHarness();
     state = (await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" } })).ctx.state;
-    other = await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" } });
+    await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" } });
   });
   afterAll(async () => h?.stop());
 
@@ -301,8 +377,12 @@ describe("payment service, two instances", () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(await balance("hugo")).toBe(60);
     // a claim of an instance that answers its ping is its own: a retry is not answered with a takeover
-    // (told "in progress" just before its deadline, or timed out on a busy machine), and the claim stays
-    await state.put("idem.hugo.hugo-buy-2", pending("txn-of-live", other.id), 0);
+    // (told "in progress" just before its deadline, or timed out on a busy machine), and the claim stays.
+    // (The owner is a third instance, elsewhere: either of these two would know it runs nothing.)
+    const live = "LIVE0000000000000000000";
+    const responder = h.nc.subscribe(`$SRV.PING.payment.${live}`, { callback: (_e, m) => void m.respond("{}") });
+    await h.nc.flush();
+    await state.put("idem.hugo.hugo-buy-2", pending("txn-of-live", live), 0);
     const err = await h.client
       .call(
         "payment.purchase",
@@ -314,9 +394,10 @@ describe("payment service, two instances", () => {
       .catch((e: Error) => e);
     expect(err).toMatchObject({ code: expect.toBeOneOf([409, 504]) });
     expect((await state.get<{ owner: string; txnId: string }>("idem.hugo.hugo-buy-2"))?.value).toMatchObject({
-      owner: other.id,
+      owner: live,
       txnId: "txn-of-live",
     });
+    responder.unsubscribe();
     expect(await balance("hugo")).toBe(60);
   });
 

@@ -79,10 +79,53 @@ const SCAN_MAX = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What a claim attempt returns when another attempt claimed the key first. */
+const CLAIMED_ELSEWHERE = Symbol("claimed elsewhere");
+
+/** Promises in progress by key; more than one per key when duplicates arrive together. */
+class InProgress {
+  private readonly byKey = new Map<string, Set<Promise<void>>>();
+
+  track<T>(key: string, p: Promise<T>): Promise<T> {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    let set = this.byKey.get(key);
+    if (!set) this.byKey.set(key, (set = new Set()));
+    set.add(settled);
+    void settled.then(() => {
+      set.delete(settled);
+      if (set.size === 0 && this.byKey.get(key) === set) this.byKey.delete(key);
+    });
+    return p;
+  }
+
+  /** settles when the first of `key`'s settles; undefined when none is in progress */
+  of(key: string): Promise<void> | undefined {
+    const set = this.byKey.get(key);
+    return set ? Promise.race(set) : undefined;
+  }
+}
+
+/** `p` settled, or `ms` passed */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** A claim pending this long makes a retry ask whether its owner still answers (a duplicate sent at once just waits). */
 const OWNER_CHECK_AFTER_MS = 1000;
 /** How long the owner has to answer $SRV.PING before its claim is taken over. */
 const OWNER_PING_TIMEOUT_MS = 1000;
+/**
+ * How often a duplicate re-reads a claim pending on another instance: from 5 ms, half as long again each
+ * time, up to 250 ms. After a JetStream leader election the owner works through a backlog for seconds,
+ * and each client retry waits on a claim: re-read every few milliseconds, those waits were thousands of
+ * reads a second at the stream leader that the backlog itself needed.
+ */
+const CLAIM_POLL_MS = { first: 5, max: 250 };
 
 function requireText(value: string, field: string, max = 128): string {
   const v = value.trim();
@@ -102,6 +145,8 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
 
   // Writes to one wallet from this instance queue up: conflicts then only arise between instances.
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** the claims this instance is making or running: a duplicate here awaits them, and a claim of its own without one is abandoned */
+  private readonly inProgress = new InProgress();
   /** owners asked about lately, and whether they answered: one ping per owner and second, not one per retry */
   private readonly owners = new Map<string, { at: number; answered: Promise<boolean> }>();
 
@@ -369,15 +414,16 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
     );
   }
 
-  /** Store a transaction and its ledger index entry; a re-run keeps what is there (refunds may have changed it since). */
+  /**
+   * Store a transaction and its ledger index entry; a re-run keeps what is there (refunds may have
+   * changed it since). Each is written once, by its id and its wallet sequence: a re-run writes the same,
+   * so neither waits its turn behind the write fence (KvStore.putOnce).
+   */
   private async record(txn: Transaction): Promise<void> {
-    const keep = (err: unknown) => {
-      if (!(err instanceof RevisionConflict)) throw err;
-    };
     const index: LedgerIndex = { txnId: txn.transactionId, currency: txn.amount.currency, kind: txn.kind };
     await Promise.all([
-      this.ctx.state.put<StoredTransaction>(txnKey(txn.transactionId), { txn }, 0).catch(keep),
-      this.ctx.state.put(ledgerKey(txn.playerId, Number(txn.sequence)), index, 0).catch(keep),
+      this.ctx.state.putOnce<StoredTransaction>(txnKey(txn.transactionId), { txn }),
+      this.ctx.state.putOnce(ledgerKey(txn.playerId, Number(txn.sequence)), index),
     ]);
   }
 
@@ -395,13 +441,13 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
     work: (claim: IdemRecord) => Promise<{ response: R; final: boolean }>,
   ): Promise<R & { replayed: boolean }> {
     const k = idemKey(playerId, key);
-    const execute = async (claim: IdemRecord, revision: number) => {
+    const run = async (claim: IdemRecord, revision: number) => {
       let outcome: { response: R; final: boolean };
       try {
         outcome = await work(claim);
       } catch (err) {
         // steps already taken are idempotent: let the next retry take over at once instead of waiting out the lease
-        await this.ctx.state.put(k, { ...claim, claimedAt: 0 }, revision).catch(() => undefined);
+        await this.ctx.state.put(k, { ...claim, claimedAt: 0 }, revision).catch(() => this.releaseLater(k));
         throw err;
       }
       if (outcome.final) {
@@ -415,48 +461,86 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
       }
       return { ...outcome.response, replayed: false };
     };
+    /** write `claim` (create, or take over the record at `expected`) and run it; CLAIMED_ELSEWHERE when another got there first */
+    const claimAndRun = (claim: IdemRecord, expected: number, onClaimed?: () => void) =>
+      this.inProgress.track(
+        k,
+        (async () => {
+          let revision: number;
+          try {
+            revision = await this.ctx.state.put(k, claim, expected);
+          } catch (err) {
+            if (err instanceof RevisionConflict) return CLAIMED_ELSEWHERE;
+            // timed out, say: the claim may be stored all the same, with nobody to run it
+            if (expected === 0) void this.releaseLater(k);
+            throw err;
+          }
+          onClaimed?.();
+          return run(claim, revision);
+        })(),
+      );
 
-    for (;;) {
+    for (let poll = CLAIM_POLL_MS.first; ; poll = Math.min(poll * 1.5, CLAIM_POLL_MS.max)) {
       const cur = await this.ctx.state.get<IdemRecord>(k);
       if (!cur) {
-        const claim: IdemRecord = {
-          op,
-          fingerprint,
-          txnId: randomUUID(),
-          createdAt: new Date().toISOString(),
-          status: "pending",
-          claimedAt: Date.now(),
-          owner: this.ctx.instanceId,
-        };
-        let revision: number;
-        try {
-          revision = await this.ctx.state.put(k, claim, 0);
-        } catch (err) {
-          if (err instanceof RevisionConflict) continue; // a duplicate claimed it first
-          throw err;
-        }
-        return execute(claim, revision);
+        const done = await claimAndRun(
+          {
+            op,
+            fingerprint,
+            txnId: randomUUID(),
+            createdAt: new Date().toISOString(),
+            status: "pending",
+            claimedAt: Date.now(),
+            owner: this.ctx.instanceId,
+          },
+          0,
+        );
+        if (done === CLAIMED_ELSEWHERE) continue; // a duplicate claimed it first
+        return done;
       }
       const rec = cur.value;
       if (rec.op !== op || rec.fingerprint !== fingerprint) {
         throw conflict(`idempotency key ${key} was already used for a different ${rec.op} request`);
       }
       if (rec.status === "done") return { ...(rec.response as R), replayed: true };
-      if (Date.now() - rec.claimedAt > this.leaseMs || (await this.ownerGone(rec))) {
-        const taken = { ...rec, claimedAt: Date.now(), owner: this.ctx.instanceId };
-        let revision: number;
-        try {
-          revision = await this.ctx.state.put(k, taken, cur.revision);
-        } catch (err) {
-          if (err instanceof RevisionConflict) continue;
-          throw err;
-        }
-        this.ctx.log.warn("finishing a request another attempt left unfinished", { op, txnId: rec.txnId });
-        return execute(taken, revision);
+      const here = this.inProgress.of(k);
+      // claimed here, and nothing here runs it any more: its run failed, or its claim timed out yet was stored
+      const abandoned = !here && rec.owner === this.ctx.instanceId;
+      if (!here && (abandoned || Date.now() - rec.claimedAt > this.leaseMs || (await this.ownerGone(rec)))) {
+        const done = await claimAndRun(
+          { ...rec, claimedAt: Date.now(), owner: this.ctx.instanceId },
+          cur.revision,
+          () => this.ctx.log.warn("finishing a request another attempt left unfinished", { op, txnId: rec.txnId }),
+        );
+        if (done === CLAIMED_ELSEWHERE) continue;
+        return done;
       }
       if (Date.now() + 30 >= deadline)
         throw conflict(`a ${op} with idempotency key ${key} is still in progress; retry it`);
-      await sleep(3 + Math.random() * 7);
+      const left = deadline - 30 - Date.now();
+      // an attempt runs here: its end, not a re-read, says when to look again
+      await (here ? settledWithin(here, left) : sleep(Math.min(left, poll * (0.5 + Math.random()))));
+    }
+  }
+
+  /**
+   * A claim of this instance that nothing runs and that could not be released at once (the write timed
+   * out, while JetStream elected a leader, say): released as soon as it can be, so that a retry reaching
+   * another instance need not wait out the lease. Retries reaching this instance take it over at once.
+   */
+  private async releaseLater(k: string): Promise<void> {
+    for (let wait = 500; wait <= 8000; wait *= 2) {
+      await sleep(wait);
+      if (this.inProgress.of(k)) return;
+      try {
+        const cur = await this.ctx.state.get<IdemRecord>(k);
+        const rec = cur?.value;
+        if (!cur || !rec || rec.status === "done" || rec.owner !== this.ctx.instanceId || rec.claimedAt === 0) return;
+        await this.ctx.state.put(k, { ...rec, claimedAt: 0 }, cur.revision);
+        return;
+      } catch (err) {
+        if (err instanceof RevisionConflict) return; // taken over or finished meanwhile
+      }
     }
   }
 

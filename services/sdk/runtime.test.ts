@@ -1,5 +1,5 @@
 import { jetstream } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startHarness, type Harness } from "../test-support/harness.js";
 import type { NpcBehaviorServiceRpcs, DecideRequest } from "../generated/npc_behavior/v1/npc_behavior.js";
 import { defineService, type CallContext, type RpcHandlers, type ServiceContext } from "./runtime.js";
@@ -133,5 +133,39 @@ describe("service runtime with a class of handlers", () => {
     await expect(
       h.start(defineService({ name: "npc-behavior", description: "x", start: () => ({ ListActions: () => ({}) }) })),
     ).rejects.toThrow(/missing: Decide/);
+  });
+});
+
+describe("service runtime at rest", () => {
+  let h: Harness;
+  // the intervals the process starts, and whether each still runs (a cleared Timeout is _destroyed)
+  const intervals: { ms: number; timer: NodeJS.Timeout }[] = [];
+  const fastRunning = () =>
+    intervals.filter((i) => i.ms <= 10 && !(i.timer as unknown as { _destroyed: boolean })._destroyed);
+  beforeAll(async () => {
+    const real = globalThis.setInterval;
+    vi.spyOn(globalThis, "setInterval").mockImplementation(((fn: () => void, ms?: number) => {
+      const timer = real(fn, ms);
+      intervals.push({ ms: ms ?? 0, timer });
+      return timer;
+    }) as typeof setInterval);
+    h = await startHarness();
+    await h.start(probe, { env: { GS_REQUEST_DEADLINE_MS: "200" } });
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await h?.stop();
+  });
+
+  it("runs the deadline sweeper only while a request is in progress", async () => {
+    await h.call("npc-behavior.decide", { npcId: "r1" });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fastRunning()).toEqual([]);
+    const slow = h.fail("npc-behavior.decide", { npcId: "slow" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fastRunning()).toHaveLength(1);
+    expect((await slow).code).toBe(504);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fastRunning()).toEqual([]);
   });
 });

@@ -232,13 +232,25 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
   let idle: (() => void) | undefined;
   const internals = (srv as unknown as { handlers: { name: string; stats: EndpointStats }[] }).handlers;
 
-  // One sweeper for every request's deadline, instead of a timer per request (a hot-path cost).
+  // One sweeper for every request's deadline, instead of a timer per request (a hot-path cost). It runs
+  // only while a request is in progress: a 10 ms timer costs an idle process ~2% of a core, and a local
+  // fleet is 44 such processes on one machine.
   const deadlines = new Set<{ deadline: number; expire: () => void }>();
-  const sweeper = setInterval(() => {
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
     const now = Date.now();
     for (const d of deadlines) if (d.deadline <= now) d.expire();
-  }, 10);
-  sweeper.unref();
+    if (deadlines.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  const watchDeadline = (entry: { deadline: number; expire: () => void }) => {
+    deadlines.add(entry);
+    if (sweeper) return;
+    sweeper = setInterval(sweep, 10);
+    sweeper.unref();
+  };
 
   latency?.start();
   for (const rpc of def.rpcs) {
@@ -339,7 +351,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         if (!deadlines.delete(entry)) return; // already answered (or expired)
         resolve(outcome());
       };
-      deadlines.add(entry);
+      watchDeadline(entry);
       result.then(
         (r) => settle(() => reply(r)),
         (err) => settle(() => failWith(err)),
@@ -368,6 +380,7 @@ export async function startService(mod: ServiceModule, opts: StartOptions): Prom
         ]);
       }
       clearInterval(sweeper);
+      sweeper = undefined;
       latency?.stop();
       abort.abort(); // only now: handlers that watch ctx.signal would fail the requests still being drained
       await handlers.stop?.();

@@ -101,6 +101,21 @@ describe.each(backends)("$name honours the KvStore contract", ({ open: openBacke
     expect(await s.get("wallet.w1")).toEqual({ value: { balance: 10 }, revision: rev });
   });
 
+  it("stores a put-once record when the key is absent or deleted, and leaves one that is there", async () => {
+    const s = await open();
+    expect(await s.putOnce("txn.t1", { amount: 5 })).toBe(true);
+    const first = await s.get("txn.t1");
+    expect(first?.value).toEqual({ amount: 5 });
+    expect(await s.putOnce("txn.t1", { amount: 99 })).toBe(false);
+    expect(await s.get("txn.t1")).toEqual(first);
+    await s.delete("txn.t1");
+    expect(await s.putOnce("txn.t1", { amount: 7 })).toBe(true);
+    expect((await s.get("txn.t1"))?.value).toEqual({ amount: 7 });
+    // a conditional write after it still sees the key where it is
+    const cur = (await s.get("txn.t1"))!;
+    expect(await s.put("txn.t1", { amount: 8 }, cur.revision)).toBeGreaterThan(cur.revision);
+  });
+
   it("refuses a put at a stale revision and accepts one at the current revision", async () => {
     const s = await open();
     const r1 = await s.put("wallet.w2", 1);

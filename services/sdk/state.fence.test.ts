@@ -73,9 +73,11 @@ describe("a replicated bucket written by six instances at once", () => {
     const stores = await Promise.all(conns.map((c) => JetStreamKvStore.open(c, bucket, { replicas: 3 })));
     let writing = true;
     let others = 0;
+    // other keys written meanwhile: unconditionally, and put-once records (around the fence)
     const noise = stores.slice(0, 2).map(async (s, i) => {
       while (writing) {
         await s.put(`other.${i}`, others++);
+        expect(await s.putOnce(`once.${i}.${others}`, others)).toBe(true);
         await new Promise((r) => setTimeout(r, 20));
       }
     });
@@ -100,4 +102,23 @@ describe("a replicated bucket written by six instances at once", () => {
     expect(await stores[5]!.get("fresh")).toBeNull();
     expect(await stores[5]!.put("fresh", 3, 0)).toBeGreaterThan(cur!.revision);
   }, 120_000);
+
+  it("stores put-once records without waiting for the fence's turn", async () => {
+    const bucket = `once_${++bucketSeq}`;
+    const store = await JetStreamKvStore.open(conns[0]!, bucket, { replicas: 3 });
+    const fence = (store as unknown as { fence?: { turn: Promise<unknown> } }).fence;
+    expect(fence).toBeDefined();
+    // a conditional write in flight that never ends: what waits its turn behind it waits for ever
+    let release!: () => void;
+    fence!.turn = new Promise<void>((r) => (release = r));
+    const fenced = store.put("queued", 1, 0);
+    expect(await store.putOnce("txn.t1", { amount: 5 })).toBe(true);
+    expect(await store.putOnce("txn.t1", { amount: 6 })).toBe(false);
+    expect((await store.get("txn.t1"))?.value).toEqual({ amount: 5 });
+    expect(
+      await Promise.race([fenced.then(() => "stored"), new Promise((r) => setTimeout(() => r("waiting"), 300))]),
+    ).toBe("waiting");
+    release();
+    expect(await fenced).toBeGreaterThan(0);
+  }, 60_000);
 });

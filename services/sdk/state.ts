@@ -26,6 +26,13 @@ export interface KvStore {
   get<T>(key: string): Promise<Versioned<T> | null>;
   /** `expectedRevision`: undefined = unconditional, 0 = only if absent, n = only if the key is at revision n. */
   put<T>(key: string, value: T, expectedRevision?: number): Promise<number>;
+  /**
+   * Store `value` under `key` unless the key holds a value; whether this call stored it. For records
+   * written once, whose every writer writes the same value (a transaction by its id, a ledger entry by
+   * its number): two such writes at once may both be stored, which changes nothing, so on a server that
+   * needs the write fence (see needsWriteFence) this write does not wait its turn in it.
+   */
+  putOnce<T>(key: string, value: T): Promise<boolean>;
   delete(key: string, expectedRevision?: number): Promise<void>;
   /** keys whose first dot-separated tokens equal `prefix`'s (all keys without one), sorted */
   keys(prefix?: string): Promise<string[]>;
@@ -77,6 +84,16 @@ abstract class BaseStore implements KvStore {
   abstract delete(key: string, expectedRevision?: number): Promise<void>;
   abstract keys(prefix?: string): Promise<string[]>;
   abstract close(): Promise<void>;
+
+  async putOnce<T>(key: string, value: T): Promise<boolean> {
+    try {
+      await this.put(key, value, 0);
+      return true;
+    } catch (err) {
+      if (err instanceof RevisionConflict) return false;
+      throw err;
+    }
+  }
 
   async update<T>(key: string, fn: (current: T | undefined) => T, retries = 20): Promise<Versioned<T>> {
     for (let attempt = 0; ; attempt++) {
@@ -220,12 +237,20 @@ export class JetStreamKvStore extends BaseStore {
         }
         held = refused;
       }
-      // what the leader proposed up to `held` may be a write of this very key: read it once stored
-      while ((await retryWhile(() => fence.stored(), isLeaderlessOrTimeout)) < held && !spent())
-        await new Promise((r) => setTimeout(r, 2));
-      if ((await this.revisionOf(k)) !== expected) throw new RevisionConflict(key, expected);
-      if (held > 0) fence.last = held;
+      // writers refused together would come back together: after a few rounds, each waits a moment first
       if (attempt >= 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 20)));
+      // what the leader proposed up to `held` may be a write of this very key: read it once stored
+      let stored = await retryWhile(() => fence.stored(), isLeaderlessOrTimeout);
+      while (stored < held && !spent()) {
+        await new Promise((r) => setTimeout(r, 2));
+        stored = await retryWhile(() => fence.stored(), isLeaderlessOrTimeout);
+      }
+      if ((await this.revisionOf(k)) !== expected) throw new RevisionConflict(key, expected);
+      // The key was read after the leader had stored `stored` (at least `held`): expecting that sequence
+      // is as safe as expecting `held` (the leader takes the write only if it proposed nothing since, and
+      // then checks the key against all it stored) and fresher, so another instance's writes meanwhile
+      // refuse it less often. (The wait for a few rounds sat here, between the read and the write.)
+      fence.last = Math.max(held, stored);
     }
   }
 
@@ -258,6 +283,20 @@ export class JetStreamKvStore extends BaseStore {
       return await retryWhile(() => this.kv.update(k, data, expectedRevision));
     } catch (err) {
       if (isWrongSequence(err)) throw new RevisionConflict(key, expectedRevision);
+      throw err;
+    }
+  }
+
+  /** a plain KV create, around the fence: what two writers at once store is the same value */
+  override async putOnce<T>(key: string, value: T): Promise<boolean> {
+    if (!this.fence) return super.putOnce(key, value);
+    try {
+      const seq = await retryWhile(() => this.kv.create(encodeKey(key), JSON.stringify(value)));
+      // as for an unconditional put: the fence's next write expects at least this sequence
+      this.fence.last = Math.max(this.fence.last, seq);
+      return true;
+    } catch (err) {
+      if (isWrongSequence(err)) return false;
       throw err;
     }
   }

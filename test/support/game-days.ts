@@ -8,7 +8,7 @@
 //   fleet A (`gs up --cluster 3`, every service): a NATS node killed mid-deploy; the deploying CLI killed
 //   fleet B (`gs up`, payment on a Redis Cluster): a Redis primary killed; instances killed mid-saga
 //   the ECS simulator: the deploying CLI killed, then the next deploy reconciles
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -74,6 +74,17 @@ export interface LoadFigures {
   byRpc: Record<string, { sent: number; failed: number; retried: number }>;
   errors: Record<string, number>;
   latencyMs: { p50: number; p99: number; max: number };
+  /** when things went wrong, for a failed run's report: seconds since the load began */
+  timeline: {
+    /** what the scenario did (a node killed, the deploy's end), by `mark` */
+    marks: Record<string, number>;
+    /** failed requests by the second their first attempt was sent */
+    failedBySecond: Record<string, number>;
+    /** the first failed requests, each attempt's error and when it came (`504 timed out @20.3`) */
+    firstFailures: { rpc: string; sentAt: number; attempts: string[] }[];
+    /** the slowest requests that succeeded, the same way, with how long each took */
+    slowest: { rpc: string; sentAt: number; ms: number; attempts: string[] }[];
+  };
 }
 
 /** One request of the load: a single attempt, retried by the load; it records what it must once it succeeds. */
@@ -83,6 +94,8 @@ export interface LoadOp {
 }
 
 export interface RunningLoad {
+  /** note on the load's timeline that `label` happened now */
+  mark(label: string): void;
   stop(): Promise<LoadFigures>;
 }
 
@@ -94,6 +107,10 @@ export function startLoad(rate: number, ops: LoadOp[]): RunningLoad {
   const errors: Record<string, number> = {};
   const latencies: number[] = [];
   const inFlight = new Set<Promise<void>>();
+  const since = (t: number) => Math.round((t - t0) / 100) / 10;
+  const timeline: LoadFigures["timeline"] = { marks: {}, failedBySecond: {}, firstFailures: [], slowest: [] };
+  const errorOf = (err: unknown) =>
+    `${err instanceof ServiceError ? `${err.code} ` : ""}${(err as Error).message}`.slice(0, 160);
   let n = 0;
   const timer = setInterval(() => {
     const i = n++;
@@ -102,6 +119,7 @@ export function startLoad(rate: number, ops: LoadOp[]): RunningLoad {
     f.sent++;
     rpc.sent++;
     const started = performance.now();
+    const attempts: string[] = [];
     const p = (async () => {
       let tries = 0;
       for (;;) {
@@ -109,6 +127,7 @@ export function startLoad(rate: number, ops: LoadOp[]): RunningLoad {
           await op.attempt(i);
           break;
         } catch (err) {
+          attempts.push(`${errorOf(err).slice(0, 60)} @${since(performance.now())}`);
           if (!retryable(err) || performance.now() - started > RETRY_BUDGET_MS) throw err;
           await sleep(Math.min(100 * 2 ** tries++, 1000));
         }
@@ -120,19 +139,31 @@ export function startLoad(rate: number, ops: LoadOp[]): RunningLoad {
     })().then(
       () => {
         f.ok++;
-        latencies.push(performance.now() - started);
+        const ms = performance.now() - started;
+        latencies.push(ms);
+        if (timeline.slowest.length < 5 || ms > timeline.slowest[4]!.ms) {
+          timeline.slowest.push({ rpc: op.rpc, sentAt: since(started), ms: Math.round(ms), attempts });
+          timeline.slowest.sort((a, b) => b.ms - a.ms).splice(5);
+        }
       },
       (err: Error) => {
         f.failed++;
         rpc.failed++;
-        const why = `${op.rpc}: ${err instanceof ServiceError ? `${err.code} ` : ""}${err.message}`.slice(0, 160);
+        const why = `${op.rpc}: ${errorOf(err)}`;
         errors[why] = (errors[why] ?? 0) + 1;
+        const second = String(Math.floor(since(started)));
+        timeline.failedBySecond[second] = (timeline.failedBySecond[second] ?? 0) + 1;
+        if (timeline.firstFailures.length < 5)
+          timeline.firstFailures.push({ rpc: op.rpc, sentAt: since(started), attempts });
       },
     );
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   }, 1000 / rate);
   return {
+    mark(label) {
+      timeline.marks[label] = since(performance.now());
+    },
     async stop() {
       clearInterval(timer);
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
@@ -148,6 +179,7 @@ export function startLoad(rate: number, ops: LoadOp[]): RunningLoad {
         byRpc,
         errors,
         latencyMs: { p50: q(0.5), p99: q(0.99), max: q(1) },
+        timeline,
       };
     },
   };
@@ -503,6 +535,9 @@ async function openLocalFleet(
   let nc: NatsConnection | undefined;
   const stop = async () => {
     await nc?.close().catch(() => undefined);
+    // GS_GAME_DAY_LOGS=dir keeps what the fleet logged (every instance, nats-server, the supervisor) for a look afterwards
+    const keep = process.env.GS_GAME_DAY_LOGS;
+    if (keep) cpSync(path.join(project.dir, ".gs"), path.join(keep, path.basename(project.dir)), { recursive: true });
     await runCli(["down", "--purge"], { cwd: project.dir });
     project.remove();
     await onStop();
@@ -709,6 +744,7 @@ export async function natsNodeKilledMidDeploy(
   const began = count(ROLLOUT_BEGINS, deploy.stderr());
   const killedAt = Date.now();
   process.kill(node.pid!, "SIGKILL");
+  load.mark(`${victim} killed`);
   log(`killed ${victim} (leader of KV_gs_payment) with ${began} rollouts begun`);
   const back = waitFor(
     `${victim} back`,
@@ -721,6 +757,7 @@ export async function natsNodeKilledMidDeploy(
   );
   const statusText = (await runCli(["status"], { cwd: dir })).stdout;
   const exit = await deploy.exit;
+  load.mark(`deploy exited ${exit.code}`);
   const seconds = Math.round((Date.now() - t0) / 100) / 10;
   let result = deployResult(deploy.stdout());
   log(
@@ -750,6 +787,7 @@ export async function natsNodeKilledMidDeploy(
       env: { GS_BUILD_SALT: salt },
       timeoutMs: 300_000,
     });
+    load.mark(`deploy ${redeploys + 1} exited ${again.code}`);
     result = deployResult(again.stdout) ?? result;
     if (again.code === 0) break;
   }
@@ -810,6 +848,7 @@ export async function deployerKilledMidDeploy(
   }
   const killedAfter = { begun: count(ROLLOUT_BEGINS, deploy.stderr()), deployed: count(DEPLOYED, deploy.stderr()) };
   await deploy.exit;
+  load.mark("gs deploy killed");
   log(`killed gs deploy with ${killedAfter.begun} rollouts begun, ${killedAfter.deployed} done`);
   const [statusJson, statusText] = await Promise.all([
     runCli(["status", "--json"], { cwd: dir }),
@@ -824,6 +863,7 @@ export async function deployerKilledMidDeploy(
     env: { GS_BUILD_SALT: salt },
     timeoutMs: 300_000,
   });
+  load.mark(`next deploy exited ${next.code}`);
   const seconds = Math.round((Date.now() - t0) / 100) / 10;
   const result = deployResult(next.stdout);
   const actions: Record<string, number> = {};
