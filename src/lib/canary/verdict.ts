@@ -4,8 +4,9 @@
 //            canary has --min-requests requests; before that, as soon as its errors alone exceed the
 //            limit of --min-requests requests (no run of successes could bring it under).
 //   p99      canary p99 / baseline p99 above --max-p99-ratio: abort, judged only when both groups have
-//            --min-requests requests and at least MIN_SLOW canary requests were slower than the limit
-//            (a p99 of a few hundred requests is a handful of them: one GC pause is not a regression).
+//            --min-requests requests and more canary requests were slower than the limit than chance
+//            explains (slowEnough: a p99 of a few hundred requests is a handful of them, and a fresh
+//            process's GC pause or cold code is not a regression).
 //            Differences under P99_FLOOR_MS are not judged (timer and scheduling noise on a fast rpc).
 //            Before the end of the window only when conclusive: a tenth of the canary's requests slower.
 //   traffic  at the end, fewer than --min-requests canary requests: abort, unless --promote-on-no-traffic.
@@ -17,6 +18,18 @@ import { P99_FLOOR_MS, type CanaryFigures, type GroupFigures } from "./canary-st
 export { P99_FLOOR_MS };
 /** canary requests slower than the p99 limit needed to judge p99 at all */
 export const MIN_SLOW = 5;
+
+/**
+ * Whether `slow` of `requests` canary requests slower than the limit are more than chance: a version as
+ * fast as the baseline has at most 1% of its requests above the baseline's p99, and the limit is above
+ * that, so the count is at most Binomial(requests, 1%). Judged slower only beyond that mean plus three
+ * standard deviations (a good version is aborted well under 1% of the time; 6 of 300 slower is not
+ * enough, 9 is) and never under MIN_SLOW. A truly slower version has most of its requests above.
+ */
+export function slowEnough(slow: number, requests: number): boolean {
+  const chance = 0.01 * requests;
+  return slow >= MIN_SLOW && slow > chance + 3 * Math.sqrt(chance * 0.99);
+}
 /** the share of canary requests slower than the limit that aborts before the end of the window */
 export const EARLY_SLOW_SHARE = 0.1;
 
@@ -48,7 +61,7 @@ function p99Check(
   if (c.requests < s.minRequests || b.requests < s.minRequests || c.p99Ms === null || b.p99Ms === null)
     return { ratio: null, fails: false, conclusive: false, text: "p99 not compared yet" };
   const ratio = b.p99Ms > 0 ? c.p99Ms / b.p99Ms : c.p99Ms > 0 ? Infinity : 1;
-  const fails = ratio > s.maxP99Ratio && c.p99Ms - b.p99Ms >= P99_FLOOR_MS && f.canarySlow >= MIN_SLOW;
+  const fails = ratio > s.maxP99Ratio && c.p99Ms - b.p99Ms >= P99_FLOOR_MS && slowEnough(f.canarySlow, c.requests);
   const slow = f.slowLimitMs === null ? "" : `, ${f.canarySlow} of ${c.requests} slower than ${msText(f.slowLimitMs)}`;
   return {
     ratio,
