@@ -132,43 +132,60 @@ describe("payment service, one instance", () => {
   });
 });
 
-describe("payment service, when the write of a claim times out", () => {
+describe("payment service, when writes time out", () => {
   let h: Harness;
   let real: KvStore;
-  let timeOutNextClaim = false;
+  /** the next writes that time out: stored or not, their writer hears nothing back (the stream's leader died) */
+  const timeouts: { matches: (key: string, value: unknown) => boolean; stored: boolean }[] = [];
+  const timeout = () => Object.assign(new Error("TIMEOUT"), { name: "TimeoutError" });
   beforeAll(async () => {
     h = await startHarness();
     real = await openStore(h.nc, "payment");
-    // the claim is stored, but its writer hears nothing back (the stream's leader died meanwhile)
     const store: KvStore = Object.create(real);
     store.put = async (key, value, expected) => {
+      const i = timeouts.findIndex((t) => t.matches(key, value));
+      const t = i < 0 ? undefined : timeouts.splice(i, 1)[0];
+      if (t && !t.stored) throw timeout();
       const revision = await real.put(key, value, expected);
-      if (timeOutNextClaim && key.startsWith("idem.") && expected === 0) {
-        timeOutNextClaim = false;
-        throw Object.assign(new Error("TIMEOUT"), { name: "TimeoutError" });
-      }
+      if (t) throw timeout();
       return revision;
     };
     await h.start(service, { env: { PAYMENT_CURRENCY: "GOLD" }, state: store });
   });
   afterAll(async () => h?.stop());
 
+  const deposit = (playerId: string, key: string) =>
+    h.client.call<{ replayed: boolean; transaction: Txn }>(
+      "payment.deposit",
+      { playerId, amount: gold(10), idempotencyKey: key },
+      { timeout: 3000 },
+    );
+  const claimedAt = async (k: string) => (await real.get<{ claimedAt: number }>(k))?.value.claimedAt;
+
   it("releases the claim it could not tell was stored, so a retry anywhere takes it over at once", async () => {
-    timeOutNextClaim = true;
-    const deposit = () =>
-      h.client.call<{ replayed: boolean; transaction: Txn }>(
-        "payment.deposit",
-        { playerId: "jon", amount: gold(10), idempotencyKey: "jon-dep" },
-        { timeout: 3000 },
-      );
-    await expect(deposit()).rejects.toMatchObject({ code: expect.any(Number) });
+    timeouts.push({ matches: (key) => key === "idem.jon.jon-dep", stored: true });
+    await expect(deposit("jon", "jon-dep")).rejects.toMatchObject({ code: expect.any(Number) });
     const stored = await real.get<{ status: string; claimedAt: number; txnId: string }>("idem.jon.jon-dep");
     expect(stored?.value.status).toBe("pending");
-    await expect
-      .poll(async () => (await real.get<{ claimedAt: number }>("idem.jon.jon-dep"))?.value.claimedAt, { timeout: 5000 })
-      .toBe(0);
-    const r = await deposit();
+    await expect.poll(() => claimedAt("idem.jon.jon-dep"), { timeout: 5000 }).toBe(0);
+    const r = await deposit("jon", "jon-dep");
     expect([r.replayed, r.transaction.transactionId]).toEqual([false, stored!.value.txnId]);
+  });
+
+  it("releases the claim of a failed run afterwards when the release itself timed out", async () => {
+    // the wallet's write times out unstored, then so does the claim's release
+    timeouts.push(
+      { matches: (key) => key === "wallet.kai", stored: false },
+      {
+        matches: (key, value) => key === "idem.kai.kai-dep" && (value as { claimedAt: number }).claimedAt === 0,
+        stored: false,
+      },
+    );
+    await expect(deposit("kai", "kai-dep")).rejects.toMatchObject({ code: expect.any(Number) });
+    expect(timeouts).toEqual([]);
+    await expect.poll(() => claimedAt("idem.kai.kai-dep"), { timeout: 5000 }).toBe(0);
+    const r = await deposit("kai", "kai-dep");
+    expect(r.replayed).toBe(false);
   });
 });
 

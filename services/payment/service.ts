@@ -447,7 +447,8 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
         outcome = await work(claim);
       } catch (err) {
         // steps already taken are idempotent: let the next retry take over at once instead of waiting out the lease
-        await this.ctx.state.put(k, { ...claim, claimedAt: 0 }, revision).catch(() => this.releaseLater(k));
+        // (not awaited: the release waits for this run to end, and the caller need not wait for it)
+        await this.ctx.state.put(k, { ...claim, claimedAt: 0 }, revision).catch(() => void this.releaseLater(k));
         throw err;
       }
       if (outcome.final) {
@@ -471,8 +472,8 @@ class Payment extends ServiceBase implements RpcHandlers<PaymentServiceRpcs> {
             revision = await this.ctx.state.put(k, claim, expected);
           } catch (err) {
             if (err instanceof RevisionConflict) return CLAIMED_ELSEWHERE;
-            // timed out, say: the claim may be stored all the same, with nobody to run it
-            if (expected === 0) void this.releaseLater(k);
+            // timed out, say: the claim (or the takeover) may be stored all the same, with nobody to run it
+            void this.releaseLater(k);
             throw err;
           }
           onClaimed?.();

@@ -166,7 +166,7 @@ export function startLoad(rate: number, ops: LoadOp[]): RunningLoad {
     },
     async stop() {
       clearInterval(timer);
-      const seconds = Math.round((performance.now() - t0) / 100) / 10;
+      const seconds = since(performance.now());
       await Promise.all(inFlight);
       latencies.sort((a, b) => a - b);
       const q = (p: number) =>
